@@ -1,0 +1,147 @@
+"""Dossier containers backed by BTrees, with field indexes for listings.
+
+Built for 10^6 dossiers: items live in an OOBTree keyed by archive number, the count in a
+``Length`` (no conflicts on concurrent adds), and each filter or sort field in a small
+field index so a listing page never loads the dossiers it does not show.
+"""
+from __future__ import annotations
+
+import itertools
+
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree, OOTreeSet, intersection
+from persistent import Persistent
+
+from .version import flatten
+
+
+class FieldIndex(Persistent):
+    """value -> set of ids, and id -> value, for one metadata path."""
+
+    def __init__(self, path):
+        self.path = path
+        self.forward = OOBTree()
+        self.reverse = OOBTree()
+
+    def index(self, doc_id, value):
+        old = self.reverse.get(doc_id, _MISSING)
+        if old == value:
+            return
+        if old is not _MISSING:
+            self.unindex(doc_id)
+        if value is None or value == "":
+            return
+        bucket = self.forward.get(value)
+        if bucket is None:
+            bucket = self.forward[value] = OOTreeSet()
+        bucket.add(doc_id)
+        self.reverse[doc_id] = value
+
+    def unindex(self, doc_id):
+        old = self.reverse.pop(doc_id, _MISSING)
+        if old is _MISSING:
+            return
+        bucket = self.forward.get(old)
+        if bucket is not None:
+            bucket.remove(doc_id)
+            if not bucket:
+                del self.forward[old]
+
+    def ids(self, value):
+        return self.forward.get(value) or OOTreeSet()
+
+    def values(self):
+        """The distinct indexed values, with their counts (for filter menus)."""
+        return [(v, len(s)) for v, s in self.forward.items()]
+
+
+_MISSING = object()
+
+
+class DossierContainer(Persistent):
+    """households/ or units/: dossiers by archive number, with listing indexes."""
+
+    def __init__(self, name, kind, index_paths):
+        self.__name__, self.__parent__ = name, None
+        self.kind = kind
+        self._items = OOBTree()
+        self._count = Length()
+        self.indexes = OOBTree({p: FieldIndex(p) for p in set(index_paths) | {"modified"}})
+
+    def __getitem__(self, key):
+        return self._items[key]
+
+    def get(self, key, default=None):
+        return self._items.get(key, default)
+
+    def __contains__(self, key):
+        return key in self._items
+
+    def __len__(self):
+        return self._count()
+
+    def values(self):
+        return self._items.values()
+
+    def keys(self):
+        return self._items.keys()
+
+    def add(self, dossier):
+        """Place a new dossier; an archive number is never used twice."""
+        key = dossier.archive_no
+        if key in self._items:
+            raise KeyError(f"档号 {key} 已存在")
+        dossier.__parent__ = self
+        self._items[key] = dossier
+        self._count.change(1)
+        self.reindex(dossier)
+        return dossier
+
+    def ensure_index(self, path):
+        """Add an index for a newly listed field and fill it (used by evolve steps)."""
+        if path not in self.indexes:
+            self.indexes[path] = FieldIndex(path)
+            for dossier in self._items.values():
+                self.reindex(dossier)
+
+    def reindex(self, dossier):
+        flat = flatten(dossier.metadata)
+        flat["modified"] = dossier.modified
+        for path, index in self.indexes.items():
+            index.index(dossier.archive_no, _sortable(flat.get(path)))
+
+    def query(self, filters=None, sort="archive_no", reverse=False, offset=0, limit=20):
+        """(total, dossiers on this page) for equality filters and one sort key."""
+        ids = None
+        for path, value in (filters or {}).items():
+            if value in (None, "") or path not in self.indexes:
+                continue
+            found = self.indexes[path].ids(value)
+            ids = found if ids is None else intersection(ids, found)
+        total = len(self) if ids is None else len(ids)
+        keys = self._ordered_keys(ids, sort, reverse)
+        page = itertools.islice(keys, offset, offset + limit)
+        return total, [self._items[k] for k in page]
+
+    def _ordered_keys(self, ids, sort, reverse):
+        if sort in self.indexes:
+            index = self.indexes[sort]
+            values = reversed(list(index.forward.keys())) if reverse else index.forward.keys()
+            listed = (k for v in values for k in _maybe_reversed(index.forward[v], reverse)
+                      if ids is None or k in ids)
+            unsorted = (k for k in (ids if ids is not None else self._items.keys())
+                        if k not in index.reverse)
+            return itertools.chain(listed, unsorted)
+        keys = ids if ids is not None else self._items.keys()
+        return reversed(list(keys)) if reverse else iter(keys)
+
+
+def _maybe_reversed(keys, reverse):
+    return reversed(list(keys)) if reverse else keys
+
+
+def _sortable(value):
+    """Index values must compare with each other: lists become tuples, None stays out."""
+    if isinstance(value, list):
+        return tuple(value)
+    return value

@@ -1,0 +1,83 @@
+"""Documents (文件) filed into a dossier, each file kept as a ZODB blob.
+
+A document is the archival unit a clerk names (申请表, 收入证明 ...); its content may be
+refiled, which adds a FileRevision and never replaces the earlier one, and it may be
+withdrawn (撤出), which is a recorded state, never a deletion.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+
+from persistent import Persistent
+from persistent.list import PersistentList
+from ZODB.blob import Blob
+
+from .pdf import PdfFacts
+
+
+class FileRevision(Persistent):
+    """One file as filed: its bytes in a blob and the fixity facts read at filing.
+
+    Written once; nothing in the system assigns to it afterwards.
+    """
+
+    def __init__(self, number: int, data: bytes, facts: PdfFacts, filename: str,
+                 actor: str, when: _dt.datetime, content_type="application/pdf"):
+        self.number = number
+        self.filename = filename or f"file-{number}.pdf"
+        self.content_type = content_type
+        self.size, self.sha256, self.pages, self.text = facts.size, facts.sha256, facts.pages, facts.text
+        self.filed_by, self.filed_at = actor, when
+        self.blob = Blob()
+        with self.blob.open("w") as fh:
+            fh.write(data)
+
+    def open(self):
+        """A readable file object on the committed content."""
+        return self.blob.open("r")
+
+    def read(self) -> bytes:
+        with self.open() as fh:
+            return fh.read()
+
+
+class Document(Persistent):
+    """文件: descriptive metadata, every file revision, and which one is current."""
+
+    def __init__(self, doc_id: str, metadata: dict):
+        self.__name__ = doc_id
+        self.__parent__ = None
+        self.metadata = dict(metadata)
+        self.files = PersistentList()
+        self.current_no = 0
+        self.withdrawn = False
+        self.withdraw_reason = ""
+
+    @property
+    def doc_id(self):
+        return self.__name__
+
+    @property
+    def current_file(self) -> FileRevision | None:
+        """The file revision the dossier currently shows."""
+        for revision in self.files:
+            if revision.number == self.current_no:
+                return revision
+        return None
+
+    def file_revision(self, number: int) -> FileRevision | None:
+        return next((r for r in self.files if r.number == number), None)
+
+    def add_file(self, data, facts, filename, actor, when) -> FileRevision:
+        """Keep a new file; the earlier ones stay, reachable from older versions."""
+        revision = FileRevision(len(self.files) + 1, data, facts, filename, actor, when)
+        self.files.append(revision)
+        self.current_no = revision.number
+        return revision
+
+    def set_state(self, metadata, file_no, withdrawn, reason=""):
+        """Point the document at an earlier state (restore); files are reused, not copied."""
+        self.metadata = dict(metadata)
+        self.current_no = file_no
+        self.withdrawn = withdrawn
+        self.withdraw_reason = reason if withdrawn else ""

@@ -1,0 +1,188 @@
+"""Dossiers: 一户一档 (HouseholdDossier) and 一套一档 (UnitDossier).
+
+A dossier holds its current metadata, its documents and an append-only series of
+versions. Every change goes through ``_record`` so that no change can leave history
+behind; nothing offers to edit or drop a version.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+
+from BTrees.IOBTree import IOBTree
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+
+from .document import Document
+from .version import DocEntry, Version
+
+
+class DossierError(Exception):
+    """A change the dossier refuses; the message is for the clerk."""
+
+
+class NothingChanged(DossierError):
+    """A save that would record a version identical to the current one."""
+
+
+class VersionNotFound(DossierError, KeyError):
+    """A version number the dossier never had."""
+
+    def __str__(self):
+        return self.args[0] if self.args else "版本不存在"
+
+
+class DocumentNotFound(DossierError, KeyError):
+    """A document id the dossier never had."""
+
+    def __str__(self):
+        return self.args[0] if self.args else "文件不存在"
+
+
+class Dossier(Persistent):
+    """What both kinds of dossier share: metadata, documents, versions."""
+
+    kind = None
+
+    def __init__(self, archive_no: str, metadata: dict, actor: str, when: _dt.datetime,
+                 comment: str = ""):
+        self.__name__ = archive_no
+        self.__parent__ = None
+        self.archive_no = archive_no
+        self.metadata = copy.deepcopy(metadata)
+        self.documents = OOBTree()
+        self.versions = IOBTree()
+        self.created, self.created_by = when, actor
+        self.modified = when
+        self._doc_seq = 0
+        self._record("created", actor, when, comment)
+
+    # -- reading ---------------------------------------------------------------------
+    @property
+    def latest(self) -> Version:
+        return self.versions[self.versions.maxKey()]
+
+    def version(self, number: int) -> Version:
+        try:
+            return self.versions[int(number)]
+        except (KeyError, ValueError, TypeError):
+            raise VersionNotFound(f"版本 {number} 不存在") from None
+
+    def history(self):
+        """Versions, newest first."""
+        return reversed(list(self.versions.values()))
+
+    def document(self, doc_id) -> Document:
+        try:
+            return self.documents[doc_id]
+        except (KeyError, TypeError):
+            raise DocumentNotFound(f"文件 {doc_id} 不存在") from None
+
+    def active_documents(self):
+        return [d for d in self.documents.values() if not d.withdrawn]
+
+    # -- changing --------------------------------------------------------------------
+    def update(self, metadata: dict, actor, when, comment="") -> Version:
+        """Replace the metadata; refused when nothing would change."""
+        if metadata == self.metadata:
+            raise NothingChanged("没有修改任何内容")
+        self.metadata = copy.deepcopy(metadata)
+        return self._record("edited", actor, when, comment)
+
+    def file_document(self, metadata, data, facts, filename, actor, when, comment="") -> Document:
+        """File a new document with its first file."""
+        self._doc_seq += 1
+        doc = Document(f"D{self._doc_seq:04d}", metadata)
+        doc.__parent__ = self
+        doc.add_file(data, facts, filename, actor, when)
+        self.documents[doc.doc_id] = doc
+        self._record("filed", actor, when, comment or metadata.get("title", ""))
+        return doc
+
+    def refile_document(self, doc_id, data, facts, filename, actor, when, comment="",
+                        metadata=None) -> Document:
+        """File a new file for an existing document; its earlier files stay."""
+        doc = self.document(doc_id)
+        if doc.withdrawn:
+            raise DossierError("该文件已撤出，请先恢复后再替换")
+        current = doc.current_file
+        if current is not None and current.sha256 == facts.sha256 and not metadata:
+            raise NothingChanged("上传的文件与现有文件完全相同")
+        doc.add_file(data, facts, filename, actor, when)
+        if metadata:
+            doc.metadata = dict(metadata)
+        return self._record("refiled", actor, when, comment)
+
+    def update_document(self, doc_id, metadata, actor, when, comment="") -> Version:
+        doc = self.document(doc_id)
+        if dict(metadata) == doc.metadata:
+            raise NothingChanged("没有修改任何内容")
+        doc.metadata = dict(metadata)
+        return self._record("document_edited", actor, when, comment)
+
+    def withdraw_document(self, doc_id, reason, actor, when) -> Version:
+        """撤出: the document leaves the current dossier, recorded with a reason."""
+        doc = self.document(doc_id)
+        if doc.withdrawn:
+            raise NothingChanged("该文件已撤出")
+        if not (reason or "").strip():
+            raise DossierError("撤出文件必须说明原因")
+        doc.set_state(doc.metadata, doc.current_no, True, reason.strip())
+        return self._record("withdrawn", actor, when, reason.strip())
+
+    def restore(self, number, actor, when, comment="") -> Version:
+        """A new version equal in content to version ``number``; history is kept whole."""
+        old = self.version(number)
+        if old.number == self.latest.number:
+            raise NothingChanged("该版本就是当前版本")
+        self.metadata = copy.deepcopy(old.metadata)
+        for doc in self.documents.values():
+            entry = old.document(doc.doc_id)
+            if entry is None:  # filed after that version: withdrawn again, not deleted
+                doc.set_state(doc.metadata, doc.current_no, True, f"恢复到版本 {old.number}")
+            else:
+                doc.set_state(entry.metadata, entry.file_no, entry.withdrawn, entry.reason)
+        return self._record("restored", actor, when, comment, restored_from=old.number)
+
+    def _record(self, action, actor, when, comment, restored_from=None) -> Version:
+        number = (self.versions.maxKey() + 1) if len(self.versions) else 1
+        manifest = tuple(
+            DocEntry(d.doc_id, d.current_no, d.current_file.sha256 if d.current_file else "",
+                     dict(d.metadata), d.withdrawn, d.withdraw_reason)
+            for d in self.documents.values())
+        version = Version(number, when, actor, comment or "", action,
+                          copy.deepcopy(self.metadata), manifest, restored_from)
+        self.versions[number] = version
+        self.modified = when
+        if self.__parent__ is not None and hasattr(self.__parent__, "reindex"):
+            self.__parent__.reindex(self)
+        return version
+
+
+class HouseholdDossier(Dossier):
+    """住房保障对象档案 — 一户一档: one household from application to exit."""
+
+    kind = "household"
+
+    @property
+    def title(self):
+        return (self.metadata.get("applicant") or {}).get("name", "") or self.archive_no
+
+    def people(self):
+        """The applicant and every co-applicant, as dicts."""
+        yield self.metadata.get("applicant") or {}
+        yield from self.metadata.get("members") or ()
+
+
+class UnitDossier(Dossier):
+    """房源档案 — 一套一档: one housing unit, every lease, vacancy and repair."""
+
+    kind = "unit"
+
+    @property
+    def title(self):
+        m = self.metadata
+        return f"{m.get('project', '')} {m.get('building', '')}栋 {m.get('unit_no', '')}"
+
+
+KINDS = {"household": HouseholdDossier, "unit": UnitDossier}

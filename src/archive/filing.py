@@ -1,0 +1,127 @@
+"""Filing (归档): the operations clerks, the API, the CLI and the demo all go through.
+
+Each takes raw input (form or JSON values), validates it against the compiled schema,
+and calls the model; on any error it raises before touching the database, so bad input
+changes nothing.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+
+import colander
+
+from . import idnumber
+from .dossier import KINDS, Dossier
+from .pdf import inspect
+from .schemas import SchemaRegistry, error_messages
+
+
+class ValidationFailed(ValueError):
+    """Input that does not satisfy the schema; ``errors`` maps field paths to messages."""
+
+    def __init__(self, errors: dict):
+        super().__init__("；".join(errors.values()))
+        self.errors = errors
+
+
+def now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def validate(registry: SchemaRegistry, kind: str, cstruct: dict, locale="zh", today=None) -> dict:
+    """Deserialize and check input; returns the metadata as stored."""
+    schema = registry[kind]
+    if not isinstance(cstruct, dict):
+        raise ValidationFailed({"_": "提交的数据格式不正确"})
+    try:
+        appstruct = schema.colander(locale, today=today).deserialize(_as_cstruct(cstruct))
+    except colander.Invalid as exc:
+        raise ValidationFailed(error_messages(exc, schema, locale)) from None
+    return normalize(appstruct)
+
+
+def _as_cstruct(value):
+    """JSON numbers and nulls become the strings colander deserializes."""
+    if isinstance(value, dict):
+        return {k: _as_cstruct(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_cstruct(v) for v in value]
+    if value is None:
+        return colander.null
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return value
+
+
+def normalize(appstruct: dict) -> dict:
+    """Stored form: sets as sorted lists, ID numbers upper-case, birth dates from the ID."""
+    out = {}
+    for key, value in appstruct.items():
+        if isinstance(value, (set, frozenset, tuple)):
+            value = sorted(value)
+        elif isinstance(value, dict):
+            value = normalize(value)
+        elif isinstance(value, list):
+            value = [normalize(v) if isinstance(v, dict) else v for v in value]
+        elif isinstance(value, float):
+            value = round(value, 2)
+        out[key] = value
+    if out.get("id_number"):
+        out["id_number"] = idnumber.normalize(out["id_number"])
+        if not out.get("birth_date") and "birth_date" in out:
+            out["birth_date"] = idnumber.birth_date(out["id_number"])
+    return out
+
+
+def fonds_of(registry, metadata) -> str:
+    """全宗号 of the dossier's jurisdiction."""
+    term = registry.vocabularies["jurisdictions"][metadata["jurisdiction"]]
+    return term.extra.get("fonds", term.code.upper())
+
+
+def create_dossier(root, registry, kind, cstruct, actor, comment="", when=None,
+                   patterns=None, locale="zh") -> Dossier:
+    """Validate, number (档号) and store a new dossier; its version 1 records the creation."""
+    metadata = validate(registry, kind, cstruct, locale)
+    when = when or now()
+    pattern = (patterns or {}).get(kind) or registry.numbering[kind]
+    number = root.numbers.issue(pattern, kind, fonds_of(registry, metadata), when.year)
+    dossier = KINDS[kind](number, metadata, actor, when, comment or "建档")
+    return root.container(kind).add(dossier)
+
+
+def edit_dossier(dossier, registry, cstruct, actor, comment="", when=None, locale="zh"):
+    metadata = validate(registry, dossier.kind, cstruct, locale)
+    return dossier.update(metadata, actor, when or now(), comment)
+
+
+def check_document_type(registry, dossier, metadata):
+    """A household document type cannot be filed into a unit dossier, and vice versa."""
+    term = registry.vocabularies["document_types"][metadata["doc_type"]]
+    if term.extra.get("kind") not in (dossier.kind, "both"):
+        raise ValidationFailed({"doc_type": f"文件类型：“{term.zh}”不属于此类档案"})
+
+
+def file_document(dossier, registry, cstruct, data, filename, actor, comment="",
+                  when=None, limit=None, locale="zh"):
+    """Validate the description and the PDF, then file it as a new document."""
+    metadata = validate(registry, "document", cstruct, locale)
+    check_document_type(registry, dossier, metadata)
+    facts = inspect(data, limit)
+    return dossier.file_document(metadata, data, facts, filename, actor, when or now(), comment)
+
+
+def refile_document(dossier, doc_id, data, filename, actor, comment="", when=None, limit=None):
+    """A new file for an existing document (a new file revision, the old one kept)."""
+    dossier.document(doc_id)  # unknown document: refuse before reading the upload
+    facts = inspect(data, limit)
+    return dossier.refile_document(doc_id, data, facts, filename, actor, when or now(), comment)
+
+
+def edit_document(dossier, registry, doc_id, cstruct, actor, comment="", when=None, locale="zh"):
+    dossier.document(doc_id)
+    metadata = validate(registry, "document", cstruct, locale)
+    check_document_type(registry, dossier, metadata)
+    return dossier.update_document(doc_id, metadata, actor, when or now(), comment)

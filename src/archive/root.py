@@ -1,0 +1,57 @@
+"""The application root (档案库): containers, users, numbering, the log, the generation.
+
+``bootstrap`` makes the root on an empty database and upgrades an older one step by step
+(see archive.evolve), so a stored database always matches the code that opens it.
+"""
+from __future__ import annotations
+
+from persistent import Persistent
+
+from .auditlog import AuditLog
+from .container import DossierContainer
+from .numbering import ArchiveNumbers
+from .users import Users
+
+ROOT_KEY = "archive"
+
+
+class ArchiveRoot(Persistent):
+    """档案库: the top of the object tree."""
+
+    __name__ = ""
+    __parent__ = None
+
+    def __init__(self, registry):
+        self.households = DossierContainer("households", "household", _index_paths(registry, "household"))
+        self.units = DossierContainer("units", "unit", _index_paths(registry, "unit"))
+        self.users = Users()
+        self.numbers = ArchiveNumbers()
+        self.log = AuditLog()
+        for child in (self.households, self.units, self.users, self.log):
+            child.__parent__ = self
+        self.generation = 0
+
+    def __getitem__(self, name):
+        if name in ("households", "units", "users", "log"):
+            return getattr(self, name)
+        raise KeyError(name)
+
+    def container(self, kind) -> DossierContainer:
+        return {"household": self.households, "unit": self.units}[kind]
+
+
+def _index_paths(registry, kind):
+    listing = registry[kind].listing
+    return [p for p in list(listing.get("filters", ())) + list(listing.get("sort", ()))
+            if p not in ("archive_no", "modified")]
+
+
+def bootstrap(zodb_root, registry):
+    """The ArchiveRoot in a ZODB root mapping, created or upgraded as needed."""
+    from . import evolve
+    root = zodb_root.get(ROOT_KEY)
+    if root is None:
+        root = zodb_root[ROOT_KEY] = ArchiveRoot(registry)
+        root.generation = evolve.CURRENT
+    evolve.upgrade(root, registry)
+    return root

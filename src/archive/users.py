@@ -1,0 +1,137 @@
+"""Users (用户), their roles, passwords and API tokens.
+
+Passwords are hashed with argon2id; API tokens are random and only their SHA-256 is
+stored, so a stolen database reveals neither.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+
+ROLES = ("admin", "archivist", "reviewer", "inspector", "auditor")
+ROLE_TITLES = {"admin": ("系统管理员", "Administrator"), "archivist": ("档案管理员", "Archivist"),
+               "reviewer": ("审核员", "Reviewer"), "inspector": ("稽查员", "Inspector"),
+               "auditor": ("审计员", "Auditor")}
+LOGIN = re.compile(r"^[a-z0-9_.-]{2,32}$")
+MIN_PASSWORD = 8
+
+
+class UserError(ValueError):
+    """A user change the system refuses; the message is for the administrator."""
+
+
+def make_hasher(time_cost=3, memory_cost=65536, parallelism=1) -> PasswordHasher:
+    """argon2id with the given cost; tests lower it, production keeps the defaults."""
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def role_title(role, locale="zh"):
+    zh, en = ROLE_TITLES.get(role, (role, role))
+    return en if locale == "en" else zh
+
+
+class User(Persistent):
+    """A person who logs in, with one or more roles."""
+
+    def __init__(self, login, name, roles):
+        self.login, self.name = login, name
+        self.roles = tuple(roles)
+        self.password_hash = ""
+        self.active = True
+        self.tokens = OOBTree()  # sha256(token) -> (created, label)
+
+    def set_password(self, password, hasher):
+        if len(password or "") < MIN_PASSWORD:
+            raise UserError(f"密码至少需要{MIN_PASSWORD}个字符")
+        self.password_hash = hasher.hash(password)
+
+    def check_password(self, password, hasher) -> bool:
+        if not self.password_hash or not self.active:
+            return False
+        try:
+            return hasher.verify(self.password_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Users(Persistent):
+    """Every user by login, and an index of token digests to logins."""
+
+    def __init__(self):
+        self.__name__, self.__parent__ = "users", None
+        self._users = OOBTree()
+        self._tokens = OOBTree()
+
+    def __getitem__(self, login):
+        return self._users[login]
+
+    def get(self, login):
+        return self._users.get(login)
+
+    def __contains__(self, login):
+        return login in self._users
+
+    def __len__(self):
+        return len(self._users)
+
+    def values(self):
+        return self._users.values()
+
+    def add(self, login, name, roles, password, hasher) -> User:
+        login = (login or "").strip().lower()
+        if not LOGIN.match(login):
+            raise UserError("登录名应为2–32位小写字母、数字或 _ . -")
+        if login in self._users:
+            raise UserError(f"登录名“{login}”已存在")
+        self._check_roles(roles)
+        user = User(login, name or login, roles)
+        user.set_password(password, hasher)
+        self._users[login] = user
+        return user
+
+    def set_roles(self, login, roles):
+        self._check_roles(roles)
+        self[login].roles = tuple(roles)
+
+    @staticmethod
+    def _check_roles(roles):
+        unknown = [r for r in roles if r not in ROLES]
+        if not roles or unknown:
+            raise UserError(f"角色无效：{unknown or '至少选择一个角色'}")
+
+    def authenticate(self, login, password, hasher) -> User | None:
+        user = self._users.get((login or "").strip().lower())
+        if user is not None and user.check_password(password, hasher):
+            return user
+        return None
+
+    def issue_token(self, login, label="", when=None) -> str:
+        """A new API token for the user; shown once, stored only as its digest."""
+        user = self[login]
+        token = secrets.token_urlsafe(32)
+        digest = token_digest(token)
+        user.tokens[digest] = (when or _dt.datetime.now(_dt.timezone.utc), label)
+        self._tokens[digest] = login
+        return token
+
+    def revoke_tokens(self, login):
+        user = self[login]
+        for digest in list(user.tokens.keys()):
+            self._tokens.pop(digest, None)
+        user.tokens.clear()
+
+    def by_token(self, token) -> User | None:
+        login = self._tokens.get(token_digest(token or ""))
+        user = self._users.get(login) if login else None
+        return user if user is not None and user.active else None
