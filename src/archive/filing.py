@@ -85,6 +85,7 @@ def create_dossier(root, registry, kind, cstruct, actor, comment="", when=None,
                    patterns=None, locale="zh") -> Dossier:
     """Validate, number (档号) and store a new dossier; its version 1 records the creation."""
     metadata = validate(registry, kind, cstruct, locale)
+    check_references(root, metadata)
     when = when or now()
     pattern = (patterns or {}).get(kind) or registry.numbering[kind]
     number = root.numbers.issue(pattern, kind, fonds_of(registry, metadata), when.year)
@@ -94,7 +95,15 @@ def create_dossier(root, registry, kind, cstruct, actor, comment="", when=None,
 
 def edit_dossier(dossier, registry, cstruct, actor, comment="", when=None, locale="zh"):
     metadata = validate(registry, dossier.kind, cstruct, locale)
+    check_references(dossier.__parent__.__parent__, metadata)
     return dossier.update(metadata, actor, when or now(), comment)
+
+
+def check_references(root, metadata):
+    """A household's allocated unit must be a unit dossier that exists."""
+    ref = metadata.get("unit_ref")
+    if ref and ref not in root.units:
+        raise ValidationFailed({"unit_ref": f"配租房源档号：没有档号为“{ref}”的房源档案"})
 
 
 def check_document_type(registry, dossier, metadata):

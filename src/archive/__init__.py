@@ -1,0 +1,115 @@
+"""公租房档案管理系统 — the archive system for public rental housing offices.
+
+``main`` is the only place the application is assembled: schemas compiled, security
+policy, sessions, CSRF, transactions, the store and the views.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pathlib
+import secrets
+
+import deform
+import transaction
+from pyramid.config import Configurator
+from pyramid.i18n import get_localizer
+from pyramid.session import SignedCookieSessionFactory
+from pyramid.settings import asbool
+from pyramid.threadlocal import get_current_request
+
+from .i18n import Catalog, translator, ui_locale
+from .root import ROOT_KEY, bootstrap
+from .schemas import SchemaRegistry, default_directory
+from .security import ArchiveSecurityPolicy, LoginThrottle, RoleMatrix, is_token_request
+from .users import make_hasher
+
+log = logging.getLogger(__name__)
+PROJECT_DIR = pathlib.Path(__file__).resolve().parents[2]
+
+
+def root_factory(request):
+    """The ArchiveRoot, from this request's ZODB connection."""
+    from pyramid_zodbconn import get_connection
+    return get_connection(request).root()[ROOT_KEY]
+
+
+def main(global_config, **settings):
+    """Build the WSGI application from ini settings."""
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("retry.attempts", "3")
+    settings.setdefault("pyramid.default_locale_name", "zh_Hans")
+    config = Configurator(settings=settings, root_factory=root_factory)
+    for name in ("pyramid_tm", "pyramid_retry", "pyramid_zodbconn", "pyramid_chameleon"):
+        config.include(name)
+
+    schemas_dir = pathlib.Path(settings.get("archive.schemas_dir") or default_directory())
+    registry = config.registry
+    registry.archive_schemas = SchemaRegistry(schemas_dir)
+    registry.archive_roles = RoleMatrix(schemas_dir / "roles.yaml")
+    registry.archive_catalog = Catalog()
+    registry.archive_hasher = make_hasher(**_hasher_costs(settings))
+    registry.archive_throttle = LoginThrottle(
+        int(settings.get("archive.login_failures", 5)),
+        int(settings.get("archive.login_window_minutes", 15)) * 60)
+    registry.archive_upload_limit = int(float(settings.get("archive.max_upload_mb", 50)) * 1024 * 1024)
+    registry.archive_patterns = {k.rsplit(".", 1)[1]: v for k, v in settings.items()
+                                 if k.startswith("archive.number_pattern.") and v}
+
+    config.set_security_policy(ArchiveSecurityPolicy(registry.archive_roles))
+    config.set_session_factory(SignedCookieSessionFactory(
+        _session_secret(settings), httponly=True, samesite="Lax",
+        secure=asbool(settings.get("archive.secure_cookies", False)), timeout=8 * 3600,
+        reissue_time=600))
+    # Every unsafe request needs the CSRF token, except token-authenticated API calls,
+    # which no browser can forge because the browser never holds the token.
+    config.set_default_csrf_options(require_csrf=True, callback=lambda r: not is_token_request(r))
+    config.add_request_method(translator, "t", reify=True)
+    config.add_request_method(ui_locale, "ui_locale", reify=True)
+    config.add_translation_dirs("colander:locale/", "deform:locale/")
+    _deform_renderer()
+    config.add_static_view("static", str(PROJECT_DIR / "static"), cache_max_age=3600)
+    config.add_static_view("deform_static", "deform:static/", cache_max_age=3600)
+    config.include(".views")
+    app = config.make_wsgi_app()
+    _open_store(registry)
+    return app
+
+
+def _hasher_costs(settings):
+    return {k: int(settings[f"archive.argon2.{k}"]) for k in ("time_cost", "memory_cost")
+            if settings.get(f"archive.argon2.{k}")}
+
+
+def _session_secret(settings):
+    """The ini's secret, or one generated once into var/ so restarts keep sessions."""
+    secret = settings.get("archive.session_secret")
+    if secret:
+        return secret
+    path = PROJECT_DIR / "var" / "session_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _deform_renderer():
+    """deform's templates, translated with the current request's localizer."""
+    def translate(term):
+        request = get_current_request()
+        return get_localizer(request).translate(term) if request is not None else term
+    deform.Form.set_zpt_renderer(deform.Form.default_renderer.loader.search_path,
+                                 translator=translate)
+
+
+def _open_store(registry):
+    """Create or upgrade the ArchiveRoot before the first request."""
+    db = registry._zodb_databases[""]
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        with tm:
+            bootstrap(conn.root(), registry.archive_schemas)
+    finally:
+        conn.close()

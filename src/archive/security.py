@@ -1,0 +1,148 @@
+"""Who may do what: the role matrix, the security policy, login throttling.
+
+The matrix is data (schemas/roles.yaml) compiled into the root ACL. Identity comes from
+the session cookie for people and from a Bearer token for integrating systems; a token
+request is not subject to CSRF checks because no browser sends it on its own.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import yaml
+from pyramid.authentication import SessionAuthenticationHelper
+from pyramid.authorization import ACLHelper, Allow, Authenticated, DENY_ALL, Everyone
+from pyramid.location import lineage
+
+from .users import ROLES
+
+
+class RoleMatrix:
+    """Roles -> permissions, read from roles.yaml and checked against the known roles."""
+
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+        self.permissions = data["permissions"]
+        self.roles = data["roles"]
+        for role, perms in self.roles.items():
+            if role not in ROLES:
+                raise ValueError(f"roles.yaml: unknown role {role!r}")
+            unknown = set(perms) - set(self.permissions)
+            if unknown:
+                raise ValueError(f"roles.yaml: role {role!r} has unknown permissions {sorted(unknown)}")
+
+    def acl(self):
+        return [(Allow, f"role:{r}", tuple(p)) for r, p in self.roles.items()] + [DENY_ALL]
+
+    def allows(self, role, permission):
+        return permission in self.roles.get(role, ())
+
+
+def bearer_token(request):
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return None
+
+
+class ArchiveSecurityPolicy:
+    """Session or token identity; ACLs on the object lineage, the role matrix at the top."""
+
+    def __init__(self, matrix: RoleMatrix):
+        self.session = SessionAuthenticationHelper()
+        self.acl_helper = ACLHelper()
+        self.root_acl = matrix.acl()
+
+    def identity(self, request):
+        """The logged-in User (or None); looked up once per request."""
+        if "archive.identity" not in request.environ:
+            request.environ["archive.identity"] = self._lookup(request)
+        return request.environ["archive.identity"]
+
+    def _lookup(self, request):
+        from . import root_factory
+        users = root_factory(request).users
+        token = bearer_token(request)
+        if token is not None:
+            request.environ["archive.token_auth"] = True
+            return users.by_token(token)
+        login = self.session.authenticated_userid(request)
+        user = users.get(login) if login else None
+        return user if user is not None and user.active else None
+
+    def authenticated_userid(self, request):
+        user = self.identity(request)
+        return user.login if user is not None else None
+
+    def principals(self, request):
+        user = self.identity(request)
+        if user is None:
+            return [Everyone]
+        return [Everyone, Authenticated, f"user:{user.login}"] + [f"role:{r}" for r in user.roles]
+
+    def permits(self, request, context, permission):
+        principals = self.principals(request)
+        for location in lineage(context):
+            acl = getattr(location, "__acl__", None)
+            # A per-object ACL (e.g. a restricted dossier) decides when one of its
+            # entries names this user and permission; otherwise the matrix does.
+            if acl and any(p in principals and _names(perms, permission) for _, p, perms in acl):
+                return self.acl_helper.permits(_Holder(acl), principals, permission)
+        return self.acl_helper.permits(_Holder(self.root_acl), principals, permission)
+
+    def remember(self, request, userid, **kw):
+        return self.session.remember(request, userid, **kw)
+
+    def forget(self, request, **kw):
+        return self.session.forget(request, **kw)
+
+
+def _names(perms, permission):
+    return perms == permission or (not isinstance(perms, str) and permission in perms)
+
+
+class _Holder:
+    """Lets ACLHelper evaluate one ACL on its own."""
+
+    __parent__ = None
+
+    def __init__(self, acl):
+        self.__acl__ = acl
+
+
+def is_token_request(request) -> bool:
+    return bearer_token(request) is not None
+
+
+class LoginThrottle:
+    """Refuse further attempts after too many failures for one login within a window.
+
+    Kept in memory per process: it slows down guessing without turning every failed
+    login into a database write that concurrent attempts would conflict on.
+    """
+
+    def __init__(self, failures=5, window_seconds=900, clock=time.monotonic):
+        self.failures, self.window, self.clock = failures, window_seconds, clock
+        self._seen = collections.defaultdict(collections.deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key):
+        times = self._seen[key]
+        cutoff = self.clock() - self.window
+        while times and times[0] < cutoff:
+            times.popleft()
+        return times
+
+    def blocked(self, login) -> bool:
+        with self._lock:
+            return len(self._recent((login or "").lower())) >= self.failures
+
+    def failed(self, login):
+        with self._lock:
+            self._recent((login or "").lower()).append(self.clock())
+
+    def succeeded(self, login):
+        with self._lock:
+            self._seen.pop((login or "").lower(), None)

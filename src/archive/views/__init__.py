@@ -1,0 +1,46 @@
+"""The web layer: routes for the UI and the JSON API. Views are thin; the model decides."""
+
+KIND = "{kind:households|units}"
+
+
+def includeme(config):
+    r = config.add_route
+    r("login", "/login")
+    r("logout", "/logout")
+    r("locale", "/locale/{code:zh|en}")
+    r("home", "/")
+    r("log", "/log")
+    r("users", "/users")
+    r("user_new", "/users/new")
+    r("user", "/users/{login}")
+    r("user_token", "/users/{login}/token")
+    dossier = dict(traverse="/{kind}/{no}")
+    r("dossiers", f"/{KIND}")
+    r("dossier_new", f"/{KIND}/new")
+    r("dossier", f"/{KIND}/{{no}}", **dossier)
+    r("dossier_edit", f"/{KIND}/{{no}}/edit", **dossier)
+    r("dossier_version", f"/{KIND}/{{no}}/versions/{{n:\\d+}}", **dossier)
+    r("dossier_diff", f"/{KIND}/{{no}}/diff", **dossier)
+    r("dossier_restore", f"/{KIND}/{{no}}/restore", **dossier)
+    r("document_new", f"/{KIND}/{{no}}/documents/new", **dossier)
+    r("document_file", f"/{KIND}/{{no}}/documents/{{doc}}/files/{{n:\\d+}}", **dossier)
+    r("document_refile", f"/{KIND}/{{no}}/documents/{{doc}}/refile", **dossier)
+    r("document_withdraw", f"/{KIND}/{{no}}/documents/{{doc}}/withdraw", **dossier)
+
+    r("api_openapi", "/api/openapi.json")
+    r("api_dossiers", f"/api/{KIND}")
+    r("api_dossier", f"/api/{KIND}/{{no}}", **dossier)
+    r("api_documents", f"/api/{KIND}/{{no}}/documents", **dossier)
+    r("api_document", f"/api/{KIND}/{{no}}/documents/{{doc}}", **dossier)
+    r("api_document_content", f"/api/{KIND}/{{no}}/documents/{{doc}}/content", **dossier)
+    r("api_document_files", f"/api/{KIND}/{{no}}/documents/{{doc}}/files", **dossier)
+    r("api_document_withdraw", f"/api/{KIND}/{{no}}/documents/{{doc}}/withdraw", **dossier)
+    r("api_versions", f"/api/{KIND}/{{no}}/versions", **dossier)
+    r("api_version", f"/api/{KIND}/{{no}}/versions/{{n}}", **dossier)
+    r("api_diff", f"/api/{KIND}/{{no}}/diff", **dossier)
+    r("api_restore", f"/api/{KIND}/{{no}}/restore", **dossier)
+    r("api_any", "/api/*rest")
+    from pyramid.events import BeforeRender
+    from .base import renderer_globals
+    config.add_subscriber(renderer_globals, BeforeRender)
+    config.scan(".")

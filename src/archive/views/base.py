@@ -1,0 +1,109 @@
+"""What every view needs to know about the request: who, which language, which schema."""
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPNotFound
+
+KIND_OF = {"households": "household", "units": "unit"}
+CONTAINER_OF = {v: k for k, v in KIND_OF.items()}
+
+
+def actor(request) -> str:
+    return request.authenticated_userid or "anonymous"
+
+
+def kind_of(request) -> str:
+    try:
+        return KIND_OF[request.matchdict["kind"]]
+    except KeyError:
+        raise HTTPNotFound() from None
+
+
+def schemas(request):
+    return request.registry.archive_schemas
+
+
+def can(request, permission, context=None) -> bool:
+    return bool(request.has_permission(permission, context if context is not None else request.context))
+
+
+def document_or_404(request, dossier):
+    from ..dossier import DocumentNotFound
+    try:
+        return dossier.document(request.matchdict["doc"])
+    except DocumentNotFound:
+        raise HTTPNotFound(request.t("文件不存在")) from None
+
+
+def read_upload(request, field):
+    """(bytes, filename) of an uploaded file, refused early when it is too large."""
+    from ..pdf import InvalidDocument
+    limit = request.registry.archive_upload_limit
+    if request.content_length and request.content_length > limit + 1024 * 1024:
+        raise UploadTooLarge(limit)
+    upload = request.POST.get(field)
+    if upload is None or not hasattr(upload, "file"):
+        raise InvalidDocument("请选择要上传的PDF文件")
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise UploadTooLarge(limit)
+    return data, upload.filename
+
+
+class UploadTooLarge(Exception):
+    """An upload over the configured limit (HTTP 413)."""
+
+    def __init__(self, limit):
+        super().__init__(f"文件大小超过上限（{limit // (1024 * 1024)} MB）")
+
+
+def renderer_globals(event):
+    """Names every template uses: the translator, the layout, the user, permissions."""
+    from pyramid.renderers import get_renderer
+    request = event.get("request")
+    if request is None or event.get("renderer_name") == "json":
+        return
+    event["t"] = request.t
+    event["layout"] = get_renderer("archive:templates/layout.pt").implementation()
+    event["user"] = request.identity if request.authenticated_userid else None
+    event.setdefault("can_global", lambda p: can(request, p, request.root))
+
+
+class _MemoryTmpStore(dict):
+    """deform's file widget wants a store; uploads are read within the request."""
+
+    def preview_url(self, uid):
+        return None
+
+
+def make_form(request, schema, button, formid, comment=None):
+    """A deform form carrying the CSRF token and, if asked, a required change comment."""
+    import colander
+    import deform
+    from pyramid.csrf import get_csrf_token
+    schema.add(colander.SchemaNode(colander.String(), name="csrf_token", missing="",
+                                   default=get_csrf_token(request),
+                                   widget=deform.widget.HiddenWidget()))
+    if comment is not None:
+        schema.add(colander.SchemaNode(
+            colander.String(), name="_comment", title=request.t("修改说明"),
+            missing=colander.required if comment else "",
+            missing_msg=request.t("请说明修改原因"), widget=deform.widget.TextInputWidget()))
+    return deform.Form(schema, buttons=(deform.Button("submit", request.t(button)),),
+                       formid=formid)
+
+
+def upload_node(request):
+    import colander
+    import deform
+    return colander.SchemaNode(deform.FileData(), name="upload", title=request.t("PDF文件"),
+                               missing_msg=request.t("请选择要上传的PDF文件"),
+                               widget=deform.widget.FileUploadWidget(_MemoryTmpStore(),
+                                                                     accept="application/pdf"))
+
+
+def split_form_values(appstruct):
+    """(metadata, comment) from a validated deform appstruct."""
+    appstruct = dict(appstruct)
+    appstruct.pop("csrf_token", None)
+    appstruct.pop("upload", None)
+    return appstruct, appstruct.pop("_comment", "")

@@ -1,0 +1,206 @@
+"""Dossier pages for people: listing, creating, editing, the dossier page, history."""
+from __future__ import annotations
+
+import deform
+from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPNotFound
+from pyramid.view import view_config
+
+from .. import filing
+from ..dossier import NothingChanged, VersionNotFound
+from ..personal import mask_metadata
+from ..version import action_title, compare, flatten
+from .base import CONTAINER_OF, actor, can, kind_of, make_form, schemas, split_form_values
+
+PAGE_SIZE = 20
+
+
+@view_config(route_name="dossiers", renderer="archive:templates/listing.pt", permission="view")
+def listing(request):
+    kind = kind_of(request)
+    schema = schemas(request)[kind]
+    container = request.root.container(kind)
+    filters = {p: request.params.get(p, "") for p in schema.listing.get("filters", ())
+               if p != "unit_ref"}
+    sort = request.params.get("sort", "archive_no")
+    if sort not in schema.listing.get("sort", ()):
+        sort = "archive_no"
+    reverse = request.params.get("order") == "desc"
+    try:
+        page = max(1, int(request.params.get("page", 1)))
+    except ValueError:
+        page = 1
+    total, items = container.query({k: v for k, v in filters.items() if v}, sort, reverse,
+                                    (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    return {"kind": kind, "schema": schema, "filters": filters, "sort": sort,
+            "reverse": reverse, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
+            "total": total, "items": items,
+            "rows": [mask_metadata(schema, d.metadata) for d in items],
+            "options": {p: container.indexes[p].values() for p in filters}}
+
+
+def _form(request, kind, editing=False):
+    schema = schemas(request)[kind].colander(_schema_locale(request))
+    return make_form(request, schema, "保存" if editing else "建档", "dossier-form",
+                     comment=editing)
+
+
+def _schema_locale(request):
+    return "en" if request.ui_locale == "en" else "zh"
+
+
+@view_config(route_name="dossier_new", renderer="archive:templates/form.pt", permission="create")
+def create(request):
+    kind = kind_of(request)
+    form = _form(request, kind)
+    if request.method == "POST":
+        try:
+            appstruct = form.validate(request.POST.items())
+        except deform.ValidationFailure as failure:
+            request.response.status = 422
+            return {"form": failure.render(), "title": _new_title(request, kind), "kind": kind}
+        appstruct, comment = split_form_values(appstruct)
+        cstruct = schemas(request)[kind].colander().serialize(appstruct)
+        dossier = filing.create_dossier(request.root, schemas(request), kind, cstruct,
+                                        actor(request), comment,
+                                        patterns=request.registry.archive_patterns)
+        request.session.flash(request.t("已建档：{no}", no=dossier.archive_no))
+        return HTTPFound(request.route_url("dossier", kind=CONTAINER_OF[kind], no=dossier.archive_no))
+    return {"form": form.render(), "title": _new_title(request, kind), "kind": kind}
+
+
+def _new_title(request, kind):
+    return request.t("新建住房保障对象档案" if kind == "household" else "新建房源档案")
+
+
+@view_config(route_name="dossier_edit", renderer="archive:templates/form.pt", permission="edit")
+def edit(request):
+    dossier = request.context
+    form = _form(request, dossier.kind, editing=True)
+    title = request.t("修改档案信息") + f" · {dossier.archive_no}"
+    if request.method == "POST":
+        try:
+            appstruct = form.validate(request.POST.items())
+        except deform.ValidationFailure as failure:
+            request.response.status = 422
+            return {"form": failure.render(), "title": title, "kind": dossier.kind}
+        appstruct, comment = split_form_values(appstruct)
+        cstruct = schemas(request)[dossier.kind].colander().serialize(appstruct)
+        try:
+            version = filing.edit_dossier(dossier, schemas(request), cstruct, actor(request), comment)
+            request.session.flash(request.t("已保存为第 {n} 版", n=version.number))
+        except NothingChanged:
+            request.session.flash(request.t("没有修改任何内容"))
+        return HTTPFound(dossier_url(request, dossier))
+    return {"form": form.render(_editable(dossier.metadata)), "title": title, "kind": dossier.kind}
+
+
+def _editable(metadata):
+    """Stored metadata as form defaults (colander wants sets for multichoice fields)."""
+    out = dict(metadata)
+    if "priority_groups" in out:
+        out["priority_groups"] = set(out["priority_groups"] or ())
+    return out
+
+
+def dossier_url(request, dossier, route="dossier", **kw):
+    return request.route_url(route, kind=CONTAINER_OF[dossier.kind], no=dossier.archive_no, **kw)
+
+
+def reveal(request, dossier) -> bool:
+    """Unmasked personal data only on explicit request, by a permitted role, logged."""
+    if request.params.get("reveal") != "1":
+        return False
+    if not can(request, "view_personal", dossier):
+        return False
+    request.root.log.append(actor(request), "personal.unmask", dossier.archive_no,
+                            request.path, filing.now())
+    return True
+
+
+@view_config(route_name="dossier", renderer="archive:templates/dossier.pt", permission="view")
+def dossier_page(request):
+    dossier = request.context
+    schema = schemas(request)[dossier.kind]
+    unmasked = reveal(request, dossier)
+    metadata = dossier.metadata if unmasked else mask_metadata(schema, dossier.metadata)
+    return {"dossier": dossier, "schema": schema, "metadata": metadata, "unmasked": unmasked,
+            "fields": _display_rows(schema, metadata, request),
+            "documents": sorted(dossier.documents.values(), key=lambda d: d.doc_id),
+            "versions": list(dossier.history())[:100], "linked": _linked(request, dossier),
+            "doc_schema": schemas(request)["document"],
+            "action_title": lambda a: action_title(a, request.ui_locale),
+            "can": lambda p: can(request, p, dossier)}
+
+
+def _display_rows(schema, metadata, request):
+    locale = request.ui_locale
+    return [(schema.field_title(p, locale), schema.display(p, v, locale))
+            for p, v in flatten(metadata).items()]
+
+
+def _linked(request, dossier):
+    """一户一档 ↔ 一套一档: the unit a household holds, the households naming a unit."""
+    root = request.root
+    if dossier.kind == "household":
+        ref = dossier.metadata.get("unit_ref")
+        unit = root.units.get(ref) if ref else None
+        return [unit] if unit is not None else []
+    ids = root.households.indexes["unit_ref"].ids(dossier.archive_no)
+    return [root.households[i] for i in ids]
+
+
+@view_config(route_name="dossier_version", renderer="archive:templates/version.pt",
+             permission="view")
+def version_page(request):
+    dossier = request.context
+    schema = schemas(request)[dossier.kind]
+    try:
+        version = dossier.version(request.matchdict["n"])
+    except VersionNotFound as exc:
+        raise HTTPNotFound(str(exc)) from None
+    unmasked = reveal(request, dossier)
+    metadata = version.metadata if unmasked else mask_metadata(schema, version.metadata)
+    return {"dossier": dossier, "version": version, "fields": _display_rows(schema, metadata, request),
+            "doc_schema": schemas(request)["document"], "unmasked": unmasked,
+            "action_title": lambda a: action_title(a, request.ui_locale),
+            "can": lambda p: can(request, p, dossier)}
+
+
+@view_config(route_name="dossier_diff", renderer="archive:templates/diff.pt", permission="view")
+def diff_page(request):
+    dossier = request.context
+    schema = schemas(request)[dossier.kind]
+    try:
+        a = dossier.version(request.params.get("a", ""))
+        b = dossier.version(request.params.get("b", ""))
+    except VersionNotFound as exc:
+        raise HTTPBadRequest(str(exc)) from None
+    unmasked = reveal(request, dossier)
+    if not unmasked:
+        a = _masked_version(schema, a)
+        b = _masked_version(schema, b)
+    fields, documents = compare(a, b)
+    locale = request.ui_locale
+    rows = [(schema.field_title(c.path, locale), schema.display(c.path, c.old, locale),
+             schema.display(c.path, c.new, locale)) for c in fields]
+    return {"dossier": dossier, "a": a, "b": b, "rows": rows, "documents": documents,
+            "doc_schema": schemas(request)["document"], "unmasked": unmasked,
+            "can": lambda p: can(request, p, dossier)}
+
+
+def _masked_version(schema, version):
+    import dataclasses
+    return dataclasses.replace(version, metadata=mask_metadata(schema, version.metadata))
+
+
+@view_config(route_name="dossier_restore", request_method="POST", permission="restore")
+def restore(request):
+    dossier = request.context
+    comment = request.POST.get("comment", "").strip()
+    if not comment:
+        request.session.flash(request.t("恢复版本必须说明原因"))
+        return HTTPFound(dossier_url(request, dossier))
+    version = dossier.restore(request.POST.get("version", ""), actor(request), filing.now(), comment)
+    request.session.flash(request.t("已恢复为第 {old} 版的内容，保存为第 {n} 版",
+                                    old=version.restored_from, n=version.number))
+    return HTTPFound(dossier_url(request, dossier))

@@ -1,0 +1,93 @@
+"""Domain errors to HTTP, in one place: JSON for /api/, a page (or a redirect) for people.
+
+Every refusal is a 4xx with a message a clerk understands; nothing here writes.
+"""
+from __future__ import annotations
+
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPForbidden, HTTPFound, HTTPNotFound, HTTPMethodNotAllowed
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from ..dossier import DossierError, NothingChanged
+from ..filing import ValidationFailed
+from ..numbering import NumberingError
+from ..pdf import InvalidDocument
+from ..users import UserError
+from .base import UploadTooLarge
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def respond(request, status, message, errors=None):
+    """A JSON body for the API, an error page for a person."""
+    request.response.status = status
+    if is_api(request):
+        body = {"error": message, "status": status}
+        if errors:
+            body["errors"] = errors
+        return _json(request, body, status)
+    from pyramid.renderers import render_to_response
+    return render_to_response("archive:templates/error.pt",
+                              {"status": status, "message": message, "errors": errors or {}},
+                              request=request, response=request.response)
+
+
+def _json(request, body, status):
+    from pyramid.renderers import render_to_response
+    response = render_to_response("json", body, request=request)
+    response.status = status
+    return response
+
+
+@exception_view_config(ValidationFailed)
+def validation_failed(exc, request):
+    return respond(request, 422, request.t("输入有误，请按提示修改"), exc.errors)
+
+
+@exception_view_config(InvalidDocument)
+def invalid_document(exc, request):
+    return respond(request, 400, str(exc), {"file": str(exc)})
+
+
+@exception_view_config(UploadTooLarge)
+def upload_too_large(exc, request):
+    return respond(request, 413, str(exc), {"file": str(exc)})
+
+
+@exception_view_config(NothingChanged)
+def nothing_changed(exc, request):
+    return respond(request, 409, str(exc))
+
+
+@exception_view_config(DossierError)
+@exception_view_config(UserError)
+@exception_view_config(NumberingError)
+def refused(exc, request):
+    return respond(request, 400, str(exc))
+
+
+@exception_view_config(BadCSRFToken)
+def bad_csrf(exc, request):
+    return respond(request, 400, request.t("表单已失效或来源不明（CSRF校验失败），请刷新页面后重试"))
+
+
+@exception_view_config(HTTPMethodNotAllowed)
+def method_not_allowed(exc, request):
+    return respond(request, 405, request.t("不支持此请求方法"))
+
+
+@notfound_view_config()
+def not_found(exc, request):
+    return respond(request, 404, exc.detail if isinstance(exc.detail, str) and exc.detail
+                   else request.t("页面或档案不存在"))
+
+
+@forbidden_view_config()
+def forbidden(exc, request):
+    if request.authenticated_userid is None:
+        if is_api(request):
+            return respond(request, 401, request.t("需要登录或提供有效的API令牌"))
+        return HTTPFound(request.route_url("login", _query={"came_from": request.path_qs}))
+    return respond(request, 403, request.t("您的角色无权执行此操作"))

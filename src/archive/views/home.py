@@ -1,0 +1,31 @@
+"""The home page: counts and what changed last."""
+from __future__ import annotations
+
+import itertools
+
+from pyramid.view import view_config
+
+
+@view_config(route_name="home", renderer="archive:templates/home.pt", permission="view")
+def home(request):
+    root = request.root
+    recent = {}
+    for kind in ("household", "unit"):
+        index = root.container(kind).indexes["modified"]
+        keys = reversed(list(itertools.islice(reversed(index.forward.keys()), 8)))
+        ids = [i for k in keys for i in index.forward[k]]
+        recent[kind] = [root.container(kind)[i] for i in reversed(ids)][:8]
+    return {
+        "counts": {"household": len(root.households), "unit": len(root.units),
+                   "users": len(root.users)},
+        "facets": {k: root.households.indexes[k].values() for k in ("jurisdiction", "category")},
+        "recent": recent,
+    }
+
+
+@view_config(route_name="log", renderer="archive:templates/log.pt", permission="view_log")
+def audit_log(request):
+    action = request.params.get("action") or None
+    return {"entries": request.root.log.newest(200, action), "action": action,
+            "broken": request.root.log.verify() if request.params.get("verify") else None,
+            "verified": bool(request.params.get("verify"))}
