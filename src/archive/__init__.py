@@ -73,6 +73,10 @@ def main(global_config, **settings):
     config.include(".views")
     app = config.make_wsgi_app()
     _open_store(registry)
+    if asbool(settings.get("archive.text_worker", True)):
+        from .textlayer import TextWorker
+        registry.archive_text_worker = TextWorker(registry._zodb_databases[""])
+        registry.archive_text_worker.start()
     return app
 
 

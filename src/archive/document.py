@@ -26,7 +26,9 @@ class FileRevision(Persistent):
         self.number = number
         self.filename = filename or f"file-{number}.pdf"
         self.content_type = content_type
-        self.size, self.sha256, self.pages, self.text = facts.size, facts.sha256, facts.pages, facts.text
+        self.size, self.sha256, self.pages = facts.size, facts.sha256, facts.pages
+        self.text = None          # filled in after the commit by archive.textlayer
+        self.text_status = "pending"
         self.filed_by, self.filed_at = actor, when
         self.blob = Blob()
         with self.blob.open("w") as fh:

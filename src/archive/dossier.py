@@ -39,6 +39,14 @@ class DocumentNotFound(DossierError, KeyError):
         return self.args[0] if self.args else "文件不存在"
 
 
+class StoredVersion(Persistent):
+    """A version in its own database record, so a commit writes only the new version
+    instead of rewriting every earlier one that shares its BTree bucket."""
+
+    def __init__(self, version: Version):
+        self.version = version
+
+
 class Dossier(Persistent):
     """What both kinds of dossier share: metadata, documents, versions."""
 
@@ -60,17 +68,17 @@ class Dossier(Persistent):
     # -- reading ---------------------------------------------------------------------
     @property
     def latest(self) -> Version:
-        return self.versions[self.versions.maxKey()]
+        return self.versions[self.versions.maxKey()].version
 
     def version(self, number: int) -> Version:
         try:
-            return self.versions[int(number)]
-        except (KeyError, ValueError, TypeError):
+            return self.versions[int(number)].version
+        except (KeyError, ValueError, TypeError, OverflowError):
             raise VersionNotFound(f"版本 {number} 不存在") from None
 
     def history(self):
         """Versions, newest first."""
-        return reversed(list(self.versions.values()))
+        return [box.version for box in reversed(list(self.versions.values()))]
 
     def document(self, doc_id) -> Document:
         try:
@@ -152,7 +160,7 @@ class Dossier(Persistent):
             for d in self.documents.values())
         version = Version(number, when, actor, comment or "", action,
                           copy.deepcopy(self.metadata), manifest, restored_from)
-        self.versions[number] = version
+        self.versions[number] = StoredVersion(version)
         self.modified = when
         if self.__parent__ is not None and hasattr(self.__parent__, "reindex"):
             self.__parent__.reindex(self)

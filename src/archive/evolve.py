@@ -20,7 +20,14 @@ def _listing_indexes(root, registry):
             container.ensure_index(path)
 
 
-STEPS = [_listing_indexes]   # STEPS[n] takes generation n to n + 1
+def _text_queue(root, registry):
+    """Generation 2: the queue of file revisions waiting for their text layer."""
+    from .textlayer import TextQueue
+    if getattr(root, "text_queue", None) is None:
+        root.text_queue = TextQueue()
+
+
+STEPS = [_listing_indexes, _text_queue]   # STEPS[n] takes generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -119,14 +119,24 @@ def file_document(dossier, registry, cstruct, data, filename, actor, comment="",
     metadata = validate(registry, "document", cstruct, locale)
     check_document_type(registry, dossier, metadata)
     facts = inspect(data, limit)
-    return dossier.file_document(metadata, data, facts, filename, actor, when or now(), comment)
+    doc = dossier.file_document(metadata, data, facts, filename, actor, when or now(), comment)
+    _queue_text(dossier, doc)
+    return doc
 
 
 def refile_document(dossier, doc_id, data, filename, actor, comment="", when=None, limit=None):
     """A new file for an existing document (a new file revision, the old one kept)."""
     dossier.document(doc_id)  # unknown document: refuse before reading the upload
     facts = inspect(data, limit)
-    return dossier.refile_document(doc_id, data, facts, filename, actor, when or now(), comment)
+    version = dossier.refile_document(doc_id, data, facts, filename, actor, when or now(), comment)
+    _queue_text(dossier, dossier.document(doc_id))
+    return version
+
+
+def _queue_text(dossier, doc):
+    """The new file's text layer is read after the commit (archive.textlayer)."""
+    root = dossier.__parent__.__parent__
+    root.text_queue.add(doc.current_file)
 
 
 def edit_document(dossier, registry, doc_id, cstruct, actor, comment="", when=None, locale="zh"):

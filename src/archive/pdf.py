@@ -25,11 +25,14 @@ class InvalidDocument(ValueError):
 
 @dataclass(frozen=True)
 class PdfFacts:
-    """What the archive records about one file's content."""
+    """What the archive records about one file's content at filing.
+
+    The text layer is not among them: reading it costs ten times more than everything
+    else, so it is extracted after the commit (archive.textlayer), off the clerk's path.
+    """
     size: int
     sha256: str
     pages: int
-    text: str
 
 
 def inspect(data: bytes, limit: int | None = None) -> PdfFacts:
@@ -45,7 +48,6 @@ def inspect(data: bytes, limit: int | None = None) -> PdfFacts:
         if reader.is_encrypted:
             raise InvalidDocument("PDF文件已加密或设有密码，请提供未加密的文件")
         pages = len(reader.pages)
-        text = _text(reader)
     except InvalidDocument:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError,
@@ -54,11 +56,12 @@ def inspect(data: bytes, limit: int | None = None) -> PdfFacts:
         raise InvalidDocument("PDF文件已损坏，无法打开，请重新扫描或导出") from None
     if pages == 0:
         raise InvalidDocument("PDF文件没有页面")
-    return PdfFacts(len(data), hashlib.sha256(data).hexdigest(), pages, text)
+    return PdfFacts(len(data), hashlib.sha256(data).hexdigest(), pages)
 
 
-def _text(reader) -> str:
+def text_of(data: bytes) -> str:
     """The text layer, page by page; a page whose text cannot be read counts as empty."""
+    reader = PdfReader(io.BytesIO(data), strict=False)
     parts, total = [], 0
     for page in reader.pages:
         try:

@@ -10,6 +10,7 @@ from persistent import Persistent
 from .auditlog import AuditLog
 from .container import DossierContainer
 from .numbering import ArchiveNumbers
+from .textlayer import TextQueue
 from .users import Users
 
 ROOT_KEY = "archive"
@@ -27,6 +28,7 @@ class ArchiveRoot(Persistent):
         self.users = Users()
         self.numbers = ArchiveNumbers()
         self.log = AuditLog()
+        self.text_queue = TextQueue()
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0
