@@ -191,7 +191,7 @@ class DossierSchema:
     def display(self, path, value, locale="zh"):
         """A value as a clerk reads it: vocabulary titles instead of codes."""
         spec = self.spec(path)
-        if value is None or value == "" or value == ():
+        if value is None or value == "" or value == () or value == []:
             return ""
         if spec and spec.vocabulary:
             vocab = self.vocabularies[spec.vocabulary]

@@ -86,3 +86,6 @@ def test_officer_creates_household_files_pdf_and_sees_version_2(page, tmp_path):
     assert "归档文件" in history.first.inner_text()
     assert "公共租赁住房申请表" in page.inner_text("#document-table")
     page.screenshot(path=str(tmp_path / "dossier.png"), full_page=True)
+    import os, shutil as _s
+    if os.environ.get("ARCHIVE_SCREENSHOT"):
+        _s.copy(tmp_path / "dossier.png", os.environ["ARCHIVE_SCREENSHOT"])

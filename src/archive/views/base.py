@@ -66,6 +66,16 @@ def renderer_globals(event):
     event["layout"] = get_renderer("archive:templates/layout.pt").implementation()
     event["user"] = request.identity if request.authenticated_userid else None
     event.setdefault("can_global", lambda p: can(request, p, request.root))
+    event["local"] = lambda when, fmt="%Y-%m-%d %H:%M": local_time(request, when, fmt)
+
+
+def local_time(request, when, fmt="%Y-%m-%d %H:%M"):
+    """Times are stored in UTC and shown in the office's time zone (archive.timezone)."""
+    import zoneinfo
+    if when is None:
+        return ""
+    zone = zoneinfo.ZoneInfo(request.registry.settings.get("archive.timezone") or "Asia/Shanghai")
+    return when.astimezone(zone).strftime(fmt)
 
 
 class _MemoryTmpStore(dict):
