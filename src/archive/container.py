@@ -126,18 +126,22 @@ class DossierContainer(Persistent):
     def _ordered_keys(self, ids, sort, reverse):
         if sort in self.indexes:
             index = self.indexes[sort]
-            values = reversed(list(index.forward.keys())) if reverse else index.forward.keys()
+            values = reversed(index.forward.keys()) if reverse else index.forward.keys()
             listed = (k for v in values for k in _maybe_reversed(index.forward[v], reverse)
                       if ids is None or k in ids)
             unsorted = (k for k in (ids if ids is not None else self._items.keys())
                         if k not in index.reverse)
             return itertools.chain(listed, unsorted)
         keys = ids if ids is not None else self._items.keys()
-        return reversed(list(keys)) if reverse else iter(keys)
+        return _maybe_reversed(keys, reverse)
 
 
 def _maybe_reversed(keys, reverse):
-    return reversed(list(keys)) if reverse else keys
+    """Descending order without copying: BTree key sequences index from the end."""
+    if not reverse:
+        return iter(keys)
+    keys = keys.keys() if hasattr(keys, "keys") else keys
+    return reversed(keys)
 
 
 def _sortable(value):

@@ -12,9 +12,9 @@ def home(request):
     recent = {}
     for kind in ("household", "unit"):
         index = root.container(kind).indexes["modified"]
-        keys = reversed(list(itertools.islice(reversed(index.forward.keys()), 8)))
-        ids = [i for k in keys for i in index.forward[k]]
-        recent[kind] = [root.container(kind)[i] for i in reversed(ids)][:8]
+        newest = itertools.islice(reversed(index.forward.keys()), 8)
+        ids = [i for k in newest for i in index.forward[k]][:8]
+        recent[kind] = [root.container(kind)[i] for i in ids]
     return {
         "counts": {"household": len(root.households), "unit": len(root.units),
                    "users": len(root.users)},
