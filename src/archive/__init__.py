@@ -14,6 +14,7 @@ import deform
 import transaction
 from pyramid.config import Configurator
 from pyramid.i18n import get_localizer
+from pyramid.renderers import JSON
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid.threadlocal import get_current_request
@@ -38,6 +39,8 @@ def main(global_config, **settings):
     """Build the WSGI application from ini settings."""
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     settings.setdefault("retry.attempts", "3")
+    # A response with a 4xx/5xx status never commits, even if a view wrote before refusing.
+    settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     settings.setdefault("pyramid.default_locale_name", "zh_Hans")
     config = Configurator(settings=settings, root_factory=root_factory)
     for name in ("pyramid_tm", "pyramid_retry", "pyramid_zodbconn", "pyramid_chameleon"):
@@ -64,6 +67,8 @@ def main(global_config, **settings):
     # Every unsafe request needs the CSRF token, except token-authenticated API calls,
     # which no browser can forge because the browser never holds the token.
     config.set_default_csrf_options(require_csrf=True, callback=lambda r: not is_token_request(r))
+    # JSON keeps Chinese readable instead of \uXXXX escapes.
+    config.add_renderer("json", JSON(ensure_ascii=False))
     config.add_request_method(translator, "t", reify=True)
     config.add_request_method(ui_locale, "ui_locale", reify=True)
     config.add_translation_dirs("colander:locale/", "deform:locale/")

@@ -108,7 +108,7 @@ class Dossier(Persistent):
         return doc
 
     def refile_document(self, doc_id, data, facts, filename, actor, when, comment="",
-                        metadata=None) -> Document:
+                        metadata=None) -> Version:
         """File a new file for an existing document; its earlier files stay."""
         doc = self.document(doc_id)
         if doc.withdrawn:
@@ -133,7 +133,7 @@ class Dossier(Persistent):
         doc = self.document(doc_id)
         if doc.withdrawn:
             raise NothingChanged("该文件已撤出")
-        if not (reason or "").strip():
+        if not isinstance(reason, str) or not reason.strip():
             raise DossierError("撤出文件必须说明原因")
         doc.set_state(doc.metadata, doc.current_no, True, reason.strip())
         return self._record("withdrawn", actor, when, reason.strip())
@@ -141,8 +141,11 @@ class Dossier(Persistent):
     def restore(self, number, actor, when, comment="") -> Version:
         """A new version equal in content to version ``number``; history is kept whole."""
         old = self.version(number)
-        if old.number == self.latest.number:
+        latest = self.latest
+        if old.number == latest.number:
             raise NothingChanged("该版本就是当前版本")
+        if old.metadata == latest.metadata and old.manifest == latest.manifest:
+            raise NothingChanged(f"第 {old.number} 版的内容与当前版本相同，无需恢复")
         self.metadata = copy.deepcopy(old.metadata)
         for doc in self.documents.values():
             entry = old.document(doc.doc_id)

@@ -40,7 +40,7 @@ def inspect(data: bytes, limit: int | None = None) -> PdfFacts:
     if not data:
         raise InvalidDocument("文件为空，请重新选择文件")
     if limit is not None and len(data) > limit:
-        raise InvalidDocument(f"文件大小超过上限（{limit // (1024 * 1024)} MB）")
+        raise InvalidDocument(f"文件大小超过上限（{limit / (1024 * 1024):g} MB）")
     if b"%PDF-" not in data[:1024]:
         raise InvalidDocument("文件不是PDF格式，目前只接收PDF文件")
     try:

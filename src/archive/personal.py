@@ -43,5 +43,17 @@ def _mask(specs, data):
             data[spec.name] = mask_value(spec.type, data[spec.name])
 
 
+def mask_path(schema, path, value):
+    """One value at a dotted path (``members.0.id_number``), masked when its field is personal.
+
+    Used where versions are compared: values are compared as stored and masked only for
+    display, so a change to a personal field is always listed.
+    """
+    spec = schema.spec(path)
+    if spec is not None and spec.personal:
+        return mask_value(spec.type, value)
+    return value
+
+
 def has_personal(schema) -> bool:
     return any(spec.personal for spec in schema.by_path.values())

@@ -53,7 +53,7 @@ class UploadTooLarge(Exception):
     """An upload over the configured limit (HTTP 413)."""
 
     def __init__(self, limit):
-        super().__init__(f"文件大小超过上限（{limit // (1024 * 1024)} MB）")
+        super().__init__(f"文件大小超过上限（{limit / (1024 * 1024):g} MB）")
 
 
 def renderer_globals(event):

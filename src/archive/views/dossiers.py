@@ -7,7 +7,7 @@ from pyramid.view import view_config
 
 from .. import filing
 from ..dossier import NothingChanged, VersionNotFound
-from ..personal import mask_metadata
+from ..personal import mask_metadata, mask_path
 from ..version import action_title, compare, flatten
 from .base import CONTAINER_OF, actor, can, kind_of, make_form, schemas, split_form_values
 
@@ -106,9 +106,12 @@ def dossier_url(request, dossier, route="dossier", **kw):
     return request.route_url(route, kind=CONTAINER_OF[dossier.kind], no=dossier.archive_no, **kw)
 
 
-def reveal(request, dossier) -> bool:
-    """Unmasked personal data only on explicit request, by a permitted role, logged."""
-    if request.params.get("reveal") != "1":
+def reveal(request, dossier, param="reveal") -> bool:
+    """Unmasked personal data only on explicit request, by a permitted role, logged.
+
+    ``param`` is the query parameter that asks for it (the API calls it ``unmask``).
+    """
+    if request.params.get(param) != "1":
         return False
     if not can(request, "view_personal", dossier):
         return False
@@ -176,21 +179,14 @@ def diff_page(request):
     except VersionNotFound as exc:
         raise HTTPBadRequest(str(exc)) from None
     unmasked = reveal(request, dossier)
-    if not unmasked:
-        a = _masked_version(schema, a)
-        b = _masked_version(schema, b)
-    fields, documents = compare(a, b)
+    fields, documents = compare(a, b)   # as stored; masked only for display below
+    show = (lambda p, v: v) if unmasked else (lambda p, v: mask_path(schema, p, v))
     locale = request.ui_locale
-    rows = [(schema.field_title(c.path, locale), schema.display(c.path, c.old, locale),
-             schema.display(c.path, c.new, locale)) for c in fields]
+    rows = [(schema.field_title(c.path, locale), schema.display(c.path, show(c.path, c.old), locale),
+             schema.display(c.path, show(c.path, c.new), locale)) for c in fields]
     return {"dossier": dossier, "a": a, "b": b, "rows": rows, "documents": documents,
             "doc_schema": schemas(request)["document"], "unmasked": unmasked,
             "can": lambda p: can(request, p, dossier)}
-
-
-def _masked_version(schema, version):
-    import dataclasses
-    return dataclasses.replace(version, metadata=mask_metadata(schema, version.metadata))
 
 
 @view_config(route_name="dossier_restore", request_method="POST", permission="restore")

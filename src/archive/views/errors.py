@@ -5,7 +5,8 @@ Every refusal is a 4xx with a message a clerk understands; nothing here writes.
 from __future__ import annotations
 
 from pyramid.exceptions import BadCSRFToken
-from pyramid.httpexceptions import HTTPForbidden, HTTPFound, HTTPNotFound, HTTPMethodNotAllowed
+from pyramid.httpexceptions import (HTTPBadRequest, HTTPForbidden, HTTPFound, HTTPMethodNotAllowed,
+                                    HTTPNotFound)
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..dossier import DossierError, NothingChanged
@@ -71,6 +72,13 @@ def refused(exc, request):
 @exception_view_config(BadCSRFToken)
 def bad_csrf(exc, request):
     return respond(request, 400, request.t("表单已失效或来源不明（CSRF校验失败），请刷新页面后重试"))
+
+
+@exception_view_config(HTTPBadRequest)
+def bad_request(exc, request):
+    """A request the server cannot read (malformed JSON, a bad query parameter)."""
+    return respond(request, 400, exc.detail if isinstance(exc.detail, str) and exc.detail
+                   else request.t("请求格式不正确"))
 
 
 @exception_view_config(HTTPMethodNotAllowed)

@@ -1,0 +1,421 @@
+"""The JSON API (/api/) for integrating systems: dossiers, documents, versions.
+
+Views are thin: they read JSON (or multipart for files), call archive.filing or the
+dossier, and shape the answer. Every refusal is raised and turned into a JSON error by
+views/errors.py ({"error", "status", "errors"?}); permissions are the same as the pages'.
+The OpenAPI description of these routes is built in views/openapi.py.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
+from pyramid.view import view_config
+
+from .. import filing
+from ..dossier import VersionNotFound
+from ..filing import ValidationFailed
+from ..personal import mask_metadata, mask_path
+from ..version import action_title, compare, flatten
+from .base import CONTAINER_OF, actor, document_or_404, kind_of, read_upload, schemas
+from .documents import file_response
+from .dossiers import _linked, reveal
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+UNMASK = "unmask"  # ?unmask=1 asks for personal data in full (view_personal, logged)
+
+
+# -- reading input ---------------------------------------------------------------------
+def json_body(request) -> dict:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise HTTPBadRequest(request.t("请求正文应为JSON（Content-Type: application/json）"))
+    try:
+        body = request.json_body
+    except ValueError:
+        raise HTTPBadRequest(request.t("请求正文不是有效的JSON")) from None
+    if not isinstance(body, dict):
+        raise HTTPBadRequest(request.t("请求正文应为JSON对象"))
+    return body
+
+
+def text_value(data, name, title, required_msg=None) -> str:
+    """A free-text field of the input (a comment, a reason); 422 when it is not text."""
+    value = data.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed({name: f"{title}：应为文本"})
+    value = value.strip()
+    if required_msg and not value:
+        raise ValidationFailed({name: f"{title}：{required_msg}"})
+    return value
+
+
+def _int_param(request, name, title, default, low=1):
+    value = request.params.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < low:
+        raise ValidationFailed({name: f"{title}：应为不小于{low}的整数"})
+    return number
+
+
+# -- shaping output --------------------------------------------------------------------
+def plain(value):
+    """Stored values as JSON: dates as ISO strings, tuples and sets as lists."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _url(request, route, dossier, **kw):
+    return request.route_url(route, kind=CONTAINER_OF[dossier.kind], no=dossier.archive_no, **kw)
+
+
+def summary_json(request, dossier, schema):
+    """A dossier as a listing shows it: its listing columns, personal data masked."""
+    columns = flatten(mask_metadata(schema, dossier.metadata))
+    return {"archive_no": dossier.archive_no, "kind": dossier.kind, "title": dossier.title,
+            "version": dossier.latest.number, "created": plain(dossier.created),
+            "modified": plain(dossier.modified),
+            "columns": {p: plain(columns.get(p)) for p in schema.listing.get("columns", ())},
+            "href": _url(request, "api_dossier", dossier)}
+
+
+def dossier_json(request, dossier, unmasked=False):
+    schema = schemas(request)[dossier.kind]
+    metadata = dossier.metadata if unmasked else mask_metadata(schema, dossier.metadata)
+    return {
+        "archive_no": dossier.archive_no, "kind": dossier.kind, "title": dossier.title,
+        "version": dossier.latest.number, "created": plain(dossier.created),
+        "created_by": dossier.created_by, "modified": plain(dossier.modified),
+        "unmasked": unmasked, "metadata": plain(metadata),
+        "documents": [document_json(request, dossier, d)
+                      for d in sorted(dossier.documents.values(), key=lambda d: d.doc_id)],
+        "linked": [{"archive_no": d.archive_no, "kind": d.kind, "title": d.title,
+                    "href": _url(request, "api_dossier", d)} for d in _linked(request, dossier)],
+        "links": {"self": _url(request, "api_dossier", dossier),
+                  "documents": _url(request, "api_documents", dossier),
+                  "versions": _url(request, "api_versions", dossier),
+                  "diff": _url(request, "api_diff", dossier),
+                  "restore": _url(request, "api_restore", dossier),
+                  "html": _url(request, "dossier", dossier)},
+    }
+
+
+def file_json(request, dossier, doc, revision):
+    return {"number": revision.number, "filename": revision.filename,
+            "content_type": revision.content_type, "size": revision.size,
+            "sha256": revision.sha256, "pages": revision.pages,
+            "filed_at": plain(revision.filed_at), "filed_by": revision.filed_by,
+            "text_status": getattr(revision, "text_status", "done"),
+            "current": revision.number == doc.current_no,
+            "href": _url(request, "api_document_content", dossier, doc=doc.doc_id,
+                         _query={"file": revision.number})}
+
+
+def document_json(request, dossier, doc):
+    return {"doc_id": doc.doc_id, "metadata": plain(doc.metadata),
+            "withdrawn": doc.withdrawn, "withdraw_reason": doc.withdraw_reason,
+            "current_file": doc.current_no or None,
+            "files": [file_json(request, dossier, doc, r) for r in doc.files],
+            "links": {"self": _url(request, "api_document", dossier, doc=doc.doc_id),
+                      "content": _url(request, "api_document_content", dossier, doc=doc.doc_id),
+                      "files": _url(request, "api_document_files", dossier, doc=doc.doc_id),
+                      "withdraw": _url(request, "api_document_withdraw", dossier,
+                                       doc=doc.doc_id)}}
+
+
+def version_summary(version, locale="zh"):
+    return {"number": version.number, "when": plain(version.when), "actor": version.actor,
+            "comment": version.comment, "action": version.action,
+            "action_title": action_title(version.action, locale),
+            "restored_from": version.restored_from}
+
+
+def entry_json(entry):
+    """A document as it stood in one version (a manifest entry)."""
+    if entry is None:
+        return None
+    return {"doc_id": entry.doc_id, "file_no": entry.file_no, "sha256": entry.sha256,
+            "metadata": plain(entry.metadata), "withdrawn": entry.withdrawn,
+            "reason": entry.reason}
+
+
+def _created(request, body, location):
+    request.response.status = 201
+    request.response.location = location
+    return body
+
+
+# -- dossiers --------------------------------------------------------------------------
+@view_config(route_name="api_dossiers", request_method="GET", renderer="json", permission="view")
+def list_dossiers(request):
+    """A page of dossiers, filtered by the schema's listing filters and sorted."""
+    kind = kind_of(request)
+    schema = schemas(request)[kind]
+    page = _int_param(request, "page", "页码", 1)
+    per_page = min(_int_param(request, "per_page", "每页条数", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+    sort = request.params.get("sort") or "archive_no"
+    order = request.params.get("order") or "asc"
+    errors = {}
+    if sort not in schema.listing.get("sort", ()):
+        errors["sort"] = f"排序字段：“{sort}”不可用于排序"
+    if order not in ("asc", "desc"):
+        errors["order"] = "排序方向：应为 asc 或 desc"
+    if errors:
+        raise ValidationFailed(errors)
+    filters = {p: request.params[p] for p in schema.listing.get("filters", ())
+               if request.params.get(p)}
+    total, items = request.root.container(kind).query(
+        filters, sort, order == "desc", (page - 1) * per_page, per_page)
+    return {"total": total, "page": page, "per_page": per_page, "sort": sort, "order": order,
+            "filters": filters, "items": [summary_json(request, d, schema) for d in items]}
+
+
+@view_config(route_name="api_dossiers", request_method="POST", renderer="json",
+             permission="create")
+def create_dossier(request):
+    """建档: the body is the metadata (JSON names) plus an optional comment."""
+    kind = kind_of(request)
+    body = json_body(request)
+    comment = text_value(body, "comment", "修改说明")
+    metadata = {k: v for k, v in body.items() if k != "comment"}
+    dossier = filing.create_dossier(request.root, schemas(request), kind, metadata,
+                                    actor(request), comment,
+                                    patterns=request.registry.archive_patterns)
+    return _created(request, dossier_json(request, dossier, reveal(request, dossier, UNMASK)),
+                    _url(request, "api_dossier", dossier))
+
+
+@view_config(route_name="api_dossier", request_method="GET", renderer="json", permission="view")
+def get_dossier(request):
+    dossier = request.context
+    return dossier_json(request, dossier, reveal(request, dossier, UNMASK))
+
+
+@view_config(route_name="api_dossier", request_method="PUT", renderer="json", permission="edit")
+def edit_dossier(request):
+    """The full metadata, replacing the current one, and a required comment (修改说明)."""
+    dossier = request.context
+    body = json_body(request)
+    metadata = {k: v for k, v in body.items() if k != "comment"}
+    try:
+        comment = text_value(body, "comment", "修改说明", "请说明修改原因")
+    except ValidationFailed as missing:
+        try:  # report the metadata's problems too, as the form does
+            filing.validate(schemas(request), dossier.kind, metadata)
+        except ValidationFailed as invalid:
+            raise ValidationFailed({**invalid.errors, **missing.errors}) from None
+        raise
+    filing.edit_dossier(dossier, schemas(request), metadata, actor(request), comment)
+    return dossier_json(request, dossier, reveal(request, dossier, UNMASK))
+
+
+# -- documents -------------------------------------------------------------------------
+@view_config(route_name="api_documents", request_method="GET", renderer="json",
+             permission="view")
+def list_documents(request):
+    dossier = request.context
+    docs = sorted(dossier.documents.values(), key=lambda d: d.doc_id)
+    return {"archive_no": dossier.archive_no, "total": len(docs),
+            "items": [document_json(request, dossier, d) for d in docs]}
+
+
+def _document_fields(request):
+    return [spec.name for spec in schemas(request)["document"].fields]
+
+
+@view_config(route_name="api_documents", request_method="POST", renderer="json",
+             permission="file")
+def file_document(request):
+    """归档: multipart/form-data with the document's fields, ``comment`` and ``file``."""
+    dossier = request.context
+    data, filename = read_upload(request, "file")
+    cstruct = {name: request.POST[name] for name in _document_fields(request)
+               if name in request.POST}
+    doc = filing.file_document(dossier, schemas(request), cstruct, data, filename,
+                               actor(request), request.POST.get("comment", ""),
+                               limit=request.registry.archive_upload_limit)
+    return _created(request, document_json(request, dossier, doc),
+                    _url(request, "api_document", dossier, doc=doc.doc_id))
+
+
+@view_config(route_name="api_document", request_method="GET", renderer="json",
+             permission="view")
+def get_document(request):
+    dossier = request.context
+    return document_json(request, dossier, document_or_404(request, dossier))
+
+
+@view_config(route_name="api_document", request_method="PUT", renderer="json",
+             permission="file")
+def edit_document(request):
+    """The document's full description (doc_type, title, date, issuer, doc_no) and a comment."""
+    dossier = request.context
+    doc = document_or_404(request, dossier)
+    body = json_body(request)
+    comment = text_value(body, "comment", "修改说明")
+    metadata = {k: v for k, v in body.items() if k != "comment"}
+    filing.edit_document(dossier, schemas(request), doc.doc_id, metadata, actor(request),
+                         comment)
+    return document_json(request, dossier, doc)
+
+
+@view_config(route_name="api_document_content", request_method="GET", permission="view")
+def document_content(request):
+    """The PDF: the current file, or file revision ``?file=N``."""
+    dossier = request.context
+    doc = document_or_404(request, dossier)
+    number = request.params.get("file")
+    if number in (None, ""):
+        revision = doc.current_file
+    else:
+        revision = doc.file_revision(int(number)) if number.isdigit() else None
+    if revision is None:
+        raise HTTPNotFound(request.t("文件版本不存在"))
+    return file_response(request, revision)
+
+
+@view_config(route_name="api_document_files", request_method="POST", renderer="json",
+             permission="file")
+def refile_document(request):
+    """A new file for the document (multipart ``file`` and ``comment``); the old one stays."""
+    dossier = request.context
+    doc = document_or_404(request, dossier)
+    data, filename = read_upload(request, "file")
+    filing.refile_document(dossier, doc.doc_id, data, filename, actor(request),
+                           request.POST.get("comment", ""),
+                           limit=request.registry.archive_upload_limit)
+    return _created(request, document_json(request, dossier, doc),
+                    _url(request, "api_document_content", dossier, doc=doc.doc_id,
+                         _query={"file": doc.current_no}))
+
+
+@view_config(route_name="api_document_withdraw", request_method="POST", renderer="json",
+             permission="file")
+def withdraw_document(request):
+    """撤出: JSON {"reason": ...}; the document stays in the history."""
+    dossier = request.context
+    doc = document_or_404(request, dossier)
+    reason = text_value(json_body(request), "reason", "撤出原因", "撤出文件必须说明原因")
+    dossier.withdraw_document(doc.doc_id, reason, actor(request), filing.now())
+    return document_json(request, dossier, doc)
+
+
+# -- versions --------------------------------------------------------------------------
+@view_config(route_name="api_versions", request_method="GET", renderer="json",
+             permission="view")
+def list_versions(request):
+    dossier = request.context
+    items = [version_summary(v, request.ui_locale) for v in dossier.history()]
+    return {"archive_no": dossier.archive_no, "total": len(items), "items": items}
+
+
+@view_config(route_name="api_version", request_method="GET", renderer="json", permission="view")
+def get_version(request):
+    """One version in full: the metadata snapshot (masked unless asked) and the manifest."""
+    dossier = request.context
+    try:
+        version = dossier.version(request.matchdict["n"])
+    except VersionNotFound as exc:
+        raise HTTPNotFound(str(exc)) from None
+    schema = schemas(request)[dossier.kind]
+    unmasked = reveal(request, dossier, UNMASK)
+    metadata = version.metadata if unmasked else mask_metadata(schema, version.metadata)
+    return {**version_summary(version, request.ui_locale), "archive_no": dossier.archive_no,
+            "unmasked": unmasked, "metadata": plain(metadata),
+            "manifest": [entry_json(e) for e in version.manifest]}
+
+
+@view_config(route_name="api_diff", request_method="GET", renderer="json", permission="view")
+def diff(request):
+    """Field-by-field and document-by-document changes from ?from=N to ?to=M.
+
+    ``to`` defaults to the latest version and ``from`` to the one before ``to``.
+    Values are compared as stored and masked only for display, so a change to a
+    personal field is always listed even when its masked form looks the same.
+    """
+    dossier = request.context
+    schema = schemas(request)[dossier.kind]
+    b = dossier.version(request.params.get("to") or dossier.latest.number)
+    a = dossier.version(request.params.get("from") or max(b.number - 1, 1))
+    unmasked = reveal(request, dossier, UNMASK)
+    fields, documents = compare(a, b)
+    show = (lambda p, v: v) if unmasked else (lambda p, v: mask_path(schema, p, v))
+    locale = request.ui_locale
+    return {
+        "archive_no": dossier.archive_no, "from": a.number, "to": b.number,
+        "unmasked": unmasked,
+        "fields": [{"path": c.path, "title": schema.field_title(c.path, locale),
+                    "old": plain(show(c.path, c.old)), "new": plain(show(c.path, c.new))}
+                   for c in fields],
+        "documents": [{"doc_id": c.doc_id, "change": c.change, "fields": list(c.fields),
+                       "old": entry_json(c.old), "new": entry_json(c.new)}
+                      for c in documents],
+    }
+
+
+@view_config(route_name="api_restore", request_method="POST", renderer="json",
+             permission="restore")
+def restore(request):
+    """JSON {"version": N, "comment": "..."}: a new version with version N's content."""
+    dossier = request.context
+    body = json_body(request)
+    number = body.get("version")
+    errors = {}
+    if isinstance(number, bool) or not (isinstance(number, int) or
+                                        (isinstance(number, str) and number.isdigit())):
+        errors["version"] = "版本：应为版本号（整数）"
+    try:
+        comment = text_value(body, "comment", "修改说明", "恢复版本必须说明原因")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    dossier.restore(number, actor(request), filing.now(), comment)
+    return dossier_json(request, dossier, reveal(request, dossier, UNMASK))
+
+
+# -- the rest of /api/ -----------------------------------------------------------------
+@view_config(route_name="api_any")
+def unknown(request):
+    raise HTTPNotFound(request.t("接口不存在"))
+
+
+API_ROUTES = ("api_openapi", "api_dossiers", "api_dossier", "api_documents", "api_document",
+              "api_document_content", "api_document_files", "api_document_withdraw",
+              "api_versions", "api_version", "api_diff", "api_restore")
+
+
+def _for_every_api_route(view):
+    """Register ``view`` on each API route without a method predicate, so it is tried last.
+
+    It changes nothing, so it needs neither a permission nor a CSRF token.
+    """
+    for name in API_ROUTES:
+        view = view_config(route_name=name, require_csrf=False)(view)
+    return view
+
+
+@_for_every_api_route
+def method_not_allowed(request):
+    """405 with an Allow header for a known API path asked with a method it does not take."""
+    from .errors import respond
+    from .openapi import route_methods
+    allowed = route_methods(request.registry, request.matched_route.name)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    response = respond(request, 405, request.t("不支持此请求方法"))
+    response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response

@@ -1,0 +1,464 @@
+"""GET /api/openapi.json: an OpenAPI 3.1 description of the JSON API, built from the app.
+
+Nothing about the data is written twice: paths come from the registered routes (one
+concrete path per dossier kind), each operation's permission from the view registered
+for it, and the metadata schemas from the compiled FieldSpecs and vocabularies, so a
+field or term added in schemas/*.yaml shows here without code. What is written here is
+the prose and the shape of the answers; tests/functional/test_api.py checks that every
+API route and method is described and nothing else.
+"""
+from __future__ import annotations
+
+import copy
+import re
+
+from pyramid.interfaces import IRoutesMapper
+from pyramid.view import view_config
+
+from .base import KIND_OF
+
+TITLES = {"household": "Household", "unit": "Unit"}
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
+ERROR_RESPONSES = {
+    "400": "请求有误（JSON无法解析、文件不是可接收的PDF、档案拒绝此操作）",
+    "401": "需要登录或提供有效的API令牌",
+    "403": "您的角色无权执行此操作",
+    "404": "档案、文件、版本或接口不存在",
+    "405": "不支持此请求方法",
+    "409": "没有修改任何内容（或该版本就是当前版本）",
+    "413": "文件大小超过上限",
+    "422": "输入有误：errors 按字段路径给出中文说明",
+}
+
+
+# -- introspection ------------------------------------------------------------------------
+def route_views(registry, route_name):
+    """(methods or None, permission) of every view registered for a route."""
+    introspector = registry.introspector
+    out = []
+    for item in introspector.get_category("views") or ():
+        intr = item["introspectable"]
+        if intr["route_name"] != route_name:
+            continue
+        methods = intr["request_methods"]
+        if isinstance(methods, str):
+            methods = (methods,)
+        permission = next((r["value"] for r in item["related"]
+                           if r.category_name == "permissions"), None)
+        out.append((set(methods) - {"HEAD"} if methods else None, permission))
+    return out
+
+
+def route_methods(registry, route_name) -> set:
+    """The HTTP methods some view of the route answers (HEAD left out)."""
+    return {m for methods, _ in route_views(registry, route_name) for m in methods or ()}
+
+
+def _permission(registry, route_name, method):
+    for methods, permission in route_views(registry, route_name):
+        if methods and method.upper() in methods:
+            return permission
+    return None
+
+
+def openapi_paths(pattern):
+    """[(OpenAPI path, kind or None)] for a route pattern; {kind:...} becomes one path per kind."""
+    kinds = [None]
+    match = re.search(r"\{kind:([^}]+)\}", pattern)
+    if match:
+        kinds = match.group(1).split("|")
+    out = []
+    for kind in kinds:
+        path = pattern.replace(match.group(0), kind) if kind else pattern
+        out.append((_PLACEHOLDER.sub(lambda m: "{%s}" % m.group(1), path),
+                    KIND_OF[kind] if kind else None))
+    return out
+
+
+# -- schemas from the compiled metadata schemas --------------------------------------------
+def field_schema(spec, vocabularies) -> dict:
+    """A JSON Schema for one FieldSpec (how the API reads and writes that field)."""
+    out = {"title": spec.label("zh"), "x-title-en": spec.label("en"), "x-field-type": spec.type}
+    if spec.description:
+        out["description"] = spec.description.get("zh") or ""
+    if spec.personal:
+        out["x-personal"] = True
+        out["description"] = (out.get("description", "") + " 个人信息：响应中脱敏显示，"
+                              "有 view_personal 权限者加 ?unmask=1 可查看原值（留痕）").strip()
+    if spec.type == "mapping":
+        out.update(object_schema(spec.fields, vocabularies))
+        return out
+    if spec.type == "sequence":
+        out.update(type="array", items=field_schema(spec.item, vocabularies))
+        return out
+    t = spec.type
+    if t in ("string", "text", "phone", "id_number"):
+        out["type"] = "string"
+        if spec.max_length:
+            out["maxLength"] = spec.max_length
+        if t == "id_number":
+            out["format"] = "gb11643"
+            out.setdefault("description", "18位居民身份证号码（GB 11643，校验码必须正确）")
+        if t == "phone":
+            out["description"] = "11位手机号码，或带区号的固定电话（如 0519-88886666）"
+    elif t == "date":
+        out.update(type="string", format="date")
+    elif t in ("money", "area", "integer"):
+        out["type"] = "integer" if t == "integer" else "number"
+        out["minimum"] = spec.min if spec.min is not None else 0
+        if spec.max is not None:
+            out["maximum"] = spec.max
+    elif t == "choice":
+        vocab = vocabularies[spec.vocabulary]
+        out.update(type="string", enum=vocab.codes() + ([] if spec.required else [""]),
+                   **{"x-vocabulary": vocab.name,
+                      "x-enum-titles": {term.code: term.zh for term in vocab.terms}})
+    elif t == "multichoice":
+        vocab = vocabularies[spec.vocabulary]
+        out.update(type="array", uniqueItems=True,
+                   items={"type": "string", "enum": vocab.codes()},
+                   **{"x-vocabulary": vocab.name,
+                      "x-enum-titles": {term.code: term.zh for term in vocab.terms}})
+    if spec.default is not None:
+        out["default"] = spec.default
+    if not spec.required:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def object_schema(specs, vocabularies) -> dict:
+    out = {"type": "object",
+           "properties": {s.name: field_schema(s, vocabularies) for s in specs}}
+    # a mapping (e.g. applicant) is required as a whole; its own fields say what it needs
+    required = [s.name for s in specs if s.required or s.type == "mapping"]
+    if required:
+        out["required"] = required
+    return out
+
+
+def metadata_schema(schema) -> dict:
+    out = object_schema(schema.fields, schema.vocabularies)
+    out["title"] = schema.title.get("zh")
+    out["x-title-en"] = schema.title.get("en")
+    if schema.rules:
+        out["x-rules"] = list(schema.rules)
+    return out
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+COMMENT = {"type": "string", "title": "修改说明", "description": "为何建档或修改（记入版本）"}
+DATETIME = {"type": "string", "format": "date-time"}
+NULLABLE_INT = {"type": ["integer", "null"]}
+
+
+def components(registry) -> dict:
+    archive = registry.archive_schemas
+    s = {
+        "Error": {"type": "object", "required": ["error", "status"], "properties": {
+            "error": {"type": "string", "description": "给人看的中文说明"},
+            "status": {"type": "integer"},
+            "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "字段路径（如 applicant.id_number、members.0.name、file）"
+                                      " → 中文说明，说明以字段名称开头"}}},
+        "DocumentMetadata": metadata_schema(archive["document"]),
+        "DocumentInput": {"allOf": [_ref("DocumentMetadata"), {
+            "type": "object", "properties": {"comment": COMMENT}}]},
+        "DocumentUpload": {"type": "object", "required": ["file"], "properties": {
+            **{spec.name: {"type": "string", "title": spec.label("zh")}
+               for spec in archive["document"].fields},
+            "comment": COMMENT,
+            "file": {"type": "string", "contentMediaType": "application/pdf",
+                     "description": "PDF文件（未加密、可打开、有页面）"}},
+            "required": ["file"] + [spec.name for spec in archive["document"].fields
+                                    if spec.required]},
+        "FileUpload": {"type": "object", "required": ["file"], "properties": {
+            "comment": COMMENT,
+            "file": {"type": "string", "contentMediaType": "application/pdf"}}},
+        "Withdrawal": {"type": "object", "required": ["reason"], "properties": {
+            "reason": {"type": "string", "minLength": 1, "title": "撤出原因"}}},
+        "Restore": {"type": "object", "required": ["version", "comment"], "properties": {
+            "version": {"type": "integer", "minimum": 1, "title": "恢复到的版本号"},
+            "comment": {**COMMENT, "minLength": 1}}},
+        "FileRevision": {"type": "object", "properties": {
+            "number": {"type": "integer"}, "filename": {"type": "string"},
+            "content_type": {"type": "string"}, "size": {"type": "integer"},
+            "sha256": {"type": "string"}, "pages": {"type": "integer"},
+            "filed_at": DATETIME, "filed_by": {"type": "string"},
+            "text_status": {"type": "string", "enum": ["pending", "done", "failed"],
+                            "description": "文字层（全文检索用）在提交后由后台读取"},
+            "current": {"type": "boolean"}, "href": {"type": "string", "format": "uri"}}},
+        "Document": {"type": "object", "properties": {
+            "doc_id": {"type": "string"}, "metadata": _ref("DocumentMetadata"),
+            "withdrawn": {"type": "boolean"}, "withdraw_reason": {"type": "string"},
+            "current_file": NULLABLE_INT,
+            "files": {"type": "array", "items": _ref("FileRevision")},
+            "links": {"type": "object", "additionalProperties": {"type": "string"}}}},
+        "DocumentList": {"type": "object", "properties": {
+            "archive_no": {"type": "string"}, "total": {"type": "integer"},
+            "items": {"type": "array", "items": _ref("Document")}}},
+        "ManifestEntry": {"type": ["object", "null"], "properties": {
+            "doc_id": {"type": "string"}, "file_no": {"type": "integer"},
+            "sha256": {"type": "string"}, "metadata": _ref("DocumentMetadata"),
+            "withdrawn": {"type": "boolean"}, "reason": {"type": "string"}}},
+        "VersionSummary": {"type": "object", "properties": {
+            "number": {"type": "integer"}, "when": DATETIME, "actor": {"type": "string"},
+            "comment": {"type": "string"}, "action": {"type": "string", "enum": [
+                "created", "edited", "filed", "refiled", "document_edited", "withdrawn",
+                "restored"]},
+            "action_title": {"type": "string"}, "restored_from": NULLABLE_INT}},
+        "VersionList": {"type": "object", "properties": {
+            "archive_no": {"type": "string"}, "total": {"type": "integer"},
+            "items": {"type": "array", "items": _ref("VersionSummary")}}},
+        "Diff": {"type": "object", "properties": {
+            "archive_no": {"type": "string"}, "from": {"type": "integer"},
+            "to": {"type": "integer"}, "unmasked": {"type": "boolean"},
+            "fields": {"type": "array", "items": {"type": "object", "properties": {
+                "path": {"type": "string"}, "title": {"type": "string"}, "old": {}, "new": {}}}},
+            "documents": {"type": "array", "items": {"type": "object", "properties": {
+                "doc_id": {"type": "string"},
+                "change": {"type": "string", "enum": ["added", "removed", "withdrawn",
+                                                      "reinstated", "file", "metadata"]},
+                "fields": {"type": "array", "items": {"type": "string"}},
+                "old": _ref("ManifestEntry"), "new": _ref("ManifestEntry")}}}}},
+    }
+    for kind, title in TITLES.items():
+        schema = archive[kind]
+        s[f"{title}Metadata"] = metadata_schema(schema)
+        s[f"{title}Input"] = {"allOf": [_ref(f"{title}Metadata"), {
+            "type": "object", "properties": {"comment": COMMENT}}]}
+        s[f"{title}Edit"] = {"allOf": [_ref(f"{title}Metadata"), {
+            "type": "object", "required": ["comment"],
+            "properties": {"comment": {**COMMENT, "minLength": 1}}}]}
+        columns = {p: {"title": schema.field_title(p)} for p in schema.listing.get("columns", ())}
+        s[f"{title}Summary"] = {"type": "object", "properties": {
+            "archive_no": {"type": "string"}, "kind": {"const": kind},
+            "title": {"type": "string"}, "version": {"type": "integer"},
+            "created": DATETIME, "modified": DATETIME,
+            "columns": {"type": "object", "properties": columns},
+            "href": {"type": "string", "format": "uri"}}}
+        s[f"{title}List"] = {"type": "object", "properties": {
+            "total": {"type": "integer"}, "page": {"type": "integer"},
+            "per_page": {"type": "integer", "maximum": 100}, "sort": {"type": "string"},
+            "order": {"enum": ["asc", "desc"]}, "filters": {"type": "object"},
+            "items": {"type": "array", "items": _ref(f"{title}Summary")}}}
+        s[f"{title}Dossier"] = {"type": "object", "properties": {
+            "archive_no": {"type": "string", "title": "档号"}, "kind": {"const": kind},
+            "title": {"type": "string"}, "version": {"type": "integer", "title": "当前版本号"},
+            "created": DATETIME, "created_by": {"type": "string"}, "modified": DATETIME,
+            "unmasked": {"type": "boolean"}, "metadata": _ref(f"{title}Metadata"),
+            "documents": {"type": "array", "items": _ref("Document")},
+            "linked": {"type": "array", "items": {"type": "object", "properties": {
+                "archive_no": {"type": "string"}, "kind": {"type": "string"},
+                "title": {"type": "string"}, "href": {"type": "string"}}}},
+            "links": {"type": "object", "additionalProperties": {"type": "string"}}}}
+        s[f"{title}Version"] = {"allOf": [_ref("VersionSummary"), {
+            "type": "object", "properties": {
+                "archive_no": {"type": "string"}, "unmasked": {"type": "boolean"},
+                "metadata": _ref(f"{title}Metadata"),
+                "manifest": {"type": "array", "items": _ref("ManifestEntry")}}}]}
+    return {
+        "schemas": s,
+        "responses": {code: {"description": text, "content": {
+            "application/json": {"schema": _ref("Error")}}}
+            for code, text in ERROR_RESPONSES.items()},
+        "securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer",
+            "description": "管理员在“用户”页面为用户签发的API令牌；令牌请求无需CSRF令牌"}},
+    }
+
+
+# -- operations ------------------------------------------------------------------------------
+def _param(name, where, description, schema=None, required=False):
+    return {"name": name, "in": where, "required": required or where == "path",
+            "description": description, "schema": schema or {"type": "string"}}
+
+
+UNMASK_PARAM = _param("unmask", "query", "1 = 显示未脱敏的个人信息（需 view_personal 权限，记入审计日志）",
+                      {"type": "string", "enum": ["1"]})
+PATH_PARAMS = {
+    "no": _param("no", "path", "档号"),
+    "doc": _param("doc", "path", "文件编号（如 D0001）"),
+    "n": _param("n", "path", "版本号", {"type": "integer", "minimum": 1}),
+}
+
+
+def _json(ref):
+    return {"content": {"application/json": {"schema": _ref(ref)}}}
+
+
+def _body(ref, media="application/json"):
+    return {"required": True, "content": {media: {"schema": _ref(ref)}}}
+
+
+def _ok(ref, description="成功", status="200"):
+    return {status: {"description": description, **_json(ref)}}
+
+
+def _errors(*codes):
+    return {str(c): {"$ref": f"#/components/responses/{c}"} for c in codes}
+
+
+def _listing_params(schema):
+    vocab = schema.vocabularies
+    params = [
+        _param("page", "query", "页码（从1开始）", {"type": "integer", "minimum": 1, "default": 1}),
+        _param("per_page", "query", "每页条数（最多100）",
+               {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        _param("sort", "query", "排序字段", {"type": "string", "enum": list(schema.listing.get(
+            "sort", ())), "default": "archive_no"}),
+        _param("order", "query", "排序方向", {"type": "string", "enum": ["asc", "desc"],
+                                           "default": "asc"}),
+    ]
+    for path in schema.listing.get("filters", ()):
+        spec = schema.spec(path)
+        filt = {"type": "string"}
+        if spec is not None and spec.vocabulary:
+            filt["enum"] = vocab[spec.vocabulary].codes()
+        params.append(_param(path, "query", f"按“{schema.field_title(path)}”筛选（等于）", filt))
+    return params
+
+
+def operations(kind, schema):
+    """{route name: {method: operation}} for one kind of dossier (Household / Unit)."""
+    T = TITLES[kind]
+    tag = [f"{T} dossiers"]
+    return {
+        "api_dossiers": {
+            "get": {"summary": f"{schema.title['zh']}列表", "tags": tag,
+                    "parameters": _listing_params(schema),
+                    "responses": {**_ok(f"{T}List"), **_errors(401, 403, 422)}},
+            "post": {"summary": f"新建{schema.title['zh']}（建档）", "tags": tag,
+                     "parameters": [UNMASK_PARAM], "requestBody": _body(f"{T}Input"),
+                     "responses": {**_ok(f"{T}Dossier", "已建档（Location 为新档案地址）", "201"),
+                                   **_errors(400, 401, 403, 422)}},
+        },
+        "api_dossier": {
+            "get": {"summary": "档案详情", "tags": tag, "parameters": [UNMASK_PARAM],
+                    "responses": {**_ok(f"{T}Dossier"), **_errors(401, 403, 404)}},
+            "put": {"summary": "修改档案信息（完整元数据，生成新版本）", "tags": tag,
+                    "parameters": [UNMASK_PARAM], "requestBody": _body(f"{T}Edit"),
+                    "responses": {**_ok(f"{T}Dossier"), **_errors(400, 401, 403, 404, 409, 422)}},
+        },
+        "api_documents": {
+            "get": {"summary": "档案中的文件", "tags": tag,
+                    "responses": {**_ok("DocumentList"), **_errors(401, 403, 404)}},
+            "post": {"summary": "归档文件（上传PDF）", "tags": tag,
+                     "requestBody": _body("DocumentUpload", "multipart/form-data"),
+                     "responses": {**_ok("Document", "已归档（Location 为文件地址）", "201"),
+                                   **_errors(400, 401, 403, 404, 413, 422)}},
+        },
+        "api_document": {
+            "get": {"summary": "文件详情（含各次上传的文件）", "tags": tag,
+                    "responses": {**_ok("Document"), **_errors(401, 403, 404)}},
+            "put": {"summary": "修改文件信息", "tags": tag, "requestBody": _body("DocumentInput"),
+                    "responses": {**_ok("Document"), **_errors(400, 401, 403, 404, 409, 422)}},
+        },
+        "api_document_content": {
+            "get": {"summary": "文件内容（PDF）", "tags": tag, "parameters": [
+                _param("file", "query", "文件版本号；缺省为当前文件",
+                       {"type": "integer", "minimum": 1}),
+                _param("download", "query", "1 = 作为附件下载", {"type": "string"})],
+                "responses": {"200": {
+                    "description": "PDF；X-Content-SHA256 头为其SHA-256",
+                    "headers": {"X-Content-SHA256": {"schema": {"type": "string"}}},
+                    "content": {"application/pdf": {"schema": {
+                        "type": "string", "contentMediaType": "application/pdf"}}}},
+                    **_errors(401, 403, 404)}},
+        },
+        "api_document_files": {
+            "post": {"summary": "替换文件（上传新的PDF，原文件保留）", "tags": tag,
+                     "requestBody": _body("FileUpload", "multipart/form-data"),
+                     "responses": {**_ok("Document", "已替换（Location 为新文件内容地址）", "201"),
+                                   **_errors(400, 401, 403, 404, 409, 413)}},
+        },
+        "api_document_withdraw": {
+            "post": {"summary": "撤出文件（须说明原因）", "tags": tag,
+                     "requestBody": _body("Withdrawal"),
+                     "responses": {**_ok("Document"), **_errors(400, 401, 403, 404, 409, 422)}},
+        },
+        "api_versions": {
+            "get": {"summary": "版本列表（新的在前）", "tags": tag,
+                    "responses": {**_ok("VersionList"), **_errors(401, 403, 404)}},
+        },
+        "api_version": {
+            "get": {"summary": "某一版本的完整内容", "tags": tag, "parameters": [UNMASK_PARAM],
+                    "responses": {**_ok(f"{T}Version"), **_errors(401, 403, 404)}},
+        },
+        "api_diff": {
+            "get": {"summary": "版本比较", "tags": tag, "parameters": [
+                _param("from", "query", "起始版本号；缺省为 to 的前一版",
+                       {"type": "integer", "minimum": 1}),
+                _param("to", "query", "目标版本号；缺省为当前版本",
+                       {"type": "integer", "minimum": 1}), UNMASK_PARAM],
+                "responses": {**_ok("Diff"), **_errors(400, 401, 403, 404)}},
+        },
+        "api_restore": {
+            "post": {"summary": "恢复历史版本（生成新版本，历史完整保留）", "tags": tag,
+                     "parameters": [UNMASK_PARAM], "requestBody": _body("Restore"),
+                     "responses": {**_ok(f"{T}Dossier"), **_errors(400, 401, 403, 404, 409, 422)}},
+        },
+    }
+
+
+OPENAPI_OPERATIONS = {"api_openapi": {"get": {
+    "summary": "本接口的 OpenAPI 3.1 描述", "tags": ["Meta"], "security": [],
+    "responses": {"200": {"description": "OpenAPI 文档",
+                          "content": {"application/json": {"schema": {"type": "object"}}}}}}}}
+
+
+def build(registry) -> dict:
+    """The whole document (without ``servers``, which depends on the request)."""
+    mapper = registry.getUtility(IRoutesMapper)
+    archive = registry.archive_schemas
+    by_kind = {kind: operations(kind, archive[kind]) for kind in TITLES}
+    paths = {}
+    for route in mapper.get_routes():
+        if not route.pattern.startswith("/api/") or "*" in route.pattern:
+            continue
+        for path, kind in openapi_paths(route.pattern):
+            table = by_kind[kind] if kind else OPENAPI_OPERATIONS
+            methods = copy.deepcopy(table.get(route.name) or {})
+            if not methods:
+                continue
+            item = {}
+            names = re.findall(r"\{(\w+)\}", path)
+            if names:
+                item["parameters"] = [PATH_PARAMS[n] for n in names]
+            for method, op in methods.items():
+                op["operationId"] = _operation_id(route.name, method, kind)
+                permission = _permission(registry, route.name, method)
+                if permission:
+                    op["x-permission"] = permission
+                    op["description"] = (op.get("description", "") +
+                                         f"所需权限：{permission}（见 schemas/roles.yaml）").strip()
+                item[method] = op
+            paths[path] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "公租房档案管理系统 API", "version": "1",
+                 "description": "住房保障对象档案（一户一档）与房源档案（一套一档）的JSON接口。"
+                                "每次修改生成不可更改的新版本；个人信息默认脱敏。"
+                                "错误一律以JSON返回：{error, status, errors?}。"},
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": components(registry),
+    }
+
+
+def _operation_id(route_name, method, kind):
+    base = route_name.removeprefix("api_")
+    suffix = f"_{TITLES[kind]}" if kind else ""
+    return f"{method}_{base}{suffix}"
+
+
+@view_config(route_name="api_openapi", request_method="GET", renderer="json")
+def openapi_document(request):
+    """The OpenAPI description; public, like any API's documentation."""
+    cached = getattr(request.registry, "archive_openapi", None)
+    if cached is None:
+        cached = request.registry.archive_openapi = build(request.registry)
+    return {**cached, "servers": [{"url": request.application_url}]}
