@@ -114,7 +114,8 @@ class Dossier(Persistent):
         if doc.withdrawn:
             raise DossierError("该文件已撤出，请先恢复后再替换")
         current = doc.current_file
-        if current is not None and current.sha256 == facts.sha256 and not metadata:
+        if (current is not None and current.sha256 == facts.sha256
+                and (not metadata or dict(metadata) == doc.metadata)):
             raise NothingChanged("上传的文件与现有文件完全相同")
         doc.add_file(data, facts, filename, actor, when)
         if metadata:
@@ -139,20 +140,29 @@ class Dossier(Persistent):
         return self._record("withdrawn", actor, when, reason.strip())
 
     def restore(self, number, actor, when, comment="") -> Version:
-        """A new version equal in content to version ``number``; history is kept whole."""
+        """A new version equal in content to version ``number``; history is kept whole.
+
+        Documents filed after that version are withdrawn again, never deleted.
+        """
         old = self.version(number)
         latest = self.latest
         if old.number == latest.number:
             raise NothingChanged("该版本就是当前版本")
-        if old.metadata == latest.metadata and old.manifest == latest.manifest:
+        reason = f"恢复到版本 {old.number}"
+        target = {}
+        for doc in self.documents.values():
+            entry = old.document(doc.doc_id)
+            if entry is None:
+                current = doc.current_file
+                entry = DocEntry(doc.doc_id, doc.current_no, current.sha256 if current else "",
+                                 dict(doc.metadata), True, reason)
+            target[doc.doc_id] = entry
+        if old.metadata == latest.metadata and tuple(target.values()) == latest.manifest:
             raise NothingChanged(f"第 {old.number} 版的内容与当前版本相同，无需恢复")
         self.metadata = copy.deepcopy(old.metadata)
         for doc in self.documents.values():
-            entry = old.document(doc.doc_id)
-            if entry is None:  # filed after that version: withdrawn again, not deleted
-                doc.set_state(doc.metadata, doc.current_no, True, f"恢复到版本 {old.number}")
-            else:
-                doc.set_state(entry.metadata, entry.file_no, entry.withdrawn, entry.reason)
+            entry = target[doc.doc_id]
+            doc.set_state(entry.metadata, entry.file_no, entry.withdrawn, entry.reason)
         return self._record("restored", actor, when, comment, restored_from=old.number)
 
     def _record(self, action, actor, when, comment, restored_from=None) -> Version:

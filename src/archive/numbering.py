@@ -23,15 +23,21 @@ class ArchiveNumbers(Persistent):
 
     def issue(self, pattern: str, kind: str, fonds: str, year: int) -> str:
         key = (kind, fonds, year)
+        if _format(pattern, fonds, kind, year, 1) == _format(pattern, fonds, kind, year, 2):
+            raise NumberingError(f"档号规则“{pattern}”缺少件号 {{seq}}，无法生成不重复的档号")
         seq = self.counters.get(key, 0)
         while True:
             seq += 1
-            try:
-                number = pattern.format(fonds=fonds, kind=kind, year=year, seq=seq)
-            except (KeyError, IndexError, ValueError) as exc:
-                raise NumberingError(f"档号规则“{pattern}”无法使用：{exc}") from None
+            number = _format(pattern, fonds, kind, year, seq)
             if number not in self.issued:
                 break
         self.counters[key] = seq
         self.issued.add(number)
         return number
+
+
+def _format(pattern, fonds, kind, year, seq):
+    try:
+        return pattern.format(fonds=fonds, kind=kind, year=year, seq=seq)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise NumberingError(f"档号规则“{pattern}”无法使用：{exc}") from None

@@ -116,7 +116,8 @@ class DossierSchema:
             kw["description"] = spec.description.get(locale) or spec.description.get("zh")
         missing_msg = "必填项" if locale == "zh" else "Required"
         if spec.type == "mapping":
-            node = colander.SchemaNode(colander.Mapping(unknown="ignore"), **kw)
+            node = colander.SchemaNode(colander.Mapping(unknown="ignore"),
+                                       missing_msg=missing_msg, **kw)
             for child in spec.fields:
                 node.add(self._node(child, locale))
             return node
@@ -217,13 +218,28 @@ def _walk(fields, prefix):
 
 
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    """Blank input counts as missing, so a required field cannot be filled with spaces."""
+    if isinstance(value, str):
+        return value.strip() or colander.null
+    return value
+
+
+def _colander_translator(locale):
+    """colander's own messages ("is not a number", "Invalid date") in the user's language."""
+    import gettext
+
+    import translationstring
+    if locale == "en":
+        return None
+    catalog = gettext.translation("colander", pathlib.Path(colander.__file__).parent / "locale",
+                                  languages=["zh_Hans"], fallback=True)
+    return translationstring.Translator(catalog)
 
 
 def error_messages(exc: colander.Invalid, schema: DossierSchema, locale="zh") -> dict:
     """``{dotted path: "字段：问题"}`` — each message names its field, for the API and logs."""
     out = {}
-    for path, message in exc.asdict(separator="; ").items():
+    for path, message in exc.asdict(translate=_colander_translator(locale), separator="; ").items():
         name = path.split(".", 1)[1] if "." in path else path
         if name == schema.kind:
             out["_"] = message
@@ -268,6 +284,8 @@ class SchemaRegistry:
         if "title" not in f:
             raise SchemaError(f"{here}: a field needs a title")
         children = tuple(self._spec(c, here) for c in f.get("fields") or ())
+        if typ == "sequence" and not isinstance(f.get("item"), dict):
+            raise SchemaError(f"{here}: a sequence needs an item")
         item = self._spec(f["item"], here) if typ == "sequence" else None
         known = {k: f[k] for k in ("required", "vocabulary", "personal", "max_length",
                                    "min", "max", "default", "description") if k in f}

@@ -136,8 +136,11 @@ class LoginThrottle:
         return times
 
     def blocked(self, login) -> bool:
+        key = (login or "").lower()
         with self._lock:
-            return len(self._recent((login or "").lower())) >= self.failures
+            if key not in self._seen:  # no entry for every name ever tried
+                return False
+            return len(self._recent(key)) >= self.failures
 
     def failed(self, login):
         with self._lock:

@@ -1,0 +1,84 @@
+"""The audit log (审计日志): append-only, each entry chained to the one before by hash."""
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from archive.auditlog import GENESIS, AuditLog, entry_hash
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def log():
+    log = AuditLog()
+    for i, (actor, action, target) in enumerate([
+            ("admin", "login", ""), ("inspector", "view_personal", "CZ-HH-2026-Y-00001"),
+            ("admin", "user_added", "archivist"), ("inspector", "view_personal", "CZ-HH-2026-Y-00002")]):
+        log.append(actor, action, target, "", when=T0 + dt.timedelta(minutes=i))
+    return log
+
+
+def test_entries_are_numbered_from_one(log):
+    assert list(log.entries.keys()) == [1, 2, 3, 4]
+
+
+def test_first_entry_links_to_the_genesis_hash(log):
+    assert log.entries[1].prev_hash == GENESIS
+
+
+def test_each_entry_links_to_the_hash_of_the_one_before(log):
+    assert all(log.entries[n].prev_hash == log.entries[n - 1].hash for n in (2, 3, 4))
+
+
+def test_entry_hash_covers_its_content(log):
+    e = log.entries[2]
+    assert e.hash == entry_hash(e.number, e.when, e.actor, e.action, e.target, e.detail, e.prev_hash)
+
+
+def test_append_records_who_what_and_when():
+    entry = AuditLog().append("inspector", "view_personal", "CZ-HH-2026-Y-00001", "身份证号码", when=T0)
+    assert (entry.actor, entry.action, entry.target, entry.detail, entry.when) == \
+        ("inspector", "view_personal", "CZ-HH-2026-Y-00001", "身份证号码", T0)
+
+
+def test_append_without_a_time_uses_an_aware_now():
+    assert AuditLog().append("admin", "login").when.tzinfo is not None
+
+
+def test_entry_cannot_be_changed_in_place(log):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        log.entries[2].actor = "nobody"
+
+
+def test_intact_log_verifies(log):
+    assert log.verify() is None
+
+
+def test_empty_log_verifies():
+    assert AuditLog().verify() is None
+
+
+def test_tampered_entry_is_found(log):
+    log.entries[2] = dataclasses.replace(log.entries[2], actor="admin")
+    assert log.verify() == 2
+
+
+def test_tampered_entry_with_a_recomputed_hash_breaks_the_next_link(log):
+    e = dataclasses.replace(log.entries[2], target="CZ-HH-2026-Y-00099")
+    log.entries[2] = dataclasses.replace(e, hash=entry_hash(
+        e.number, e.when, e.actor, e.action, e.target, e.detail, e.prev_hash))
+    assert log.verify() == 3
+
+
+def test_removed_entry_is_found(log):
+    del log.entries[2]
+    assert log.verify() == 3
+
+
+def test_newest_lists_latest_first_and_filters_by_action(log):
+    assert [e.number for e in log.newest(action="view_personal")] == [4, 2]
+
+
+def test_newest_respects_the_limit(log):
+    assert [e.number for e in log.newest(limit=2)] == [4, 3]

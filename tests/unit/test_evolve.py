@@ -1,0 +1,89 @@
+"""Evolve: a stored database is brought to the code's generation step by step, each step once."""
+import types
+
+import pytest
+
+from archive import evolve
+from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
+from archive.schemas import SchemaRegistry, default_directory
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return SchemaRegistry(default_directory())
+
+
+def _recording_steps(calls, count=3):
+    def make(n):
+        def step(root, registry):
+            calls.append((n, root.generation))
+        step.__doc__ = f"Generation {n + 1}: test step."
+        return step
+    return [make(n) for n in range(count)]
+
+
+def test_upgrade_runs_every_missing_step_in_order():
+    calls, root = [], types.SimpleNamespace(generation=0)
+    ran = evolve.upgrade(root, None, _recording_steps(calls))
+    assert (ran, calls, root.generation) == (3, [(0, 0), (1, 1), (2, 2)], 3)
+
+
+def test_upgrade_runs_only_the_steps_a_root_has_not_had():
+    calls, root = [], types.SimpleNamespace(generation=2)
+    evolve.upgrade(root, None, _recording_steps(calls))
+    assert calls == [(2, 2)]
+
+
+def test_upgrade_runs_each_step_once():
+    calls, root = [], types.SimpleNamespace(generation=0)
+    steps = _recording_steps(calls)
+    evolve.upgrade(root, None, steps)
+    assert evolve.upgrade(root, None, steps) == 0 and len(calls) == 3
+
+
+def test_failing_step_leaves_the_generation_before_it():
+    def broken(root, registry):
+        raise RuntimeError("boom")
+    root = types.SimpleNamespace(generation=0)
+    with pytest.raises(RuntimeError):
+        evolve.upgrade(root, None, _recording_steps([], 1) + [broken])
+    assert root.generation == 1
+
+
+def test_bootstrap_on_an_empty_root_creates_the_archive_root(registry):
+    zodb_root = {}
+    root = bootstrap(zodb_root, registry)
+    assert isinstance(root, ArchiveRoot) and zodb_root[ROOT_KEY] is root
+
+
+def test_new_root_starts_at_the_current_generation(registry):
+    assert bootstrap({}, registry).generation == evolve.CURRENT
+
+
+def test_new_root_has_an_index_for_every_listed_field(registry):
+    root = bootstrap({}, registry)
+    assert {"jurisdiction", "category", "district", "unit_ref", "applicant.name",
+            "income_per_capita", "modified"} <= set(root.households.indexes)
+
+
+def test_bootstrap_returns_the_stored_root_when_there_is_one(registry):
+    zodb_root = {}
+    first = bootstrap(zodb_root, registry)
+    assert bootstrap(zodb_root, registry) is first
+
+
+def test_bootstrap_upgrades_an_old_root(registry):
+    """A generation-0 database that predates an index gets it on the next start."""
+    old = ArchiveRoot(registry)
+    del old.units.indexes["layout"]
+    old.generation = 0
+    root = bootstrap({ROOT_KEY: old}, registry)
+    assert "layout" in root.units.indexes and root.generation == evolve.CURRENT
+
+
+def test_bootstrap_gives_an_old_root_its_text_queue(registry):
+    old = ArchiveRoot(registry)
+    del old.text_queue
+    old.generation = 1
+    root = bootstrap({ROOT_KEY: old}, registry)
+    assert len(root.text_queue) == 0 and root.generation == evolve.CURRENT

@@ -1,0 +1,128 @@
+"""The role matrix from roles.yaml, and login throttling with an injected clock."""
+import shutil
+
+import pytest
+from pyramid.authorization import DENY_ALL
+
+from archive.schemas import default_directory
+from archive.security import LoginThrottle, RoleMatrix
+
+ROLES_FILE = default_directory() / "roles.yaml"
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    return RoleMatrix(ROLES_FILE)
+
+
+@pytest.fixture
+def roles_copy(tmp_path):
+    target = tmp_path / "roles.yaml"
+    shutil.copy(ROLES_FILE, target)
+    return target
+
+
+def _edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+# -- role matrix --------------------------------------------------------------------------------
+@pytest.mark.parametrize("role, permission", [
+    ("archivist", "file"), ("archivist", "restore"), ("admin", "manage_users"),
+    ("auditor", "view_log"), ("reviewer", "view_personal"),
+])
+def test_role_has_the_permissions_roles_yaml_grants(matrix, role, permission):
+    assert matrix.allows(role, permission)
+
+
+@pytest.mark.parametrize("role, permission", [
+    ("reviewer", "edit"), ("inspector", "file"), ("auditor", "view_personal"),
+    ("archivist", "manage_users"), ("nobody", "view"),
+])
+def test_role_lacks_the_permissions_roles_yaml_does_not_grant(matrix, role, permission):
+    assert not matrix.allows(role, permission)
+
+
+def test_acl_grants_per_role_and_ends_by_denying_everything(matrix):
+    acl = matrix.acl()
+    assert ("Allow", "role:auditor", ("view", "view_log")) in acl and acl[-1] == DENY_ALL
+
+
+def test_unknown_permission_in_roles_file_is_refused(roles_copy):
+    _edit(roles_copy, "auditor:   [view, view_log]", "auditor:   [view, view_log, delete_all]")
+    with pytest.raises(ValueError, match="delete_all"):
+        RoleMatrix(roles_copy)
+
+
+def test_unknown_role_in_roles_file_is_refused(roles_copy):
+    _edit(roles_copy, "auditor:   [view, view_log]", "auditor:   [view, view_log]\n  janitor: [view]")
+    with pytest.raises(ValueError, match="janitor"):
+        RoleMatrix(roles_copy)
+
+
+# -- login throttle ---------------------------------------------------------------------------------
+def test_login_is_not_blocked_before_the_limit():
+    throttle = LoginThrottle(failures=3, window_seconds=60, clock=Clock())
+    for _ in range(2):
+        throttle.failed("archivist")
+    assert not throttle.blocked("archivist")
+
+
+def test_login_is_blocked_after_n_failures():
+    throttle = LoginThrottle(failures=3, window_seconds=60, clock=Clock())
+    for _ in range(3):
+        throttle.failed("archivist")
+    assert throttle.blocked("archivist")
+
+
+def test_block_lifts_after_the_window():
+    clock = Clock()
+    throttle = LoginThrottle(failures=3, window_seconds=60, clock=clock)
+    for _ in range(3):
+        throttle.failed("archivist")
+    clock.now += 61
+    assert not throttle.blocked("archivist")
+
+
+def test_only_failures_within_the_window_count():
+    clock = Clock()
+    throttle = LoginThrottle(failures=3, window_seconds=60, clock=clock)
+    throttle.failed("archivist")
+    clock.now += 50
+    throttle.failed("archivist")
+    clock.now += 20               # the first failure is now 70 s old
+    throttle.failed("archivist")
+    assert not throttle.blocked("archivist")
+
+
+def test_block_ignores_the_case_of_the_login():
+    throttle = LoginThrottle(failures=2, window_seconds=60, clock=Clock())
+    throttle.failed("Archivist")
+    throttle.failed("ARCHIVIST")
+    assert throttle.blocked("archivist")
+
+
+def test_block_applies_to_one_login_only():
+    throttle = LoginThrottle(failures=2, window_seconds=60, clock=Clock())
+    throttle.failed("archivist")
+    throttle.failed("archivist")
+    assert not throttle.blocked("reviewer")
+
+
+def test_success_clears_earlier_failures():
+    throttle = LoginThrottle(failures=3, window_seconds=60, clock=Clock())
+    throttle.failed("archivist")
+    throttle.failed("archivist")
+    throttle.succeeded("archivist")
+    throttle.failed("archivist")
+    assert not throttle.blocked("archivist")
