@@ -23,7 +23,7 @@ from .i18n import Catalog, translator, ui_locale
 from .root import ROOT_KEY, bootstrap
 from .schemas import SchemaRegistry, default_directory
 from .security import ArchiveSecurityPolicy, LoginThrottle, RoleMatrix, is_token_request
-from .users import make_hasher
+from .users import hasher_from_settings
 
 log = logging.getLogger(__name__)
 PROJECT_DIR = pathlib.Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def main(global_config, **settings):
     registry.archive_schemas = SchemaRegistry(schemas_dir)
     registry.archive_roles = RoleMatrix(schemas_dir / "roles.yaml")
     registry.archive_catalog = Catalog()
-    registry.archive_hasher = make_hasher(**_hasher_costs(settings))
+    registry.archive_hasher = hasher_from_settings(settings)
     registry.archive_throttle = LoginThrottle(
         int(settings.get("archive.login_failures", 5)),
         int(settings.get("archive.login_window_minutes", 15)) * 60)
@@ -83,11 +83,6 @@ def main(global_config, **settings):
         registry.archive_text_worker = TextWorker(registry._zodb_databases[""])
         registry.archive_text_worker.start()
     return app
-
-
-def _hasher_costs(settings):
-    return {k: int(settings[f"archive.argon2.{k}"]) for k in ("time_cost", "memory_cost")
-            if settings.get(f"archive.argon2.{k}")}
 
 
 def _session_secret(settings):

@@ -84,9 +84,9 @@ def fonds_of(registry, metadata) -> str:
 def create_dossier(root, registry, kind, cstruct, actor, comment="", when=None,
                    patterns=None, locale="zh") -> Dossier:
     """Validate, number (档号) and store a new dossier; its version 1 records the creation."""
-    metadata = validate(registry, kind, cstruct, locale)
-    check_references(root, metadata)
     when = when or now()
+    metadata = validate(registry, kind, cstruct, locale, today=when.date())
+    check_references(root, metadata)
     pattern = (patterns or {}).get(kind) or registry.numbering[kind]
     number = root.numbers.issue(pattern, kind, fonds_of(registry, metadata), when.year)
     dossier = KINDS[kind](number, metadata, actor, when, comment or "建档")
@@ -94,9 +94,10 @@ def create_dossier(root, registry, kind, cstruct, actor, comment="", when=None,
 
 
 def edit_dossier(dossier, registry, cstruct, actor, comment="", when=None, locale="zh"):
-    metadata = validate(registry, dossier.kind, cstruct, locale)
+    when = when or now()
+    metadata = validate(registry, dossier.kind, cstruct, locale, today=when.date())
     check_references(dossier.__parent__.__parent__, metadata)
-    return dossier.update(metadata, actor, when or now(), comment)
+    return dossier.update(metadata, actor, when, comment)
 
 
 def check_references(root, metadata):

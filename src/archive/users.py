@@ -32,6 +32,13 @@ def make_hasher(time_cost=3, memory_cost=65536, parallelism=1) -> PasswordHasher
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
 
 
+def hasher_from_settings(settings) -> PasswordHasher:
+    """The hasher with the ini's costs (archive.argon2.time_cost / memory_cost), if set."""
+    costs = {k: int(settings[f"archive.argon2.{k}"]) for k in ("time_cost", "memory_cost")
+             if settings.get(f"archive.argon2.{k}")}
+    return make_hasher(**costs)
+
+
 def role_title(role, locale="zh"):
     zh, en = ROLE_TITLES.get(role, (role, role))
     return en if locale == "en" else zh

@@ -1,0 +1,252 @@
+"""The command line (命令行): what an administrator does before and beside the web server.
+
+Setting up an office means making the first administrator, issuing API tokens for the
+systems that feed the archive, upgrading the database after an update and, for training
+and demonstrations, filling an empty archive with the demo city. Each subcommand opens the
+store named in the ini file (the same one the web server uses), works in one transaction,
+commits when it succeeds and aborts when it fails, so a refused command changes nothing.
+Messages are in Chinese, for the office's administrator; a refusal exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import unicodedata
+
+import transaction
+import ZODB
+import zodburi
+from pyramid.paster import get_appsettings
+from zc.lockfile import LockError
+
+from . import evolve
+from .root import ROOT_KEY, bootstrap
+from .schemas import SchemaRegistry, default_directory
+from .users import ROLES, hasher_from_settings, role_title
+
+ACTOR = "cli"
+
+
+class CommandError(ValueError):
+    """A command the administrator must correct; the message says how, in Chinese."""
+
+
+class Session:
+    """One command's store, schemas and password hasher, opened from the ini file."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.registry = SchemaRegistry(settings.get("archive.schemas_dir") or default_directory())
+        self.hasher = hasher_from_settings(settings)
+        self.patterns = {k.rsplit(".", 1)[1]: v for k, v in settings.items()
+                         if k.startswith("archive.number_pattern.") and v}
+        storage_factory, dbkw = zodburi.resolve_uri(settings["zodbconn.uri"])
+        self.db = ZODB.DB(storage_factory(), **dbkw)
+        self.tm = transaction.TransactionManager()
+        self.conn = self.db.open(transaction_manager=self.tm)
+        self._root = None
+
+    @property
+    def root(self):
+        """The ArchiveRoot, created or upgraded on first use (as the web server does)."""
+        if self._root is None:
+            self._root = bootstrap(self.conn.root(), self.registry)
+        return self._root
+
+    def close(self):
+        self.tm.abort()
+        self.conn.close()
+        self.db.close()
+
+
+def main(argv=None) -> int:
+    """Run one subcommand; returns the exit status (0, or 2 when the command is refused)."""
+    args = _parser().parse_args(argv)
+    try:
+        session = Session(_settings(args.config))
+    except CommandError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except LockError:  # a FileStorage has one writer: usually the web server
+        print("错误：数据库正被其他进程（如正在运行的网站服务）使用，请先停止该进程，"
+              "或改用 ZEO/RelStorage 等可多进程访问的存储", file=sys.stderr)
+        return 2
+    try:
+        status = args.command(session, args) or 0
+        session.tm.commit()
+        return status
+    except ValueError as exc:  # UserError, ValidationFailed, CommandError: the input is wrong
+        session.tm.abort()
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    finally:
+        session.close()
+
+
+def _settings(config):
+    if not os.path.exists(config.split("#", 1)[0]):
+        raise CommandError(f"找不到配置文件“{config}”（用 -c 或环境变量 ARCHIVE_CONFIG 指定）")
+    settings = get_appsettings(config)
+    if not settings.get("zodbconn.uri"):
+        raise CommandError(f"配置文件“{config}”中没有 zodbconn.uri")
+    return settings
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="archive", description="公租房档案管理系统 命令行工具")
+    parser.add_argument("-c", "--config", default=os.environ.get("ARCHIVE_CONFIG", "development.ini"),
+                        help="ini 配置文件（默认 development.ini，或环境变量 ARCHIVE_CONFIG）")
+    commands = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
+
+    user = commands.add_parser("user", help="管理用户").add_subparsers(dest="action", required=True)
+    add = user.add_parser("add", help="添加用户；密码从标准输入读取（第一行）")
+    add.add_argument("login")
+    add.add_argument("--role", action="append", required=True, dest="roles",
+                     help=f"角色，可重复：{', '.join(ROLES)}")
+    add.add_argument("--name", default="", help="显示的姓名")
+    add.set_defaults(command=user_add)
+    user.add_parser("list", help="列出用户").set_defaults(command=user_list)
+
+    token = commands.add_parser("token", help="为用户签发 API 令牌（只显示这一次）")
+    token.add_argument("login")
+    token.add_argument("--label", default="", help="令牌用途说明")
+    token.set_defaults(command=issue_token)
+
+    demo = commands.add_parser("demo", help="生成演示用户和演示城市数据")
+    demo.add_argument("--if-empty", action="store_true", help="档案库已有住户档案时不做任何事")
+    demo.add_argument("--seed", type=int, default=2026, help="随机种子（相同种子生成相同数据）")
+    for size, default in (("households", 200), ("units", 150), ("documents", 1000)):
+        demo.add_argument(f"--{size}", type=int, default=default, help=argparse.SUPPRESS)
+    demo.set_defaults(command=demo_city)
+
+    commands.add_parser("evolve", help="升级数据库到当前版本").set_defaults(command=run_evolve)
+    return parser
+
+
+# -- subcommands -------------------------------------------------------------------------
+def user_add(session, args):
+    """``user add LOGIN --role R``: the password comes from stdin, never from the command line
+    (where ``ps`` and the shell history would keep it)."""
+    root = session.root
+    if args.login.strip().lower() in root.users:  # refuse before asking for a password
+        raise CommandError(f"登录名“{args.login.strip().lower()}”已存在")
+    user = root.users.add(args.login, args.name, args.roles, _read_password(), session.hasher)
+    root.log.append(actor=ACTOR, action="user.add", target=user.login, detail=",".join(user.roles))
+    print(f"已添加用户 {user.login}（{_roles(user.roles)}）")
+
+
+def user_list(session, args):
+    """``user list``: who can log in, with which roles."""
+    rows = [("登录名", "姓名", "角色", "状态")]
+    rows += [(u.login, u.name, _roles(u.roles), "启用" if u.active else "停用")
+             for u in session.root.users.values()]
+    for row in rows:
+        print("  ".join(_pad(cell, max(_width(r[i]) for r in rows)) for i, cell in enumerate(row)).rstrip())
+
+
+def issue_token(session, args):
+    """``token LOGIN``: only the token on stdout, so a script can capture it; it is shown once."""
+    root = session.root
+    if args.login not in root.users:
+        raise CommandError(f"用户“{args.login}”不存在")
+    token = root.users.issue_token(args.login, args.label)
+    root.log.append(actor=ACTOR, action="token.issue", target=args.login, detail=args.label)
+    print(token)
+
+
+def demo_city(session, args):
+    """``demo``: demo users and the demo city, committed every 50 dossiers.
+
+    A build that fails part-way keeps the batches already committed; ``--if-empty`` lets
+    ``make run`` call it on every start.
+    """
+    from .demo.city import build_city, create_demo_users
+    from .demo.family import STAGE_TITLES
+    from .textlayer import drain
+    root = session.root
+    if args.if_empty and len(root.households):
+        print(f"档案库中已有 {len(root.households)} 份住户档案，未生成演示数据。")
+        return
+    users = create_demo_users(root, session.hasher)
+    for login, _, role in users:
+        root.log.append(actor=ACTOR, action="user.add", target=login, detail=role)
+    summary = build_city(root, session.registry, households=args.households, units=args.units,
+                         documents=args.documents, seed=args.seed, progress=_ProgressBar(sys.stderr),
+                         commit=session.tm.commit, patterns=session.patterns)
+    print("读取文件文本层……", file=sys.stderr)
+    drain(root, commit=session.tm.commit, progress=_ProgressBar(sys.stderr))
+    root.log.append(actor=ACTOR, action="demo.build", detail=(
+        f"seed={args.seed} households={summary['households']} units={summary['units']} "
+        f"documents={summary['documents']}"))
+    faults = summary["faults"]
+    print(f"演示城市：住户档案 {summary['households']} 份，房源档案 {summary['units']} 份，"
+          f"文件 {summary['documents']} 份（另有 {summary['refiled']} 份补交的新文件），"
+          f"信息修改 {summary['edits']} 次。")
+    print("各阶段住户：" + "，".join(f"{title} {summary['by_stage'][stage]}"
+                                   for stage, title in STAGE_TITLES.items() if stage in summary["by_stage"]))
+    print(f"预置问题：缺承诺书的申请 {faults['missing_pledge']}；"
+          f"房源 {faults['double_let_unit']} 同时配租给 {'、'.join(faults['double_let_households'])}")
+    if users:
+        print("演示用户（登录名 / 密码 / 角色）：")
+        for login, password, role in users:
+            print(f"  {login} / {password} / {role_title(role)}")
+
+
+def run_evolve(session, args):
+    """``evolve``: upgrade a stored archive without bootstrapping it first (bootstrap would
+    run the same steps silently)."""
+    existing = session.conn.root().get(ROOT_KEY)
+    if existing is None:
+        root = session.root
+        print(f"新建档案库（第 {root.generation} 代），无需升级。")
+        return
+    ran = evolve.upgrade(existing, session.registry)
+    print(f"运行了 {ran} 个升级步骤，数据库现为第 {existing.generation} 代。")
+
+
+# -- terminal helpers --------------------------------------------------------------------
+def _read_password():
+    """The first line of standard input; at a terminal, asked twice without echo."""
+    if sys.stdin.isatty():
+        first, second = getpass.getpass("密码："), getpass.getpass("再次输入密码：")
+        if first != second:
+            raise CommandError("两次输入的密码不一致")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _roles(roles):
+    return "、".join(role_title(r) for r in roles)
+
+
+def _width(text):
+    """Columns a string takes in a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text, width):
+    return text + " " * (width - _width(text))
+
+
+class _ProgressBar:
+    """``[#####.....] 120/350`` rewritten in place, so a long build shows it is alive.
+
+    Into a log file (not a terminal) it writes a line every 50 dossiers instead.
+    """
+
+    def __init__(self, stream, width=30):
+        self.stream, self.width = stream, width
+        self.live = stream.isatty()
+
+    def __call__(self, done, total):
+        if not self.live and done % 50 and done < total:
+            return
+        filled = self.width * done // max(total, 1)
+        bar = f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}"
+        if self.live:
+            self.stream.write(f"\r{bar}" + ("\n" if done >= total else ""))
+        else:
+            self.stream.write(bar + "\n")
+        self.stream.flush()
