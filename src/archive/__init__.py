@@ -19,7 +19,7 @@ from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid.threadlocal import get_current_request
 
-from .i18n import Catalog, translator, ui_locale
+from .i18n import Catalog, negotiate_locale, translator, ui_locale
 from .root import ROOT_KEY, bootstrap
 from .schemas import SchemaRegistry, default_directory
 from .security import ArchiveSecurityPolicy, LoginThrottle, RoleMatrix, is_token_request
@@ -72,6 +72,7 @@ def main(global_config, **settings):
     config.add_request_method(translator, "t", reify=True)
     config.add_request_method(ui_locale, "ui_locale", reify=True)
     config.add_translation_dirs("colander:locale/", "deform:locale/")
+    config.set_locale_negotiator(negotiate_locale)
     _deform_renderer()
     config.add_static_view("static", str(PROJECT_DIR / "static"), cache_max_age=3600)
     config.add_static_view("deform_static", "deform:static/", cache_max_age=3600)

@@ -119,6 +119,8 @@ class DossierContainer(Persistent):
             found = self.indexes[path].ids(value)
             ids = found if ids is None else intersection(ids, found)
         total = len(self) if ids is None else len(ids)
+        if offset >= total:
+            return total, []
         keys = self._ordered_keys(ids, sort, reverse)
         page = itertools.islice(keys, offset, offset + limit)
         return total, [self._items[k] for k in page]

@@ -17,8 +17,19 @@ from .document import Document
 from .version import DocEntry, Version
 
 
+MAX_COMMENT = 2000  # characters of a change's reason kept in the history
+
+
 class DossierError(Exception):
     """A change the dossier refuses; the message is for the clerk."""
+
+
+def _check_comment(comment):
+    """A reason is kept forever in every copy of the history: text, and of a sane length."""
+    if comment is not None and not isinstance(comment, str):
+        raise DossierError("说明应为文本")
+    if comment and len(comment) > MAX_COMMENT:
+        raise DossierError(f"说明不能超过{MAX_COMMENT}个字符")
 
 
 class NothingChanged(DossierError):
@@ -92,6 +103,7 @@ class Dossier(Persistent):
     # -- changing --------------------------------------------------------------------
     def update(self, metadata: dict, actor, when, comment="") -> Version:
         """Replace the metadata; refused when nothing would change."""
+        _check_comment(comment)
         if metadata == self.metadata:
             raise NothingChanged("没有修改任何内容")
         self.metadata = copy.deepcopy(metadata)
@@ -99,6 +111,7 @@ class Dossier(Persistent):
 
     def file_document(self, metadata, data, facts, filename, actor, when, comment="") -> Document:
         """File a new document with its first file."""
+        _check_comment(comment)
         self._doc_seq += 1
         doc = Document(f"D{self._doc_seq:04d}", metadata)
         doc.__parent__ = self
@@ -110,6 +123,7 @@ class Dossier(Persistent):
     def refile_document(self, doc_id, data, facts, filename, actor, when, comment="",
                         metadata=None) -> Version:
         """File a new file for an existing document; its earlier files stay."""
+        _check_comment(comment)
         doc = self.document(doc_id)
         if doc.withdrawn:
             raise DossierError("该文件已撤出，请先恢复后再替换")
@@ -123,6 +137,7 @@ class Dossier(Persistent):
         return self._record("refiled", actor, when, comment)
 
     def update_document(self, doc_id, metadata, actor, when, comment="") -> Version:
+        _check_comment(comment)
         doc = self.document(doc_id)
         if dict(metadata) == doc.metadata:
             raise NothingChanged("没有修改任何内容")
@@ -136,6 +151,7 @@ class Dossier(Persistent):
             raise NothingChanged("该文件已撤出")
         if not isinstance(reason, str) or not reason.strip():
             raise DossierError("撤出文件必须说明原因")
+        _check_comment(reason)
         doc.set_state(doc.metadata, doc.current_no, True, reason.strip())
         return self._record("withdrawn", actor, when, reason.strip())
 
@@ -144,6 +160,7 @@ class Dossier(Persistent):
 
         Documents filed after that version are withdrawn again, never deleted.
         """
+        _check_comment(comment)
         old = self.version(number)
         latest = self.latest
         if old.number == latest.number:

@@ -40,18 +40,17 @@ def validate(registry: SchemaRegistry, kind: str, cstruct: dict, locale="zh", to
     return normalize(appstruct)
 
 
-def _as_cstruct(value):
-    """JSON numbers and nulls become the strings colander deserializes."""
+def _as_cstruct(value, depth=0):
+    """JSON nulls become colander's null; other values keep their JSON type, so a number
+    where text is expected (or text where a list is) is refused by the schema's types."""
+    if depth > 32:
+        raise ValidationFailed({"_": "数据嵌套过深"})
     if isinstance(value, dict):
-        return {k: _as_cstruct(v) for k, v in value.items()}
+        return {k: _as_cstruct(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_as_cstruct(v) for v in value]
+        return [_as_cstruct(v, depth + 1) for v in value]
     if value is None:
         return colander.null
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (int, float)):
-        return repr(value)
     return value
 
 

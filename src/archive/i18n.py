@@ -26,6 +26,17 @@ class Catalog:
         return out.format(**mapping) if mapping else out
 
 
+def negotiate_locale(request):
+    """``?_LOCALE_=`` or the ``_LOCALE_`` cookie (set by /locale/en); undecodable input
+    falls back to the default instead of failing the error page that reports it."""
+    try:
+        chosen = request.params.get("_LOCALE_")
+    except UnicodeDecodeError:
+        chosen = None
+    chosen = chosen or request.cookies.get("_LOCALE_")
+    return chosen if chosen in LOCALE_NAMES.values() else None
+
+
 def ui_locale(request) -> str:
     """'en' or 'zh' for our own strings, from Pyramid's negotiated locale."""
     return "en" if (request.locale_name or "").startswith("en") else "zh"

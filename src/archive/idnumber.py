@@ -12,7 +12,9 @@ import re
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_MAP = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+# Full-width digits (from Chinese input methods) are the same number, not a second spelling.
+_FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘX", "0123456789XXX")
 
 # First two digits of valid province-level region codes (GB/T 2260).
 PROVINCES = frozenset({
@@ -34,7 +36,7 @@ def check_char(first17: str) -> str:
 
 def normalize(value: str) -> str:
     """Strip blanks and upper-case a trailing x, as clerks type it either way."""
-    return (value or "").strip().replace(" ", "").upper()
+    return (value or "").strip().replace(" ", "").replace("\u3000", "").translate(_FULLWIDTH).upper()
 
 
 def birth_date(number: str) -> _dt.date:

@@ -102,7 +102,7 @@ class DossierSchema:
         return schema.bind(today=today or _dt.date.today())
 
     def _build(self, locale):
-        schema = colander.SchemaNode(colander.Mapping(unknown="ignore"), name=self.kind)
+        schema = colander.SchemaNode(colander.Mapping(unknown="ignore"), name=self.kind, title="")
         for spec in self.fields:
             schema.add(self._node(spec, locale))
         rules = [validators.RULES[name] for name in self.rules]
@@ -152,10 +152,10 @@ class DossierSchema:
             return colander.Date(), deform.widget.TextInputWidget(type="date"), []
         if t in ("money", "area"):
             low = 0.0 if spec.min is None else spec.min
-            return (colander.Float(), deform.widget.TextInputWidget(),
+            return (validators.Number(), deform.widget.TextInputWidget(),
                     [validators.Quantity(low, spec.max)])
         if t == "integer":
-            return colander.Integer(), deform.widget.TextInputWidget(), [
+            return validators.WholeNumber(), deform.widget.TextInputWidget(), [
                 validators.Quantity(spec.min or 0, spec.max)]
         vocab = self.vocabularies[spec.vocabulary]
         if t == "choice":
@@ -163,7 +163,7 @@ class DossierSchema:
             return (colander.String(),
                     deform.widget.SelectWidget(values=values + vocab.choices(locale)),
                     [validators.OneOf(vocab.codes())])
-        return (colander.Set(),
+        return (validators.Choices(),
                 deform.widget.CheckboxChoiceWidget(values=vocab.choices(locale), inline=True),
                 [validators.OneOf(vocab.codes())])
 

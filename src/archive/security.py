@@ -70,7 +70,11 @@ class ArchiveSecurityPolicy:
             return users.by_token(token)
         login = self.session.authenticated_userid(request)
         user = users.get(login) if login else None
-        return user if user is not None and user.active else None
+        if user is None or not user.active:
+            return None
+        if request.session.get("archive.epoch") != user.session_epoch:
+            return None  # a session ended by logout, a new password or deactivation
+        return user
 
     def authenticated_userid(self, request):
         user = self.identity(request)
@@ -92,7 +96,8 @@ class ArchiveSecurityPolicy:
                 return self.acl_helper.permits(_Holder(acl), principals, permission)
         return self.acl_helper.permits(_Holder(self.root_acl), principals, permission)
 
-    def remember(self, request, userid, **kw):
+    def remember(self, request, userid, epoch=0, **kw):
+        request.session["archive.epoch"] = epoch
         return self.session.remember(request, userid, **kw)
 
     def forget(self, request, **kw):

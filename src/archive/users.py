@@ -47,6 +47,10 @@ def role_title(role, locale="zh"):
 class User(Persistent):
     """A person who logs in, with one or more roles."""
 
+    # Sessions live in signed cookies; a session is valid only while it carries the
+    # user's current epoch, so logging out, a new password or deactivation ends them all.
+    session_epoch = 0
+
     def __init__(self, login, name, roles):
         self.login, self.name = login, name
         self.roles = tuple(roles)
@@ -58,6 +62,10 @@ class User(Persistent):
         if len(password or "") < MIN_PASSWORD:
             raise UserError(f"密码至少需要{MIN_PASSWORD}个字符")
         self.password_hash = hasher.hash(password)
+        self.end_sessions()
+
+    def end_sessions(self):
+        self.session_epoch += 1
 
     def check_password(self, password, hasher) -> bool:
         if not self.password_hash or not self.active:

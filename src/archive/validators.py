@@ -154,3 +154,32 @@ RULES = {
     "birth_date_matches_id_number": birth_date_matches_id_number,
     "applicant_adult": applicant_adult,
 }
+
+
+class Number(colander.Float):
+    """A float that refuses JSON true/false (colander's Float takes True as 1.0)."""
+
+    def deserialize(self, node, cstruct):
+        if isinstance(cstruct, bool):
+            raise colander.Invalid(node, "不是有效的数字")
+        return super().deserialize(node, cstruct)
+
+
+class WholeNumber(colander.Integer):
+    """An integer that refuses JSON true/false."""
+
+    def deserialize(self, node, cstruct):
+        if isinstance(cstruct, bool):
+            raise colander.Invalid(node, "不是有效的整数")
+        return super().deserialize(node, cstruct)
+
+
+class Choices(colander.Set):
+    """A list of vocabulary codes; anything but a list of text is refused, not guessed at."""
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null:
+            return colander.null
+        if not isinstance(cstruct, (list, tuple, set)) or not all(isinstance(v, str) for v in cstruct):
+            raise colander.Invalid(node, "应为选项列表")
+        return set(cstruct)

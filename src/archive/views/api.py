@@ -33,7 +33,7 @@ def json_body(request) -> dict:
         raise HTTPBadRequest(request.t("请求正文应为JSON（Content-Type: application/json）"))
     try:
         body = request.json_body
-    except ValueError:
+    except (ValueError, RecursionError):
         raise HTTPBadRequest(request.t("请求正文不是有效的JSON")) from None
     if not isinstance(body, dict):
         raise HTTPBadRequest(request.t("请求正文应为JSON对象"))

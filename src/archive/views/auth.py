@@ -11,7 +11,8 @@ from ..filing import now
 
 def _safe_target(request, target):
     """Only redirect within this site (no open redirect through came_from)."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if (target and target.startswith("/") and not target.startswith("//")
+            and not any(c < " " or c in "\x7f\\" for c in target)):
         return request.application_url + target
     return request.route_url("home")
 
@@ -32,7 +33,7 @@ def login(request):
             if user is not None:
                 throttle.succeeded(login_name)
                 request.session.invalidate()
-                headers = remember(request, user.login)
+                headers = remember(request, user.login, epoch=user.session_epoch)
                 new_csrf_token(request)
                 request.root.log.append(user.login, "login", user.login, "", now())
                 return HTTPFound(_safe_target(request, came_from), headers=headers)
@@ -44,6 +45,9 @@ def login(request):
 
 @view_config(route_name="logout", request_method="POST")
 def logout(request):
+    user = request.identity
+    if user is not None and not request.environ.get("archive.token_auth"):
+        user.end_sessions()
     headers = forget(request)
     request.session.invalidate()
     return HTTPSeeOther(request.route_url("login"), headers=headers)

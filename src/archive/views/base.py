@@ -46,7 +46,15 @@ def read_upload(request, field):
     data = upload.file.read(limit + 1)
     if len(data) > limit:
         raise UploadTooLarge(limit)
-    return data, upload.filename
+    return data, safe_filename(upload.filename)
+
+
+def safe_filename(name):
+    """The file's own name: no folders, no control characters, never empty."""
+    import re
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(c for c in base if c >= " " and c != "\x7f").strip()
+    return base[:200] or "document.pdf"
 
 
 class UploadTooLarge(Exception):
@@ -90,6 +98,9 @@ def make_form(request, schema, button, formid, comment=None):
     import colander
     import deform
     from pyramid.csrf import get_csrf_token
+
+    from ..dossier import MAX_COMMENT
+    from ..validators import MaxLength
     schema.add(colander.SchemaNode(colander.String(), name="csrf_token", missing="",
                                    default=get_csrf_token(request),
                                    widget=deform.widget.HiddenWidget()))
@@ -97,7 +108,8 @@ def make_form(request, schema, button, formid, comment=None):
         schema.add(colander.SchemaNode(
             colander.String(), name="_comment", title=request.t("修改说明"),
             missing=colander.required if comment else "",
-            missing_msg=request.t("请说明修改原因"), widget=deform.widget.TextInputWidget()))
+            missing_msg=request.t("请说明修改原因"), widget=deform.widget.TextInputWidget(),
+            validator=MaxLength(MAX_COMMENT)))
     return deform.Form(schema, buttons=(deform.Button("submit", request.t(button)),),
                        formid=formid)
 

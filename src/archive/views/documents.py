@@ -62,7 +62,7 @@ def file_response(request, revision):
     response = Response(content_type=revision.content_type)
     response.app_iter = FileIter(revision.open())
     response.content_length = revision.size
-    quoted = urllib.parse.quote(revision.filename)
+    quoted = urllib.parse.quote(revision.filename, safe="")
     response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quoted}"
     response.headers["X-Content-SHA256"] = revision.sha256
     response.headers["X-Content-Type-Options"] = "nosniff"

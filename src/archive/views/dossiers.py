@@ -91,6 +91,9 @@ def edit(request):
         except NothingChanged:
             request.session.flash(request.t("没有修改任何内容"))
         return HTTPFound(dossier_url(request, dossier))
+    # The form shows personal data as stored, so opening it is an unmasked view.
+    request.root.log.append(actor(request), "personal.unmask", dossier.archive_no,
+                            request.path, filing.now())
     return {"form": form.render(_editable(dossier.metadata)), "title": title, "kind": dossier.kind}
 
 

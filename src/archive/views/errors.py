@@ -81,6 +81,12 @@ def bad_request(exc, request):
                    else request.t("请求格式不正确"))
 
 
+@exception_view_config(UnicodeDecodeError)
+def undecodable(exc, request):
+    """Query strings or forms that are not UTF-8 (WebOb raises when they are read)."""
+    return respond(request, 400, request.t("请求中含有无法识别的字符（应为UTF-8编码）"))
+
+
 @exception_view_config(HTTPMethodNotAllowed)
 def method_not_allowed(exc, request):
     return respond(request, 405, request.t("不支持此请求方法"))

@@ -51,6 +51,7 @@ def user_edit(request):
         user.set_password(p["password"], request.registry.archive_hasher)
     if not user.active:
         request.root.users.revoke_tokens(user.login)
+        user.end_sessions()
     request.root.log.append(actor(request), "user.edit", user.login,
                             f"roles={','.join(user.roles)} active={user.active}", now())
     request.session.flash(request.t("已保存用户 {login}", login=user.login))
