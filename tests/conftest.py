@@ -31,6 +31,26 @@ def make_pdf(text="公共租赁住房申请表 张三", pages=1) -> bytes:
     return buf.getvalue()
 
 
+def doc_fields(**extra):
+    """A document's description as the upload forms and the API take it."""
+    fields = {"doc_type": "application_form", "title": "公共租赁住房申请表",
+              "date": "2026-03-02", "issuer": "张三", "doc_no": "", "comment": "收件归档"}
+    fields.update(extra)
+    return fields
+
+
+def encrypted_pdf() -> bytes:
+    """A real PDF protected by a password, which filing must refuse."""
+    from pypdf import PdfReader, PdfWriter
+    writer = PdfWriter()
+    for page in PdfReader(io.BytesIO(make_pdf())).pages:
+        writer.add_page(page)
+    writer.encrypt("secret")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def household_input(name="张三", seq=11, **extra):
     """A valid household as the API and forms take it."""
     data = {

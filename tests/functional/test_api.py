@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import io
 import re
 
 import pytest
 import webtest
 
-from conftest import ROLES, household_input, make_pdf, unit_input
+from conftest import doc_fields, encrypted_pdf, ROLES, household_input, make_pdf, unit_input
 
 ROLE_PERMISSIONS = {  # schemas/roles.yaml, read independently of the application
     "admin": {"view", "view_personal", "create", "edit", "file", "restore"},
@@ -18,24 +17,6 @@ ROLE_PERMISSIONS = {  # schemas/roles.yaml, read independently of the applicatio
     "inspector": {"view", "view_personal"},
     "auditor": {"view"},
 }
-
-
-def doc_fields(**extra):
-    fields = {"doc_type": "application_form", "title": "公共租赁住房申请表",
-              "date": "2026-03-02", "issuer": "张三", "doc_no": "", "comment": "收件归档"}
-    fields.update(extra)
-    return fields
-
-
-def encrypted_pdf() -> bytes:
-    from pypdf import PdfReader, PdfWriter
-    writer = PdfWriter()
-    for page in PdfReader(io.BytesIO(make_pdf())).pages:
-        writer.add_page(page)
-    writer.encrypt("secret")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 class Api:

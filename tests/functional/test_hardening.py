@@ -4,7 +4,6 @@ guarantees on personal data, sessions, roles and history."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import urllib.parse
 
@@ -13,7 +12,7 @@ import webtest
 from pyramid.authorization import Deny
 
 from archive import idnumber
-from conftest import PASSWORD, ROLES, household_input, make_pdf
+from conftest import doc_fields, encrypted_pdf, PASSWORD, ROLES, household_input, make_pdf
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 XSS = "<script>alert(1)</script>"
@@ -22,24 +21,6 @@ XSS = "<script>alert(1)</script>"
 # -- helpers ---------------------------------------------------------------------------
 def bearer(users, role):
     return {"Authorization": f"Bearer {users[role]}"}
-
-
-def doc_fields(**extra):
-    fields = {"doc_type": "application_form", "title": "公共租赁住房申请表",
-              "date": "2026-03-02", "issuer": "张三", "doc_no": "", "comment": "收件归档"}
-    fields.update(extra)
-    return fields
-
-
-def encrypted_pdf() -> bytes:
-    from pypdf import PdfReader, PdfWriter
-    writer = PdfWriter()
-    for page in PdfReader(io.BytesIO(make_pdf())).pages:
-        writer.add_page(page)
-    writer.encrypt("secret")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def new_household(client, users, role="archivist", **extra):

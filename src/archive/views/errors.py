@@ -5,8 +5,7 @@ Every refusal is a 4xx with a message a clerk understands; nothing here writes.
 from __future__ import annotations
 
 from pyramid.exceptions import BadCSRFToken
-from pyramid.httpexceptions import (HTTPBadRequest, HTTPForbidden, HTTPFound, HTTPMethodNotAllowed,
-                                    HTTPNotFound)
+from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPMethodNotAllowed
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..dossier import DossierError, NothingChanged

@@ -166,7 +166,7 @@ def components(registry) -> dict:
         "DocumentMetadata": metadata_schema(archive["document"]),
         "DocumentInput": {"allOf": [_ref("DocumentMetadata"), {
             "type": "object", "properties": {"comment": COMMENT}}]},
-        "DocumentUpload": {"type": "object", "required": ["file"], "properties": {
+        "DocumentUpload": {"type": "object", "properties": {
             **{spec.name: {"type": "string", "title": spec.label("zh")}
                for spec in archive["document"].fields},
             "comment": COMMENT,
