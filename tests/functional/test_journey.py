@@ -151,3 +151,9 @@ def test_english_interface(browser):
     browser.get("/locale/en", headers={"Referer": "http://localhost/"})
     page = browser.get("/")
     assert "Home" in page.text and "Household dossiers" in page.text
+
+
+def test_pages_refuse_framing_and_sniffing(browser):
+    response = browser.get("/login")
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -40,7 +40,8 @@ def includeme(config):
     r("api_diff", f"/api/{KIND}/{{no}}/diff", **dossier)
     r("api_restore", f"/api/{KIND}/{{no}}/restore", **dossier)
     r("api_any", "/api/*rest")
-    from pyramid.events import BeforeRender
-    from .base import renderer_globals
+    from pyramid.events import BeforeRender, NewResponse
+    from .base import renderer_globals, security_headers
     config.add_subscriber(renderer_globals, BeforeRender)
+    config.add_subscriber(security_headers, NewResponse)
     config.scan(".")

@@ -129,3 +129,11 @@ def split_form_values(appstruct):
     appstruct.pop("csrf_token", None)
     appstruct.pop("upload", None)
     return appstruct, appstruct.pop("_comment", "")
+
+
+def security_headers(event):
+    """Pages may not be framed by other sites, nor sniffed into another type."""
+    headers = event.response.headers
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
