@@ -7,7 +7,7 @@ from pyramid.view import view_config
 
 from .. import filing
 from ..dossier import NothingChanged, VersionNotFound
-from ..personal import mask_metadata, mask_path
+from ..personal import has_personal, mask_metadata, mask_path
 from ..version import action_title, compare, flatten
 from .base import CONTAINER_OF, actor, can, kind_of, make_form, schemas, split_form_values
 
@@ -130,6 +130,7 @@ def dossier_page(request):
     unmasked = reveal(request, dossier)
     metadata = dossier.metadata if unmasked else mask_metadata(schema, dossier.metadata)
     return {"dossier": dossier, "schema": schema, "metadata": metadata, "unmasked": unmasked,
+            "personal": has_personal(schema),
             "fields": _display_rows(schema, metadata, request),
             "documents": sorted(dossier.documents.values(), key=lambda d: d.doc_id),
             "versions": list(dossier.history())[:100], "linked": _linked(request, dossier),
