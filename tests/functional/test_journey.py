@@ -6,19 +6,21 @@ import webtest
 from conftest import PASSWORD, household_input, make_pdf, unit_input
 
 
+def _household_form(browser, **values):
+    """The new-household form filled with a valid household, then with ``values``."""
+    form = browser.get("/households/new").forms["dossier-form"]
+    data = household_input()
+    fields = {"name": data["applicant"]["name"], "id_number": data["applicant"]["id_number"],
+              "category": "dibao", "income_per_capita": "1200.50", "phone": "13812345678",
+              "jurisdiction": "changzhou", "district": "天宁区",
+              "address": "常州市天宁区青龙街道龙锦路88号"}
+    for name, value in {**fields, **values}.items():
+        form[name] = value
+    return form
+
+
 def _create_household(browser, name="张三"):
-    page = browser.get("/households/new")
-    form = page.forms["dossier-form"]
-    data = household_input(name)
-    form["name"] = data["applicant"]["name"]
-    form["id_number"] = data["applicant"]["id_number"]
-    form["category"] = "dibao"
-    form["income_per_capita"] = "1200.50"
-    form["phone"] = "13812345678"
-    form["jurisdiction"] = "changzhou"
-    form["district"] = "天宁区"
-    form["address"] = "常州市天宁区青龙街道龙锦路88号"
-    return form.submit().follow()
+    return _household_form(browser, name=name).submit().follow()
 
 
 def test_login_required_redirects_to_login(browser):
@@ -79,15 +81,8 @@ def test_archivist_creates_files_edits_compares_restores(browser):
 
 def test_invalid_id_number_is_refused_and_nothing_is_stored(browser, store):
     browser.login("archivist")
-    form = browser.get("/households/new").forms["dossier-form"]
-    form["name"] = "王五"
-    form["id_number"] = "320402198005061230"
-    form["category"] = "dibao"
-    form["income_per_capita"] = "-5"
-    form["phone"] = "12345"
-    form["jurisdiction"] = "changzhou"
-    form["district"] = "天宁区"
-    form["address"] = "某地"
+    form = _household_form(browser, name="王五", id_number="320402198005061230",
+                           income_per_capita="-5", phone="12345")
     response = form.submit(status=422)
     assert "校验码错误" in response.text
     assert "不能为负数" in response.text
