@@ -51,6 +51,19 @@ def encrypted_pdf() -> bytes:
     return out.getvalue()
 
 
+def schema_errors(registry, kind, data, today=dt.date(2026, 3, 2), locale="zh"):
+    """{path: message} for the input as the schema reports it, {} when it is valid."""
+    import colander
+
+    from archive.schemas import error_messages
+    schema = registry[kind]
+    try:
+        schema.colander(locale, today=today).deserialize(data)
+    except colander.Invalid as exc:
+        return error_messages(exc, schema, locale)
+    return {}
+
+
 def household_input(name="张三", seq=11, **extra):
     """A valid household as the API and forms take it."""
     data = {

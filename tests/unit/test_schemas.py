@@ -4,11 +4,10 @@ import datetime as dt
 import re
 import shutil
 
-import colander
 import pytest
 
-from archive.schemas import SchemaError, SchemaRegistry, default_directory, error_messages
-from conftest import household_input
+from archive.schemas import SchemaError, SchemaRegistry, default_directory
+from conftest import schema_errors, household_input
 
 TODAY = dt.date(2026, 3, 2)
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -17,15 +16,6 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 @pytest.fixture(scope="module")
 def registry():
     return SchemaRegistry(default_directory())
-
-
-def _errors(registry, kind, data, locale="zh"):
-    schema = registry[kind]
-    try:
-        schema.colander(locale, today=TODAY).deserialize(data)
-    except colander.Invalid as exc:
-        return error_messages(exc, schema, locale)
-    return {}
 
 
 @pytest.fixture
@@ -88,8 +78,8 @@ def test_missing_schema_file_stops_loading(schema_dir):
 
 
 # -- required fields -----------------------------------------------------------------------
-def test_valid_household_has_no_errors(registry):
-    assert _errors(registry, "household", household_input()) == {}
+def test_valid_household_has_noschema_errors(registry):
+    assert schema_errors(registry, "household", household_input()) == {}
 
 
 @pytest.mark.parametrize("field, message", [
@@ -103,22 +93,22 @@ def test_valid_household_has_no_errors(registry):
 def test_missing_required_field_is_reported(registry, field, message):
     data = household_input()
     del data[field]
-    assert _errors(registry, "household", data) == {field: message}
+    assert schema_errors(registry, "household", data) == {field: message}
 
 
 def test_blank_required_field_counts_as_missing(registry):
-    assert _errors(registry, "household", household_input(address="   ")) == {"address": "现住址：必填项"}
+    assert schema_errors(registry, "household", household_input(address="   ")) == {"address": "现住址：必填项"}
 
 
 def test_missing_optional_fields_are_accepted(registry):
     data = household_input()
     for optional in ("priority_groups", "assets", "housing_area_per_capita", "hukou_district", "notes"):
         del data[optional]
-    assert _errors(registry, "household", data) == {}
+    assert schema_errors(registry, "household", data) == {}
 
 
 def test_missing_member_fields_name_the_member(registry):
-    errors = _errors(registry, "household", household_input(members=[{"name": "李梅"}]))
+    errors = schema_errors(registry, "household", household_input(members=[{"name": "李梅"}]))
     assert errors == {"members.0.id_number": "共同申请人 1 · 身份证号码：必填项",
                       "members.0.relation": "共同申请人 1 · 与申请人关系：必填项"}
 
@@ -126,20 +116,20 @@ def test_missing_member_fields_name_the_member(registry):
 def test_missing_applicant_is_reported_in_chinese(registry):
     data = household_input()
     del data["applicant"]
-    message = _errors(registry, "household", data)["applicant"]
+    message = schema_errors(registry, "household", data)["applicant"]
     assert message.startswith("申请人：")
     assert CHINESE.search(message.split("：", 1)[1]), message
 
 
 def test_non_number_money_is_reported_in_chinese(registry):
-    message = _errors(registry, "household", household_input(income_per_capita="abc"))["income_per_capita"]
+    message = schema_errors(registry, "household", household_input(income_per_capita="abc"))["income_per_capita"]
     assert CHINESE.search(message.split("：", 1)[1]), message
 
 
 def test_invalid_date_is_reported_in_chinese(registry):
     data = household_input()
     data["applicant"]["birth_date"] = "1980-13-45"
-    message = _errors(registry, "household", data)["applicant.birth_date"]
+    message = schema_errors(registry, "household", data)["applicant.birth_date"]
     assert CHINESE.search(message.split("：", 1)[1]), message
 
 
@@ -152,21 +142,21 @@ def test_unit_state_has_its_default(registry):
 def test_error_message_names_the_nested_field_in_chinese(registry):
     data = household_input()
     data["applicant"]["id_number"] = "320402198005060112"
-    assert _errors(registry, "household", data) == {
+    assert schema_errors(registry, "household", data) == {
         "applicant.id_number": "申请人 · 身份证号码：校验码错误（末位应为3），请核对号码"}
 
 
 def test_error_message_names_the_field_in_english_for_en(registry):
     data = household_input()
     data["applicant"]["id_number"] = "320402198005060112"
-    message = _errors(registry, "household", data, locale="en")["applicant.id_number"]
+    message = schema_errors(registry, "household", data, locale="en")["applicant.id_number"]
     assert message.startswith("Applicant · ID number：")
 
 
 def test_required_message_is_english_for_en(registry):
     data = household_input()
     del data["category"]
-    assert _errors(registry, "household", data, locale="en") == {"category": "Category：Required"}
+    assert schema_errors(registry, "household", data, locale="en") == {"category": "Category：Required"}
 
 
 def test_schema_titles_are_english_for_en(registry):

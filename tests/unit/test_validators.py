@@ -5,8 +5,8 @@ import colander
 import pytest
 
 from archive import idnumber, validators
-from archive.schemas import SchemaRegistry, default_directory, error_messages
-from conftest import household_input, unit_input
+from archive.schemas import SchemaRegistry, default_directory
+from conftest import schema_errors, household_input, unit_input
 
 TODAY = dt.date(2026, 3, 2)
 
@@ -18,16 +18,6 @@ def registry():
 
 def _node(name="field"):
     return colander.SchemaNode(colander.String(), name=name)
-
-
-def _errors(registry, kind, data, today=TODAY, locale="zh"):
-    """{path: message} for the input, {} when it is valid."""
-    schema = registry[kind]
-    try:
-        schema.colander(locale, today=today).deserialize(data)
-    except colander.Invalid as exc:
-        return error_messages(exc, schema, locale)
-    return {}
 
 
 def _id_with_x(region="320402", born=dt.date(1985, 3, 14)):
@@ -51,38 +41,38 @@ def test_other_phone_numbers_are_refused(value):
 
 
 def test_bad_phone_is_refused_by_the_household_schema(registry):
-    errors = _errors(registry, "household", household_input(phone="88886666"))
+    errors = schema_errors(registry, "household", household_input(phone="88886666"))
     assert list(errors) == ["phone"]
 
 
 # -- money and areas --------------------------------------------------------------------
 def test_negative_money_is_refused(registry):
-    errors = _errors(registry, "household", household_input(income_per_capita="-0.01"))
+    errors = schema_errors(registry, "household", household_input(income_per_capita="-0.01"))
     assert errors == {"income_per_capita": "家庭人均月收入（元）：不能为负数"}
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_nan_and_infinite_money_are_refused(registry, value):
-    errors = _errors(registry, "household", household_input(assets=value))
+    errors = schema_errors(registry, "household", household_input(assets=value))
     assert errors == {"assets": "家庭资产（元）：不是有效的数字"}
 
 
 def test_nan_area_is_refused(registry):
-    errors = _errors(registry, "household", household_input(housing_area_per_capita="nan"))
+    errors = schema_errors(registry, "household", household_input(housing_area_per_capita="nan"))
     assert list(errors) == ["housing_area_per_capita"]
 
 
 def test_zero_money_is_accepted(registry):
-    assert _errors(registry, "household", household_input(assets="0")) == {}
+    assert schema_errors(registry, "household", household_input(assets="0")) == {}
 
 
 def test_unit_area_below_its_minimum_is_refused(registry):
-    errors = _errors(registry, "unit", unit_input(area="0.5"))
+    errors = schema_errors(registry, "unit", unit_input(area="0.5"))
     assert errors == {"area": "建筑面积（㎡）：不能小于1"}
 
 
 def test_unit_area_above_its_maximum_is_refused(registry):
-    errors = _errors(registry, "unit", unit_input(area="300.5"))
+    errors = schema_errors(registry, "unit", unit_input(area="300.5"))
     assert errors == {"area": "建筑面积（㎡）：不能大于300"}
 
 
@@ -92,24 +82,24 @@ def test_quantity_lets_an_empty_optional_value_through():
 
 # -- lengths and vocabularies ---------------------------------------------------------------
 def test_too_long_text_is_refused(registry):
-    errors = _errors(registry, "household", household_input(district="区" * 41))
+    errors = schema_errors(registry, "household", household_input(district="区" * 41))
     assert errors == {"district": "居住区：不能超过40个字符"}
 
 
 def test_unknown_vocabulary_code_is_refused(registry):
-    errors = _errors(registry, "household", household_input(category="rich"))
+    errors = schema_errors(registry, "household", household_input(category="rich"))
     assert errors == {"category": "保障类别：“rich”不是可选的值"}
 
 
 def test_unknown_code_in_a_multichoice_is_refused(registry):
-    errors = _errors(registry, "household", household_input(priority_groups=["dibao", "vip"]))
+    errors = schema_errors(registry, "household", household_input(priority_groups=["dibao", "vip"]))
     assert errors == {"priority_groups": "优先保障情形：“vip”不是可选的值"}
 
 
 def test_unknown_code_in_a_member_field_is_refused(registry):
     data = household_input()
     data["members"][0]["relation"] = "friend"
-    errors = _errors(registry, "household", data)
+    errors = schema_errors(registry, "household", data)
     assert list(errors) == ["members.0.relation"]
 
 
@@ -118,14 +108,14 @@ def test_invalid_id_number_is_refused_with_its_reason(registry):
     data = household_input()
     number = data["applicant"]["id_number"]
     data["applicant"]["id_number"] = number[:-1] + ("1" if number[-1] != "1" else "2")
-    errors = _errors(registry, "household", data)
+    errors = schema_errors(registry, "household", data)
     assert "校验码错误" in errors["applicant.id_number"]
 
 
 def test_duplicate_id_number_names_the_member_field(registry):
     data = household_input(name="张三")
     data["members"][0]["id_number"] = data["applicant"]["id_number"]
-    errors = _errors(registry, "household", data)
+    errors = schema_errors(registry, "household", data)
     assert list(errors) == ["members.0.id_number"]
     assert "与张三的身份证号码重复" in errors["members.0.id_number"]
 
@@ -133,7 +123,7 @@ def test_duplicate_id_number_names_the_member_field(registry):
 def test_duplicate_between_two_members_names_the_later_one(registry):
     data = household_input()
     data["members"].append(dict(data["members"][0], name="李梅二"))
-    errors = _errors(registry, "household", data)
+    errors = schema_errors(registry, "household", data)
     assert errors == {"members.1.id_number":
                       "共同申请人 2 · 身份证号码：与李梅的身份证号码重复，同一号码在一户中只能出现一次"}
 
@@ -143,46 +133,46 @@ def test_duplicate_is_found_whatever_the_case_of_x(registry):
     data = household_input()
     data["applicant"]["id_number"] = number
     data["members"][0]["id_number"] = number.lower()
-    assert list(_errors(registry, "household", data)) == ["members.0.id_number"]
+    assert list(schema_errors(registry, "household", data)) == ["members.0.id_number"]
 
 
 def test_birth_date_that_contradicts_the_id_number_is_refused(registry):
     data = household_input()
     data["applicant"]["birth_date"] = "1980-05-07"   # the number says 1980-05-06
-    errors = _errors(registry, "household", data)
+    errors = schema_errors(registry, "household", data)
     assert errors == {"applicant.birth_date": "申请人 · 出生日期：与身份证号码中的出生日期（1980-05-06）不一致"}
 
 
 def test_member_birth_date_that_contradicts_the_id_number_is_refused(registry):
     data = household_input()
     data["members"][0]["birth_date"] = "1982-01-07"
-    assert list(_errors(registry, "household", data)) == ["members.0.birth_date"]
+    assert list(schema_errors(registry, "household", data)) == ["members.0.birth_date"]
 
 
 def test_birth_date_matching_the_id_number_is_accepted(registry):
     data = household_input()
     data["applicant"]["birth_date"] = "1980-05-06"
-    assert _errors(registry, "household", data) == {}
+    assert schema_errors(registry, "household", data) == {}
 
 
 def test_applicant_under_18_is_refused(registry):
     # household_input's applicant was born on 1980-05-06.
-    errors = _errors(registry, "household", household_input(), today=dt.date(1998, 5, 5))
+    errors = schema_errors(registry, "household", household_input(), today=dt.date(1998, 5, 5))
     assert errors == {"applicant.id_number": "申请人 · 身份证号码：申请人须年满18周岁"}
 
 
 def test_applicant_is_adult_on_the_18th_birthday(registry):
-    assert _errors(registry, "household", household_input(), today=dt.date(1998, 5, 6)) == {}
+    assert schema_errors(registry, "household", household_input(), today=dt.date(1998, 5, 6)) == {}
 
 
 def test_minor_co_applicant_is_accepted(registry):
     data = household_input()
     data["members"].append({"name": "张小明", "relation": "child",
                             "id_number": idnumber.make("320402", dt.date(2020, 9, 1), 31)})
-    assert _errors(registry, "household", data) == {}
+    assert schema_errors(registry, "household", data) == {}
 
 
 def test_id_number_born_after_the_bound_today_is_refused(registry):
     """The schema's bound clock, not the machine's, decides what 'future' is."""
-    errors = _errors(registry, "household", household_input(), today=dt.date(1982, 1, 1))
+    errors = schema_errors(registry, "household", household_input(), today=dt.date(1982, 1, 1))
     assert "不合理" in errors["members.0.id_number"]
