@@ -1,0 +1,125 @@
+"""Guards: the conditions a step must meet, each saying exactly what is wrong.
+
+A guard never says just "not allowed": it names the missing documents, the banned member
+and the ban's end, the publicity days left, the income over the city's limit. Guards that
+test a threshold may be overridden (破格) with a comment; the step is then flagged.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+from .. import leases
+from ..credit import reason_title
+from ..version import flatten
+from ..workdays import after, describe, working_days_between
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    overridable: bool = False
+
+
+def check(ctx, procedure) -> list:
+    """Every problem of every guard of the step, in the order the workflow lists them."""
+    out = []
+    for guard in ctx.transition.guards:
+        out.extend(GUARDS[guard.kind](guard, ctx, procedure))
+    return out
+
+
+def documents(guard, ctx, procedure):
+    """The profile's required documents for this stage are filed and not withdrawn."""
+    if ctx.profile is None:
+        return []
+    required = ctx.profile.required_documents(guard.arg)
+    present = {d.metadata.get("doc_type") for d in ctx.dossier.active_documents()}
+    missing = [c for c in required if c not in present]
+    if not missing:
+        return []
+    vocab = ctx.schemas.vocabularies["document_types"]
+    names = "、".join(vocab.title(c) for c in missing)
+    return [Problem(f"缺少文件：{names}（{ctx.profile.title()}办理此步骤须备）")]
+
+
+def no_ban(guard, ctx, procedure):
+    """No applicant or co-applicant is under an active credit ban today."""
+    out = []
+    for person in ctx.dossier.people():
+        number = person.get("id_number")
+        if not number:
+            continue
+        for ban in ctx.root.credit.active_bans(number, ctx.today):
+            out.append(Problem(
+                f"{person.get('name', '')}因“{reason_title(ban.reason)}”被限制申请，"
+                f"至 {(ban.until - _dt.timedelta(days=1)).isoformat()} 止"))
+    return out
+
+
+def elapsed(guard, ctx, procedure):
+    """A period (e.g. publicity) has run its course since the dossier entered its state."""
+    spec = ctx.profile.duration(guard.arg) if ctx.profile else None
+    since = ctx.dossier.state_since
+    if spec is None or since is None:
+        return []
+    start = procedure.today(since)
+    end = after(start, spec).day          # the period's last day
+    if ctx.today > end:
+        return []
+    (unit, _), = spec.items()
+    if unit == "working_days":
+        left = working_days_between(ctx.today - _dt.timedelta(days=1), end)
+        remaining = f"{left}个工作日"
+    else:
+        remaining = f"{(end - ctx.today).days + 1}天"
+    label = {"publicity": "公示期"}.get(guard.arg, "规定期限")
+    return [Problem(f"{label}未满：{describe(spec)}，自 {start.isoformat()} 起算，"
+                    f"至 {end.isoformat()} 期满，还剩{remaining}")]
+
+
+def field(guard, ctx, procedure):
+    """A metadata value within the profile's limit (income, assets, housing area).
+
+    A limit is a number (the value may reach it: 不高于) or ``{below: n}`` / ``{above: n}``
+    (strictly: 低于 / 高于), as the city's text words it."""
+    path = guard.arg
+    spec = ctx.schemas[ctx.dossier.kind].spec(path)
+    label = spec.label() if spec else path
+    out = []
+    for bound in ("max", "min"):
+        if bound not in guard.options:
+            continue
+        limit = ctx.profile.value(guard.options[bound]) if ctx.profile else None
+        if limit is None:
+            continue
+        strict = isinstance(limit, dict)
+        if strict:
+            limit = limit.get("below" if bound == "max" else "above")
+        value = flatten(ctx.dossier.metadata).get(path)
+        city = ctx.profile.title()
+        if value is None:
+            out.append(Problem(f"未填写{label}，无法核对{city}的限额 {limit:,}", guard.overridable))
+        elif bound == "max" and (value >= limit if strict else value > limit):
+            rule = "应低于" if strict else "不得高于"
+            out.append(Problem(f"{label} {value:,} 超过{city}的限额（{rule} {limit:,}）", guard.overridable))
+        elif bound == "min" and (value <= limit if strict else value < limit):
+            rule = "应高于" if strict else "不得低于"
+            out.append(Problem(f"{label} {value:,} 低于{city}的下限（{rule} {limit:,}）", guard.overridable))
+    return out
+
+
+def lease_term(guard, ctx, procedure):
+    """The lease term asked for lies within the city's limits."""
+    start, end = ctx.inputs.get("start"), ctx.inputs.get("end")
+    if start is None:   # a renewal runs on from the current lease's end
+        lease = leases.current_lease(ctx.dossier)
+        start = lease.end if lease is not None and lease.end else ctx.today
+    if end is None or ctx.profile is None:
+        return []
+    return [Problem(m) for m in leases.check_term(
+        start, end, ctx.profile.value("lease.min_years"), ctx.profile.value("lease.max_years"))]
+
+
+GUARDS = {"documents": documents, "no_ban": no_ban, "elapsed": elapsed, "field": field,
+          "lease_term": lease_term}
