@@ -42,6 +42,7 @@ class Session:
         self.hasher = hasher_from_settings(settings)
         self.patterns = {k.rsplit(".", 1)[1]: v for k, v in settings.items()
                          if k.startswith("archive.number_pattern.") and v}
+        _make_local_directories(settings["zodbconn.uri"])
         storage_factory, dbkw = zodburi.resolve_uri(settings["zodbconn.uri"])
         self.db = ZODB.DB(storage_factory(), **dbkw)
         self.tm = transaction.TransactionManager()
@@ -59,6 +60,13 @@ class Session:
         self.tm.abort()
         self.conn.close()
         self.db.close()
+
+
+def _make_local_directories(uri):
+    """Create a FileStorage's directories, so a fresh checkout's first command needs no mkdir."""
+    from urllib.parse import urlparse
+    if uri.startswith("file://"):  # ZODB makes the blob directory itself, with safe permissions
+        os.makedirs(os.path.dirname(urlparse(uri).path) or ".", exist_ok=True)
 
 
 def main(argv=None) -> int:
@@ -117,8 +125,11 @@ def _parser():
     demo = commands.add_parser("demo", help="生成演示用户和演示城市数据")
     demo.add_argument("--if-empty", action="store_true", help="档案库已有住户档案时不做任何事")
     demo.add_argument("--seed", type=int, default=2026, help="随机种子（相同种子生成相同数据）")
-    for size, default in (("households", 200), ("units", 150), ("documents", 1000)):
-        demo.add_argument(f"--{size}", type=int, default=default, help=argparse.SUPPRESS)
+    from .demo.city import DEFAULT_SIZE
+    for size, text in (("households", "住户档案数"), ("units", "房源档案数"),
+                       ("documents", "文件总数：恰好生成这么多份，不得少于各档案办理步骤所需的文件数")):
+        demo.add_argument(f"--{size}", type=int, default=DEFAULT_SIZE[size], metavar="N",
+                          help=f"{text}（默认 {DEFAULT_SIZE[size]}）")
     demo.set_defaults(command=demo_city)
 
     commands.add_parser("evolve", help="升级数据库到当前版本").set_defaults(command=run_evolve)
@@ -157,22 +168,33 @@ def issue_token(session, args):
 
 
 def demo_city(session, args):
-    """``demo``: demo users and the demo city, committed every 50 dossiers.
+    """``demo``: demo users and the demo city, committed every 50 dossiers' worth of work.
 
-    A build that fails part-way keeps the batches already committed; ``--if-empty`` lets
-    ``make run`` call it on every start.
+    The city is built through the installation's own procedure (the workflows and
+    jurisdiction profiles the ini file names), so its dossiers pass the same guards as a
+    clerk's. A build that fails part-way keeps the batches already committed; ``--if-empty``
+    lets ``make run`` call it on every start.
     """
+    import pathlib
+
     from .demo.city import build_city, create_demo_users
-    from .demo.family import STAGE_TITLES
+    from .security import RoleMatrix
     from .textlayer import drain
+    from .workflow import WorkflowError, procedure_from_settings
     root = session.root
     if args.if_empty and len(root.households):
         print(f"档案库中已有 {len(root.households)} 份住户档案，未生成演示数据。")
         return
+    schemas_dir = pathlib.Path(session.settings.get("archive.schemas_dir") or default_directory())
+    try:
+        procedure = procedure_from_settings(session.settings, session.registry,
+                                            RoleMatrix(schemas_dir / "roles.yaml"))
+    except WorkflowError as exc:
+        raise CommandError(f"办理流程配置有误：{exc}") from None
     users = create_demo_users(root, session.hasher)
     for login, _, role in users:
         root.log.append(actor=ACTOR, action="user.add", target=login, detail=role)
-    summary = build_city(root, session.registry, households=args.households, units=args.units,
+    summary = build_city(root, session.registry, procedure, households=args.households, units=args.units,
                          documents=args.documents, seed=args.seed, progress=_ProgressBar(sys.stderr),
                          commit=session.tm.commit, patterns=session.patterns)
     print("读取文件文本层……", file=sys.stderr)
@@ -180,14 +202,22 @@ def demo_city(session, args):
     root.log.append(actor=ACTOR, action="demo.build", detail=(
         f"seed={args.seed} households={summary['households']} units={summary['units']} "
         f"documents={summary['documents']}"))
-    faults = summary["faults"]
+    faults, ban = summary["faults"], summary["banned_applicant"]
+    households, units = procedure.workflows["household"], procedure.workflows["unit"]
     print(f"演示城市：住户档案 {summary['households']} 份，房源档案 {summary['units']} 份，"
           f"文件 {summary['documents']} 份（另有 {summary['refiled']} 份补交的新文件），"
-          f"信息修改 {summary['edits']} 次。")
-    print("各阶段住户：" + "，".join(f"{title} {summary['by_stage'][stage]}"
-                                   for stage, title in STAGE_TITLES.items() if stage in summary["by_stage"]))
+          f"办理步骤 {summary['steps']} 步，租赁记录 {summary['leases']} 条，信息修改 {summary['edits']} 次。")
+    print("住户办理状态：" + "，".join(f"{households.state(s).title()} {n}"
+                                   for s, n in summary["by_stage"].items()))
+    print("房源状态：" + "，".join(f"{units.state(s).title()} {n}"
+                               for s, n in summary["units_by_state"].items()))
     print(f"预置问题：缺承诺书的申请 {faults['missing_pledge']}；"
-          f"房源 {faults['double_let_unit']} 同时配租给 {'、'.join(faults['double_let_households'])}")
+          f"房源 {faults['double_let_unit']} 同时租给 {'、'.join(faults['double_let_households'])}"
+          "（后者按纸质台账补录）")
+    print(f"信用限制：{ban['household']} 不能受理：{ban['refusal']}")
+    for item in summary["overrides"]:
+        title = households.transition(item["step"]).title()
+        print(f"破格办理：{item['household']} {title}（{item['comment']}）")
     if users:
         print("演示用户（登录名 / 密码 / 角色）：")
         for login, password, role in users:

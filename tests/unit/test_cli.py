@@ -133,7 +133,7 @@ def test_token_is_printed_alone_and_authenticates(archive, ini):
 
 def test_demo_if_empty(archive, ini):
     status, out, err = archive("demo", "--if-empty", "--households", "30", "--units", "20",
-                               "--documents", "150")
+                               "--documents", "420")
     assert status == 0
     assert "住户档案 30 份" in out and "admin / demo-admin" in out and "50/50" in err
     with store(ini) as root:
@@ -141,7 +141,7 @@ def test_demo_if_empty(archive, ini):
         assert root.users.authenticate("auditor", "demo-auditor", HASHER) is not None
         numbers = sorted(root.households.keys())
     status, out, _ = archive("demo", "--if-empty", "--households", "30", "--units", "20",
-                             "--documents", "150")
+                             "--documents", "420")
     assert status == 0 and "未生成演示数据" in out
     with store(ini) as root:
         assert sorted(root.households.keys()) == numbers

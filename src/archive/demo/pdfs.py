@@ -108,8 +108,8 @@ SPECS = {
     "objection": ("公示异议及处理记录", BUREAU, [
         "公示期间，我局收到群众书面反映，称{name}家庭可能存在未如实申报家庭收入及住房情况的问题。",
         "#调查核实情况", "经会同{district}街道办事处入户调查，并再次核对不动产登记及车辆登记信息，申请家庭"
-        "人均月收入{income}元，人均住房建筑面积{hh_area}平方米，与申报情况一致。", "#处理意见",
-        "经核实，异议不成立，维持审核意见，准予登记为公共租赁住房保障对象。处理结果已书面告知异议人及申请人。"]),
+        "人均月收入{income}元，人均住房建筑面积{hh_area}平方米，{finding}。", "#处理意见",
+        "{decision}处理结果已书面告知异议人及申请人。"]),
     "registration_notice": ("公共租赁住房保障资格登记通知书", BUREAU, [
         "<{name}（公民身份号码{id}）：", "您家庭申请的公共租赁住房保障资格，经审核、公示，符合{city}公共租赁"
         "住房保障条件，现予以登记，保障类别为{category}，轮候家庭人口{size}人。",
@@ -304,6 +304,10 @@ def _fields(ctx):
                "market": unit_rent / area / 0.7 if area and unit_rent is not None else None}
     f.update({k: str(v) for k, v in words.items() if v})
     f.update({k: _money(v) for k, v in figures.items() if v is not None})
+    upheld = bool(ctx.get("upheld"))  # the objection's outcome (异议成立 or not)
+    f["finding"] = "但申请人隐瞒了个体经营收入，与申报情况不符" if upheld else "与申报情况一致"
+    f["decision"] = ("经核实，异议成立，取消其保障资格，不予登记。" if upheld else
+                     "经核实，异议不成立，维持审核意见，准予登记为公共租赁住房保障对象。")
     if hh:
         f["size"] = str(1 + len(members))
         spouse = next((m for m in members
