@@ -24,6 +24,7 @@ from .root import ROOT_KEY, bootstrap
 from .schemas import SchemaRegistry, default_directory
 from .security import ArchiveSecurityPolicy, LoginThrottle, RoleMatrix, is_token_request
 from .users import hasher_from_settings
+from .workflow import procedure_from_settings
 
 log = logging.getLogger(__name__)
 PROJECT_DIR = pathlib.Path(__file__).resolve().parents[2]
@@ -50,6 +51,9 @@ def main(global_config, **settings):
     registry = config.registry
     registry.archive_schemas = SchemaRegistry(schemas_dir)
     registry.archive_roles = RoleMatrix(schemas_dir / "roles.yaml")
+    registry.archive_procedure = procedure_from_settings(settings, registry.archive_schemas,
+                                                         registry.archive_roles)
+    registry.archive_profiles = registry.archive_procedure.profiles
     registry.archive_catalog = Catalog()
     registry.archive_hasher = hasher_from_settings(settings)
     registry.archive_throttle = LoginThrottle(

@@ -56,6 +56,7 @@ class FieldIndex(Persistent):
 
 
 _MISSING = object()
+ALWAYS = ("modified", "state", "due")   # indexed for every kind: listings, worklists
 
 
 class DossierContainer(Persistent):
@@ -66,7 +67,7 @@ class DossierContainer(Persistent):
         self.kind = kind
         self._items = OOBTree()
         self._count = Length()
-        self.indexes = OOBTree({p: FieldIndex(p) for p in set(index_paths) | {"modified"}})
+        self.indexes = OOBTree({p: FieldIndex(p) for p in set(index_paths) | set(ALWAYS)})
 
     def __getitem__(self, key):
         return self._items[key]
@@ -106,7 +107,7 @@ class DossierContainer(Persistent):
 
     def reindex(self, dossier):
         flat = flatten(dossier.metadata)
-        flat["modified"] = dossier.modified
+        flat.update(modified=dossier.modified, state=dossier.state, due=dossier.due)
         for path, index in self.indexes.items():
             index.index(dossier.archive_no, _sortable(flat.get(path)))
 

@@ -62,9 +62,18 @@ class Dossier(Persistent):
     """What both kinds of dossier share: metadata, documents, versions."""
 
     kind = None
+    # The procedure (archive.workflow): the state, since when, and its deadline. Class
+    # defaults let dossiers stored before the procedure existed read as "not yet placed".
+    state = None
+    state_since = None
+    due = None
+    due_estimated = False
+    # The current lease and every lease this dossier was ever part of (archive.leases).
+    lease = None
+    leases = ()
 
     def __init__(self, archive_no: str, metadata: dict, actor: str, when: _dt.datetime,
-                 comment: str = ""):
+                 comment: str = "", state: str | None = None):
         self.__name__ = archive_no
         self.__parent__ = None
         self.archive_no = archive_no
@@ -74,6 +83,7 @@ class Dossier(Persistent):
         self.created, self.created_by = when, actor
         self.modified = when
         self._doc_seq = 0
+        self.state, self.state_since = state, (when if state else None)
         self._record("created", actor, when, comment)
 
     # -- reading ---------------------------------------------------------------------
@@ -182,14 +192,43 @@ class Dossier(Persistent):
             doc.set_state(entry.metadata, entry.file_no, entry.withdrawn, entry.reason)
         return self._record("restored", actor, when, comment, restored_from=old.number)
 
-    def _record(self, action, actor, when, comment, restored_from=None) -> Version:
+    def move(self, transition, state, actor, when, comment="", details=(),
+             keep_clock=False) -> Version:
+        """A procedure step: the new state, recorded as a version with why and the details."""
+        _check_comment(comment)
+        self.state = state
+        if not keep_clock:
+            self.state_since = when
+        return self._record("transition", actor, when, comment, transition=transition,
+                            details=tuple(details))
+
+    def note_lease(self, actor, when, comment, details=()) -> Version:
+        """A lease change that moves no state (a renewal, a transition period)."""
+        return self._record("lease", actor, when, comment, details=tuple(details))
+
+    def adopt_state(self, state, actor, when, comment, metadata=None) -> Version:
+        """Place a dossier stored before the procedure existed into a state (evolve)."""
+        self.state, self.state_since = state, when
+        if metadata is not None:
+            self.metadata = copy.deepcopy(metadata)
+        return self._record("adopted", actor, when, comment)
+
+    def set_due(self, day, estimated=False):
+        """The current state's deadline, kept on the dossier so worklists sort by index."""
+        self.due, self.due_estimated = day, estimated
+        if self.__parent__ is not None and hasattr(self.__parent__, "reindex"):
+            self.__parent__.reindex(self)
+
+    def _record(self, action, actor, when, comment, restored_from=None, transition="",
+                details=()) -> Version:
         number = (self.versions.maxKey() + 1) if len(self.versions) else 1
         manifest = tuple(
             DocEntry(d.doc_id, d.current_no, d.current_file.sha256 if d.current_file else "",
                      dict(d.metadata), d.withdrawn, d.withdraw_reason)
             for d in self.documents.values())
         version = Version(number, when, actor, comment or "", action,
-                          copy.deepcopy(self.metadata), manifest, restored_from)
+                          copy.deepcopy(self.metadata), manifest, restored_from,
+                          transition, self.state or "", details)
         self.versions[number] = StoredVersion(version)
         self.modified = when
         if self.__parent__ is not None and hasattr(self.__parent__, "reindex"):

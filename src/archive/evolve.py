@@ -27,7 +27,49 @@ def _text_queue(root, registry):
         root.text_queue = TextQueue()
 
 
-STEPS = [_listing_indexes, _text_queue]   # STEPS[n] takes generation n to n + 1
+def _procedure(root, registry):
+    """Generation 3: leases, the credit record, and every dossier placed in the procedure.
+
+    Units keep the state their metadata carried (the field moves out of the metadata);
+    households stored before the procedure start at 待受理, and a stored ``unit_ref`` —
+    the old free-text link to a unit — leaves the metadata for the lease record, noted in
+    the version's comment so nothing is lost without a trace.
+    """
+    import datetime as _dt
+
+    from .container import ALWAYS
+    from .credit import CreditRecord
+    from .leases import LeaseBook
+    if getattr(root, "leases", None) is None:
+        root.leases = LeaseBook()
+    if getattr(root, "credit", None) is None:
+        root.credit = CreditRecord()
+    when = _dt.datetime.now(_dt.timezone.utc)
+    for kind in ("household", "unit"):
+        container = root.container(kind)
+        for path in ALWAYS:
+            container.ensure_index(path)
+        for dossier in list(container.values()):
+            if dossier.state is not None:
+                continue
+            metadata = dict(dossier.metadata)
+            if kind == "unit":
+                state = metadata.pop("state", None) or "building"
+                note = "房源状态改由房源流转管理"
+            else:
+                state, ref = "applied", metadata.pop("unit_ref", None)
+                note = "纳入住房保障办理流程" + (f"；原配租房源档号 {ref} 改由租赁记录管理" if ref else "")
+            dossier.adopt_state(state, "system", when, note, metadata)
+
+
+def _lotteries(root, registry):
+    """Generation 4: the book of lotteries (摇号记录)."""
+    from .lottery import LotteryBook
+    if getattr(root, "lotteries", None) is None:
+        root.lotteries = LotteryBook()
+
+
+STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries]   # STEPS[n] takes generation n to n + 1
 CURRENT = len(STEPS)
 
 

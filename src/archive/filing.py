@@ -81,29 +81,22 @@ def fonds_of(registry, metadata) -> str:
 
 
 def create_dossier(root, registry, kind, cstruct, actor, comment="", when=None,
-                   patterns=None, locale="zh") -> Dossier:
-    """Validate, number (档号) and store a new dossier; its version 1 records the creation."""
+                   patterns=None, locale="zh", state=None) -> Dossier:
+    """Validate, number (档号) and store a new dossier; its version 1 records the creation.
+
+    ``state`` is where the procedure starts (``Workflows.initial_state`` decides it)."""
     when = when or now()
     metadata = validate(registry, kind, cstruct, locale, today=when.date())
-    check_references(root, metadata)
     pattern = (patterns or {}).get(kind) or registry.numbering[kind]
     number = root.numbers.issue(pattern, kind, fonds_of(registry, metadata), when.year)
-    dossier = KINDS[kind](number, metadata, actor, when, comment or "建档")
+    dossier = KINDS[kind](number, metadata, actor, when, comment or "建档", state=state)
     return root.container(kind).add(dossier)
 
 
 def edit_dossier(dossier, registry, cstruct, actor, comment="", when=None, locale="zh"):
     when = when or now()
     metadata = validate(registry, dossier.kind, cstruct, locale, today=when.date())
-    check_references(dossier.__parent__.__parent__, metadata)
     return dossier.update(metadata, actor, when, comment)
-
-
-def check_references(root, metadata):
-    """A household's allocated unit must be a unit dossier that exists."""
-    ref = metadata.get("unit_ref")
-    if ref and ref not in root.units:
-        raise ValidationFailed({"unit_ref": f"配租房源档号：没有档号为“{ref}”的房源档案"})
 
 
 def check_document_type(registry, dossier, metadata):

@@ -8,7 +8,10 @@ from __future__ import annotations
 from persistent import Persistent
 
 from .auditlog import AuditLog
-from .container import DossierContainer
+from .container import ALWAYS, DossierContainer
+from .credit import CreditRecord
+from .leases import LeaseBook
+from .lottery import LotteryBook
 from .numbering import ArchiveNumbers
 from .textlayer import TextQueue
 from .users import Users
@@ -29,6 +32,9 @@ class ArchiveRoot(Persistent):
         self.numbers = ArchiveNumbers()
         self.log = AuditLog()
         self.text_queue = TextQueue()
+        self.leases = LeaseBook()
+        self.credit = CreditRecord()
+        self.lotteries = LotteryBook()
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0
@@ -45,7 +51,7 @@ class ArchiveRoot(Persistent):
 def _index_paths(registry, kind):
     listing = registry[kind].listing
     return [p for p in list(listing.get("filters", ())) + list(listing.get("sort", ()))
-            if p not in ("archive_no", "modified")]
+            if p not in ("archive_no",) + ALWAYS]
 
 
 def bootstrap(zodb_root, registry):

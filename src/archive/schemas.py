@@ -255,12 +255,24 @@ class SchemaRegistry:
     def __init__(self, directory):
         self.directory = pathlib.Path(directory)
         raw = _load_yaml(self.directory / "vocabularies.yaml")
-        self.vocabularies = {name: _vocabulary(name, terms) for name, terms in raw.items()}
+        self.vocabularies = {name: _vocabulary(name, self._terms(terms))
+                             for name, terms in raw.items()}
         self.numbering = _load_yaml(self.directory / "archive_numbers.yaml")
         self.kinds = {}
         for kind in ("household", "unit", "document"):
             data = _load_yaml(self.directory / f"{kind}.yaml")
             self.kinds[kind] = self._compile(data)
+
+    def _terms(self, terms):
+        """A vocabulary's terms, or those of the jurisdiction profiles it points to, so a
+        new city's profile file is all it takes to add the city to every menu."""
+        if isinstance(terms, dict) and "profiles" in terms:
+            from .workflow.profiles import ProfileError, Profiles
+            try:
+                return Profiles(self.directory / terms["profiles"]).terms()
+            except ProfileError as exc:
+                raise SchemaError(str(exc)) from None
+        return terms
 
     def __getitem__(self, kind) -> DossierSchema:
         return self.kinds[kind]

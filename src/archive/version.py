@@ -32,6 +32,9 @@ class Version:
     metadata: dict
     manifest: tuple
     restored_from: int | None = None
+    transition: str = ""          # the procedure step taken, for action "transition"
+    state: str = ""               # the dossier's procedure state after this version
+    details: tuple = ()           # (label, value) pairs: the lease, an override, a flag
 
     def document(self, doc_id) -> DocEntry | None:
         return next((d for d in self.manifest if d.doc_id == doc_id), None)
@@ -45,6 +48,9 @@ ACTIONS = {  # what a version records, as a clerk calls it
     "document_edited": ("修改文件信息", "Edited a document"),
     "withdrawn": ("撤出文件", "Withdrew a document"),
     "restored": ("恢复版本", "Restored a version"),
+    "transition": ("办理", "Procedure step"),
+    "lease": ("租赁变动", "Lease change"),
+    "adopted": ("纳入流程管理", "Brought under the procedure"),
 }
 
 

@@ -89,3 +89,36 @@ def test_officer_creates_household_files_pdf_and_sees_version_2(page, tmp_path):
     import os, shutil as _s
     if os.environ.get("ARCHIVE_SCREENSHOT"):
         _s.copy(tmp_path / "dossier.png", os.environ["ARCHIVE_SCREENSHOT"])
+
+
+def test_reviewer_sees_why_then_accepts_from_the_worklist(page, app, store):
+    """待我处理 → the dossier → 受理: refused with the missing documents, then done."""
+    import walk
+    with store() as root:
+        procedure, registry = app.registry.archive_procedure, app.registry.archive_schemas
+        household = walk.new_household(procedure, root)
+        no = household.archive_no
+        walk.file(registry, household, *[c for c in procedure.profile(household).required_documents("accept")
+                                         if c != "application_form"])
+    page.goto(page.base + "/login")
+    page.fill("#login", "reviewer")
+    page.fill("#password", PASSWORD)
+    page.click("button[name=submit]")
+    page.wait_for_selector("#home-worklist")
+    row = page.locator("#worklist tr.work-item").first
+    assert no in row.inner_text() and row.locator(".overdue").count() == 1
+    row.locator("a").first.click()
+    page.wait_for_selector("#state")
+    assert page.inner_text("#state") == "待受理"
+    page.click('a.step-link[data-step="accept"]')
+    assert "缺少文件：申请表" in page.inner_text("#problems")
+    page.fill("#comment", "材料齐全，予以受理")
+    page.click("#transition-submit")
+    assert "缺少文件：申请表" in page.inner_text("#refusal")
+    with store() as root:
+        walk.file(app.registry.archive_schemas, root.households[no], "application_form")
+    page.click("#transition-submit")
+    page.wait_for_selector("#procedure-history")
+    assert page.inner_text("#state") == "审核中"
+    assert "材料齐全，予以受理" in page.inner_text("#procedure-history")
+    assert "受理" in page.inner_text("#procedure-history")

@@ -173,15 +173,15 @@ def test_create_returns_201_location_and_masked_dossier(api):
     assert versions[0]["comment"] == "受理" and versions[0]["action"] == "created"
 
 
-def test_create_unit_and_link_household(api):
-    unit = api.post_json("/api/units", unit_input(), status=201).json
+def test_create_unit_in_an_entry_state_of_its_procedure(api, store):
+    unit = api.post_json("/api/units", unit_input(state="vacant"), status=201).json
     assert unit["archive_no"].startswith("CZ-FY-") and unit["metadata"]["area"] == 58.6
-    household = api.household(unit_ref=unit["archive_no"])
-    assert household["linked"][0]["archive_no"] == unit["archive_no"]
-    back = api.get(unit["links"]["self"]).json
-    assert [d["archive_no"] for d in back["linked"]] == [household["archive_no"]]
-    response = api.post_json("/api/households", household_input(unit_ref="XX-1"), status=422)
-    assert "unit_ref" in response.json["errors"]
+    assert unit["state"] == "vacant" and "state" not in unit["metadata"]
+    assert api.post_json("/api/units", unit_input(state=None), status=201).json["state"] == "building"
+    before = count(store)
+    response = api.post_json("/api/units", unit_input(state="leased"), status=422)
+    assert "空置待配" in response.json["errors"]["state"] and count(store) == before
+    assert api.household()["state"] == "applied"
 
 
 def test_invalid_id_number_is_422_in_chinese_and_nothing_stored(api, store):
@@ -545,7 +545,8 @@ def test_openapi_describes_every_api_route_and_method(app, api):
             expected[path] = {m.lower() for m in methods - {"HEAD"}}
     described = {path: set(item) - {"parameters"} for path, item in doc["paths"].items()}
     assert described == expected
-    assert len(expected) == 23  # openapi.json + 11 routes for each of two kinds
+    assert {"/api/households/{no}/transitions", "/api/units/{no}/transitions",
+            "/api/worklist"} <= set(expected)
 
 
 def test_openapi_operations_carry_the_views_permissions(app, api):
@@ -594,13 +595,15 @@ def test_openapi_schemas_are_generated_from_the_metadata_schemas(app, api):
     unit = schemas["UnitMetadata"]
     area = unit["properties"]["area"]
     assert (area["minimum"], area["maximum"]) == (1, 300)
-    assert unit["properties"]["state"]["default"] == "building"
+    assert "state" not in unit["properties"]
     assert unit["properties"]["layout"]["enum"] == vocab["layouts"].codes()
     assert schemas["DocumentMetadata"]["properties"]["doc_type"]["enum"] == \
         vocab["document_types"].codes()
     # every example input the tests use satisfies the documented required fields and enums
     _check(household_input(), household, schemas)
-    _check(unit_input(), unit, schemas)
+    _check({k: v for k, v in unit_input().items() if k != "state"}, unit, schemas)
+    entry = schemas["UnitInput"]["allOf"][1]["properties"]["state"]["enum"]
+    assert unit_input()["state"] in entry and "leased" not in entry
     # the listing's filters come from the schema's listing section
     listing = doc["paths"]["/api/households"]["get"]["parameters"]
     names = [p["name"] for p in listing]
@@ -675,6 +678,7 @@ def test_openapi_follows_the_yaml_without_code(settings, tmp_path):
     from archive.schemas import default_directory
     directory = tmp_path / "schemas"
     shutil.copytree(default_directory(), directory)
+    shutil.copytree(default_directory().parent / "workflows", tmp_path / "workflows")
     household = yaml.safe_load((directory / "household.yaml").read_text(encoding="utf-8"))
     household["fields"].append({"name": "employer", "type": "string", "max_length": 80,
                                 "title": {"zh": "工作单位", "en": "Employer"}})

@@ -120,19 +120,6 @@ def test_input_that_is_not_a_mapping_is_refused(root, registry):
     assert list(info.value.errors) == ["_"]
 
 
-def test_unit_ref_to_a_missing_unit_is_refused(root, registry):
-    with pytest.raises(ValidationFailed) as info:
-        _create(root, registry, data=household_input(unit_ref="CZ-FY-2026-Y-00009"))
-    assert "CZ-FY-2026-Y-00009" in info.value.errors["unit_ref"]
-    assert len(root.households) == 0
-
-
-def test_unit_ref_to_an_existing_unit_is_accepted(root, registry):
-    unit = _create(root, registry, "unit")
-    household = _create(root, registry, data=household_input(unit_ref=unit.archive_no))
-    assert household.metadata["unit_ref"] == "CZ-FY-2026-Y-00001"
-
-
 # -- editing -------------------------------------------------------------------------------------
 def test_edit_with_valid_input_adds_a_version(root, registry):
     dossier = _create(root, registry)
@@ -144,13 +131,6 @@ def test_edit_with_the_same_input_raises_nothing_changed(root, registry):
     dossier = _create(root, registry)
     with pytest.raises(NothingChanged):
         filing.edit_dossier(dossier, registry, household_input(), "reviewer", when=WHEN)
-
-
-def test_edit_to_a_missing_unit_is_refused_and_changes_nothing(root, registry):
-    dossier = _create(root, registry)
-    with pytest.raises(ValidationFailed):
-        filing.edit_dossier(dossier, registry, household_input(unit_ref="CZ-FY-2026-Y-00009"), "reviewer")
-    assert len(dossier.versions) == 1 and dossier.metadata["unit_ref"] == ""
 
 
 # -- documents -------------------------------------------------------------------------------------

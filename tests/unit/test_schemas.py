@@ -23,6 +23,8 @@ def schema_dir(tmp_path):
     """A writable copy of the real schemas/ directory, to break one file at a time."""
     target = tmp_path / "schemas"
     shutil.copytree(default_directory(), target)
+    # the jurisdictions vocabulary is read from the profiles beside schemas/
+    shutil.copytree(default_directory().parent / "workflows", tmp_path / "workflows")
     return target
 
 
@@ -133,9 +135,19 @@ def test_invalid_date_is_reported_in_chinese(registry):
     assert CHINESE.search(message.split("：", 1)[1]), message
 
 
-def test_unit_state_has_its_default(registry):
-    node = registry["unit"].colander()["state"]
-    assert node.default == "building"
+def test_unit_state_is_not_metadata_but_the_procedure_s(registry):
+    assert "state" not in [n.name for n in registry["unit"].colander().children]
+
+
+def test_jurisdictions_come_from_the_profiles(schema_dir):
+    profiles = schema_dir.parent / "workflows" / "jurisdictions"
+    text = (profiles / "changzhou.yaml").read_text(encoding="utf-8")
+    (profiles / "wuxi.yaml").write_text(text.replace("code: changzhou", "code: wuxi").replace(
+        "{zh: 常州市, en: Changzhou}", "{zh: 无锡市, en: Wuxi}").replace("fonds: CZ", "fonds: WX"),
+        encoding="utf-8")
+    registry = SchemaRegistry(schema_dir)
+    assert registry.vocabularies["jurisdictions"]["wuxi"].extra["fonds"] == "WX"
+    assert registry.vocabularies["jurisdictions"].title("wuxi") == "无锡市"
 
 
 # -- messages and titles --------------------------------------------------------------------

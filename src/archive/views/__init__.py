@@ -14,6 +14,11 @@ def includeme(config):
     r("user_new", "/users/new")
     r("user", "/users/{login}")
     r("user_token", "/users/{login}/token")
+    # lottery (摇号): views/lottery.py
+    r("lotteries", "/lotteries")
+    r("lottery_new", "/lotteries/new")
+    r("lottery", "/lotteries/{lottery_id}")
+    r("lottery_verify", "/lotteries/{lottery_id}/verify")
     dossier = dict(traverse="/{kind}/{no}")
     r("dossiers", f"/{KIND}")
     r("dossier_new", f"/{KIND}/new")
@@ -26,8 +31,13 @@ def includeme(config):
     r("document_file", f"/{KIND}/{{no}}/documents/{{doc}}/files/{{n:\\d+}}", **dossier)
     r("document_refile", f"/{KIND}/{{no}}/documents/{{doc}}/refile", **dossier)
     r("document_withdraw", f"/{KIND}/{{no}}/documents/{{doc}}/withdraw", **dossier)
+    r("dossier_transition", f"/{KIND}/{{no}}/transitions/{{name}}", **dossier)
+    r("worklist", "/worklist")
 
     r("api_openapi", "/api/openapi.json")
+    # lottery (摇号): views/lottery.py
+    r("api_lotteries", "/api/lotteries")
+    r("api_lottery", "/api/lotteries/{lottery_id}")
     r("api_dossiers", f"/api/{KIND}")
     r("api_dossier", f"/api/{KIND}/{{no}}", **dossier)
     r("api_documents", f"/api/{KIND}/{{no}}/documents", **dossier)
@@ -39,6 +49,8 @@ def includeme(config):
     r("api_version", f"/api/{KIND}/{{no}}/versions/{{n}}", **dossier)
     r("api_diff", f"/api/{KIND}/{{no}}/diff", **dossier)
     r("api_restore", f"/api/{KIND}/{{no}}/restore", **dossier)
+    r("api_transitions", f"/api/{KIND}/{{no}}/transitions", **dossier)
+    r("api_worklist", "/api/worklist")
     r("api_any", "/api/*rest")
     from pyramid.events import BeforeRender, NewResponse
     from .base import renderer_globals, security_headers

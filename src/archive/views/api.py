@@ -87,7 +87,7 @@ def summary_json(request, dossier, schema):
     columns = flatten(mask_metadata(schema, dossier.metadata))
     return {"archive_no": dossier.archive_no, "kind": dossier.kind, "title": dossier.title,
             "version": dossier.latest.number, "created": plain(dossier.created),
-            "modified": plain(dossier.modified),
+            "modified": plain(dossier.modified), "state": dossier.state,
             "columns": {p: plain(columns.get(p)) for p in schema.listing.get("columns", ())},
             "href": _url(request, "api_dossier", dossier)}
 
@@ -99,7 +99,7 @@ def dossier_json(request, dossier, unmasked=False):
         "archive_no": dossier.archive_no, "kind": dossier.kind, "title": dossier.title,
         "version": dossier.latest.number, "created": plain(dossier.created),
         "created_by": dossier.created_by, "modified": plain(dossier.modified),
-        "unmasked": unmasked, "metadata": plain(metadata),
+        "unmasked": unmasked, "metadata": plain(metadata), "state": dossier.state,
         "documents": [document_json(request, dossier, d)
                       for d in sorted(dossier.documents.values(), key=lambda d: d.doc_id)],
         "linked": [{"archive_no": d.archive_no, "kind": d.kind, "title": d.title,
@@ -109,6 +109,7 @@ def dossier_json(request, dossier, unmasked=False):
                   "versions": _url(request, "api_versions", dossier),
                   "diff": _url(request, "api_diff", dossier),
                   "restore": _url(request, "api_restore", dossier),
+                  "transitions": _url(request, "api_transitions", dossier),
                   "html": _url(request, "dossier", dossier)},
     }
 
@@ -175,7 +176,7 @@ def list_dossiers(request):
         errors["order"] = "排序方向：应为 asc 或 desc"
     if errors:
         raise ValidationFailed(errors)
-    filters = {p: request.params[p] for p in schema.listing.get("filters", ())
+    filters = {p: request.params[p] for p in tuple(schema.listing.get("filters", ())) + ("state",)
                if request.params.get(p)}
     total, items = request.root.container(kind).query(
         filters, sort, order == "desc", (page - 1) * per_page, per_page)
@@ -190,10 +191,13 @@ def create_dossier(request):
     kind = kind_of(request)
     body = json_body(request)
     comment = text_value(body, "comment", "修改说明")
-    metadata = {k: v for k, v in body.items() if k != "comment"}
-    dossier = filing.create_dossier(request.root, schemas(request), kind, metadata,
-                                    actor(request), comment,
-                                    patterns=request.registry.archive_patterns)
+    state = body.get("state")
+    if state is not None and not isinstance(state, str):
+        raise ValidationFailed({"state": "状态：应为文本"})
+    metadata = {k: v for k, v in body.items() if k not in ("comment", "state")}
+    dossier = request.registry.archive_procedure.open_dossier(
+        request.root, kind, metadata, actor(request), comment,
+        patterns=request.registry.archive_patterns, state=state)
     return _created(request, dossier_json(request, dossier, reveal(request, dossier, UNMASK)),
                     _url(request, "api_dossier", dossier))
 
@@ -334,7 +338,7 @@ def get_version(request):
     unmasked = reveal(request, dossier, UNMASK)
     metadata = version.metadata if unmasked else mask_metadata(schema, version.metadata)
     return {**version_summary(version, request.ui_locale), "archive_no": dossier.archive_no,
-            "unmasked": unmasked, "metadata": plain(metadata),
+            "unmasked": unmasked, "metadata": plain(metadata), "state": dossier.state,
             "manifest": [entry_json(e) for e in version.manifest]}
 
 
@@ -395,7 +399,8 @@ def unknown(request):
 
 API_ROUTES = ("api_openapi", "api_dossiers", "api_dossier", "api_documents", "api_document",
               "api_document_content", "api_document_files", "api_document_withdraw",
-              "api_versions", "api_version", "api_diff", "api_restore")
+              "api_versions", "api_version", "api_diff", "api_restore", "api_transitions",
+              "api_worklist")
 
 
 def _for_every_api_route(view):

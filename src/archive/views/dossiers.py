@@ -10,6 +10,7 @@ from ..dossier import NothingChanged, VersionNotFound
 from ..personal import has_personal, mask_metadata, mask_path
 from ..version import action_title, compare, flatten
 from .base import CONTAINER_OF, actor, can, kind_of, make_form, schemas, split_form_values
+from .workflow import procedure, procedure_panel, states_of
 
 PAGE_SIZE = 20
 
@@ -19,8 +20,8 @@ def listing(request):
     kind = kind_of(request)
     schema = schemas(request)[kind]
     container = request.root.container(kind)
-    filters = {p: request.params.get(p, "") for p in schema.listing.get("filters", ())
-               if p != "unit_ref"}
+    filters = {p: request.params.get(p, "") for p in schema.listing.get("filters", ())}
+    filters["state"] = request.params.get("state", "")
     sort = request.params.get("sort", "archive_no")
     if sort not in schema.listing.get("sort", ()):
         sort = "archive_no"
@@ -35,13 +36,28 @@ def listing(request):
             "reverse": reverse, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
             "total": total, "items": items,
             "rows": [mask_metadata(schema, d.metadata) for d in items],
-            "options": {p: container.indexes[p].values() for p in filters}}
+            "options": {p: container.indexes[p].values() for p in filters},
+            "state_titles": dict(states_of(request, kind))}
 
 
 def _form(request, kind, editing=False):
     schema = schemas(request)[kind].colander(_schema_locale(request))
+    workflow = procedure(request).workflows[kind]
+    if not editing and len(workflow.entry) > 1:
+        schema.add(_entry_state_node(request, workflow))
     return make_form(request, schema, "保存" if editing else "建档", "dossier-form",
                      comment=editing)
+
+
+def _entry_state_node(request, workflow):
+    """Units taken over from existing stock may start vacant, delivered or under repair."""
+    import colander
+    import deform
+    choices = [(s, workflow.states[s].title(request.ui_locale)) for s in workflow.entry]
+    return colander.SchemaNode(colander.String(), name="state", title=request.t("初始状态"),
+                               missing=workflow.initial, default=workflow.initial,
+                               validator=colander.OneOf([c[0] for c in choices]),
+                               widget=deform.widget.SelectWidget(values=choices))
 
 
 def _schema_locale(request):
@@ -59,10 +75,11 @@ def create(request):
             request.response.status = 422
             return {"form": failure.render(), "title": _new_title(request, kind), "kind": kind}
         appstruct, comment = split_form_values(appstruct)
+        state = appstruct.pop("state", None)
         cstruct = schemas(request)[kind].colander().serialize(appstruct)
-        dossier = filing.create_dossier(request.root, schemas(request), kind, cstruct,
-                                        actor(request), comment,
-                                        patterns=request.registry.archive_patterns)
+        dossier = procedure(request).open_dossier(
+            request.root, kind, cstruct, actor(request), comment,
+            patterns=request.registry.archive_patterns, state=state)
         request.session.flash(request.t("已建档：{no}", no=dossier.archive_no))
         return HTTPFound(request.route_url("dossier", kind=CONTAINER_OF[kind], no=dossier.archive_no))
     return {"form": form.render(), "title": _new_title(request, kind), "kind": kind}
@@ -134,6 +151,8 @@ def dossier_page(request):
             "fields": _display_rows(schema, metadata, request),
             "documents": sorted(dossier.documents.values(), key=lambda d: d.doc_id),
             "versions": list(dossier.history())[:100], "linked": _linked(request, dossier),
+            "proc": procedure_panel(request, dossier),
+            "state_titles": dict(states_of(request, dossier.kind)),
             "doc_schema": schemas(request)["document"],
             "action_title": lambda a: action_title(a, request.ui_locale),
             "can": lambda p: can(request, p, dossier)}
@@ -146,14 +165,15 @@ def _display_rows(schema, metadata, request):
 
 
 def _linked(request, dossier):
-    """一户一档 ↔ 一套一档: the unit a household holds, the households naming a unit."""
-    root = request.root
-    if dossier.kind == "household":
-        ref = dossier.metadata.get("unit_ref")
-        unit = root.units.get(ref) if ref else None
-        return [unit] if unit is not None else []
-    ids = root.households.indexes["unit_ref"].ids(dossier.archive_no)
-    return [root.households[i] for i in ids]
+    """一户一档 ↔ 一套一档: the other dossier of each of its leases, newest first."""
+    other = request.root.units if dossier.kind == "household" else request.root.households
+    seen, out = set(), []
+    for lease in reversed(tuple(dossier.leases)):
+        key = lease.unit_no if dossier.kind == "household" else lease.household_no
+        if key not in seen and key in other:
+            seen.add(key)
+            out.append(other[key])
+    return out
 
 
 @view_config(route_name="dossier_version", renderer="archive:templates/version.pt",

@@ -13,6 +13,7 @@ from ..filing import ValidationFailed
 from ..numbering import NumberingError
 from ..pdf import InvalidDocument
 from ..users import UserError
+from ..workflow import NotPermitted, TransitionRefused, UnknownTransition, WrongState
 from .base import UploadTooLarge
 
 
@@ -59,6 +60,22 @@ def upload_too_large(exc, request):
 @exception_view_config(NothingChanged)
 def nothing_changed(exc, request):
     return respond(request, 409, str(exc))
+
+
+@exception_view_config(TransitionRefused)
+def step_refused(exc, request):
+    """A procedure step refused: 403 (role), 409 (state moved on), 422 (guards), with
+    every reason listed so the clerk knows what to do next."""
+    status = 403 if isinstance(exc, NotPermitted) else 409 if isinstance(exc, WrongState) else 422
+    if is_api(request):
+        return _json(request, {"error": str(exc), "status": status, "problems": exc.problems,
+                               "overridable": exc.overridable}, status)
+    return respond(request, status, str(exc), {str(i + 1): p for i, p in enumerate(exc.problems)})
+
+
+@exception_view_config(UnknownTransition)
+def unknown_step(exc, request):
+    return respond(request, 400, str(exc))
 
 
 @exception_view_config(DossierError)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 
+from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
 
@@ -15,7 +16,11 @@ def home(request):
         newest = itertools.islice(reversed(index.forward.keys()), 8)
         ids = [i for k in newest for i in index.forward[k]][:8]
         recent[kind] = [root.container(kind)[i] for i in ids]
+    from .workflow import worklist
+    items, total = worklist(request, limit=15)
     return {
+        "work": items, "work_total": total,
+        "worklist_macros": get_renderer("archive:templates/worklist.pt").implementation(),
         "counts": {"household": len(root.households), "unit": len(root.units),
                    "users": len(root.users)},
         "facets": {k: root.households.indexes[k].values() for k in ("jurisdiction", "category")},

@@ -15,6 +15,7 @@ import re
 from pyramid.interfaces import IRoutesMapper
 from pyramid.view import view_config
 
+from . import openapi_workflow
 from .base import KIND_OF
 
 TITLES = {"household": "Household", "unit": "Unit"}
@@ -207,7 +208,7 @@ def components(registry) -> dict:
             "number": {"type": "integer"}, "when": DATETIME, "actor": {"type": "string"},
             "comment": {"type": "string"}, "action": {"type": "string", "enum": [
                 "created", "edited", "filed", "refiled", "document_edited", "withdrawn",
-                "restored"]},
+                "restored", "transition", "lease", "adopted"]},
             "action_title": {"type": "string"}, "restored_from": NULLABLE_INT}},
         "VersionList": {"type": "object", "properties": {
             "archive_no": {"type": "string"}, "total": {"type": "integer"},
@@ -409,17 +410,77 @@ OPENAPI_OPERATIONS = {"api_openapi": {"get": {
                           "content": {"application/json": {"schema": {"type": "object"}}}}}}}}
 
 
+# -- lottery (摇号): /api/lotteries, views/lottery.py -------------------------------------------
+PATH_PARAMS["lottery_id"] = _param("lottery_id", "path", "摇号批次编号（如 YH-CZ-2026-001）")
+_LOTTERY_SUMMARY = {"type": "object", "properties": {
+    "lottery_id": {"type": "string"}, "jurisdiction": {"type": "string"}, "when": DATETIME,
+    "actor": {"type": "string"}, "households": {"type": "integer"},
+    "digest": {"type": "string", "description": "输入与结果的规范JSON的SHA-256"},
+    "href": {"type": "string", "format": "uri"}}}
+_LOTTERY = {"allOf": [_LOTTERY_SUMMARY, {"type": "object", "properties": {
+    "comment": {"type": "string"}, "jurisdiction_title": {"type": "string"},
+    "seed": {"type": "string"}, "algorithm": {"type": "string", "const": "HMAC-SHA256-v1"},
+    "algorithm_description": {"type": "string"},
+    "tiers": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
+    "verified": {"type": "boolean", "description": "按记录的种子重新摇号，结果与摘要均与记录一致"},
+    "order": {"type": "array", "items": {"type": "object", "properties": {
+        "rank": {"type": "integer"}, "archive_no": {"type": "string"},
+        "tier": {"type": "integer", "description": "1起；大于优先组数的为一般组"},
+        "tier_title": {"type": "string"}, "name": {"type": "string", "description": "脱敏姓名"},
+        "priority_groups": {"type": "array", "items": {"type": "string"}},
+        "key": {"type": "string", "description": "HMAC-SHA256(种子, 档号) 十六进制"},
+        "document": {"type": ["string", "null"], "format": "uri"}}}},
+    "links": {"type": "object", "additionalProperties": {"type": "string"}}}}]}
+_LOTTERY_INPUT = {"type": "object", "required": ["jurisdiction", "households"], "properties": {
+    "jurisdiction": {"type": "string", "title": "辖区代码"},
+    "households": {"type": "array", "minItems": 1, "uniqueItems": True,
+                   "items": {"type": "string"}, "title": "参加摇号的住户档号（须为已登记轮候）"},
+    "seed": {"type": ["string", "null"], "minLength": 8, "maxLength": 128,
+             "pattern": "^[!-~]{8,128}$", "description": "留空则由系统生成"},
+    "comment": {"type": "string", "maxLength": 2000}}}
+OPENAPI_OPERATIONS.update({
+    "api_lotteries": {
+        "get": {"summary": "摇号记录（新的在前）", "tags": ["Lotteries"], "parameters": [
+            _param("page", "query", "页码（从1开始）", {"type": "integer", "minimum": 1}),
+            _param("per_page", "query", "每页条数（最多100）",
+                   {"type": "integer", "minimum": 1, "maximum": 100})],
+                "responses": {"200": {"description": "成功", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {
+                        "total": {"type": "integer"}, "page": {"type": "integer"},
+                        "per_page": {"type": "integer"},
+                        "items": {"type": "array", "items": _LOTTERY_SUMMARY}}}}}},
+                    **_errors(401, 403, 422)}},
+        "post": {"summary": "组织摇号：对一批已登记轮候的住户排出选房顺序，结果PDF归入每户档案",
+                 "tags": ["Lotteries"],
+                 "requestBody": {"required": True, "content": {
+                     "application/json": {"schema": _LOTTERY_INPUT}}},
+                 "responses": {"201": {"description": "已摇号（Location 为结果地址）",
+                                       "content": {"application/json": {"schema": _LOTTERY}}},
+                               **_errors(400, 401, 403, 422)}},
+    },
+    "api_lottery": {
+        "get": {"summary": "摇号结果（含复核）", "tags": ["Lotteries"],
+                "responses": {"200": {"description": "成功", "content": {
+                    "application/json": {"schema": _LOTTERY}}}, **_errors(401, 403, 404)}},
+    },
+})
+# -- end lottery ------------------------------------------------------------------------------
+
+
 def build(registry) -> dict:
     """The whole document (without ``servers``, which depends on the request)."""
     mapper = registry.getUtility(IRoutesMapper)
     archive = registry.archive_schemas
-    by_kind = {kind: operations(kind, archive[kind]) for kind in TITLES}
+    by_kind = {kind: {**operations(kind, archive[kind]),
+                      **openapi_workflow.kind_operations([f"{TITLES[kind]} dossiers"])}
+               for kind in TITLES}
+    others = {**OPENAPI_OPERATIONS, **openapi_workflow.GLOBAL_OPERATIONS}
     paths = {}
     for route in mapper.get_routes():
         if not route.pattern.startswith("/api/") or "*" in route.pattern:
             continue
         for path, kind in openapi_paths(route.pattern):
-            table = by_kind[kind] if kind else OPENAPI_OPERATIONS
+            table = by_kind[kind] if kind else others
             methods = copy.deepcopy(table.get(route.name) or {})
             if not methods:
                 continue
@@ -445,8 +506,26 @@ def build(registry) -> dict:
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "security": [{"bearerAuth": []}],
         "paths": paths,
-        "components": components(registry),
+        "components": _with_procedure(components(registry), registry),
     }
+
+
+def _with_procedure(parts, registry):
+    """The procedure's schemas, and its state in the dossier schemas."""
+    procedure = registry.archive_procedure
+    schemas = parts["schemas"]
+    schemas.update(openapi_workflow.schemas(procedure))
+    for kind, title in TITLES.items():
+        workflow = procedure.workflows[kind]
+        states = {"type": ["string", "null"], "enum": list(workflow.states) + [None],
+                  "description": "办理状态（见 GET …/transitions）"}
+        schemas[f"{title}Dossier"]["properties"]["state"] = states
+        schemas[f"{title}Summary"]["properties"]["state"] = states
+        if len(workflow.entry) > 1:
+            schemas[f"{title}Input"]["allOf"][1]["properties"]["state"] = {
+                "type": "string", "enum": list(workflow.entry), "default": workflow.initial,
+                "description": "新建时的状态（接收既有房源时可直接登记为空置待配等）"}
+    return parts
 
 
 def _operation_id(route_name, method, kind):
