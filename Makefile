@@ -6,13 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= development.ini
 
-.PHONY: run install test install-test system-test-deps bench
+.PHONY: run install test install-test system-deps system-test-deps bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: $(BIN)/python
+install: $(BIN)/python system-deps
 	$(BIN)/pip install -q -e .
 
 run: install
@@ -24,15 +24,21 @@ run: install
 	@echo ""
 	$(BIN)/pserve $(CONFIG)
 
-# Debian's Chromium and Noto CJK fonts for the browser tests (Playwright drives /usr/bin/chromium).
-system-test-deps:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk; \
-	  else \
-	    sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk; \
-	  fi; \
+# Debian packages: Tesseract with its Chinese model for OCR of scanned PDFs (make run and
+# make test), Chromium and Noto CJK fonts for the browser tests (Playwright drives
+# /usr/bin/chromium). Installed only when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+define apt_install
+	@if ! { $(1); }; then \
+	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2); \
 	fi
+endef
+
+system-deps:
+	$(call apt_install,tesseract --list-langs 2>/dev/null | grep -qx chi_sim,tesseract-ocr tesseract-ocr-chi-sim)
+
+system-test-deps: system-deps
+	$(call apt_install,command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "noto sans cjk",chromium fonts-noto-cjk)
 
 install-test: $(BIN)/python system-test-deps
 	$(BIN)/pip install -q -e ".[test]"

@@ -97,6 +97,7 @@ def settings(tmp_path):
         "archive.argon2.memory_cost": "1024",
         "archive.max_upload_mb": "2",
         "archive.text_worker": "false",
+        "archive.search_worker": "false",
     }
 
 

@@ -21,6 +21,8 @@ from pyramid.threadlocal import get_current_request
 
 from .i18n import Catalog, negotiate_locale, translator, ui_locale
 from .root import ROOT_KEY, bootstrap
+from .search import index_directory
+from .search.index import SearchIndex
 from .schemas import SchemaRegistry, default_directory
 from .security import ArchiveSecurityPolicy, LoginThrottle, RoleMatrix, is_token_request
 from .users import hasher_from_settings
@@ -55,6 +57,7 @@ def main(global_config, **settings):
                                                          registry.archive_roles)
     registry.archive_profiles = registry.archive_procedure.profiles
     registry.archive_catalog = Catalog()
+    registry.archive_search = SearchIndex(index_directory(settings, PROJECT_DIR))
     registry.archive_hasher = hasher_from_settings(settings)
     registry.archive_throttle = LoginThrottle(
         int(settings.get("archive.login_failures", 5)),
@@ -83,10 +86,15 @@ def main(global_config, **settings):
     config.include(".views")
     app = config.make_wsgi_app()
     _open_store(registry)
+    db = registry._zodb_databases[""]
     if asbool(settings.get("archive.text_worker", True)):
         from .textlayer import TextWorker
-        registry.archive_text_worker = TextWorker(registry._zodb_databases[""])
+        registry.archive_text_worker = TextWorker(db)
         registry.archive_text_worker.start()
+    if asbool(settings.get("archive.search_worker", True)):
+        from .search.index import IndexWorker
+        registry.archive_index_worker = IndexWorker(db, registry.archive_schemas, registry.archive_search)
+        registry.archive_index_worker.start()
     return app
 
 

@@ -12,6 +12,7 @@ from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree, OOTreeSet, intersection
 from persistent import Persistent
 
+from .search.queue import index_later
 from .version import flatten
 
 
@@ -106,6 +107,9 @@ class DossierContainer(Persistent):
                 self.reindex(dossier)
 
     def reindex(self, dossier):
+        """Refresh the listing indexes, and queue the dossier for the search index."""
+        if self.__parent__ is not None:
+            index_later(self.__parent__, dossier)
         flat = flatten(dossier.metadata)
         flat.update(modified=dossier.modified, state=dossier.state, due=dossier.due)
         for path, index in self.indexes.items():

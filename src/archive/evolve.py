@@ -69,7 +69,21 @@ def _lotteries(root, registry):
         root.lotteries = LotteryBook()
 
 
-STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries]   # STEPS[n] takes generation n to n + 1
+def _search_queue(root, registry):
+    """Generation 5: the search indexer's queue, holding every dossier so far.
+
+    The index itself lives outside ZODB; queueing every dossier makes the web server's
+    indexer build it at the first start after the upgrade.
+    """
+    from .search.queue import IndexQueue
+    if getattr(root, "index_queue", None) is None:
+        root.index_queue = IndexQueue()
+    for kind in ("household", "unit"):
+        for dossier in root.container(kind).values():
+            root.index_queue.add(f"{kind}/{dossier.archive_no}")
+
+
+STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue]   # STEPS[n] takes generation n to n + 1
 CURRENT = len(STEPS)
 
 

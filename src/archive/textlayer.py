@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 import time
 
-import transaction
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
-from ZODB.POSException import ConflictError
-
+from .background import Worker
 from .pdf import text_of
 
 log = logging.getLogger(__name__)
@@ -81,39 +78,14 @@ def drain(root, limit=None, batch=50, commit=None, progress=None) -> int:
     return done
 
 
-class TextWorker(threading.Thread):
-    """A daemon thread that drains the queue every ``interval`` seconds, in its own transactions."""
+class TextWorker(Worker):
+    """Reads pending text layers in the web server, a batch per transaction."""
+
+    label = "archive-text-layer"
 
     def __init__(self, db, interval=1.0, batch=20):
-        super().__init__(name="archive-text-layer", daemon=True)
-        self.db, self.interval, self.batch = db, interval, batch
-        self._stop_event = threading.Event()
+        super().__init__(db, interval)
+        self.batch = batch
 
-    def stop(self):
-        self._stop_event.set()
-
-    def run(self):
-        tm = transaction.TransactionManager()
-        conn = self.db.open(transaction_manager=tm)
-        try:
-            while not self._stop_event.is_set():
-                self.round(tm, conn)
-                self._stop_event.wait(self.interval)
-        finally:
-            conn.close()
-
-    def round(self, tm, conn):
-        """One pass over the queue; a conflict leaves the batch for the next pass."""
-        try:
-            tm.begin()
-            root = conn.root()["archive"]
-            while drain(root, limit=self.batch, batch=self.batch, commit=tm.commit):
-                tm.begin()
-                if self._stop_event.is_set():
-                    break
-            tm.abort()
-        except ConflictError:
-            tm.abort()
-        except Exception:  # keep the server's worker alive; the item stays queued
-            log.exception("text layer worker")
-            tm.abort()
+    def work(self, root, commit) -> int:
+        return drain(root, limit=self.batch, batch=self.batch, commit=commit)

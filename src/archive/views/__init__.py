@@ -33,6 +33,10 @@ def includeme(config):
     r("document_withdraw", f"/{KIND}/{{no}}/documents/{{doc}}/withdraw", **dossier)
     r("dossier_transition", f"/{KIND}/{{no}}/transitions/{{name}}", **dossier)
     r("worklist", "/worklist")
+    # search and case histories: views/search.py, views/history.py
+    r("search", "/search")
+    r("inspections", "/inspections")
+    r("household_history", "/households/{no}/history", traverse="/households/{no}")
 
     r("api_openapi", "/api/openapi.json")
     # lottery (摇号): views/lottery.py
@@ -51,6 +55,8 @@ def includeme(config):
     r("api_restore", f"/api/{KIND}/{{no}}/restore", **dossier)
     r("api_transitions", f"/api/{KIND}/{{no}}/transitions", **dossier)
     r("api_worklist", "/api/worklist")
+    r("api_search", "/api/search")
+    r("api_household_history", "/api/households/{no}/history", traverse="/households/{no}")
     r("api_any", "/api/*rest")
     from pyramid.events import BeforeRender, NewResponse
     from .base import renderer_globals, security_headers

@@ -1,0 +1,63 @@
+"""Background workers: after-commit work done in a thread of the web server.
+
+Filing commits first and the slow follow-up (reading a text layer, OCR, indexing for
+search) happens here, from persistent queues in ZODB: only committed work is ever queued,
+and work pending at a crash is still queued at the next start.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+import transaction
+from ZODB.POSException import ConflictError
+
+log = logging.getLogger(__name__)
+
+
+class Worker(threading.Thread):
+    """A daemon thread that calls ``work`` in its own transactions every ``interval`` seconds.
+
+    ``work(root, commit)`` does one batch, calls ``commit`` and returns how many items it
+    handled; the thread keeps calling it while there is work. A conflict or an error leaves
+    the batch queued for the next pass, so the server's worker never dies of bad data.
+    """
+
+    label = "archive-worker"
+
+    def __init__(self, db, interval=1.0):
+        super().__init__(name=self.label, daemon=True)
+        self.db, self.interval = db, interval
+        self._stop_event = threading.Event()
+
+    def work(self, root, commit) -> int:
+        raise NotImplementedError
+
+    def stop(self):
+        self._stop_event.set()
+
+    def run(self):
+        tm = transaction.TransactionManager()
+        conn = self.db.open(transaction_manager=tm)
+        try:
+            while not self._stop_event.is_set():
+                self.round(tm, conn)
+                self._stop_event.wait(self.interval)
+        finally:
+            conn.close()
+
+    def round(self, tm, conn):
+        """Work until the queue is empty, a conflict, an error or a stop."""
+        try:
+            tm.begin()
+            root = conn.root()["archive"]
+            while self.work(root, tm.commit):
+                tm.begin()
+                if self._stop_event.is_set():
+                    break
+            tm.abort()
+        except ConflictError:
+            tm.abort()
+        except Exception:
+            log.exception("%s", self.label)
+            tm.abort()

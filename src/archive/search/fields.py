@@ -1,0 +1,110 @@
+"""What the search index holds: its fields, and the entries made from a dossier.
+
+One entry per dossier (its current metadata) and one per document in it (title, type,
+issuer, number, date and the file's full text). Every entry carries the dossier's
+facets (jurisdiction, district, state, category) so a document can be narrowed like its
+dossier, and the dossier's version number, so ``check`` can tell a stale entry.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from .. import idnumber
+from ..version import flatten
+from .analysis import chinese_analyzer, name_analyzer
+
+FACETS = ("kind", "jurisdiction", "district", "state", "doc_type", "category", "year")
+
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def schema() -> Schema:
+    """The index's fields; changing them needs ``archive reindex``."""
+    words = chinese_analyzer()
+    return Schema(
+        key=ID(stored=True, unique=True),
+        parent=ID(stored=True),                  # the dossier's key, for its documents too
+        kind=ID(stored=True),                    # household | unit | document
+        dossier_kind=ID(stored=True),
+        archive_no=ID(stored=True),
+        doc_id=STORED,
+        title=TEXT(analyzer=words, stored=True, field_boost=3.0),
+        body=TEXT(analyzer=words, stored=True, chars=True),
+        names=TEXT(analyzer=name_analyzer(), field_boost=2.0, phrase=False),
+        idno=KEYWORD(lowercase=True, field_boost=5.0),
+        phone=KEYWORD(field_boost=5.0),
+        number=KEYWORD(lowercase=True, field_boost=5.0),   # archive numbers, 文号
+        jurisdiction=ID(stored=True),
+        district=ID(stored=True),
+        state=ID(stored=True),
+        doc_type=ID(stored=True),
+        category=ID(stored=True),
+        year=ID(stored=True),
+        date=DATETIME(stored=True, sortable=True),
+        version=NUMERIC(stored=True),
+    )
+
+
+def mask_text(text: str) -> str:
+    """ID numbers and mobile numbers in free text, masked as everywhere else."""
+    text = _ID_NUMBER.sub(lambda m: idnumber.mask(m.group(0)), text)
+    return _MOBILE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:], text)
+
+
+def dossier_key(kind: str, archive_no: str) -> str:
+    return f"{kind}/{archive_no}"
+
+
+def entries(dossier, registry) -> list[dict]:
+    """The index entries for a dossier as it is now: itself and its documents in force."""
+    schema_ = registry[dossier.kind]
+    meta = dossier.metadata
+    key = dossier_key(dossier.kind, dossier.archive_no)
+    created = _as_datetime(dossier.created)
+    common = dict(parent=key, dossier_kind=dossier.kind, archive_no=dossier.archive_no,
+                  jurisdiction=meta.get("jurisdiction") or "", district=meta.get("district") or "",
+                  state=dossier.state or "", category=meta.get("category") or "",
+                  version=dossier.latest.number)
+    names, idnos, phones, lines = [], [], [], []
+    for path, value in flatten(meta).items():
+        spec = schema_.spec(path)
+        if spec is None or value in (None, "", [], ()):
+            continue
+        if spec.type == "id_number":
+            idnos.append(str(value))
+        elif spec.type == "phone":
+            phones.append(str(value))
+        elif spec.name == "name":
+            names.append(str(value))
+        lines.append(f"{schema_.field_title(path)}：{schema_.display(path, value)}")
+    body = "\n".join(lines)
+    out = [dict(common, key=key, kind=dossier.kind, title=dossier.title, body=body,
+                _stored_body=mask_text(body), names=" ".join(names), idno=" ".join(idnos),
+                phone=" ".join(phones), number=dossier.archive_no, date=created,
+                year=str(created.year))]
+    docs = registry["document"]
+    for doc in dossier.active_documents():
+        m = doc.metadata
+        revision = doc.current_file
+        text = (revision.text or "") if revision is not None else ""
+        day = _as_datetime(m.get("date")) or created
+        head = "　".join(filter(None, [docs.display("doc_type", m.get("doc_type")),
+                                       m.get("issuer") or "", m.get("doc_no") or ""]))
+        body = f"{head}\n{text}"
+        out.append(dict(common, key=f"{key}/{doc.doc_id}", kind="document", doc_id=doc.doc_id,
+                        title=m.get("title") or doc.doc_id, body=body, _stored_body=mask_text(body),
+                        number=" ".join(filter(None, [dossier.archive_no, m.get("doc_no") or ""])),
+                        doc_type=m.get("doc_type") or "", date=day, year=str(day.year)))
+    return out
+
+
+def _as_datetime(value):
+    if isinstance(value, _dt.datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, _dt.date):
+        return _dt.datetime(value.year, value.month, value.day)
+    return None

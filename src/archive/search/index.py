@@ -1,0 +1,184 @@
+"""The whoosh index under ``var/``: written only from committed data, rebuilt from ZODB.
+
+The indexer takes dossier keys from the IndexQueue, writes their entries to whoosh and
+only then removes the keys in a ZODB commit. If the process dies between the two, the
+keys are still queued and the (idempotent) rewrite is done again at the next start; if
+the ZODB commit conflicts, the same. So the index may lag, but never holds anything
+that was not committed, and ``reindex`` can always rebuild it from ZODB alone.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from whoosh import index as whoosh_index
+from whoosh.writing import CLEAR, LockError
+
+from ..background import Worker
+from .fields import dossier_key, entries, schema
+
+log = logging.getLogger(__name__)
+
+
+class SearchIndex:
+    """One whoosh index directory; a single writer at a time, any number of readers."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        os.makedirs(self.path, exist_ok=True)
+        if whoosh_index.exists_in(self.path):
+            self.ix = whoosh_index.open_dir(self.path)
+        else:
+            self.ix = whoosh_index.create_in(self.path, schema())
+        self._lock = threading.Lock()
+
+    def searcher(self):
+        """A searcher on the latest committed index (cheap when nothing changed)."""
+        return self.ix.searcher()
+
+    def writer(self):
+        """The index's writer, waiting for another process (a CLI reindex) to finish."""
+        for _ in range(100):
+            try:
+                return self.ix.writer(limitmb=256)
+            except LockError:
+                time.sleep(0.1)
+        raise LockError("搜索索引正被其他进程写入")
+
+    def write(self, root, registry, keys):
+        """Rewrite the entries of these dossier keys from ZODB (deleted dossiers drop out)."""
+        with self._lock:
+            writer = self.writer()
+            try:
+                for key in keys:
+                    writer.delete_by_term("parent", key)
+                    dossier = lookup(root, key)
+                    if dossier is not None:
+                        for entry in entries(dossier, registry):
+                            writer.add_document(**entry)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+
+    def indexed_versions(self) -> dict:
+        """{dossier key: version number indexed} for every dossier entry."""
+        with self.searcher() as s:
+            return _dossier_versions(s)
+
+    def doc_count(self) -> int:
+        with self.searcher() as s:
+            return s.doc_count()
+
+
+def _dossier_versions(searcher) -> dict:
+    out = {}
+    for kind in ("household", "unit"):
+        for docnum in searcher.document_numbers(kind=kind):
+            stored = searcher.stored_fields(docnum)
+            out[stored["key"]] = stored["version"]
+    return out
+
+
+def lookup(root, key):
+    """The dossier a key names, or None when it no longer exists."""
+    kind, _, number = key.partition("/")
+    if kind not in ("household", "unit"):
+        return None
+    return root.container(kind).get(number)
+
+
+def drain(root, registry, index, limit=None, batch=100, commit=None, progress=None) -> int:
+    """Index queued dossiers; ``commit`` (if given) is called after every batch."""
+    queue, done = root.index_queue, 0
+    total = len(queue)
+    while limit is None or done < limit:
+        keys = queue.take(batch if limit is None else min(batch, limit - done))
+        if not keys:
+            break
+        index.write(root, registry, keys)
+        for key in keys:
+            queue.done(key)
+        done += len(keys)
+        if commit is not None:
+            commit()
+        if progress is not None:
+            progress(done, total)
+    return done
+
+
+def rebuild(root, registry, index, commit=None, progress=None, batch=200) -> int:
+    """``archive reindex``: an empty index filled from every dossier in ZODB."""
+    keys = [dossier_key(kind, no) for kind in ("household", "unit")
+            for no in root.container(kind).keys()]
+    with index._lock:
+        writer = index.writer()
+        writer.commit(mergetype=CLEAR)
+    for start in range(0, len(keys), batch):
+        chunk = keys[start:start + batch]
+        index.write(root, registry, chunk)
+        for key in chunk:
+            root.index_queue.done(key)
+        if commit is not None:
+            commit()
+        if progress is not None:
+            progress(min(start + batch, len(keys)), len(keys))
+    return len(keys)
+
+
+@dataclass
+class CheckReport:
+    """Dossiers whose index entry is missing, older than ZODB's latest version, or orphaned."""
+    checked: int = 0
+    missing: list = field(default_factory=list)
+    stale: list = field(default_factory=list)       # (key, indexed version, current version)
+    orphaned: list = field(default_factory=list)
+    queued: int = 0
+
+    @property
+    def ok(self):
+        return not (self.missing or self.stale or self.orphaned)
+
+
+def check(root, index, progress=None) -> CheckReport:
+    """Compare every dossier's latest version with the version its index entry was made from.
+
+    Dossiers still in the queue are counted, not reported: the indexer is about to do them.
+    """
+    report = CheckReport(queued=len(root.index_queue))
+    indexed = index.indexed_versions()
+    total = len(root.households) + len(root.units)
+    for kind in ("household", "unit"):
+        for dossier in root.container(kind).values():
+            key = dossier_key(kind, dossier.archive_no)
+            report.checked += 1
+            version = indexed.pop(key, None)
+            if key in root.index_queue:
+                pass
+            elif version is None:
+                report.missing.append(key)
+            elif version != dossier.latest.number:
+                report.stale.append((key, version, dossier.latest.number))
+            if progress is not None and report.checked % 200 == 0:
+                progress(report.checked, total)
+    report.orphaned = sorted(indexed)
+    if progress is not None:
+        progress(report.checked, total)
+    return report
+
+
+class IndexWorker(Worker):
+    """Keeps the index in step with ZODB from inside the web server."""
+
+    label = "archive-search-index"
+
+    def __init__(self, db, registry, index, interval=0.5, batch=50):
+        super().__init__(db, interval)
+        self.registry, self.index, self.batch = registry, index, batch
+
+    def work(self, root, commit) -> int:
+        return drain(root, self.registry, self.index, limit=self.batch, batch=self.batch,
+                     commit=commit)
