@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import DATETIME, ID, NGRAM, NUMERIC, STORED, TEXT, Schema
 
 from .. import idnumber
 from ..version import flatten
-from .analysis import chinese_analyzer, name_analyzer
+from .analysis import chinese_analyzer, exact_analyzer
 
 FACETS = ("kind", "jurisdiction", "district", "state", "doc_type", "category", "year")
 
@@ -24,26 +24,26 @@ _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 def schema() -> Schema:
     """The index's fields; changing them needs ``archive reindex``."""
-    words = chinese_analyzer()
+    words, exact = chinese_analyzer(), exact_analyzer()
     return Schema(
         key=ID(stored=True, unique=True),
         parent=ID(stored=True),                  # the dossier's key, for its documents too
-        kind=ID(stored=True),                    # household | unit | document
+        kind=ID(stored=True, sortable=True),     # household | unit | document
         dossier_kind=ID(stored=True),
         archive_no=ID(stored=True),
         doc_id=STORED,
         title=TEXT(analyzer=words, stored=True, field_boost=3.0),
         body=TEXT(analyzer=words, stored=True, chars=True),
-        names=TEXT(analyzer=name_analyzer(), field_boost=2.0, phrase=False),
-        idno=KEYWORD(lowercase=True, field_boost=5.0),
-        phone=KEYWORD(field_boost=5.0),
-        number=KEYWORD(lowercase=True, field_boost=5.0),   # archive numbers, 文号
-        jurisdiction=ID(stored=True),
-        district=ID(stored=True),
-        state=ID(stored=True),
-        doc_type=ID(stored=True),
-        category=ID(stored=True),
-        year=ID(stored=True),
+        names=NGRAM(minsize=1, maxsize=4, field_boost=2.0),   # 张, 伟 and 张伟 find 张伟
+        idno=TEXT(analyzer=exact, field_boost=5.0),       # whole values only
+        phone=TEXT(analyzer=exact, field_boost=5.0),
+        number=TEXT(analyzer=exact, field_boost=5.0),     # archive numbers, 文号
+        jurisdiction=ID(stored=True, sortable=True),
+        district=ID(stored=True, sortable=True),
+        state=ID(stored=True, sortable=True),
+        doc_type=ID(stored=True, sortable=True),
+        category=ID(stored=True, sortable=True),
+        year=ID(stored=True, sortable=True),
         date=DATETIME(stored=True, sortable=True),
         version=NUMERIC(stored=True),
     )

@@ -1,0 +1,198 @@
+"""What users type into the search box, answered from the index.
+
+The syntax is whoosh's, which clerks know from web search engines: words (all must
+match), "phrases", AND / OR / NOT, parentheses and ``field:value``, with Chinese field
+names (类型:申请表, 辖区:曲靖) and vocabulary titles accepted where the index stores
+codes. A query that cannot be answered is refused with a message a clerk understands.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import qparser, sorting
+from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.query import And, NullQuery, Phrase, Term
+
+from .fields import FACETS
+
+MAX_QUERY = 200
+MAX_PER_PAGE = 100
+SEARCHED = ("title", "body", "names", "idno", "phone", "number")
+ALIASES = {  # field: what clerks call it
+    "title": ["题名", "标题"], "body": ["全文", "内容"], "names": ["姓名", "name"],
+    "idno": ["身份证", "身份证号", "身份证号码"], "phone": ["电话", "手机"],
+    "number": ["档号", "文号"], "kind": ["种类"], "jurisdiction": ["辖区", "城市"],
+    "district": ["区", "所在区", "居住区"], "state": ["状态", "环节"],
+    "doc_type": ["类型", "文件类型"], "category": ["类别", "保障类别"],
+    "year": ["年度", "年份"],
+}
+VOCABULARY_OF = {"jurisdiction": "jurisdictions", "doc_type": "document_types",
+                 "category": "categories"}
+SORTS = ("relevance", "date")
+
+
+class QueryError(ValueError):
+    """A query or search parameter that cannot be answered; the message says why."""
+
+
+@dataclass
+class SearchRequest:
+    text: str
+    filters: dict = field(default_factory=dict)    # facet name: value (a code)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass
+class Hit:
+    key: str
+    kind: str
+    dossier_kind: str
+    archive_no: str
+    doc_id: str | None
+    title: str
+    snippet: str           # HTML: escaped text with <mark> around the matched words
+    page: int | None       # the PDF page of the first match in a document's text
+    date: object
+    facets: dict
+    score: float
+
+
+@dataclass
+class Results:
+    request: SearchRequest
+    total: int
+    hits: list
+    facets: dict           # facet name: [(value, count)], largest first
+    pages: int
+    runtime_ms: float = 0.0
+
+
+class Searcher:
+    """Parses and runs queries against one SearchIndex, with the vocabularies for titles."""
+
+    def __init__(self, index, vocabularies=None):
+        self.index = index
+        self.vocabularies = vocabularies or {}
+        self.parser = self._parser()
+
+    def _parser(self):
+        parser = qparser.MultifieldParser(list(SEARCHED), self.index.ix.schema,
+                                          fieldboosts={"title": 2.0, "names": 2.0})
+        parser.add_plugin(qparser.FieldAliasPlugin(ALIASES))
+        parser.remove_plugin_class(qparser.WildcardPlugin)
+        parser.add_plugin(qparser.WildcardPlugin())
+        return parser
+
+    def parse(self, text: str):
+        """The whoosh query for what the user typed; QueryError when there is nothing to find."""
+        text = _normalise(text)
+        if not text:
+            raise QueryError("请输入要检索的词")
+        if len(text) > MAX_QUERY:
+            raise QueryError(f"检索词过长（最多 {MAX_QUERY} 个字符）")
+        if not any(ch.isalnum() for ch in text):
+            raise QueryError("检索式中没有可检索的词（只有标点或符号）")
+        self._check_fields(text)
+        try:
+            query = self.parser.parse(text)
+        except Exception as exc:  # whoosh is lenient; anything it still rejects is the input's fault
+            raise QueryError(f"无法理解检索式：{exc}") from None
+        query = query.accept(self._codes)
+        if query is NullQuery or not list(query.iter_all_terms()):
+            raise QueryError("检索式中没有可检索的词")
+        return query
+
+    def _check_fields(self, text):
+        known = set(self.index.ix.schema.names()) | {a for names in ALIASES.values() for a in names}
+        for name in re.findall(r"(?:^|[\s(（])([\w\u4e00-\u9fff]+)[:：]", text):
+            if name not in known:
+                usable = "、".join(names[0] for names in ALIASES.values())
+                raise QueryError(f"未知的检索字段“{name}”，可用：{usable}")
+
+    def _codes(self, node):
+        """field:title becomes field:code for vocabulary fields (类型:申请表 → application_form);
+        a phrase on a field without positions (name n-grams) becomes a plain term."""
+        if isinstance(node, Phrase) and not self.index.ix.schema[node.fieldname].format.supports("positions"):
+            return Term(node.fieldname, "".join(node.words), boost=node.boost)
+        if isinstance(node, Term) and node.fieldname in VOCABULARY_OF:
+            vocab = self.vocabularies.get(VOCABULARY_OF[node.fieldname])
+            if vocab is not None and node.text not in vocab:
+                for code in vocab.codes():
+                    if node.text in (vocab.title(code, "zh"), vocab.title(code, "en").lower()):
+                        return Term(node.fieldname, code, boost=node.boost)
+        return node
+
+    def search(self, request: SearchRequest) -> Results:
+        """One page of hits, with counts per facet value over all hits."""
+        check_request(request)
+        query = self.parse(request.text)
+        filters = [Term(name, str(value)) for name, value in sorted(request.filters.items())
+                   if value not in (None, "")]
+        facets = {name: sorting.FieldFacet(name) for name in FACETS}
+        with self.index.searcher() as searcher:
+            kwargs = dict(filter=And(filters) if filters else None, groupedby=facets,
+                          maptype=sorting.Count, terms=True)
+            if request.sort == "date":
+                kwargs.update(sortedby="date", reverse=True)
+            found = searcher.search_page(query, request.page, pagelen=request.per_page, **kwargs)
+            results = found.results
+            results.fragmenter = ContextFragmenter(maxchars=160, surround=40)
+            results.formatter = HtmlFormatter(tagname="mark", between=" … ")
+            words = [text.decode() if isinstance(text, bytes) else text
+                     for name, text in query.iter_all_terms() if name in ("body", "title")]
+            hits = [self._hit(hit, words) for hit in found]
+            counts = {name: sorted(results.groups(name).items(), key=lambda kv: (-kv[1], kv[0]))
+                      for name in FACETS}
+            total = len(results)
+            return Results(request, total, hits, {k: [(v, n) for v, n in c if v] for k, c in counts.items()},
+                           pages=max(1, -(-total // request.per_page)),
+                           runtime_ms=round(results.runtime * 1000, 1))
+
+    def _hit(self, hit, words) -> Hit:
+        stored = hit.fields()
+        snippet = hit.highlights("body", top=2) or _escape(stored.get("body", "")[:120])
+        return Hit(key=stored["key"], kind=stored["kind"], dossier_kind=stored["dossier_kind"],
+                   archive_no=stored["archive_no"], doc_id=stored.get("doc_id"),
+                   title=stored.get("title", ""), snippet=snippet,
+                   page=_page_of(stored, words), date=stored.get("date"),
+                   facets={name: stored.get(name, "") for name in FACETS}, score=hit.score or 0.0)
+
+
+def check_request(request: SearchRequest):
+    """Paging, sorting and facet filters a clerk (or a script) can get wrong."""
+    if request.sort not in SORTS:
+        raise QueryError(f"排序方式只能是 {'、'.join(SORTS)}")
+    if not isinstance(request.page, int) or request.page < 1 or request.page > 10_000:
+        raise QueryError("页码必须是 1 到 10000 之间的整数")
+    if not isinstance(request.per_page, int) or not 1 <= request.per_page <= MAX_PER_PAGE:
+        raise QueryError(f"每页条数必须是 1 到 {MAX_PER_PAGE} 之间的整数")
+    unknown = set(request.filters) - set(FACETS)
+    if unknown:
+        raise QueryError(f"不能按“{'、'.join(sorted(unknown))}”筛选，可用：{'、'.join(FACETS)}")
+
+
+def _normalise(text) -> str:
+    """Full-width quotes, colons and spaces as their ASCII forms; outer spaces dropped."""
+    if not isinstance(text, str):
+        return ""
+    table = str.maketrans({"“": '"', "”": '"', "：": ":", "\u3000": " ", "（": "(", "）": ")"})
+    return text.translate(table).strip()
+
+
+def _page_of(stored, words):
+    """The PDF page holding the first matched word (pages are separated by form feeds)."""
+    if stored.get("kind") != "document" or not words:
+        return None
+    body = stored.get("body", "").lower()
+    found = [i for i in (body.find(w.lower()) for w in words) if i >= 0]
+    if not found:
+        return None
+    return body[:min(found)].count("\f") + 1
+
+
+def _escape(text):
+    from html import escape
+    return escape(text)
