@@ -69,7 +69,7 @@ def entries(dossier, registry) -> list[dict]:
                   jurisdiction=meta.get("jurisdiction") or "", district=meta.get("district") or "",
                   state=dossier.state or "", category=meta.get("category") or "",
                   version=dossier.latest.number)
-    names, idnos, phones, lines = [], [], [], []
+    names, idnos, phones, values, lines = [], [], [], [], []
     for path, value in flatten(meta).items():
         spec = schema_.spec(path)
         if spec is None or value in (None, "", [], ()):
@@ -80,10 +80,13 @@ def entries(dossier, registry) -> list[dict]:
             phones.append(str(value))
         elif spec.name == "name":
             names.append(str(value))
-        lines.append(f"{schema_.field_title(path)}：{schema_.display(path, value)}")
-    body = "\n".join(lines)
-    out = [dict(common, key=key, kind=dossier.kind, title=dossier.title, body=body,
-                _stored_body=mask_text(body), names=" ".join(names), idno=" ".join(idnos),
+        shown = schema_.display(path, value)
+        values.append(shown)
+        lines.append(f"{schema_.field_title(path)}：{shown}")
+    # Values are searched, "title：value" lines are shown: a field's title (家庭人均月收入)
+    # is in every household and would make every household match it.
+    out = [dict(common, key=key, kind=dossier.kind, title=dossier.title, body="\n".join(values),
+                _stored_body=mask_text("\n".join(lines)), names=" ".join(names), idno=" ".join(idnos),
                 phone=" ".join(phones), number=dossier.archive_no, date=created,
                 year=str(created.year))]
     docs = registry["document"]

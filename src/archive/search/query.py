@@ -120,9 +120,9 @@ class Searcher:
         if isinstance(node, Term) and node.fieldname in VOCABULARY_OF:
             vocab = self.vocabularies.get(VOCABULARY_OF[node.fieldname])
             if vocab is not None and node.text not in vocab:
-                for code in vocab.codes():
-                    if node.text in (vocab.title(code, "zh"), vocab.title(code, "en").lower()):
-                        return Term(node.fieldname, code, boost=node.boost)
+                code = _code_for(vocab, node.text)
+                if code is not None:
+                    return Term(node.fieldname, code, boost=node.boost)
         return node
 
     def search(self, request: SearchRequest) -> Results:
@@ -159,6 +159,16 @@ class Searcher:
                    title=stored.get("title", ""), snippet=snippet,
                    page=_page_of(stored, words), date=stored.get("date"),
                    facets={name: stored.get(name, "") for name in FACETS}, score=hit.score or 0.0)
+
+
+def _code_for(vocab, text):
+    """The code whose title is ``text`` or, failing that, the only one it begins (曲靖 → 曲靖市)."""
+    titles = {code: (vocab.title(code, "zh"), vocab.title(code, "en").lower()) for code in vocab.codes()}
+    exact = [code for code, names in titles.items() if text in names]
+    if exact:
+        return exact[0]
+    begun = [code for code, names in titles.items() if any(n.startswith(text) for n in names)]
+    return begun[0] if len(begun) == 1 else None
 
 
 def check_request(request: SearchRequest):
