@@ -1,0 +1,119 @@
+"""The search box (全文检索) as a page and as ``GET /api/search``.
+
+Both run the same Searcher; this module only reads parameters, drops hits the user may
+not see (and hits whose dossier has gone since it was indexed), and adds the links that
+open each hit on the right place of its dossier.
+"""
+from __future__ import annotations
+
+from pyramid.view import exception_view_config, view_config
+
+from ..search.fields import FACETS
+from ..search.index import lookup
+from ..search.query import QueryError, Searcher, SearchRequest
+from .api import plain
+from .base import CONTAINER_OF, can
+from .errors import respond
+
+KIND_TITLES = {"household": ("住户档案", "Households"), "unit": ("房源档案", "Units"),
+               "document": ("文件", "Documents")}
+
+
+def searcher(request) -> Searcher:
+    registry = request.registry
+    found = getattr(registry, "archive_searcher", None)
+    if found is None:
+        found = registry.archive_searcher = Searcher(registry.archive_search,
+                                                     registry.archive_schemas.vocabularies)
+    return found
+
+
+def search_request(params) -> SearchRequest:
+    """The request's parameters as a SearchRequest; malformed numbers are the user's error."""
+    try:
+        page = int(params.get("page") or 1)
+        per_page = int(params.get("per_page") or 20)
+    except ValueError:
+        raise QueryError("页码和每页条数必须是整数") from None
+    filters = {name: params.get(name) for name in FACETS if params.get(name)}
+    return SearchRequest(text=params.get("q", ""), filters=filters,
+                         sort=params.get("sort") or "relevance", page=page, per_page=per_page)
+
+
+def visible_hits(request, results):
+    """(hit, dossier, document) for the hits this user may open, in ranking order."""
+    out = []
+    for hit in results.hits:
+        dossier = lookup(request.root, f"{hit.dossier_kind}/{hit.archive_no}")
+        if dossier is None or not can(request, "view", dossier):
+            continue
+        doc = dossier.documents.get(hit.doc_id) if hit.doc_id else None
+        out.append((hit, dossier, doc))
+    return out
+
+
+def hit_links(request, hit, dossier, doc):
+    """The dossier page (at the document's row), and the file opened at the matched page."""
+    kind = CONTAINER_OF[dossier.kind]
+    links = {"dossier": request.route_url("dossier", kind=kind, no=dossier.archive_no,
+                                          _anchor=f"doc-{doc.doc_id}" if doc else None)}
+    if doc is not None and doc.current_file is not None:
+        links["file"] = request.route_url("document_file", kind=kind, no=dossier.archive_no,
+                                          doc=doc.doc_id, n=doc.current_file.number,
+                                          _anchor=f"page={hit.page}" if hit.page else None)
+    return links
+
+
+def facet_title(request, name, value):
+    """A facet value as a clerk reads it (vocabulary and state titles, not codes)."""
+    locale = request.ui_locale
+    if name == "kind":
+        pair = KIND_TITLES.get(value)
+        return pair[1 if locale == "en" else 0] if pair else value
+    vocabularies = request.registry.archive_schemas.vocabularies
+    vocab = {"jurisdiction": "jurisdictions", "doc_type": "document_types",
+             "category": "categories"}.get(name)
+    if vocab and value in vocabularies[vocab]:
+        return vocabularies[vocab].title(value, locale)
+    if name == "state":
+        for workflow in request.registry.archive_procedure.workflows.kinds.values():
+            if value in workflow.states:
+                return workflow.states[value].title(locale)
+    return value
+
+
+@view_config(route_name="search", renderer="archive:templates/search.pt", permission="view")
+def search_page(request):
+    base = {"q": request.params.get("q", ""), "results": None, "hits": [], "error": None,
+            "params": dict(request.params), "facet_title": lambda n, v: facet_title(request, n, v),
+            "links": lambda h, d, doc: hit_links(request, h, d, doc), "facet_names": FACETS}
+    if not base["q"].strip():
+        return base
+    try:
+        results = searcher(request).search(search_request(request.params))
+    except QueryError as exc:
+        request.response.status = 400
+        return dict(base, error=str(exc))
+    return dict(base, results=results, hits=visible_hits(request, results))
+
+
+@view_config(route_name="api_search", request_method="GET", renderer="json", permission="view")
+def search_api(request):
+    """Hits with masked, highlighted snippets, facet counts and links; 400 on a bad query."""
+    results = searcher(request).search(search_request(request.params))
+    hits = []
+    for hit, dossier, doc in visible_hits(request, results):
+        hits.append({"key": hit.key, "kind": hit.kind, "archive_no": hit.archive_no,
+                     "doc_id": hit.doc_id, "title": hit.title, "snippet": hit.snippet,
+                     "page": hit.page, "date": plain(hit.date), "score": round(hit.score, 3),
+                     "facets": hit.facets, "links": hit_links(request, hit, dossier, doc)})
+    return {"q": results.request.text, "total": results.total, "page": results.request.page,
+            "per_page": results.request.per_page, "pages": results.pages,
+            "sort": results.request.sort, "runtime_ms": results.runtime_ms, "hits": hits,
+            "facets": {name: [{"value": v, "title": facet_title(request, name, v), "count": n}
+                              for v, n in counts] for name, counts in results.facets.items()}}
+
+
+@exception_view_config(QueryError)
+def bad_query(exc, request):
+    return respond(request, 400, str(exc), {"q": str(exc)})
