@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shutil
+import threading
 
 import pytest
 import transaction
@@ -16,11 +18,8 @@ PASSWORD = "secret-pass-1"
 
 def make_pdf(text="公共租赁住房申请表 张三", pages=1) -> bytes:
     """A small real PDF with Chinese text (reportlab's STSong-Light, which pypdf reads back)."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    _register_song()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, invariant=1)
     for i in range(pages):
@@ -29,6 +28,42 @@ def make_pdf(text="公共租赁住房申请表 张三", pages=1) -> bytes:
         c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def _register_song():
+    """reportlab's built-in Chinese font (no font file needed), registered once per process."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+
+
+SCAN = ("公共租赁住房申请表", "申请人 王秀英", "家庭人均月收入 1200 元")
+
+
+def make_scanned_pdf(lines=SCAN, pages=1, dpi=300) -> bytes:
+    """A scan as a copier makes it: pages of Chinese text rendered to grey images at
+    ``dpi``, in a PDF holding only those images, so it has no text layer at all.
+
+    The text is set at 14 pt, a form's size: Tesseract reads it reliably at 300 dpi, where
+    much larger print makes it lose whole lines."""
+    import pypdfium2 as pdfium
+    from reportlab.pdfgen import canvas
+    _register_song()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, invariant=1)
+    for _ in range(pages):
+        c.setFont("STSong-Light", 14)
+        for row, line in enumerate(lines):
+            c.drawString(72, 720 - 28 * row, line)
+        c.showPage()
+    c.save()
+    source = pdfium.PdfDocument(buf.getvalue())
+    images = [source[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(pages)]
+    out = io.BytesIO()
+    images[0].save(out, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    source.close()
+    return out.getvalue()
 
 
 def doc_fields(**extra):
@@ -98,6 +133,7 @@ def settings(tmp_path):
         "archive.max_upload_mb": "2",
         "archive.text_worker": "false",
         "archive.search_worker": "false",
+        "archive.ocr_worker": "false",
     }
 
 
@@ -106,6 +142,10 @@ def app(settings):
     from archive import main
     application = main({}, **settings)
     yield application
+    from archive.background import Worker
+    for worker in [w for w in vars(application.registry).values() if isinstance(w, Worker)]:
+        worker.stop()
+        worker.join(10)
     for db in application.registry._zodb_databases.values():
         db.close()
 
@@ -160,3 +200,33 @@ def browser(app, users):
         return form.submit().follow()
     client.login = login
     return client
+
+
+# -- the browser tests (tests/e2e): a live server and a page in headless Chromium ---------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def live_server(app, users):
+    from waitress.server import create_server
+    server = create_server(app, host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+@pytest.fixture
+def page(live_server):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"])
+        context = browser.new_context(locale="zh-CN")
+        pg = context.new_page()
+        pg.set_default_timeout(15000)
+        pg.base = live_server
+        yield pg
+        browser.close()

@@ -4,41 +4,10 @@ Log in, create a household, file a PDF into it, and see version 2 in its history
 """
 from __future__ import annotations
 
-import shutil
-import threading
-
 import pytest
-from waitress.server import create_server
-
 from conftest import PASSWORD, make_pdf
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def live_server(app, users):
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-
-
-@pytest.fixture
-def page(live_server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"])
-        context = browser.new_context(locale="zh-CN")
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
-        pg.base = live_server
-        yield pg
-        browser.close()
 
 
 def test_officer_creates_household_files_pdf_and_sees_version_2(page, tmp_path):
