@@ -95,6 +95,10 @@ def main(global_config, **settings):
         from .search.index import IndexWorker
         registry.archive_index_worker = IndexWorker(db, registry.archive_schemas, registry.archive_search)
         registry.archive_index_worker.start()
+    if asbool(settings.get("archive.ocr_worker", True)):
+        from .ocr import OcrOptions, OcrWorker
+        registry.archive_ocr_worker = OcrWorker(db, OcrOptions.from_settings(settings))
+        registry.archive_ocr_worker.start()
     return app
 
 

@@ -50,6 +50,16 @@ class Session:
         self._root = None
 
     @property
+    def search_index(self):
+        """The full-text index the web server uses (archive.index_dir, or beside Data.fs)."""
+        from . import PROJECT_DIR
+        from .search import index_directory
+        from .search.index import SearchIndex
+        if getattr(self, "_search_index", None) is None:
+            self._search_index = SearchIndex(index_directory(self.settings, PROJECT_DIR))
+        return self._search_index
+
+    @property
     def root(self):
         """The ArchiveRoot, created or upgraded on first use (as the web server does)."""
         if self._root is None:
@@ -133,6 +143,11 @@ def _parser():
     demo.set_defaults(command=demo_city)
 
     commands.add_parser("evolve", help="升级数据库到当前版本").set_defaults(command=run_evolve)
+    commands.add_parser("reindex", help="从数据库重建全文检索索引").set_defaults(command=reindex)
+    check = commands.add_parser("index-check", help="检查全文检索索引与数据库是否一致（不一致时退出码为 1）")
+    check.add_argument("--fix", action="store_true", help="把缺失或过期的档案重新编入索引")
+    check.set_defaults(command=index_check)
+    commands.add_parser("ocr", help="立即识别排队中的扫描件（OCR），每份文件提交一次").set_defaults(command=run_ocr)
     return parser
 
 
@@ -199,6 +214,10 @@ def demo_city(session, args):
                          commit=session.tm.commit, patterns=session.patterns)
     print("读取文件文本层……", file=sys.stderr)
     drain(root, commit=session.tm.commit, progress=_ProgressBar(sys.stderr))
+    print("编制全文检索索引……", file=sys.stderr)
+    from .search.index import drain as index_drain
+    index_drain(root, session.registry, session.search_index, commit=session.tm.commit,
+                progress=_ProgressBar(sys.stderr))
     root.log.append(actor=ACTOR, action="demo.build", detail=(
         f"seed={args.seed} households={summary['households']} units={summary['units']} "
         f"documents={summary['documents']}"))
@@ -234,6 +253,59 @@ def run_evolve(session, args):
         return
     ran = evolve.upgrade(existing, session.registry)
     print(f"运行了 {ran} 个升级步骤，数据库现为第 {existing.generation} 代。")
+
+
+def run_ocr(session, args):
+    """``ocr``: recognise every queued scan now, e.g. with the web server's OCR worker off or
+    stopped; each file is committed as soon as it is read, so an interrupted run keeps them."""
+    from .ocr import OcrOptions, drain
+    root = session.root
+    queued = [revision for _, revision, _ in root.ocr_queue.take(len(root.ocr_queue))]
+    print(f"待识别的扫描件：{len(queued)} 份", file=sys.stderr)
+    done = drain(root, OcrOptions.from_settings(session.settings), commit=session.tm.commit,
+                 progress=_ProgressBar(sys.stderr))
+    failed = [r for r in queued if r.text_status == "ocr_failed"]
+    print(f"识别了 {done} 份文件" + (f"，其中 {len(failed)} 份失败：{failed[0].text_error}"
+                                  if failed else "") + "。")
+
+
+def reindex(session, args):
+    """``reindex``: the index emptied and rebuilt from ZODB, the only source of truth."""
+    import time
+
+    from .search.index import rebuild
+    started = time.perf_counter()
+    count = rebuild(session.root, session.registry, session.search_index,
+                    commit=session.tm.commit, progress=_ProgressBar(sys.stderr))
+    seconds = time.perf_counter() - started
+    print(f"已重建全文检索索引：{count} 份档案，{session.search_index.doc_count()} 条索引记录，"
+          f"用时 {seconds:.1f} 秒。")
+
+
+def index_check(session, args):
+    """``index-check``: dossiers whose indexed version is not the current one; exit 1 if any."""
+    from .search.index import check
+    root = session.root
+    report = check(root, session.search_index, progress=_ProgressBar(sys.stderr))
+    print(f"检查了 {report.checked} 份档案；待编入索引 {report.queued} 份。")
+    for key in report.missing:
+        print(f"  缺失：{key}")
+    for key, indexed, current in report.stale:
+        print(f"  过期：{key}（索引为第 {indexed} 版，当前为第 {current} 版）")
+    for key in report.orphaned:
+        print(f"  多余：{key}（数据库中已无此档案）")
+    if report.ok:
+        print("索引与数据库一致。")
+        return 0
+    if args.fix:
+        from .search.index import drain as index_drain
+        for key in report.missing + [k for k, _, _ in report.stale] + report.orphaned:
+            root.index_queue.add(key)
+        index_drain(root, session.registry, session.search_index, commit=session.tm.commit)
+        print(f"已重新编入索引 {len(report.missing) + len(report.stale) + len(report.orphaned)} 份档案。")
+        return 0
+    print("索引与数据库不一致：运行 archive index-check --fix 或 archive reindex 修复。")
+    return 1
 
 
 # -- terminal helpers --------------------------------------------------------------------

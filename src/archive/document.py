@@ -18,8 +18,15 @@ from .pdf import PdfFacts
 class FileRevision(Persistent):
     """One file as filed: its bytes in a blob and the fixity facts read at filing.
 
-    Written once; nothing in the system assigns to it afterwards.
+    Its content is written once. Only the text read from it afterwards is recorded on it:
+    ``text``, ``text_status`` (pending → done | failed | ocr_pending → ocr_done | ocr_failed)
+    and where the text came from.
     """
+
+    # class defaults, so revisions stored before OCR read them
+    text_source = "layer"   # "layer": the PDF's own text; "ocr": recognised from page images
+    text_error = ""         # why OCR failed, in Chinese
+    ocr_pages = None        # pages OCR read: fewer than ``pages`` when cut at archive.ocr_max_pages
 
     def __init__(self, number: int, data: bytes, facts: PdfFacts, filename: str,
                  actor: str, when: _dt.datetime, content_type="application/pdf"):

@@ -83,7 +83,15 @@ def _search_queue(root, registry):
             root.index_queue.add(f"{kind}/{dossier.archive_no}")
 
 
-STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue]   # STEPS[n] takes generation n to n + 1
+def _ocr_queue(root, registry):
+    """Generation 6: the queue of scanned files (blank text layer) waiting for OCR."""
+    from .ocr import OcrQueue
+    if getattr(root, "ocr_queue", None) is None:
+        root.ocr_queue = OcrQueue()
+
+
+STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
+         _ocr_queue]   # STEPS[n] takes generation n to n + 1
 CURRENT = len(STEPS)
 
 

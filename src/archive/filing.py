@@ -127,9 +127,10 @@ def refile_document(dossier, doc_id, data, filename, actor, comment="", when=Non
 
 
 def _queue_text(dossier, doc):
-    """The new file's text layer is read after the commit (archive.textlayer)."""
+    """The new file's text layer is read after the commit (archive.textlayer); the dossier
+    goes with it so the text, once read, reaches the search index."""
     root = dossier.__parent__.__parent__
-    root.text_queue.add(doc.current_file)
+    root.text_queue.add(doc.current_file, dossier)
 
 
 def edit_document(dossier, registry, doc_id, cstruct, actor, comment="", when=None, locale="zh"):

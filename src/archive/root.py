@@ -13,6 +13,7 @@ from .credit import CreditRecord
 from .leases import LeaseBook
 from .lottery import LotteryBook
 from .numbering import ArchiveNumbers
+from .ocr import OcrQueue
 from .search.queue import IndexQueue
 from .textlayer import TextQueue
 from .users import Users
@@ -37,6 +38,7 @@ class ArchiveRoot(Persistent):
         self.credit = CreditRecord()
         self.lotteries = LotteryBook()
         self.index_queue = IndexQueue()
+        self.ocr_queue = OcrQueue()
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

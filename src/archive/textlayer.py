@@ -4,7 +4,8 @@ Reading a PDF's text takes ten times longer than checking and storing the file, 
 clerk does not wait for it: filing puts the new file revision on a persistent queue, and a
 worker (a thread in the web server, or ``drain`` from the command line) reads the text and
 records it. The queue lives in ZODB, so work pending at a crash is finished at the next
-start; and only committed filings are ever on it.
+start; and only committed filings are ever on it. A file whose layer is blank (a scan) goes
+on to OCR (archive.ocr); any other has its dossier queued for the search index.
 """
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from .background import Worker
 from .pdf import text_of
+from .search.queue import index_later
 
 log = logging.getLogger(__name__)
 
 
 class TextQueue(Persistent):
-    """File revisions waiting for their text layer, oldest first."""
+    """File revisions waiting for their text layer, oldest first, each with its dossier."""
 
     def __init__(self):
         self._items = OOBTree()
@@ -31,16 +33,20 @@ class TextQueue(Persistent):
     def __len__(self):
         return self._count()
 
-    def add(self, revision):
+    def add(self, revision, dossier=None):
         # time first keeps the order; the random part keeps concurrent adds from colliding
-        self._items[(time.time_ns(), secrets.token_hex(4))] = revision
+        self._items[(time.time_ns(), secrets.token_hex(4))] = (revision, dossier)
         self._count.change(1)
 
     def take(self, limit):
-        """Up to ``limit`` (key, revision) pairs, oldest first; removed by ``done``."""
+        """Up to ``limit`` (key, revision, dossier) triples, oldest first; removed by ``done``.
+
+        Entries queued before the queue knew dossiers are a bare revision: dossier None.
+        """
         out = []
-        for key in self._items.keys():
-            out.append((key, self._items[key]))
+        for key, item in self._items.items():
+            revision, dossier = item if isinstance(item, tuple) else (item, None)
+            out.append((key, revision, dossier))
             if len(out) >= limit:
                 break
         return out
@@ -60,6 +66,21 @@ def extract(revision):
         revision.text, revision.text_status = "", "failed"
 
 
+def is_blank(text) -> bool:
+    """No letter, digit or ideograph at all: what a scanned page's text layer looks like."""
+    return not any(ch.isalnum() for ch in text or "")
+
+
+def read_layer(root, revision, dossier):
+    """Record one revision's text layer, then hand a scan to OCR or the dossier to the index."""
+    extract(revision)
+    if revision.text_status == "done" and revision.pages and is_blank(revision.text):
+        revision.text_status = "ocr_pending"
+        root.ocr_queue.add(revision, dossier)
+    elif dossier is not None:
+        index_later(root, dossier)
+
+
 def drain(root, limit=None, batch=50, commit=None, progress=None) -> int:
     """Extract pending text layers; ``commit`` (if given) is called after every batch."""
     done, total = 0, len(root.text_queue)
@@ -67,8 +88,8 @@ def drain(root, limit=None, batch=50, commit=None, progress=None) -> int:
         items = root.text_queue.take(batch if limit is None else min(batch, limit - done))
         if not items:
             break
-        for key, revision in items:
-            extract(revision)
+        for key, revision, dossier in items:
+            read_layer(root, revision, dossier)
             root.text_queue.done(key)
             done += 1
         if commit is not None:

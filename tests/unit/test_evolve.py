@@ -87,3 +87,11 @@ def test_bootstrap_gives_an_old_root_its_text_queue(registry):
     old.generation = 1
     root = bootstrap({ROOT_KEY: old}, registry)
     assert len(root.text_queue) == 0 and root.generation == evolve.CURRENT
+
+
+def test_bootstrap_gives_an_old_root_its_ocr_queue(registry):
+    old = ArchiveRoot(registry)
+    del old.ocr_queue
+    old.generation = 5
+    root = bootstrap({ROOT_KEY: old}, registry)
+    assert len(root.ocr_queue) == 0 and root.generation == evolve.CURRENT

@@ -120,6 +120,7 @@ def file_json(request, dossier, doc, revision):
             "sha256": revision.sha256, "pages": revision.pages,
             "filed_at": plain(revision.filed_at), "filed_by": revision.filed_by,
             "text_status": getattr(revision, "text_status", "done"),
+            "text_source": revision.text_source, "text_error": revision.text_error,
             "current": revision.number == doc.current_no,
             "href": _url(request, "api_document_content", dossier, doc=doc.doc_id,
                          _query={"file": revision.number})}

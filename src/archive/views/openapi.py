@@ -15,7 +15,7 @@ import re
 from pyramid.interfaces import IRoutesMapper
 from pyramid.view import view_config
 
-from . import openapi_workflow
+from . import openapi_history, openapi_search, openapi_workflow
 from .base import KIND_OF
 
 TITLES = {"household": "Household", "unit": "Unit"}
@@ -188,8 +188,13 @@ def components(registry) -> dict:
             "content_type": {"type": "string"}, "size": {"type": "integer"},
             "sha256": {"type": "string"}, "pages": {"type": "integer"},
             "filed_at": DATETIME, "filed_by": {"type": "string"},
-            "text_status": {"type": "string", "enum": ["pending", "done", "failed"],
-                            "description": "文字层（全文检索用）在提交后由后台读取"},
+            "text_status": {"type": "string", "enum": ["pending", "done", "failed", "ocr_pending",
+                                                       "ocr_done", "ocr_failed"],
+                            "description": "文字层（全文检索用）在提交后由后台读取；"
+                                           "没有文字层的扫描件随后由后台OCR识别"},
+            "text_source": {"type": "string", "enum": ["layer", "ocr"],
+                            "description": "文本来源：PDF自带的文字层，或OCR识别"},
+            "text_error": {"type": "string", "description": "OCR识别失败的原因"},
             "current": {"type": "boolean"}, "href": {"type": "string", "format": "uri"}}},
         "Document": {"type": "object", "properties": {
             "doc_id": {"type": "string"}, "metadata": _ref("DocumentMetadata"),
@@ -474,7 +479,8 @@ def build(registry) -> dict:
     by_kind = {kind: {**operations(kind, archive[kind]),
                       **openapi_workflow.kind_operations([f"{TITLES[kind]} dossiers"])}
                for kind in TITLES}
-    others = {**OPENAPI_OPERATIONS, **openapi_workflow.GLOBAL_OPERATIONS}
+    others = {**OPENAPI_OPERATIONS, **openapi_search.OPERATIONS, **openapi_workflow.GLOBAL_OPERATIONS,
+              **openapi_history.OPERATIONS}
     paths = {}
     for route in mapper.get_routes():
         if not route.pattern.startswith("/api/") or "*" in route.pattern:
@@ -515,6 +521,8 @@ def _with_procedure(parts, registry):
     procedure = registry.archive_procedure
     schemas = parts["schemas"]
     schemas.update(openapi_workflow.schemas(procedure))
+    schemas.update(openapi_history.schemas(procedure))
+    schemas.update(openapi_search.SCHEMAS)
     for kind, title in TITLES.items():
         workflow = procedure.workflows[kind]
         states = {"type": ["string", "null"], "enum": list(workflow.states) + [None],
