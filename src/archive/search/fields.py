@@ -96,7 +96,8 @@ def entries(dossier, registry) -> list[dict]:
         text = (revision.text or "") if revision is not None else ""
         day = _as_datetime(m.get("date")) or created
         head = "　".join(filter(None, [docs.display("doc_type", m.get("doc_type")),
-                                       m.get("issuer") or "", m.get("doc_no") or ""]))
+                                       m.get("issuer") or "", m.get("doc_no") or "",
+                                       docs.display("date", m.get("date"))]))
         body = f"{head}\n{text}"
         out.append(dict(common, key=f"{key}/{doc.doc_id}", kind="document", doc_id=doc.doc_id,
                         title=m.get("title") or doc.doc_id, body=body, _stored_body=mask_text(body),

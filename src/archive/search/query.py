@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from html import escape
+
 from whoosh import qparser, sorting
-from whoosh.highlight import ContextFragmenter, HtmlFormatter
-from whoosh.query import And, NullQuery, Phrase, Term
+from whoosh.query import And, AndNot, Not, NullQuery, Phrase, Term
 
 from .fields import FACETS
 
@@ -134,15 +135,12 @@ class Searcher:
         facets = {name: sorting.FieldFacet(name) for name in FACETS}
         with self.index.searcher() as searcher:
             kwargs = dict(filter=And(filters) if filters else None, groupedby=facets,
-                          maptype=sorting.Count, terms=True)
+                          maptype=sorting.Count)
             if request.sort == "date":
                 kwargs.update(sortedby="date", reverse=True)
             found = searcher.search_page(query, request.page, pagelen=request.per_page, **kwargs)
             results = found.results
-            results.fragmenter = ContextFragmenter(maxchars=160, surround=40)
-            results.formatter = HtmlFormatter(tagname="mark", between=" … ")
-            words = [text.decode() if isinstance(text, bytes) else text
-                     for name, text in query.iter_all_terms() if name in ("body", "title")]
+            words = list(_shown_words(query))
             hits = [self._hit(hit, words) for hit in found]
             counts = {name: sorted(results.groups(name).items(), key=lambda kv: (-kv[1], kv[0]))
                       for name in FACETS}
@@ -153,7 +151,7 @@ class Searcher:
 
     def _hit(self, hit, words) -> Hit:
         stored = hit.fields()
-        snippet = hit.highlights("body", top=2) or _escape(stored.get("body", "")[:120])
+        snippet = snippet_of(stored.get("body", ""), words)
         return Hit(key=stored["key"], kind=stored["kind"], dossier_kind=stored["dossier_kind"],
                    archive_no=stored["archive_no"], doc_id=stored.get("doc_id"),
                    title=stored.get("title", ""), snippet=snippet,
@@ -203,6 +201,60 @@ def _page_of(stored, words):
     return body[:min(found)].count("\f") + 1
 
 
-def _escape(text):
-    from html import escape
-    return escape(text)
+def snippet_of(text: str, words, width=50, windows=2) -> str:
+    """HTML: up to two passages around the first places the words occur, words in <mark>.
+
+    Plain substring search on the stored (masked) text: the words are already the index's
+    own, and this costs microseconds where re-analysing the text costs milliseconds a hit.
+    """
+    lowered = text.lower()
+    words = sorted({w.lower() for w in words if w}, key=len, reverse=True)
+    found = [i for w in words for i in [lowered.find(w)] if i >= 0]
+    starts = found[:1] + sorted(set(found[1:]) - set(found[:1]))   # the longest word's place first
+    if not starts:
+        return escape(" ".join(text[:2 * width].split()))
+    spans = []
+    for start in starts:
+        if spans and start - width <= spans[-1][1]:
+            continue
+        spans.append((max(0, start - width), min(len(text), start + 2 * width)))
+        if len(spans) == windows:
+            break
+    parts = []
+    for begin, end in spans:
+        passage = _marked(text[begin:end], lowered[begin:end], words)
+        parts.append(("…" if begin else "") + passage + ("…" if end < len(text) else ""))
+    return " ".join(parts)
+
+
+def _marked(text, lowered, words):
+    """Escape a passage and put <mark> around every occurrence of the words (longest first)."""
+    out, i = [], 0
+    while i < len(text):
+        word = next((w for w in words if lowered.startswith(w, i)), None)
+        if word is None:
+            out.append(escape(text[i]))
+            i += 1
+        else:
+            out.append(f"<mark>{escape(text[i:i + len(word)])}</mark>")
+            i += len(word)
+    return " ".join("".join(out).replace("</mark><mark>", "").split())
+
+
+def _shown_words(query):
+    """The words to mark in a snippet: searched in the text, not negated; a phrase whole."""
+    if isinstance(query, (Not,)):
+        return
+    if isinstance(query, AndNot):
+        yield from _shown_words(query.a)
+        return
+    if isinstance(query, Phrase):
+        if query.fieldname == "body":
+            yield "".join(query.words)
+        return
+    if isinstance(query, Term):
+        if query.fieldname == "body":
+            yield query.text.decode() if isinstance(query.text, bytes) else query.text
+        return
+    for child in query.children():
+        yield from _shown_words(child)
