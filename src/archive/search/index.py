@@ -64,6 +64,11 @@ class SearchIndex:
                 raise
             writer.commit()
 
+    def clear(self):
+        """Every entry removed (``reindex`` fills the index again from ZODB)."""
+        with self._lock:
+            self.writer().commit(mergetype=CLEAR)
+
     def indexed_versions(self) -> dict:
         """{dossier key: version number indexed} for every dossier entry."""
         with self.searcher() as s:
@@ -114,9 +119,7 @@ def rebuild(root, registry, index, commit=None, progress=None, batch=200) -> int
     """``archive reindex``: an empty index filled from every dossier in ZODB."""
     keys = [dossier_key(kind, no) for kind in ("household", "unit")
             for no in root.container(kind).keys()]
-    with index._lock:
-        writer = index.writer()
-        writer.commit(mergetype=CLEAR)
+    index.clear()
     for start in range(0, len(keys), batch):
         chunk = keys[start:start + batch]
         index.write(root, registry, chunk)
