@@ -122,3 +122,26 @@ def test_an_unknown_priority_group_in_lottery_tiers_stops_start_up(registry, rol
           lambda d: d["lottery"].update(priority_tiers=[["elderly80"]]))
     with pytest.raises(WorkflowError, match="unknown priority group 'elderly80'"):
         build(registry, roles, directory)
+
+
+def test_no_title_is_cut_at_a_comma():
+    """An unquoted ``en: Approved, awaiting publicity`` in a flow mapping silently becomes
+    ``en: Approved`` plus a key ``awaiting publicity``; every data file is checked for it."""
+    import pathlib
+
+    import yaml
+    top = pathlib.Path(__file__).resolve().parents[2]
+    stray = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if value is None and isinstance(key, str) and " " in key:
+                    stray.append(f"{where}: {key}")
+                walk(value, where)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, where)
+    for path in list((top / "workflows").rglob("*.yaml")) + list((top / "schemas").rglob("*.yaml")):
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+    assert stray == []
