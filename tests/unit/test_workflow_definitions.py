@@ -136,7 +136,7 @@ def test_no_title_is_cut_at_a_comma():
     def walk(node, where):
         if isinstance(node, dict):
             for key, value in node.items():
-                if value is None and isinstance(key, str) and " " in key:
+                if value is None and "zh" in node and key not in ("zh", "en"):
                     stray.append(f"{where}: {key}")
                 walk(value, where)
         elif isinstance(node, list):
