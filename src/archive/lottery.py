@@ -17,6 +17,10 @@ never on the order the participants are given in. Each held lottery is kept with
 inputs and result, and its digest is the SHA-256 of their canonical JSON (see
 ``Lottery.canonical``), written in the hash-chained audit log as well as on the page and
 in the PDF filed into every participating household's dossier (一户一档).
+
+Where the jurisdiction's profile sets an advance notice period (``lottery.notice_days``,
+预告期), the lottery is held only once that many days have passed since the notice was
+published (``announced_on``, 预告发布日期); see ``check_notice``.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import datetime as _dt
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import zoneinfo
 
@@ -43,6 +48,7 @@ DEFAULT_ISSUER = "住房保障部门"
 MAX_BATCH = 500   # each copy lists the whole batch: ~15 ms a household at 500 (lottery_pdf)
 SEED_MIN, SEED_MAX = 8, 128
 SEED_MESSAGE = f"摇号种子应为{SEED_MIN}至{SEED_MAX}个可见ASCII字符（字母、数字或英文符号，不含空格和中文）"
+NOTICE_MESSAGE = "预告发布日期应为 YYYY-MM-DD 格式的日期（如 2026-03-01）"
 
 
 class LotteryError(ValueError):
@@ -109,12 +115,61 @@ def normalize_tiers(tiers) -> tuple:
     return out
 
 
+# -- the advance notice (预告) ----------------------------------------------------------------
+def parse_notice_date(value) -> _dt.date | None:
+    """The notice's publication date from a date or a ``YYYY-MM-DD`` string; None for none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return _dt.date.fromisoformat(value.strip())
+        except ValueError:      # 2026-02-30
+            pass
+    raise LotteryError(NOTICE_MESSAGE, "announced_on")
+
+
+def check_notice(announced_on, draw_date, notice_days, title):
+    """Refuse a notice dated after the draw, and, where the profile sets a notice period, a
+    lottery without a notice or held before the period has run.
+
+    ``notice_days`` is the profile's ``lottery.notice_days`` (None: no period). Reading of
+    腾冲 第十二条(一) “在摇号、抽签、直接配租前15天内向社会预告”: the notice is published at
+    least 15 days before the draw, counted back from the draw day, which itself is not
+    counted (the day before the draw is day 1, the 15th day before it is day 15). So a
+    notice of 3月1日 allows a draw on 3月16日 at the earliest: draw date >= notice date + 15.
+    “天” are calendar days (the same article writes 工作日 where it means them: 7个工作日).
+    The literal “内” (within the 15 days) would also bar a notice given earlier than that;
+    more notice serves the article's purpose (the public learns the time and place), so an
+    earlier notice is accepted.
+    """
+    if (notice_days is not None and
+            (isinstance(notice_days, bool) or not isinstance(notice_days, int) or notice_days < 0)):
+        raise ValueError(f"lottery.notice_days is a whole number of days, not {notice_days!r}")
+    rule = f"{title}要求摇号前至少提前 {notice_days} 日向社会预告"
+    if announced_on is None:
+        if notice_days is not None:
+            raise LotteryError(f"{rule}：请填写预告发布日期", "announced_on")
+        return
+    if announced_on > draw_date:
+        raise LotteryError(f"预告发布日期不能晚于摇号日期：预告发布于 {announced_on.isoformat()}，"
+                           f"摇号日期为 {draw_date.isoformat()}", "announced_on")
+    earliest = announced_on + _dt.timedelta(days=notice_days or 0)
+    if draw_date < earliest:
+        raise LotteryError(f"{rule}：预告发布于 {announced_on.isoformat()}，最早可于 "
+                           f"{earliest.isoformat()} 摇号（本次摇号日期为 {draw_date.isoformat()}）",
+                           "announced_on")
+
+
 # -- the record ----------------------------------------------------------------------------
 class Lottery(Persistent):
     """One held lottery: its inputs, its result and who held it when. Written once."""
 
+    announced_on = None     # 预告发布日期 (a date); lotteries stored before it was kept have none
+
     def __init__(self, lottery_id, jurisdiction, seed, tiers, participants, order, when,
-                 actor, comment="", names=()):
+                 actor, comment="", names=(), announced_on=None):
         self.lottery_id = lottery_id
         self.jurisdiction = jurisdiction
         self.seed = seed
@@ -127,17 +182,26 @@ class Lottery(Persistent):
         self.comment = comment or ""
         self.names = tuple(names)   # (archive_no, masked applicant name) as published
         self.documents = ()         # (archive_no, doc_id) of the filed result, per household
+        self.announced_on = parse_notice_date(announced_on)
         self.digest = self.compute_digest()
 
     def canonical(self) -> bytes:
-        """The inputs and the result as canonical JSON (sorted keys, no spaces, UTF-8)."""
-        return json.dumps({
+        """The inputs and the result as canonical JSON (sorted keys, no spaces, UTF-8).
+
+        ``announced_on`` ("YYYY-MM-DD") is a key only when there is one, so that lotteries
+        stored before it was kept give the same bytes, and the same digest, as before.
+        """
+        facts = {
             "algorithm": ALGORITHM, "lottery_id": self.lottery_id,
             "jurisdiction": self.jurisdiction, "when": self.when.isoformat(),
             "seed": self.seed, "tiers": [list(t) for t in self.tiers],
             "participants": [[no, list(groups)] for no, groups in self.participants],
             "order": [list(place) for place in self.order],
-        }, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        }
+        if self.announced_on is not None:
+            facts["announced_on"] = self.announced_on.isoformat()
+        return json.dumps(facts, ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":")).encode("utf-8")
 
     def compute_digest(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
@@ -251,10 +315,13 @@ def _batch(root, jurisdiction, title, archive_nos) -> list:
 
 
 def hold_lottery(root, registry, jurisdiction, archive_nos, seed, actor, tiers, when=None,
-                 comment="", zone="Asia/Shanghai", issuer=DEFAULT_ISSUER) -> Lottery:
+                 comment="", zone="Asia/Shanghai", issuer=DEFAULT_ISSUER, announced_on=None,
+                 notice_days=None) -> Lottery:
     """Check the batch, draw, keep the Lottery and file its PDF into each household's dossier.
 
-    ``registry`` is the SchemaRegistry; ``tiers`` the profile's ``lottery.priority_tiers``.
+    ``registry`` is the SchemaRegistry; ``tiers`` the profile's ``lottery.priority_tiers``
+    and ``notice_days`` its ``lottery.notice_days``; ``announced_on`` the date the notice
+    was published (a date or "YYYY-MM-DD"), required where ``notice_days`` is set.
     Every refusal is a LotteryError raised before anything is written.
     """
     from .lottery_pdf import ResultPdf   # reportlab is loaded only when a lottery is held
@@ -265,19 +332,22 @@ def hold_lottery(root, registry, jurisdiction, archive_nos, seed, actor, tiers, 
     if not isinstance(jurisdiction, str) or jurisdiction not in vocab:
         raise LotteryError(f"辖区不存在：{jurisdiction}", "jurisdiction")
     title = vocab.title(jurisdiction)
+    # whole seconds: the time is part of the digest and is read back off the PDF
+    when = (when or filing.now()).astimezone(_dt.timezone.utc).replace(microsecond=0)
+    local = when.astimezone(zoneinfo.ZoneInfo(zone))
+    announced_on = parse_notice_date(announced_on)
+    check_notice(announced_on, local.date(), notice_days, title)
     dossiers = _batch(root, jurisdiction, title, archive_nos)
     participants = [(d.archive_no, tuple(d.metadata.get("priority_groups") or ()))
                     for d in dossiers]
     order = draw(seed, participants, tiers)
-    # whole seconds: the time is part of the digest and is read back off the PDF
-    when = (when or filing.now()).astimezone(_dt.timezone.utc).replace(microsecond=0)
-    local = when.astimezone(zoneinfo.ZoneInfo(zone))
     lottery_id = root.lotteries.issue_id(filing.fonds_of(registry, {"jurisdiction": jurisdiction}),
                                          local.year)
     names = [(d.archive_no, mask_name((d.metadata.get("applicant") or {}).get("name", "")))
              for d in dossiers]
     lottery = root.lotteries.add(Lottery(lottery_id, jurisdiction, seed, tiers, participants,
-                                         order, when, actor, comment.strip(), names))
+                                         order, when, actor, comment.strip(), names,
+                                         announced_on))
     pdfs = ResultPdf(lottery, title, registry.vocabularies["priority_groups"], local, issuer)
     filed = []
     for dossier in dossiers:

@@ -1,10 +1,11 @@
 """The lottery result as a PDF (摇号结果公告), one copy per participating household.
 
-Each copy is the whole public result — batch, time, seed, algorithm, digest and the full
-order — with the receiving household's rank stated on top and its row highlighted, so the
-copy in one dossier (一户一档) is enough to check that household's place. Applicants'
-names are masked (张*明) and no ID number appears. Text is set in reportlab's CID font
-STSong-Light, which pypdf reads back (full-text search, 四性检测), as the demo's documents do.
+Each copy is the whole public result — batch, time, the notice's date when one was
+recorded, seed, algorithm, digest and the full order — with the receiving household's rank
+stated on top and its row highlighted, so the copy in one dossier (一户一档) is enough to
+check that household's place. Applicants' names are masked (张*明) and no ID number
+appears. Text is set in reportlab's CID font STSong-Light, which pypdf reads back
+(full-text search, 四性检测), as the demo's documents do.
 
 Every copy lists every household, so drawing each copy in full would cost N² rows for a
 batch of N (about 50 s for 500 households with reportlab's pure-Python number formatting).
@@ -99,6 +100,8 @@ class ResultPdf:
                  ("摇号种子", lot.seed), ("优先组设置", tiers_text(lot, self.titles)),
                  ("排序算法", f"{ALGORITHM}。{ALGORITHM_ZH}"),
                  ("结果摘要", f"SHA-256：{lot.digest}（输入与结果的规范JSON的摘要，可在系统中复核）")]
+        if lot.announced_on:
+            facts.insert(2, ("预告发布日期", lot.announced_on.isoformat()))
         if lot.comment:
             facts.append(("说明", lot.comment))
         table = Table([[p(k), p(v)] for k, v in facts], colWidths=(26 * mm, None))

@@ -1,6 +1,8 @@
 """The lottery (摇号) through the WSGI app: the form, the API, roles, refusals, verification."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import webtest
 
@@ -195,6 +197,7 @@ def test_api_holds_a_lottery_and_reads_it_back(app, users, store, registered):
     assert [row["tier"] for row in body["order"]] == sorted(row["tier"] for row in body["order"])
     assert {row["name"] for row in body["order"]} == {"张*明", "李*", "王*五", "赵*", "欧**华"}
     assert body["tiers"][0] == ["elderly70", "disabled"]
+    assert body["announced_on"] is None          # Changzhou sets no notice period
     for row in body["order"]:
         doc = api.get(row["document"]).json
         assert doc["metadata"]["doc_type"] == "lottery_record"
@@ -273,6 +276,124 @@ def test_verify_shows_a_tampered_record(app, browser, users, store, registered):
     assert _api(app, users, "auditor").get(held["links"]["self"]).json["verified"] is False
 
 
+# -- the advance notice (预告期): Tengchong 15 days, the others none -----------------------------
+NOW = dt.datetime(2026, 3, 16, 2, 0, tzinfo=dt.timezone.utc)    # 10:00 on 16 March in China
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The lottery is drawn on 2026-03-16 (local): 15 days after a notice of 2026-03-01."""
+    monkeypatch.setattr(filing, "now", lambda: NOW)
+    return NOW
+
+
+@pytest.fixture
+def tengchong(app, store, clock):
+    registry = app.registry.archive_schemas
+    with store() as root:
+        return [filing.create_dossier(root, registry, "household",
+                                      household_input(name=name, seq=60 + 2 * i,
+                                                      priority_groups=groups,
+                                                      jurisdiction="tengchong"),
+                                      "archivist", state="registered").archive_no
+                for i, (name, groups) in enumerate(PEOPLE[:3])]
+
+
+def _log_size(store):
+    with store() as root:
+        return len(root.log)
+
+
+RULE = "腾冲市要求摇号前至少提前 15 日向社会预告"
+
+
+@pytest.mark.parametrize("announced_on, message", [
+    (None, f"{RULE}：请填写预告发布日期"),
+    ("2026-03-02", f"{RULE}：预告发布于 2026-03-02，最早可于 2026-03-17 摇号"),
+    ("2026-03-17", "预告发布日期不能晚于摇号日期：预告发布于 2026-03-17，摇号日期为 2026-03-16"),
+    ("16/03/2026", "预告发布日期应为 YYYY-MM-DD 格式的日期"),
+    (20260301, "预告发布日期应为 YYYY-MM-DD 格式的日期"),
+])
+def test_api_refuses_a_tengchong_lottery_before_its_notice_period(app, users, store, tengchong,
+                                                                 announced_on, message):
+    before, log = _state(store, tengchong), _log_size(store)
+    body = {"jurisdiction": "tengchong", "households": tengchong}
+    if announced_on is not None:
+        body["announced_on"] = announced_on
+    response = _api(app, users).post_json("/api/lotteries", body, status=422)
+    assert response.json["status"] == 422 and message in response.json["errors"]["announced_on"]
+    assert _state(store, tengchong) == before and _log_size(store) == log
+
+
+def test_api_holds_a_tengchong_lottery_15_days_after_the_notice(app, browser, users, store,
+                                                                tengchong):
+    api = _api(app, users)
+    body = api.post_json("/api/lotteries", {"jurisdiction": "tengchong", "households": tengchong,
+                                            "announced_on": "2026-03-01"}, status=201).json
+    assert body["lottery_id"] == "YH-TC-2026-001" and body["announced_on"] == "2026-03-01"
+    assert body["verified"] is True and api.get(body["links"]["self"]).json == body
+    with store() as root:
+        held = root.lotteries.get(body["lottery_id"])
+        assert held.announced_on == dt.date(2026, 3, 1) and held.digest == body["digest"]
+        assert all(len(root.households[no].documents) == 1 for no in tengchong)
+    browser.login("auditor")
+    page = browser.get(f"/lotteries/{body['lottery_id']}/verify")
+    assert page.html.select_one("#announced-on").text == "2026-03-01"
+    assert "不一致" not in page.html.select_one("#verify-result").text
+
+
+def test_api_records_a_notice_where_no_period_is_set(app, users, registered, clock):
+    nos, _ = registered
+    api = _api(app, users)
+    body = api.post_json("/api/lotteries", {"jurisdiction": "changzhou", "households": nos[:2],
+                                            "announced_on": "2026-03-16"}, status=201).json
+    assert body["announced_on"] == "2026-03-16" and body["verified"] is True
+    plain = api.post_json("/api/lotteries", {"jurisdiction": "changzhou", "households": nos[2:],
+                                             "announced_on": None}, status=201).json
+    assert plain["announced_on"] is None and plain["verified"] is True
+
+
+def test_form_states_the_rule_and_refuses_a_lottery_before_the_period_has_run(browser, store,
+                                                                             tengchong):
+    browser.login("reviewer")               # a login is logged too: count after it
+    before, log = _state(store, tengchong), _log_size(store)
+    page = browser.get("/lotteries/new", {"jurisdiction": "tengchong"})
+    field = page.html.select_one("#announced_on")
+    assert field["type"] == "date" and field.has_attr("required")
+    assert RULE in page.html.select_one("#notice-rule").text
+    form = page.forms["lottery-form"]
+    page = form.submit(status=422)
+    assert f"{RULE}：请填写预告发布日期" in page.html.select_one("#lottery-error").text
+    form = page.forms["lottery-form"]
+    form["announced_on"] = "2026-03-02"
+    page = form.submit(status=422)
+    assert "最早可于 2026-03-17 摇号" in page.html.select_one("#lottery-error").text
+    assert page.html.select_one("#announced_on")["value"] == "2026-03-02"   # kept for correcting
+    assert _state(store, tengchong) == before and _log_size(store) == log
+    form = page.forms["lottery-form"]
+    form["announced_on"] = "2026-03-01"
+    result = form.submit().follow()
+    assert result.html.select_one("#announced-on").text == "2026-03-01"
+    assert result.click(href="/verify").html.select_one("#verify-result").text.strip().startswith("一致")
+
+
+def test_form_takes_an_optional_notice_where_no_period_is_set(browser, registered, clock):
+    browser.login("reviewer")
+    page = browser.get("/lotteries/new", {"jurisdiction": "changzhou"})
+    assert not page.html.select_one("#announced_on").has_attr("required")
+    assert "未规定摇号预告期" in page.html.select_one("#notice-rule").text
+    result = page.forms["lottery-form"].submit().follow()
+    assert result.html.select_one("#announced-on") is None
+    assert result.click(href="/verify").html.select_one("#verify-result").text.strip().startswith("一致")
+
+
+def test_the_form_states_the_rule_in_english(browser, tengchong):
+    browser.login("reviewer")
+    page = browser.get("/lotteries/new", {"jurisdiction": "tengchong", "_LOCALE_": "en"})
+    assert "Tengchong requires the lottery to be announced to the public at least 15 days ahead" \
+        in page.html.select_one("#notice-rule").text
+
+
 # -- the OpenAPI document ---------------------------------------------------------------------
 def test_openapi_describes_the_lottery_paths(app, users):
     doc = webtest.TestApp(app).get("/api/openapi.json").json
@@ -281,3 +402,8 @@ def test_openapi_describes_the_lottery_paths(app, users):
     assert lotteries["post"]["x-permission"] == "lottery" and one["get"]["x-permission"] == "view"
     assert {"201", "401", "403", "422"} <= set(lotteries["post"]["responses"])
     assert one["parameters"][0]["name"] == "lottery_id"
+    given = lotteries["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert given["properties"]["announced_on"]["format"] == "date"
+    assert "announced_on" not in given["required"]
+    shown = one["get"]["responses"]["200"]["content"]["application/json"]["schema"]["allOf"][1]
+    assert shown["properties"]["announced_on"]["type"] == ["string", "null"]

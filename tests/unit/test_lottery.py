@@ -12,11 +12,13 @@ from archive import evolve, filing, lottery
 from archive.lottery import LotteryError, draw, hold_lottery
 from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
 from archive.schemas import SchemaRegistry, default_directory
+from archive.workflow.profiles import Profiles
 from conftest import household_input
 
 WHEN = dt.datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=dt.timezone.utc)
 SEED = "seed-2026-CZ-0001"
 CHANGZHOU = [["elderly70", "disabled"], ["dibao", "tekun", "youfu", "jianyiyongwei", "jisheng"]]
+TENGCHONG = [["disabled"], ["dibao", "tekun"]]
 PEOPLE = [  # (name, priority groups)
     ("张三明", ["dibao"]), ("李四", []), ("王老五", ["elderly70"]), ("赵六", ["talent"]),
     ("欧阳小华", ["disabled", "dibao"]), ("孙七", ["tekun"]), ("周八", [])]
@@ -147,6 +149,37 @@ def test_participants_are_stored_sorted_whatever_the_input_order():
     a = _record()
     b = _record(participants=list(reversed(_participants(10))))
     assert a.participants == b.participants and a.digest == b.digest
+
+
+# A lottery as stored before the notice date was kept: its canonical JSON, hence its digest,
+# must not change, or every earlier lottery would fail verification.
+OLD_DIGEST = "93887eaf5d239b72b8529ad94decff5a96a846a708e0498bfe83bf47584241a4"
+
+
+def test_a_lottery_without_a_notice_keeps_its_digest():
+    record = _record()
+    assert record.announced_on is None and "announced_on" not in record.canonical().decode()
+    assert record.digest == OLD_DIGEST and record.verify()
+
+
+def test_a_lottery_stored_before_the_notice_date_reads_none_and_verifies():
+    state = _record().__getstate__()
+    state.pop("announced_on")                       # what an older pickle holds
+    old = lottery.Lottery.__new__(lottery.Lottery)
+    old.__setstate__(state)
+    assert "announced_on" not in old.__dict__ and old.announced_on is None
+    assert old.compute_digest() == OLD_DIGEST and old.verify()
+
+
+def test_the_notice_date_is_covered_by_the_digest():
+    record = _record(announced_on="2026-02-15")
+    assert record.announced_on == dt.date(2026, 2, 15)
+    assert '"announced_on":"2026-02-15"' in record.canonical().decode()
+    assert record.digest != OLD_DIGEST and record.verify()
+    for tampered in (dt.date(2026, 2, 14), None):
+        record = _record(announced_on=dt.date(2026, 2, 15))
+        record.announced_on = tampered
+        assert record.verify() is False, tampered
 
 
 def test_book_numbers_per_fonds_and_year_and_lists_newest_first():
@@ -317,6 +350,96 @@ def test_too_large_a_batch_is_refused(root, registry, batch, monkeypatch):
 def test_a_long_list_of_problems_is_shortened():
     numbers = [f"N{i}" for i in range(12)]
     assert lottery._listed(numbers) == "、".join(numbers[:10]) + " 等12户"
+
+
+# -- the advance notice (预告期) ----------------------------------------------------------------
+def test_the_profiles_state_the_notice_period_of_their_texts():
+    profiles = Profiles(default_directory().parent / "workflows" / "jurisdictions")
+    days = {p.code: p.value("lottery.notice_days") for p in profiles}
+    assert days == {"tengchong": 15, "changzhou": None, "qujing": None, "xiamen": None,
+                    "dezhou": None}   # 腾冲 第十二条(一): 摇号前15天内向社会预告
+
+
+@pytest.fixture
+def tengchong(root, registry):
+    return [_household(root, registry, name, groups, 10 + 2 * i, jurisdiction="tengchong").archive_no
+            for i, (name, groups) in enumerate(PEOPLE[:3])]
+
+
+def _hold_tc(root, registry, nos, announced_on=None):
+    """WHEN is 17:30 on 2 March 2026 in China: the draw date is 2026-03-02."""
+    return _hold(root, registry, nos, jurisdiction="tengchong", tiers=TENGCHONG,
+                 notice_days=15, announced_on=announced_on)
+
+
+def _refused(root, nos, call):
+    versions = {no: root.households[no].latest.number for no in nos}
+    with pytest.raises(LotteryError) as exc:
+        call()
+    assert exc.value.field == "announced_on"
+    _unchanged(root, nos, versions)
+    assert all(len(root.households[no].documents) == 0 for no in nos)
+    return str(exc.value)
+
+
+def test_tengchong_refuses_a_lottery_without_a_notice(root, registry, tengchong):
+    message = _refused(root, tengchong, lambda: _hold_tc(root, registry, tengchong))
+    assert message == "腾冲市要求摇号前至少提前 15 日向社会预告：请填写预告发布日期"
+
+
+def test_tengchong_refuses_a_notice_of_14_days(root, registry, tengchong):
+    message = _refused(root, tengchong, lambda: _hold_tc(root, registry, tengchong, "2026-02-16"))
+    assert message == ("腾冲市要求摇号前至少提前 15 日向社会预告：预告发布于 2026-02-16，"
+                       "最早可于 2026-03-03 摇号（本次摇号日期为 2026-03-02）")
+
+
+def test_tengchong_holds_the_lottery_15_days_after_the_notice(root, registry, tengchong):
+    held = _hold_tc(root, registry, tengchong, "2026-02-15")
+    assert held.announced_on == dt.date(2026, 2, 15) and held.verify()
+    assert '"announced_on":"2026-02-15"' in held.canonical().decode()
+    assert held.digest in root.log.newest(1)[0].detail
+    for no in tengchong:
+        text = _text(root.households[no].document(held.document_of(no)).current_file.read())
+        assert "预告发布日期" in text and "2026-02-15" in text
+
+
+def test_the_draw_date_is_the_local_date_for_the_notice_too(root, registry, tengchong):
+    # 17:00 UTC on 2 March is 01:00 on 3 March in China: 15 days after a notice of 16 February
+    late = dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.timezone.utc)
+    held = hold_lottery(root, registry, "tengchong", tengchong, SEED, "reviewer", TENGCHONG,
+                        when=late, announced_on=dt.date(2026, 2, 16), notice_days=15)
+    assert held.announced_on == dt.date(2026, 2, 16)
+
+
+def test_changzhou_holds_a_lottery_without_a_notice_and_records_one_given(root, registry, batch):
+    held = _hold(root, registry, batch[:2], notice_days=None)
+    assert held.announced_on is None and held.digest == hashlib.sha256(held.canonical()).hexdigest()
+    doc = root.households[batch[0]].document(held.document_of(batch[0]))
+    assert "预告发布日期" not in _text(doc.current_file.read())
+    same_day = _hold(root, registry, batch[2:4], notice_days=None, announced_on="2026-03-02")
+    assert same_day.announced_on == dt.date(2026, 3, 2) and same_day.verify()
+
+
+@pytest.mark.parametrize("notice_days", [None, 15])
+@pytest.mark.parametrize("announced_on, message", [
+    ("2026-03-03", "预告发布日期不能晚于摇号日期：预告发布于 2026-03-03，摇号日期为 2026-03-02"),
+    ("2026/03/01", lottery.NOTICE_MESSAGE), ("2026-02-30", lottery.NOTICE_MESSAGE),
+    ("20260301", lottery.NOTICE_MESSAGE), ("昨天", lottery.NOTICE_MESSAGE),
+    (20260301, lottery.NOTICE_MESSAGE), (dt.datetime(2026, 3, 1), lottery.NOTICE_MESSAGE),
+])
+def test_a_future_or_unreadable_notice_date_is_refused(root, registry, batch, notice_days,
+                                                       announced_on, message):
+    message_got = _refused(root, batch, lambda: _hold(root, registry, batch, notice_days=notice_days,
+                                                      announced_on=announced_on))
+    assert message_got == message
+
+
+@pytest.mark.parametrize("notice_days", ["15", -1, True, 1.5])
+def test_a_malformed_notice_period_is_a_configuration_error(root, registry, batch, notice_days):
+    with pytest.raises(ValueError, match="lottery.notice_days") as exc:
+        _hold(root, registry, batch, notice_days=notice_days, announced_on="2026-02-01")
+    assert not isinstance(exc.value, LotteryError)
+    assert len(root.lotteries) == 0
 
 
 # -- upgrading --------------------------------------------------------------------------------

@@ -124,6 +124,13 @@ def test_an_unknown_priority_group_in_lottery_tiers_stops_start_up(registry, rol
         build(registry, roles, directory)
 
 
+@pytest.mark.parametrize("days", ["15", -1, 0, 2.5])
+def test_a_bad_lottery_notice_period_stops_start_up(registry, roles, directory, days):
+    _edit(directory / "jurisdictions" / "tengchong.yaml", lambda d: d["lottery"].update(notice_days=days))
+    with pytest.raises(WorkflowError, match="tengchong.yaml: lottery.notice_days"):
+        build(registry, roles, directory)
+
+
 def test_no_title_is_cut_at_a_comma():
     """An unquoted ``en: Approved, awaiting publicity`` in a flow mapping silently becomes
     ``en: Approved`` plus a key ``awaiting publicity``; every data file is checked for it."""

@@ -16,15 +16,21 @@ from .base import actor, can, schemas
 from .errors import respond
 
 
+def _rule(request, jurisdiction, path, default=None):
+    """A rule of the jurisdiction's profile by dotted path; ``default`` when it has none."""
+    profiles = getattr(request.registry, "archive_profiles", None)
+    profile = profiles.get(jurisdiction) if profiles is not None else None
+    return default if profile is None else profile.value(path, default)
+
+
 def _tiers(request, jurisdiction):
     """The jurisdiction profile's priority tiers (lottery.priority_tiers), [] without one."""
-    profiles = getattr(request.registry, "archive_profiles", None)
-    if profiles is None:
-        return []
-    try:
-        return profiles[jurisdiction].value("lottery.priority_tiers", []) or []
-    except KeyError:
-        return []
+    return _rule(request, jurisdiction, "lottery.priority_tiers", []) or []
+
+
+def _notice_days(request, jurisdiction):
+    """The profile's advance notice period in days (lottery.notice_days), None without one."""
+    return _rule(request, jurisdiction, "lottery.notice_days")
 
 
 def _zone(request):
@@ -35,14 +41,15 @@ def _jurisdictions(request):
     return schemas(request).vocabularies["jurisdictions"]
 
 
-def _hold(request, jurisdiction, households, seed, comment):
+def _hold(request, jurisdiction, households, seed, comment, announced_on):
     """Hold the lottery; an empty seed means one generated now."""
     if isinstance(seed, str):
         seed = seed.strip()
     return model.hold_lottery(
         request.root, schemas(request), jurisdiction, households,
         seed if seed not in (None, "") else model.new_seed(), actor(request),
-        _tiers(request, jurisdiction), comment=comment, zone=_zone(request))
+        _tiers(request, jurisdiction), comment=comment, zone=_zone(request),
+        announced_on=announced_on, notice_days=_notice_days(request, jurisdiction))
 
 
 def _lottery_or_404(request):
@@ -99,7 +106,7 @@ def lottery_new(request):
         households = request.POST.getall("households")
         try:
             lottery = _hold(request, jurisdiction, households, request.POST.get("seed", ""),
-                            request.POST.get("comment", ""))
+                            request.POST.get("comment", ""), request.POST.get("announced_on"))
         except model.LotteryError as exc:
             request.response.status = 422
             return _new_page(request, jurisdiction, str(exc), set(households), request.POST)
@@ -114,9 +121,10 @@ def _new_page(request, jurisdiction, error=None, checked=None, values=None):
     container = request.root.households
     counts = {code: container.query({"jurisdiction": code, "state": model.REGISTERED},
                                     limit=0)[0] for code in vocab.codes()}
-    households, more, tiers = [], False, []
+    households, more, tiers, notice_days = [], False, [], None
     if jurisdiction in vocab:
         tiers = _tiers(request, jurisdiction)
+        notice_days = _notice_days(request, jurisdiction)
         total, households = container.query(
             {"jurisdiction": jurisdiction, "state": model.REGISTERED}, "archive_no", False, 0,
             model.MAX_BATCH)
@@ -127,9 +135,12 @@ def _new_page(request, jurisdiction, error=None, checked=None, values=None):
              "tier_title": _tier_title(request, len(tiers),
                                        model.tier_of(d.metadata.get("priority_groups"), tiers)),
              "checked": checked is None or d.archive_no in checked} for d in households]
-    return {"jurisdiction": jurisdiction if jurisdiction in vocab else "", "vocab": vocab,
+    known = jurisdiction in vocab
+    return {"jurisdiction": jurisdiction if known else "", "vocab": vocab,
+            "place": vocab.title(jurisdiction, request.ui_locale) if known else "",
             "counts": counts, "rows": rows, "more": more, "max_batch": model.MAX_BATCH,
-            "tiers": [titles(tier) for tier in tiers], "error": error, "values": values or {}}
+            "tiers": [titles(tier) for tier in tiers], "notice_days": notice_days,
+            "error": error, "values": values or {}}
 
 
 @view_config(route_name="lottery", renderer="archive:templates/lottery.pt", permission="view")
@@ -170,6 +181,7 @@ def lottery_json(request, lottery):
         row["document"] = (request.route_url("api_document", kind="households",
                                              no=row["archive_no"], doc=doc) if doc else None)
     return {**lottery_summary(request, lottery), "comment": lottery.comment,
+            "announced_on": plain(lottery.announced_on),
             "jurisdiction_title": _jurisdictions(request).title(lottery.jurisdiction),
             "seed": lottery.seed, "algorithm": model.ALGORITHM,
             "algorithm_description": model.ALGORITHM_ZH,
@@ -195,7 +207,7 @@ def api_list(request):
 @view_config(route_name="api_lotteries", request_method="POST", renderer="json",
              permission="lottery")
 def api_hold(request):
-    """JSON {jurisdiction, households: [档号...], seed?, comment?} → 201 with the result."""
+    """JSON {jurisdiction, households: [档号...], seed?, comment?, announced_on?} → 201."""
     body = json_body(request)
     errors = {}
     jurisdiction = body.get("jurisdiction")
@@ -207,13 +219,16 @@ def api_hold(request):
     seed = body.get("seed")
     if seed is not None and not isinstance(seed, str):
         errors["seed"] = model.SEED_MESSAGE
+    announced_on = body.get("announced_on")
+    if announced_on is not None and not isinstance(announced_on, str):
+        errors["announced_on"] = model.NOTICE_MESSAGE
     try:
         comment = text_value(body, "comment", "说明")
     except ValidationFailed as exc:
         errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    lottery = _hold(request, jurisdiction, households, seed, comment)
+    lottery = _hold(request, jurisdiction, households, seed, comment, announced_on)
     url = request.route_url("api_lottery", lottery_id=lottery.lottery_id)
     request.response.status = 201
     request.response.location = url

@@ -422,8 +422,12 @@ _LOTTERY_SUMMARY = {"type": "object", "properties": {
     "actor": {"type": "string"}, "households": {"type": "integer"},
     "digest": {"type": "string", "description": "输入与结果的规范JSON的SHA-256"},
     "href": {"type": "string", "format": "uri"}}}
+_NOTICE = ("预告发布日期（YYYY-MM-DD）。辖区规则设有预告期（lottery.notice_days，如腾冲市15日）的必填，"
+           "摇号日期不得早于预告发布日期加该天数；不得晚于摇号日期。未设预告期的可不填，填写的记入结果和摘要")
 _LOTTERY = {"allOf": [_LOTTERY_SUMMARY, {"type": "object", "properties": {
     "comment": {"type": "string"}, "jurisdiction_title": {"type": "string"},
+    "announced_on": {"type": ["string", "null"], "format": "date",
+                     "description": "预告发布日期；未记录的为 null"},
     "seed": {"type": "string"}, "algorithm": {"type": "string", "const": "HMAC-SHA256-v1"},
     "algorithm_description": {"type": "string"},
     "tiers": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
@@ -442,7 +446,8 @@ _LOTTERY_INPUT = {"type": "object", "required": ["jurisdiction", "households"], 
                    "items": {"type": "string"}, "title": "参加摇号的住户档号（须为已登记轮候）"},
     "seed": {"type": ["string", "null"], "minLength": 8, "maxLength": 128,
              "pattern": "^[!-~]{8,128}$", "description": "留空则由系统生成"},
-    "comment": {"type": "string", "maxLength": 2000}}}
+    "comment": {"type": "string", "maxLength": 2000},
+    "announced_on": {"type": ["string", "null"], "format": "date", "description": _NOTICE}}}
 OPENAPI_OPERATIONS.update({
     "api_lotteries": {
         "get": {"summary": "摇号记录（新的在前）", "tags": ["Lotteries"], "parameters": [

@@ -259,6 +259,10 @@ class Workflows:
                     if code not in groups:
                         raise WorkflowError(f"{profile.where}: lottery.priority_tiers: "
                                             f"unknown priority group {code!r}")
+            notice = profile.value("lottery.notice_days", None)
+            if notice is not None and (type(notice) is not int or notice < 1):
+                raise WorkflowError(f"{profile.where}: lottery.notice_days must be a whole number "
+                                    f"of days (1 or more) or null, not {notice!r}")
 
 
 def _stages_of(workflow):
