@@ -34,10 +34,24 @@ class SearchIndex:
         else:
             self.ix = whoosh_index.create_in(self.path, schema())
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def searcher(self):
-        """A searcher on the latest committed index (cheap when nothing changed)."""
-        return self.ix.searcher()
+        """A searcher on the latest committed index, kept open per thread (do not close it).
+
+        Opening a searcher reads every segment's lengths and columns again, a fixed cost
+        that grows with the index (150 ms at 20,000 documents); refreshing one that is
+        current costs nothing, and a changed index gets a new one.
+        """
+        current = getattr(self._local, "searcher", None)
+        if current is None:
+            fresh = self.ix.searcher()
+        else:
+            fresh = current.refresh()
+            if fresh is not current:
+                current.close()
+        self._local.searcher = fresh
+        return fresh
 
     def writer(self):
         """The index's writer, waiting for another process (a CLI reindex) to finish."""
@@ -71,12 +85,10 @@ class SearchIndex:
 
     def indexed_versions(self) -> dict:
         """{dossier key: version number indexed} for every dossier entry."""
-        with self.searcher() as s:
-            return _dossier_versions(s)
+        return _dossier_versions(self.searcher())
 
     def doc_count(self) -> int:
-        with self.searcher() as s:
-            return s.doc_count()
+        return self.searcher().doc_count()
 
 
 def _dossier_versions(searcher) -> dict:

@@ -133,21 +133,21 @@ class Searcher:
         filters = [Term(name, str(value)) for name, value in sorted(request.filters.items())
                    if value not in (None, "")]
         facets = {name: sorting.FieldFacet(name) for name in FACETS}
-        with self.index.searcher() as searcher:
-            kwargs = dict(filter=And(filters) if filters else None, groupedby=facets,
-                          maptype=sorting.Count)
-            if request.sort == "date":
-                kwargs.update(sortedby="date", reverse=True)
-            found = searcher.search_page(query, request.page, pagelen=request.per_page, **kwargs)
-            results = found.results
-            words = list(_shown_words(query))
-            hits = [self._hit(hit, words) for hit in found]
-            counts = {name: sorted(results.groups(name).items(), key=lambda kv: (-kv[1], kv[0]))
-                      for name in FACETS}
-            total = len(results)
-            return Results(request, total, hits, {k: [(v, n) for v, n in c if v] for k, c in counts.items()},
-                           pages=max(1, -(-total // request.per_page)),
-                           runtime_ms=round(results.runtime * 1000, 1))
+        searcher = self.index.searcher()
+        kwargs = dict(filter=And(filters) if filters else None, groupedby=facets,
+                      maptype=sorting.Count)
+        if request.sort == "date":
+            kwargs.update(sortedby="date", reverse=True)
+        found = searcher.search_page(query, request.page, pagelen=request.per_page, **kwargs)
+        results = found.results
+        words = list(_shown_words(query))
+        hits = [self._hit(hit, words) for hit in found]
+        counts = {name: sorted(results.groups(name).items(), key=lambda kv: (-kv[1], kv[0]))
+                  for name in FACETS}
+        total = len(results)
+        return Results(request, total, hits, {k: [(v, n) for v, n in c if v] for k, c in counts.items()},
+                       pages=max(1, -(-total // request.per_page)),
+                       runtime_ms=round(results.runtime * 1000, 1))
 
     def _hit(self, hit, words) -> Hit:
         stored = hit.fields()
