@@ -44,13 +44,14 @@ class SearchIndex:
         current costs nothing, and a changed index gets a new one.
         """
         current = getattr(self._local, "searcher", None)
-        if current is None:
-            fresh = self.ix.searcher()
-        else:
-            fresh = current.refresh()
-            if fresh is not current:
-                current.close()
-        self._local.searcher = fresh
+        generation = self.ix.latest_generation()
+        if current is not None and current.reader().generation() == generation:
+            return current
+        # A new searcher, not whoosh's refresh(): its reuse of segment readers keeps a
+        # segment's old reader after documents in it were deleted (whoosh-reloaded 2.7.5).
+        if current is not None:
+            current.close()
+        fresh = self._local.searcher = self.ix.searcher()
         return fresh
 
     def writer(self):
