@@ -8,6 +8,7 @@ that was not committed, and ``reindex`` can always rebuild it from ZODB alone.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -85,6 +86,20 @@ class SearchIndex:
                 raise
             writer.commit()
 
+    @contextlib.contextmanager
+    def bulk_writer(self, procs=2):
+        """A writer for a whole new index: documents analysed in ``procs`` processes, each
+        making its own segment; on success every earlier entry is dropped at the commit."""
+        with self._lock:
+            writer = self.ix.writer(limitmb=256, procs=procs, multisegment=procs > 1,
+                                    compound=False)
+            try:
+                yield writer
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(mergetype=CLEAR)
+
     def clear(self):
         """Every entry removed (``reindex`` fills the index again from ZODB)."""
         with self._lock:
@@ -134,20 +149,24 @@ def drain(root, registry, index, limit=None, batch=100, commit=None, progress=No
     return done
 
 
-def rebuild(root, registry, index, commit=None, progress=None, batch=200) -> int:
-    """``archive reindex``: an empty index filled from every dossier in ZODB."""
+def rebuild(root, registry, index, commit=None, progress=None, procs=2) -> int:
+    """``archive reindex``: the index made anew from every dossier in ZODB.
+
+    One writer analyses in ``procs`` processes and replaces the old entries only when it
+    commits, so searches keep answering from the old index until the new one is whole.
+    """
     keys = [dossier_key(kind, no) for kind in ("household", "unit")
             for no in root.container(kind).keys()]
-    index.clear()
-    for start in range(0, len(keys), batch):
-        chunk = keys[start:start + batch]
-        index.write(root, registry, chunk)
-        for key in chunk:
-            root.index_queue.done(key)
-        if commit is not None:
-            commit()
-        if progress is not None:
-            progress(min(start + batch, len(keys)), len(keys))
+    with index.bulk_writer(procs) as writer:
+        for n, key in enumerate(keys, 1):
+            for entry in entries(lookup(root, key), registry):
+                writer.add_document(**entry)
+            if progress is not None and (n % 50 == 0 or n == len(keys)):
+                progress(n, len(keys))
+    for key in keys:
+        root.index_queue.done(key)
+    if commit is not None:
+        commit()
     return len(keys)
 
 
