@@ -48,3 +48,7 @@ test: install-test
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Full-text search at 100,000 documents, whoosh against SQLite FTS5 (--docs N for fewer)
+bench-search: install
+	$(BIN)/python bench/search.py
