@@ -46,6 +46,8 @@ class SearchIndex:
         """
         current = getattr(self._local, "searcher", None)
         generation = self.ix.latest_generation()
+        if current is not None and getattr(current, "is_closed", False):
+            current = None              # closed by a caller that used it as a context manager
         if current is not None and current.reader().generation() == generation:
             return current
         # A new searcher, not whoosh's refresh(): its reuse of segment readers keeps a

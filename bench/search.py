@@ -1,0 +1,958 @@
+"""Benchmark of full-text search (issue part 7: 全文检索), whoosh against SQLite FTS5.
+
+    python bench/search.py [--docs 100000] [--dir DIR] [--keep] [--reuse]
+                           [--writer best|single|procs2|multiseg|batched] [--trial 10000]
+                           [--repeat 5] [--trigram] [--proposed] [--no-prototypes]
+
+1. corpus: ``--docs`` documents of about 1,500 Chinese characters (bench/corpus.py, seeded),
+   ten per household, plus one household entry per ten documents, all made by the
+   application's own ``fields.entries()``;
+2. indexing into the application's whoosh schema: documents/s including the final commit,
+   CPU seconds, index size; with ``--writer best`` each writer option is first tried on
+   ``--trial`` documents and the fastest builds the full index;
+3. queries: a fixed mix of about 60 queries (words, phrases, AND / OR / NOT, names, ID, phone
+   and archive numbers, field:value, facet filters, sort by date), one warm-up pass, then
+   ``--repeat`` timed passes through ``Searcher.search`` (what the search page runs: seven
+   facet counts and snippets) and through a plain ``searcher.search(q, limit=20)``;
+4. the same corpus and queries in SQLite FTS5 (rjieba words, ``unicode61``; ``--trigram``
+   adds a ``trigram`` table on the raw text) with bm25 order, snippet(), a count and two
+   facet GROUP BYs;
+5. prototypes of changes to ``src/archive/search``, patched in here only: the query side on
+   the same index (checked to give the same totals, facets and hits), and with
+   ``--proposed`` a second index built with the index-side changes.
+
+Times are wall-clock on whatever else the machine is doing; the load average is printed
+with the figures, and CPU seconds are given beside indexing wall times. ``--keep`` leaves
+the indexes in ``--dir``; ``--reuse`` then times queries on them without indexing again.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import operator
+import os
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import corpus as corpus_  # noqa: E402
+from whoosh import index as whoosh_index  # noqa: E402
+
+from archive.search.analysis import chinese_analyzer  # noqa: E402
+from archive.search.fields import schema  # noqa: E402
+from archive.search.index import SearchIndex  # noqa: E402
+from archive.search.query import Searcher, SearchRequest  # noqa: E402
+
+WRITERS = {  # name: what it is; build_whoosh() opens each through SearchIndex as src/ does
+    "single": "SearchIndex.writer() (one process), one commit at the end",
+    "batched": "SearchIndex.writer(), a commit every 2,000 documents (as the indexer's batches)",
+    "bulk": "SearchIndex.bulk_writer(procs=2): two processes, a segment each (archive reindex)",
+    "procs2": "ix.writer(procs=2, limitmb=256, compound=False): two processes merged into one segment",
+}
+AIM_DOCS_PER_S, AIM_P95_MS = 150, 100
+
+
+def say(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def cpu_seconds():
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def size_mb(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path) / 2 ** 20
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs) / 2 ** 20
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))]
+
+
+def summary(ms):
+    return {"p50": statistics.median(ms), "p95": percentile(ms, 95), "max": max(ms)}
+
+
+# -- indexing -----------------------------------------------------------------------------
+def build_whoosh(path, entries, writer, schema_=None, progress=True):
+    """Index ``entries`` with the named writer option; returns figures (wall, CPU, size)."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    if schema_ is not None:
+        whoosh_index.create_in(path, schema_)
+    index = SearchIndex(path)
+    docs = sum(1 for e in entries if e["kind"] == "document")
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    with _writer(index, writer) as add:
+        for n, entry in enumerate(entries, 1):
+            add(entry)
+            if progress and n % 5000 == 0:
+                rate = n / (time.perf_counter() - t0)
+                say(f"  whoosh/{writer}: {n:,} of {len(entries):,} entries added, {rate:.0f}/s")
+        t1 = time.perf_counter()
+    wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    out = dict(writer=writer, entries=len(entries), docs=docs, wall=wall, commit=time.perf_counter() - t1,
+               cpu=cpu, docs_per_s=docs / wall, mb=size_mb(path),
+               segments=len(whoosh_index.open_dir(path)._segments()))
+    index.ix.close()
+    return out
+
+
+@contextlib.contextmanager
+def _writer(index, name):
+    """An ``add(entry)`` for the named writer option; commits on leaving."""
+    if name == "bulk":
+        with index.bulk_writer(procs=2) as w:
+            yield lambda entry: w.add_document(**entry)
+        return
+    if name == "procs2":
+        w = index.ix.writer(procs=2, limitmb=256, compound=False)
+        yield lambda entry: w.add_document(**entry)
+        w.commit()
+        return
+    state = {"w": index.writer(), "n": 0}
+    per_commit = 2200 if name == "batched" else None        # 2,000 documents + 200 households
+
+    def add(entry):
+        state["w"].add_document(**entry)
+        state["n"] += 1
+        if per_commit and state["n"] % per_commit == 0:
+            state["w"].commit()
+            state["w"] = index.writer()
+    yield add
+    state["w"].commit()
+
+
+def analyzer_rate(entries, limit=3000):
+    """Documents/s of the index analyzer alone on document bodies (rjieba + ChineseTokenizer)."""
+    analyzer = chinese_analyzer()
+    bodies = [e["body"] for e in entries if e["kind"] == "document"][:limit]
+    t0 = time.process_time()
+    for body in bodies:
+        for _ in analyzer(body, positions=True, chars=True):
+            pass
+    return len(bodies) / (time.process_time() - t0)
+
+
+# -- the query mix ------------------------------------------------------------------------
+class Query:
+    """One query as a clerk types it (whoosh syntax) and as FTS5 MATCH plus SQL conditions."""
+
+    def __init__(self, group, text, fts, where=None, filters=None, sort="relevance"):
+        self.group, self.text, self.fts = group, text, fts
+        self.where = dict(where or {})
+        self.filters = dict(filters or {})
+        self.sort = sort
+        self.where.update(self.filters)
+
+    def label(self):
+        extra = "".join(f" [{k}={v}]" for k, v in self.filters.items())
+        return f"{self.text}{extra}{' (date)' if self.sort == 'date' else ''}"
+
+
+def query_words(text):
+    """What FTS5 gets for a word: the same finest words the whoosh query analyzer makes."""
+    return [t.text for t in chinese_analyzer()(text, mode="query")]
+
+
+def fts_and(text):
+    return " ".join(f'"{w}"' for w in query_words(text))
+
+
+def fts_phrase(text):
+    return '"' + " ".join(query_words(text)) + '"'
+
+
+def fts_exact(value):
+    """An ID, phone or archive number: unicode61 splits on '-', so a phrase of its parts."""
+    return '"' + " ".join(value.lower().replace("-", " ").split()) + '"'
+
+
+def query_mix(corpus, documents, seed=7):
+    """About 60 queries made from the corpus, the same for a given corpus and size."""
+    rng = random.Random(seed)
+    freq = corpus.words.by_frequency()
+    long_words = [w for w, n in freq if len(w) >= 2 and not w.isdigit()]
+    common = long_words[:8]
+    rare = sorted(w for w, n in freq if n == 1 and len(w) >= 2 and not any(c.isdigit() for c in w))
+    rare = rng.sample(rare, 6)
+    stream = corpus.words.stream
+    households = [corpus.household(i) for i in
+                  rng.sample(range(max(1, documents // corpus_.DOCS_PER_HOUSEHOLD)), 12)]
+    qs = []
+    for w in common[:6]:
+        qs.append(Query("common word", w, fts_and(w)))
+    for w in rare:
+        qs.append(Query("rare word", w, fts_and(w)))
+    pairs = [(common[0], common[3]), (common[1], common[6]), (common[2], rare[0]),
+             (rare[1], rare[2]), (common[4], rare[3]), (long_words[20], long_words[40])]
+    for a, b in pairs:
+        qs.append(Query("two words (AND)", f"{a} {b}", f"{fts_and(a)} {fts_and(b)}"))
+    for n in (2, 2, 3, 3, 2):
+        while True:
+            at = rng.randrange(len(stream) - n)
+            words = stream[at:at + n]
+            if all(len(w) >= 2 and not w.isdigit() for w in words):
+                break
+        phrase = "".join(words)
+        qs.append(Query("phrase", f'"{phrase}"', fts_phrase(phrase)))
+    for a, b in ((common[5], rare[4]), (rare[0], rare[5]), (long_words[30], long_words[60]),
+                 (common[7], long_words[50])):
+        qs.append(Query("OR", f"{a} OR {b}", f"{fts_and(a)} OR {fts_and(b)}"))
+    for a, b in ((common[0], common[1]), (common[3], rare[2]), (rare[1], common[2]),
+                 (long_words[25], long_words[35])):
+        qs.append(Query("NOT", f"{a} NOT {b}", f"{fts_and(a)} NOT {fts_and(b)}"))
+    people = [p for h in households for p in h["people"]]
+    for p in people[:3]:
+        qs.append(Query("name, one character", p["name"][0], f'"{p["name"][0]}"'))
+    for p in people[3:6]:
+        qs.append(Query("name, two characters", p["name"][:2], _fts_name(p["name"][:2])))
+    for p in people[6:8]:
+        qs.append(Query("name, whole", f"姓名:{p['name']}", f'names : "{p["name"]}"'))
+    for h in households[:3]:
+        qs.append(Query("ID number", h["people"][-1]["id_number"], fts_exact(h["people"][-1]["id_number"])))
+    for h in households[3:6]:
+        qs.append(Query("phone", h["phone"], fts_exact(h["phone"])))
+    for h in households[6:9]:
+        qs.append(Query("archive number", h["archive_no"], fts_exact(h["archive_no"])))
+    qs.append(Query("field:value", "类型:申请表", None, where={"doc_type": "application_form"}))
+    qs.append(Query("field:value", "辖区:曲靖", None, where={"jurisdiction": "qujing"}))
+    qs.append(Query("field:value", f"辖区:曲靖 {common[1]}", fts_and(common[1]), where={"jurisdiction": "qujing"}))
+    qs.append(Query("field:value", f"类型:收入证明 {rare[3]}", fts_and(rare[3]), where={"doc_type": "income_proof"}))
+    qs.append(Query("field:value", "题名:审核意见", 'title : ' + fts_and("审核意见")))
+    filters = ({"jurisdiction": "xiamen"}, {"doc_type": "lease_contract"}, {"kind": "household"},
+               {"category": "dibao"}, {"state": "leased"})
+    for f, w in zip(filters, (common[0], common[2], long_words[15], rare[5], common[4])):
+        qs.append(Query("facet filter", w, fts_and(w), filters=f))
+    for w in (common[0], rare[0], long_words[12], households[9]["people"][0]["name"][:2]):
+        fts = _fts_name(w) if w == households[9]["people"][0]["name"][:2] else fts_and(w)
+        qs.append(Query("sort by date", w, fts, sort="date"))
+    qs.append(Query("sort by date", common[1], fts_and(common[1]), filters={"jurisdiction": "dezhou"}, sort="date"))
+    return qs
+
+
+def _fts_name(name):
+    """A name part: in the n-gram names column, or as words of the text."""
+    return f'(names : "{name}") OR ({fts_and(name)})'
+
+
+# -- whoosh queries -------------------------------------------------------------------------
+def time_whoosh(index, searcher, queries, repeat, plain=False):
+    """{query: [ms, …]} after one warm-up pass; ``plain``: searcher.search(q, limit=20) only."""
+    from whoosh.query import And, Term
+    parsed = {}
+    for q in queries:
+        parsed[q] = (searcher.parse(q.text),
+                     And([Term(k, v) for k, v in sorted(q.filters.items())]) if q.filters else None)
+
+    def run(q):
+        if not plain:
+            return searcher.search(SearchRequest(q.text, filters=q.filters, sort=q.sort)).total
+        query, filter_ = parsed[q]
+        kwargs = dict(sortedby="date", reverse=True) if q.sort == "date" else {}
+        r = index.searcher().search(query, limit=20, filter=filter_, **kwargs)
+        return r.scored_length()
+
+    return time_queries(queries, run, repeat)
+
+
+def time_queries(queries, run, repeat):
+    totals = {q: run(q) for q in queries}           # the warm-up pass
+    times = {q: [] for q in queries}
+    for _ in range(repeat):
+        for q in queries:
+            t0 = time.perf_counter()
+            run(q)
+            times[q].append((time.perf_counter() - t0) * 1000)
+    return times, totals
+
+
+# -- SQLite FTS5 ------------------------------------------------------------------------------
+META = ("key", "kind", "dossier_kind", "archive_no", "doc_id", "title", "jurisdiction", "district",
+        "state", "doc_type", "category", "year", "date", "version")
+FTS_COLUMNS = ("title", "body", "names", "idno", "phone", "number")
+
+
+def ngrams(names, low=1, high=4):
+    """What whoosh's NGRAM(1, 4) field makes of names, for the FTS5 names column."""
+    out = []
+    for name in names.split():
+        out += [name[i:i + n] for n in range(low, high + 1) for i in range(len(name) - n + 1)]
+    return " ".join(out)
+
+
+def build_fts(path, entries, trigram=False):
+    """The FTS5 reference: text pre-segmented into the finest rjieba words (as the whoosh query
+    analyzer makes them), or raw text with ``trigram``; one row of metadata per entry."""
+    if os.path.exists(path):
+        os.remove(path)
+    words = chinese_analyzer()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    tokenize = "trigram" if trigram else "unicode61"
+    db.execute(f"CREATE VIRTUAL TABLE fts USING fts5({', '.join(FTS_COLUMNS)}, tokenize='{tokenize}')")
+    db.execute(f"CREATE TABLE meta (id INTEGER PRIMARY KEY, {', '.join(META)})")
+    docs = sum(1 for e in entries if e["kind"] == "document")
+    cpu0, t0 = cpu_seconds(), time.perf_counter()
+    seg = 0.0
+    rows, metas = [], []
+    for n, e in enumerate(entries, 1):
+        if trigram:
+            title, body, names = e["title"], e["body"], e.get("names", "")
+        else:
+            s0 = time.perf_counter()
+            title = " ".join(t.text for t in words(e["title"], mode="query"))
+            body = " ".join(t.text for t in words(e["body"], mode="query"))
+            seg += time.perf_counter() - s0
+            names = ngrams(e.get("names", ""))
+        rows.append((n, title, body, names, e.get("idno", ""), e.get("phone", ""), e.get("number", "")))
+        metas.append((n,) + tuple(str(e.get(k, "")) if k != "version" else e.get(k, 0) for k in META))
+        if len(rows) >= 2000 or n == len(entries):
+            db.executemany(f"INSERT INTO fts (rowid, {', '.join(FTS_COLUMNS)}) VALUES (?,?,?,?,?,?,?)", rows)
+            db.executemany(f"INSERT INTO meta VALUES ({', '.join('?' * (len(META) + 1))})", metas)
+            db.commit()
+            rows, metas = [], []
+        if n % 10000 == 0:
+            say(f"  fts5/{tokenize}: {n:,} of {len(entries):,} entries")
+    db.execute("CREATE INDEX meta_date ON meta(date)")
+    db.execute("INSERT INTO fts(fts) VALUES('optimize')")
+    db.commit()
+    wall = time.perf_counter() - t0
+    out = dict(writer=tokenize, entries=len(entries), docs=docs, wall=wall, cpu=cpu_seconds() - cpu0,
+               docs_per_s=docs / wall, segmenting=seg, mb=size_mb(path))
+    db.close()
+    return out
+
+
+class FtsSearch:
+    """The search page's work in SQL: 20 hits by bm25 (or date) with a snippet, the total,
+    and counts for two facets (jurisdiction, doc_type)."""
+
+    BM25 = "bm25(fts, 3.0, 1.0, 2.0, 5.0, 5.0, 5.0)"
+
+    def __init__(self, path, trigram=False):
+        self.db = sqlite3.connect(path)
+        self.trigram = trigram
+
+    def match(self, q):
+        """(MATCH expression or None, extra SQL, parameters), or None if not expressible."""
+        expr = q.fts
+        like = []
+        if self.trigram and expr is not None:
+            expr, like = trigram_match(q)
+            if expr is None and not like:
+                return None
+        conds, params = [], []
+        if expr:
+            conds.append("fts MATCH ?")
+            params.append(expr)
+        for text in like:
+            conds.append("(fts.body LIKE ? OR fts.title LIKE ?)")
+            params += [f"%{text}%", f"%{text}%"]
+        for name, value in sorted(q.where.items()):
+            conds.append(f"m.{name} = ?")
+            params.append(value)
+        return conds, params
+
+    def run(self, q):
+        spec = self.match(q)
+        if spec is None:
+            return None
+        conds, params = spec
+        uses_fts = any(c.startswith("fts") or "fts." in c for c in conds)
+        source = "fts JOIN meta m ON m.id = fts.rowid" if uses_fts else "meta m"
+        where = " AND ".join(conds) or "1"
+        if q.sort == "date":
+            order = "m.date DESC"
+        elif uses_fts and q.fts and not self.trigram or (self.trigram and "fts MATCH ?" in conds):
+            order = self.BM25
+        else:
+            order = "m.id"
+        snippet = "snippet(fts, 1, '<mark>', '</mark>', ' … ', 24)" if uses_fts else "m.title"
+        db = self.db
+        db.execute(f"SELECT m.key, m.title, {snippet} FROM {source} WHERE {where} ORDER BY {order} LIMIT 20",
+                   params).fetchall()
+        total = db.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0]
+        for facet in ("jurisdiction", "doc_type"):
+            db.execute(f"SELECT m.{facet}, count(*) FROM {source} WHERE {where} GROUP BY 1", params).fetchall()
+        return total
+
+
+def trigram_match(q):
+    """The query for the trigram table: words of three characters or more go to MATCH, shorter
+    ones can only be LIKE (a scan); OR / NOT with short words are not expressible here."""
+    if q.fts is None:
+        return None, []
+    if " OR " in q.fts or " NOT " in q.fts or ":" in q.fts:
+        parts = [p.strip('"() ') for p in q.fts.replace(" OR ", " ").replace(" NOT ", " ").split('"')]
+        if any(0 < len(p) < 3 for p in parts if p and p not in ("names :", "title :")):
+            return None, []
+    raw = q.text.strip()
+    if raw.startswith('"'):
+        terms = [raw.strip('"')]
+    elif ":" in raw or " OR " in raw or " NOT " in raw:
+        return None, []
+    else:
+        terms = raw.split()
+    long_ = [t for t in terms if len(t) >= 3]
+    short = [t for t in terms if len(t) < 3]
+    return (" ".join(f'"{t}"' for t in long_) or None), short
+
+
+# -- prototypes of changes to src/archive/search --------------------------------------------
+class Bitsets:
+    """Proposal A (query.py): document sets as Python ints (bit d = document d), kept per segment
+    (segments never change once written): query terms (most recently used first, bounded),
+    every value of every facet, the live documents and the date order. A query's hits, its total
+    and its seven facet counts are then a few big-integer operations instead of a Python call
+    per hit and facet."""
+
+    def __init__(self, max_terms=2000):
+        self.terms = OrderedDict()
+        self.max_terms = max_terms
+        self.per_segment = {}
+        self.dates = None
+        self.cold = False           # benchmark switch: forget the terms before each query
+
+    def forget_terms(self):
+        self.terms.clear()
+
+    @staticmethod
+    def leaves(searcher):
+        return [(r, offset, r.segment().segment_id()) for r, offset in searcher.reader().leaf_readers()]
+
+    def _segment(self, reader, segid):
+        cache = self.per_segment.get(segid)
+        if cache is None or cache["count"] != reader.doc_count():
+            cache = self.per_segment[segid] = {"count": reader.doc_count(), "facets": {}, "dates": None}
+            size = reader.doc_count_all()
+            cache["live"] = (_bits(reader.all_doc_ids(), size) if reader.has_deletions()
+                             else (1 << size) - 1)
+        return cache
+
+    def term(self, searcher, fieldname, text):
+        if fieldname not in searcher.schema:
+            return 0
+        btext = searcher.schema[fieldname].to_bytes(text) if isinstance(text, str) else text
+        out = 0
+        for reader, offset, segid in self.leaves(searcher):
+            key = (segid, fieldname, btext)
+            bits = self.terms.get(key)
+            if bits is None:
+                bits = self.terms[key] = _term_bits(reader, fieldname, btext)
+                if len(self.terms) > self.max_terms:
+                    self.terms.popitem(last=False)
+            else:
+                self.terms.move_to_end(key)
+            out |= bits << offset
+        return out
+
+    def live(self, searcher):
+        out = 0
+        for reader, offset, segid in self.leaves(searcher):
+            out |= self._segment(reader, segid)["live"] << offset
+        return out
+
+    def query(self, searcher, q):
+        """The documents matching ``q`` (deleted ones included; the caller masks them)."""
+        from whoosh.query import (And, AndMaybe, AndNot, DisjunctionMax, Every, Not, NullQuery, Or,
+                                  Require, Term)
+        if isinstance(q, Term):
+            return self.term(searcher, q.fieldname, q.text)
+        if isinstance(q, AndNot):
+            return self.query(searcher, q.a) & ~self.query(searcher, q.b)
+        if isinstance(q, AndMaybe):
+            return self.query(searcher, q.a)
+        if isinstance(q, Require):
+            return self.query(searcher, q.a) & self.query(searcher, q.b)
+        if isinstance(q, And):
+            return functools.reduce(operator.and_, (self.query(searcher, sub) for sub in q.subqueries))
+        if isinstance(q, (Or, DisjunctionMax)):
+            return functools.reduce(operator.or_, (self.query(searcher, sub) for sub in q.subqueries), 0)
+        if isinstance(q, Not):
+            return self.live(searcher) & ~self.query(searcher, q.query)
+        if q is NullQuery:
+            return 0
+        if isinstance(q, Every):
+            return self.live(searcher)
+        # Phrases, wildcards, ranges: whoosh finds them, the set is kept like a term's.
+        key = (tuple(segid for _, _, segid in self.leaves(searcher)), "query", repr(q))
+        bits = self.terms.get(key)
+        if bits is None:
+            bits = self.terms[key] = _bits(searcher.docs_for_query(q), searcher.doc_count_all())
+        return bits
+
+    def facets(self, searcher, name):
+        """[(value, documents)] of one facet, every value that occurs."""
+        field = searcher.schema[name]
+        out = {}
+        for reader, offset, segid in self.leaves(searcher):
+            cache = self._segment(reader, segid)["facets"]
+            if name not in cache:
+                cache[name] = [(field.from_bytes(v), _term_bits(reader, name, v))
+                               for v in reader.lexicon(name)]
+            for value, bits in cache[name]:
+                out[value] = out.get(value, 0) | (bits << offset)
+        return list(out.items())
+
+    def newest(self, searcher, hits, count):
+        """The ``count`` newest documents among ``hits`` (date, then document order)."""
+        leaves = self.leaves(searcher)
+        key = tuple((segid, offset, reader.doc_count_all()) for reader, offset, segid in leaves)
+        if self.dates is None or self.dates[0] != key:
+            date_of = []
+            for reader, offset, segid in leaves:
+                cache = self._segment(reader, segid)
+                if cache["dates"] is None:
+                    column = reader.column_reader("date", translate=False)
+                    cache["dates"] = [column[d] or 0 for d in range(reader.doc_count_all())]
+                date_of += cache["dates"]
+            order = sorted(range(len(date_of)), key=lambda d: (-date_of[d], d))
+            self.dates = (key, date_of, order)
+        _, date_of, order = self.dates
+        if hits.bit_count() <= 4 * count + 1000:        # few hits: sort them
+            return sorted(_iter_bits(hits), key=lambda d: (-date_of[d], d))[:count]
+        raw = hits.to_bytes((hits.bit_length() + 7) // 8 + 1, "little")
+        out = []
+        for d in order:                                  # many: walk the date order
+            if raw[d >> 3] >> (d & 7) & 1:
+                out.append(d)
+                if len(out) == count:
+                    break
+        return out
+
+
+def _term_bits(reader, fieldname, btext):
+    from whoosh.reading import TermNotFound
+    try:
+        matcher = reader.postings(fieldname, btext)
+    except TermNotFound:
+        return 0
+    return _bits(matcher.all_ids(), reader.doc_count_all())
+
+
+def _bits(docnums, size):
+    raw = bytearray(size // 8 + 1)
+    for d in docnums:
+        raw[d >> 3] |= 1 << (d & 7)
+    return int.from_bytes(raw, "little")
+
+
+def _iter_bits(bits):
+    raw = bits.to_bytes((bits.bit_length() + 7) // 8 + 1, "little")
+    for i, byte in enumerate(raw):
+        if byte:
+            for j in range(8):
+                if byte >> j & 1:
+                    yield i * 8 + j
+
+
+class BitsetSearcher(Searcher):
+    """Proposal A (query.py): hits, total and facet counts from ``Bitsets``; the page's hits
+    from whoosh without ``groupedby`` (so it may skip blocks that cannot reach the top) or,
+    sorted by date, from the date order; snippets and the rest as ``Searcher._hit`` makes them."""
+
+    def __init__(self, index, vocabularies=None, bitsets=None, optimize=False, broad=None):
+        super().__init__(index, vocabularies)
+        self.bitsets = bitsets or Bitsets()
+        # Proposal B: above ``broad`` hits the page is ordered by date, not scored (scoring
+        # is a Python call per hit; the page would say "按日期排列，加词可按相关度排列").
+        self.broad = broad
+        # whoosh's top-N collector prunes sub-matchers by their "max quality" (replace()) and
+        # skips blocks; both miss top hits of an AND of field ORs here (field boosts), so
+        # unless ``optimize`` the page is scored exhaustively: same hits as src/.
+        self.optimize = optimize
+
+    def search(self, request):
+        from archive.search.fields import FACETS
+        from archive.search.query import Results, _shown_words, check_request
+        check_request(request)
+        query = self.parse(request.text)
+        bits = self.bitsets
+        if bits.cold:
+            bits.forget_terms()
+        t0 = time.perf_counter()
+        searcher = self.index.searcher()
+        hits = bits.query(searcher, query) & bits.live(searcher)
+        filters = sorted((k, str(v)) for k, v in request.filters.items() if v not in (None, ""))
+        for name, value in filters:
+            hits &= bits.term(searcher, name, value)
+        total = hits.bit_count()
+        facets = {}
+        for name in FACETS:
+            counts = [(v, (hits & b).bit_count()) for v, b in bits.facets(searcher, name)]
+            facets[name] = sorted(((v, n) for v, n in counts if n and v), key=lambda kv: (-kv[1], kv[0]))
+        start, end = (request.page - 1) * request.per_page, request.page * request.per_page
+        if total == 0:
+            page = []
+        elif request.sort == "date" or (self.broad is not None and total > self.broad):
+            page = [(d, 0.0) for d in bits.newest(searcher, hits, end)[start:]]
+        else:
+            page = self._top(searcher, query, hits if filters else None, end)[start:]
+        words = list(_shown_words(query))
+        out = [self._hit(_StoredHit(searcher.stored_fields(d), score), words) for d, score in page]
+        return Results(request, total, out, facets, pages=max(1, -(-total // request.per_page)),
+                       runtime_ms=round((time.perf_counter() - t0) * 1000, 1))
+
+    def _top(self, searcher, query, allowed, count):
+        """[(docnum, score)] of the ``count`` best hits, only among ``allowed`` if given."""
+        from whoosh import collectors
+        if self.optimize:
+            collector = collectors.TopCollector(count)
+        else:
+            collector = collectors.TopCollector(count, usequality=False, replace=0)
+        if allowed is not None:
+            collector = collectors.FilterCollector(collector, set(_iter_bits(allowed)), None)
+        searcher.search_with_collector(query, collector)
+        return [(d, score) for score, d in collector.results().top_n]
+
+
+class _StoredHit:
+    """What ``Searcher._hit`` reads from a whoosh hit."""
+
+    def __init__(self, stored, score):
+        self.stored, self.score = stored, score
+
+    def fields(self):
+        return self.stored
+
+
+def proposed_schema():
+    """Proposal C (fields.py): ``body`` without ``chars=True``. Character offsets served
+    whoosh's highlighter; snippets now come from a substring search on the stored text, so
+    nothing reads them, and they are a third of the body postings."""
+    from whoosh.fields import TEXT
+    out = schema()
+    out.remove("body")
+    out.add("body", TEXT(analyzer=chinese_analyzer(), stored=True))
+    return out
+
+
+def bitset_warm(index, vocabularies):
+    return BitsetSearcher(index, vocabularies)
+
+
+def bitset_skipping(index, vocabularies):
+    return BitsetSearcher(index, vocabularies, optimize=True)
+
+
+def bitset_broad(index, vocabularies):
+    searcher = BitsetSearcher(index, vocabularies, broad=BROAD)
+    searcher.bitsets.cold = True
+    return searcher
+
+
+BROAD = 5000
+
+
+def bitset_cold(index, vocabularies):
+    searcher = BitsetSearcher(index, vocabularies)
+    searcher.bitsets.cold = True
+    return searcher
+
+
+PROTOTYPES = {
+    "A. bitset hits and facets, term sets cold (emptied before each query)": bitset_cold,
+    "A. bitset hits and facets, term sets warm (kept, at most 2,000)": bitset_warm,
+    "A, warm, whoosh's block skipping for the page (top 20 not always exact)": bitset_skipping,
+    f"A, cold, and B: over {BROAD:,} hits the page in date order": bitset_broad,
+}
+
+
+def prototypes(index, vocabularies, queries, repeat, baseline):
+    """Measured effect of the proposed query-side changes, patched in here only; the bitset
+    searcher's totals and facet counts are checked against the searcher in src/."""
+    out = []
+    reference = Searcher(index, vocabularies)
+    for name, make in PROTOTYPES.items():
+        searcher = make(index, vocabularies)
+        times, _ = time_whoosh(index, searcher, queries, repeat)
+        if isinstance(searcher, BitsetSearcher) and not searcher.optimize and searcher.broad is None:
+            compare(reference, searcher, queries)
+        out.append((name, times))
+        s = summary([t for v in times.values() for t in v])
+        say(f"  prototype {name}: p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms, max {s['max']:.1f} ms")
+    return out
+
+
+def compare(reference, candidate, queries):
+    """Totals, facet counts and (for date order) the hits' dates must equal the current code's."""
+    bad = []
+    for q in queries:
+        request = SearchRequest(q.text, filters=q.filters, sort=q.sort)
+        a, b = reference.search(request), candidate.search(request)
+        same = a.total == b.total and a.facets == b.facets
+        if q.sort == "date":
+            same = same and [h.date for h in a.hits] == [h.date for h in b.hits]
+        else:
+            same = same and {h.key for h in a.hits} == {h.key for h in b.hits} or \
+                   same and [round(h.score, 4) for h in a.hits] == [round(h.score, 4) for h in b.hits]
+        if not same:
+            bad.append(q.label())
+    if bad:
+        say(f"  !! differs from src/ on {len(bad)} queries: {bad[:5]}")
+    else:
+        say(f"  same totals, facet counts and hits as src/ on all {len(queries)} queries")
+
+
+# -- report -----------------------------------------------------------------------------------
+def report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts, fts_times, tri, tri_times,
+           protos, load, proposed=None):
+    pages = summary([t for v in w_page.values() for t in v])
+    plains = summary([t for v in w_plain.values() for t in v])
+    lines = ["", f"Search benchmark: {build['docs']:,} documents (+{build['entries'] - build['docs']:,} household "
+                 f"entries), {len(w_page)} queries × {args.repeat} timed passes after one warm-up pass",
+             f"load average at start / end: {load[0]} / {load[1]} (2 cores; other work on the machine slows wall times)",
+             f"corpus generated in {gen:.0f} s (not counted); analyzer alone: {analyzer_dps:.0f} documents/s (CPU)"]
+    if trials:
+        lines.append(f"writer trials on {trials[0]['docs']:,} documents: " + "; ".join(
+            f"{t['writer']} {t['docs_per_s']:.0f}/s ({t['cpu'] / t['docs'] * 1000:.1f} ms CPU/doc)" for t in trials))
+    lines.append(f"whoosh writer used: {build['writer']} ({describe(build['writer'])}), "
+                 f"{build['segments']} segment(s)")
+    rows = [("figure", "whoosh", "FTS5 rjieba words") + (("FTS5 trigram",) if tri else ()),
+            ("indexing, documents/s (aim ≥ %d)" % AIM_DOCS_PER_S, f"{build['docs_per_s']:.1f}",
+             f"{fts['docs_per_s']:.1f}") + ((f"{tri['docs_per_s']:.1f}",) if tri else ()),
+            ("indexing wall time incl. commit", f"{build['wall']:.0f} s (commit {build['commit']:.0f} s)",
+             f"{fts['wall']:.0f} s (segmenting {fts['segmenting']:.0f} s)") + ((f"{tri['wall']:.0f} s",) if tri else ()),
+            ("indexing CPU, ms per document", f"{build['cpu'] / build['docs'] * 1000:.1f}",
+             f"{fts['cpu'] / fts['docs'] * 1000:.1f}") + ((f"{tri['cpu'] / tri['docs'] * 1000:.1f}",) if tri else ()),
+            ("index size", f"{build['mb']:,.0f} MiB", f"{fts['mb']:,.0f} MiB") + ((f"{tri['mb']:,.0f} MiB",) if tri else ())]
+    fsum = summary([t for v in fts_times.values() for t in v])
+    tri_sum = summary([t for v in tri_times.values() for t in v]) if tri_times else None
+    rows.append((f"search page p50 / p95 / max (aim p95 ≤ {AIM_P95_MS} ms)", fmt(pages), fmt(fsum))
+                + ((fmt(tri_sum) + f" ({len(tri_times)} q.)",) if tri else ()))
+    rows.append(("plain search(q, limit=20)¹ p50 / p95 / max", fmt(plains), "—") + (("—",) if tri else ()))
+    lines += table(rows)
+    lines.append("¹ no facets or snippets; whoosh's top-N collector can miss top hits of two-word queries")
+    lines += ["", "By group, median ms of the search page (whoosh | whoosh plain | FTS5), median hits:"]
+    groups = {}
+    for q in w_page:
+        groups.setdefault(q.group, []).append(q)
+    grows = [("group", "n", "whoosh page", "plain", "FTS5", "hits")]
+    for g, qs in groups.items():
+        grows.append((g, str(len(qs)), f"{med(w_page, qs):.1f}", f"{med(w_plain, qs):.1f}",
+                      f"{med(fts_times, qs):.1f}", f"{statistics.median(totals[q] for q in qs):,.0f}"))
+    lines += table(grows)
+    lines += ["", "Slowest queries on the search page (median of the timed passes):"]
+    slow = sorted(w_page, key=lambda q: -statistics.median(w_page[q]))[:12]
+    srows = [("query", "group", "hits", "page ms", "plain ms", "FTS5 ms")]
+    for q in slow:
+        srows.append((q.label(), q.group, f"{totals[q]:,}", f"{statistics.median(w_page[q]):.0f}",
+                      f"{statistics.median(w_plain[q]):.0f}", f"{statistics.median(fts_times[q]):.0f}"))
+    lines += table(srows)
+    if protos:
+        lines += ["", "Prototypes of query-side changes (search page, same queries and passes):"]
+        prows = [("variant", "p50 / p95 / max ms")]
+        prows.append(("as in src/ now", fmt(pages)))
+        for name, times in protos:
+            prows.append((name, fmt(summary([t for v in times.values() for t in v]))))
+        lines += table(prows)
+    if proposed:
+        b = proposed["build"]
+        lines += ["", "Proposed index (C: body without chars=True), same writer:"]
+        rows = [("figure", "as in src/ now", "proposed"),
+                ("indexing, documents/s", f"{build['docs_per_s']:.1f}", f"{b['docs_per_s']:.1f}"),
+                ("indexing CPU, ms per document", f"{build['cpu'] / build['docs'] * 1000:.1f}",
+                 f"{b['cpu'] / b['docs'] * 1000:.1f}"),
+                ("index size", f"{build['mb']:,.0f} MiB", f"{b['mb']:,.0f} MiB"),
+                ("search page, A, term sets cold", "—",
+                 fmt(summary([t for v in proposed["times"]["cold"].values() for t in v]))),
+                ("search page, A, term sets warm", "—",
+                 fmt(summary([t for v in proposed["times"]["warm"].values() for t in v]))),
+                (f"search page, A cold and B (over {BROAD:,} hits by date)", "—",
+                 fmt(summary([t for v in proposed["times"]["broad"].values() for t in v])))]
+        lines += table(rows)
+        slow = sorted(proposed["times"]["cold"], key=lambda q: -statistics.median(proposed["times"]["cold"][q]))[:10]
+        lines += ["", "Slowest queries, proposed index, proposal A (median ms; cold | warm | with B):"]
+        lines += table([("query", "hits", "A cold", "A warm", "A+B")] + [
+            (q.label(), f"{totals[q]:,}", f"{statistics.median(proposed['times']['cold'][q]):.0f}",
+             f"{statistics.median(proposed['times']['warm'][q]):.0f}",
+             f"{statistics.median(proposed['times']['broad'][q]):.0f}") for q in slow])
+    print("\n".join(lines))
+
+
+def med(times, qs):
+    values = [statistics.median(times[q]) for q in qs if q in times]
+    return statistics.median(values) if values else float("nan")
+
+
+def fmt(s):
+    return f"{s['p50']:.1f} / {s['p95']:.1f} / {s['max']:.1f} ms"
+
+
+def table(rows):
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, r in enumerate(rows):
+        out.append("| " + " | ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths)) + " |")
+        if n == 0:
+            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return out
+
+
+def _width(text):
+    return sum(2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1 for ch in text)
+
+
+def describe(writer):
+    return WRITERS[writer]
+
+
+# -- main -------------------------------------------------------------------------------------
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--dir", help="work directory (default: a new one under /tmp, removed afterwards)")
+    parser.add_argument("--writer", default="best", choices=["best"] + list(WRITERS))
+    parser.add_argument("--trial", type=int, default=10_000, help="documents per writer trial (--writer best)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes over the query mix")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--trigram", action="store_true", help="also an FTS5 trigram table")
+    parser.add_argument("--no-prototypes", action="store_true")
+    parser.add_argument("--proposed", action="store_true",
+                        help="also build an index with the proposed index-side changes and time it")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the indexes a --keep run left in --dir (figures of that run)")
+    args = parser.parse_args(argv)
+    made = args.dir is None
+    workdir = args.dir or tempfile.mkdtemp(prefix="archive-search-bench-", dir="/tmp")
+    os.makedirs(workdir, exist_ok=True)
+    load = [" ".join(f"{x:.1f}" for x in os.getloadavg())]
+    try:
+        run(args, workdir, load)
+    finally:
+        if not args.keep:
+            for name in ("whoosh", "trial", "fts5.db", "trigram.db", "whoosh-proposed", "whoosh.json",
+                         "fts5.json", "trigram.json", "whoosh-proposed.json"):
+                target = os.path.join(workdir, name)
+                if os.path.isdir(target):
+                    shutil.rmtree(target, ignore_errors=True)
+                elif os.path.exists(target):
+                    os.remove(target)
+            if made:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+
+def proposed_run(args, workdir, entries, writer, queries, vocabularies):
+    """Proposal C built into a second index with the same writer; proposals A and B query it."""
+    path = os.path.join(workdir, "whoosh-proposed")
+    if args.reuse and os.path.exists(path + ".json"):
+        build = saved(workdir, "whoosh-proposed")
+    else:
+        say(f"indexing {args.docs:,} documents into the proposed index with {writer} …")
+        build = build_whoosh(path, entries, writer, schema_=proposed_schema())
+        save(workdir, "whoosh-proposed", build)
+    say(f"proposed index: {build['docs_per_s']:.1f} documents/s, {build['mb']:.0f} MiB")
+    index = SearchIndex(path)
+    times = {}
+    for name, make in (("cold", bitset_cold), ("warm", bitset_warm), ("broad", bitset_broad)):
+        times[name], _ = time_whoosh(index, make(index, vocabularies), queries, args.repeat)
+        s = summary([t for v in times[name].values() for t in v])
+        say(f"  proposed index, bitset searcher {name}: p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms")
+    index.ix.close()
+    return dict(build=build, times=times)
+
+
+def save(workdir, name, figures):
+    with open(os.path.join(workdir, f"{name}.json"), "w") as fh:
+        json.dump(figures, fh)
+
+
+def saved(workdir, name):
+    with open(os.path.join(workdir, f"{name}.json")) as fh:
+        return json.load(fh)
+
+
+def run(args, workdir, load):
+    say(f"work directory {workdir}; generating {args.docs:,} documents …")
+    corpus = corpus_.Corpus(seed=args.seed)
+    t0 = time.perf_counter()
+    entries = corpus_.generate(corpus, args.docs,
+                               progress=lambda i, n: say(f"  {i:,} of {n:,} households") if i % 2000 == 0 else None)
+    gen = time.perf_counter() - t0
+    say(f"corpus: {len(entries):,} entries in {gen:.0f} s")
+    analyzer_dps = analyzer_rate(entries)
+    say(f"analyzer alone: {analyzer_dps:.0f} documents/s (CPU)")
+
+    trials = []
+    writer = args.writer
+    if writer == "best" and not args.reuse:
+        sample = entries[:min(args.trial, args.docs) // corpus_.DOCS_PER_HOUSEHOLD * (corpus_.DOCS_PER_HOUSEHOLD + 1)]
+        for name in WRITERS:
+            t = build_whoosh(os.path.join(workdir, "trial"), sample, name, progress=False)
+            say(f"trial {name}: {t['docs_per_s']:.0f} documents/s ({t['cpu']:.0f} s CPU)")
+            trials.append(t)
+        shutil.rmtree(os.path.join(workdir, "trial"), ignore_errors=True)
+        writer = max(trials, key=lambda t: t["docs_per_s"])["writer"]
+    path = os.path.join(workdir, "whoosh")
+    if args.reuse:
+        build, trials = saved(workdir, "whoosh")
+        writer = build["writer"]
+    else:
+        say(f"indexing {args.docs:,} documents into whoosh with {writer} …")
+        build = build_whoosh(path, entries, writer)
+        save(workdir, "whoosh", (build, trials))
+    say(f"whoosh: {build['docs_per_s']:.1f} documents/s, {build['wall']:.0f} s, {build['mb']:.0f} MiB")
+
+    queries = query_mix(corpus, args.docs)
+    index = SearchIndex(path)
+    vocabularies = corpus.registry.vocabularies
+    searcher = Searcher(index, vocabularies)
+    say(f"{len(queries)} queries: warm-up pass, then {args.repeat} timed passes (search page) …")
+    w_page, totals = time_whoosh(index, searcher, queries, args.repeat)
+    say("  … and plain searcher.search(q, limit=20)")
+    w_plain, _ = time_whoosh(index, searcher, queries, args.repeat, plain=True)
+    protos = [] if args.no_prototypes else prototypes(index, vocabularies, queries, args.repeat, w_page)
+    index.ix.close()
+
+    say("FTS5 with rjieba words …")
+    if args.reuse:
+        fts = saved(workdir, "fts5")
+    else:
+        fts = build_fts(os.path.join(workdir, "fts5.db"), entries)
+        save(workdir, "fts5", fts)
+    say(f"fts5: {fts['docs_per_s']:.1f} documents/s, {fts['mb']:.0f} MiB")
+    fsearch = FtsSearch(os.path.join(workdir, "fts5.db"))
+    fts_times, fts_totals = time_queries(queries, fsearch.run, args.repeat)
+    tri = tri_times = None
+    if args.trigram:
+        say("FTS5 trigram …")
+        if args.reuse:
+            tri = saved(workdir, "trigram")
+        else:
+            tri = build_fts(os.path.join(workdir, "trigram.db"), entries, trigram=True)
+            save(workdir, "trigram", tri)
+        tsearch = FtsSearch(os.path.join(workdir, "trigram.db"), trigram=True)
+        usable = [q for q in queries if tsearch.match(q) is not None]
+        tri_times, _ = time_queries(usable, tsearch.run, args.repeat)
+    proposed = proposed_run(args, workdir, entries, writer, queries, vocabularies) if args.proposed else None
+    load.append(" ".join(f"{x:.1f}" for x in os.getloadavg()))
+    report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts, fts_times, tri, tri_times,
+           protos, load, proposed)
+    mismatched = [(q.label(), totals[q], fts_totals[q]) for q in queries
+                  if fts_totals[q] is not None and totals[q] != fts_totals[q]]
+    if mismatched:
+        print(f"\nHit counts differ between whoosh and FTS5 for {len(mismatched)} queries "
+              "(different matching rules, see the report); e.g. " +
+              "; ".join(f"{label}: {a:,} vs {b:,}" for label, a, b in mismatched[:5]))
+
+
+if __name__ == "__main__":
+    main()
