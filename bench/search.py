@@ -1,15 +1,17 @@
 """Benchmark of full-text search (issue part 7: 全文检索), whoosh against SQLite FTS5.
 
     python bench/search.py [--docs 100000] [--dir DIR] [--keep] [--reuse]
-                           [--writer best|single|procs2|multiseg|batched] [--trial 10000]
+                           [--writer bulk|single|batched|procs2|best] [--trial 10000]
                            [--repeat 5] [--trigram] [--proposed] [--no-prototypes]
 
 1. corpus: ``--docs`` documents of about 1,500 Chinese characters (bench/corpus.py, seeded),
    ten per household, plus one household entry per ten documents, all made by the
    application's own ``fields.entries()``;
 2. indexing into the application's whoosh schema: documents/s including the final commit,
-   CPU seconds, index size; with ``--writer best`` each writer option is first tried on
-   ``--trial`` documents and the fastest builds the full index;
+   CPU seconds, index size; by default with ``SearchIndex.bulk_writer`` (``archive reindex``),
+   or with ``--writer best`` each writer option is first tried on ``--trial`` documents and the
+   fastest builds the full index (a small trial favours commits in batches, whose merges
+   grow with the index: 96/s at 10,000 documents, 68/s at 100,000);
 3. queries: a fixed mix of about 60 queries (words, phrases, AND / OR / NOT, names, ID, phone
    and archive numbers, field:value, facet filters, sort by date), one warm-up pass, then
    ``--repeat`` timed passes through ``Searcher.search`` (what the search page runs: seven
@@ -819,7 +821,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--dir", help="work directory (default: a new one under /tmp, removed afterwards)")
-    parser.add_argument("--writer", default="best", choices=["best"] + list(WRITERS))
+    parser.add_argument("--writer", default="bulk", choices=["best"] + list(WRITERS),
+                        help="bulk (archive reindex's writer, the fastest at 100,000 documents) or "
+                             "best: the fastest in trials on --trial documents")
     parser.add_argument("--trial", type=int, default=10_000, help="documents per writer trial (--writer best)")
     parser.add_argument("--repeat", type=int, default=5, help="timed passes over the query mix")
     parser.add_argument("--seed", type=int, default=2026)
