@@ -134,6 +134,7 @@ def settings(tmp_path):
         "archive.text_worker": "false",
         "archive.search_worker": "false",
         "archive.ocr_worker": "false",
+        "archive.audit_worker": "false",
     }
 
 

@@ -99,6 +99,11 @@ def main(global_config, **settings):
         from .ocr import OcrOptions, OcrWorker
         registry.archive_ocr_worker = OcrWorker(db, OcrOptions.from_settings(settings))
         registry.archive_ocr_worker.start()
+    if asbool(settings.get("archive.audit_worker", True)):
+        from .audit.worker import AuditWorker
+        registry.archive_audit_worker = AuditWorker(db, registry.archive_procedure,
+                                                    registry.archive_schemas, registry.archive_search)
+        registry.archive_audit_worker.start()
     return app
 
 

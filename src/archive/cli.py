@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import pathlib
 import sys
 import unicodedata
 
@@ -48,6 +49,20 @@ class Session:
         self.tm = transaction.TransactionManager()
         self.conn = self.db.open(transaction_manager=self.tm)
         self._root = None
+
+    @property
+    def procedure(self):
+        """The installation's procedure (workflows and city profiles), compiled once."""
+        if getattr(self, "_procedure", None) is None:
+            from .security import RoleMatrix
+            from .workflow import WorkflowError, procedure_from_settings
+            schemas_dir = pathlib.Path(self.settings.get("archive.schemas_dir") or default_directory())
+            try:
+                self._procedure = procedure_from_settings(self.settings, self.registry,
+                                                          RoleMatrix(schemas_dir / "roles.yaml"))
+            except WorkflowError as exc:
+                raise CommandError(f"办理流程配置有误：{exc}") from None
+        return self._procedure
 
     @property
     def search_index(self):
@@ -148,6 +163,8 @@ def _parser():
     check.add_argument("--fix", action="store_true", help="把缺失或过期的档案重新编入索引")
     check.set_defaults(command=index_check)
     commands.add_parser("ocr", help="立即识别排队中的扫描件（OCR），每份文件提交一次").set_defaults(command=run_ocr)
+    from .audit import commands as audit_commands
+    audit_commands.register(commands)
     return parser
 
 
@@ -190,22 +207,14 @@ def demo_city(session, args):
     clerk's. A build that fails part-way keeps the batches already committed; ``--if-empty``
     lets ``make run`` call it on every start.
     """
-    import pathlib
 
     from .demo.city import build_city, create_demo_users
-    from .security import RoleMatrix
     from .textlayer import drain
-    from .workflow import WorkflowError, procedure_from_settings
     root = session.root
     if args.if_empty and len(root.households):
         print(f"档案库中已有 {len(root.households)} 份住户档案，未生成演示数据。")
         return
-    schemas_dir = pathlib.Path(session.settings.get("archive.schemas_dir") or default_directory())
-    try:
-        procedure = procedure_from_settings(session.settings, session.registry,
-                                            RoleMatrix(schemas_dir / "roles.yaml"))
-    except WorkflowError as exc:
-        raise CommandError(f"办理流程配置有误：{exc}") from None
+    procedure = session.procedure
     users = create_demo_users(root, session.hasher)
     for login, _, role in users:
         root.log.append(actor=ACTOR, action="user.add", target=login, detail=role)

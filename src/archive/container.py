@@ -12,6 +12,7 @@ from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree, OOTreeSet, intersection
 from persistent import Persistent
 
+from .auditlog import record_version
 from .search.queue import index_later
 from .version import flatten
 
@@ -97,7 +98,14 @@ class DossierContainer(Persistent):
         self._items[key] = dossier
         self._count.change(1)
         self.reindex(dossier)
+        self.logged(dossier, dossier.latest)
         return dossier
+
+    def logged(self, dossier, version):
+        """Every recorded version is an action in the audit log (archive.auditlog)."""
+        log = getattr(self.__parent__, "log", None)
+        if log is not None:
+            record_version(log, dossier, version)
 
     def ensure_index(self, path):
         """Add an index for a newly listed field and fill it (used by evolve steps)."""

@@ -233,6 +233,7 @@ class Dossier(Persistent):
         self.modified = when
         if self.__parent__ is not None and hasattr(self.__parent__, "reindex"):
             self.__parent__.reindex(self)
+            self.__parent__.logged(self, version)
         return version
 
 

@@ -90,8 +90,20 @@ def _ocr_queue(root, registry):
         root.ocr_queue = OcrQueue()
 
 
+def _audits(root, registry):
+    """Generation 7: audit runs, credit events beside the bans, and the log's head."""
+    from .audit.runs import AuditBook
+    if getattr(root, "audits", None) is None:
+        root.audits = AuditBook()
+    root.credit._ensure()
+    log = root.log
+    if log.head is None:
+        log.head = (log.entries.maxKey(), log.entries[log.entries.maxKey()].hash) \
+            if len(log.entries) else (0, "0" * 64)
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue]   # STEPS[n] takes generation n to n + 1
+         _ocr_queue, _audits]   # STEPS[n] takes generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -28,6 +28,9 @@ class LeaseError(Exception):
 class Lease(Persistent):
     """One household in one unit for one period."""
 
+    paid_through = None     # the last day the recorded rent covers (None: nothing paid yet)
+    payments = ()           # (paid through, amount, when, actor), oldest first
+
     def __init__(self, lease_id, household_no, unit_no, when, actor):
         self.lease_id = lease_id
         self.household_no, self.unit_no = household_no, unit_no
@@ -82,6 +85,35 @@ class LeaseBook(Persistent):
                       when, actor)
         self._items[lease.lease_id] = lease
         return lease
+
+
+def record_payment(lease, paid_through, amount, when, actor):
+    """Rent paid (租金缴纳): the record now covers the lease up to ``paid_through``."""
+    if lease.start is None:
+        raise LeaseError("租赁尚未起租，不能登记租金")
+    covered = lease.paid_through or (lease.start - _dt.timedelta(days=1))
+    if paid_through <= covered:
+        raise LeaseError(f"缴至日期必须晚于已缴至日期 {covered.isoformat()}")
+    if amount is not None and amount < 0:
+        raise LeaseError("缴纳金额不能为负数")
+    lease.payments = tuple(lease.payments) + ((paid_through, amount, when, actor),)
+    lease.paid_through = paid_through
+
+
+def months_in_arrears(lease, today: _dt.date) -> int:
+    """Whole months of rent not covered by the record on ``today`` (0 when paid ahead).
+
+    Rent is owed month by month from the lease's start; a lease paid through 31 March owes
+    from 1 April, so on 1 October it is six months behind (DOMAIN.md: arrears ≥ 6 months)."""
+    if lease.start is None:
+        return 0
+    owed_from = (lease.paid_through + _dt.timedelta(days=1)) if lease.paid_through else lease.start
+    if owed_from > today:
+        return 0
+    months = (today.year - owed_from.year) * 12 + (today.month - owed_from.month)
+    if today.day < owed_from.day:
+        months -= 1
+    return max(months, 0)
 
 
 def current_lease(dossier):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from persistent import Persistent
 
+from .audit.runs import AuditBook
 from .auditlog import AuditLog
 from .container import ALWAYS, DossierContainer
 from .credit import CreditRecord
@@ -39,6 +40,7 @@ class ArchiveRoot(Persistent):
         self.lotteries = LotteryBook()
         self.index_queue = IndexQueue()
         self.ocr_queue = OcrQueue()
+        self.audits = AuditBook()
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

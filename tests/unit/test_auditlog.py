@@ -71,9 +71,42 @@ def test_tampered_entry_with_a_recomputed_hash_breaks_the_next_link(log):
     assert log.verify() == 3
 
 
-def test_removed_entry_is_found(log):
+def test_removed_entry_is_found_and_named(log):
     del log.entries[2]
-    assert log.verify() == 3
+    report = log.check()
+    assert (report.ok, report.broken_at) == (False, 2) and "缺少第 2 条" in report.reason
+
+
+def test_edited_entry_is_named_with_the_reason(log):
+    log.entries[3] = dataclasses.replace(log.entries[3], detail="改过")
+    report = log.check()
+    assert report.broken_at == 3 and "内容与其哈希不符" in report.reason
+
+
+def test_entries_cut_off_the_end_are_found_through_the_head(log):
+    del log.entries[4]
+    report = log.check()
+    assert not report.ok and "日志头记录到第 4 条" in report.reason
+
+
+def test_intact_log_reports_its_head(log):
+    report = log.check()
+    assert report.ok and report.entries == 4 and report.head == (4, log.entries[4].hash)
+
+
+def test_a_log_kept_before_the_head_existed_still_verifies(log):
+    log.head = None
+    assert log.check().ok
+
+
+def test_newest_filters_by_target(log):
+    assert [e.number for e in log.newest(target="CZ-HH-2026-Y-00002")] == [4]
+
+
+def test_action_titles_read_in_chinese_and_english():
+    from archive.auditlog import action_title
+    assert action_title("dossier.filed") == "归档文件"
+    assert action_title("transition.accept", "en") == "Step: accept"
 
 
 def test_newest_lists_latest_first_and_filters_by_action(log):

@@ -27,6 +27,8 @@ Deliberate faults, for the audits to find (returned under ``summary["faults"]``)
   old paper register" (按纸质台账补录) straight into the lease book, attaching a waiting
   household to a unit already let, which the procedure itself would refuse.
   ``double_let_households`` names both households (the rightful tenant first).
+* ``arrears`` — a tenant whose rent record stops seven months before the demo's today,
+  while every other current tenant is recorded as paid through last month (登记缴租).
 
 Also shown on purpose (``summary["banned_applicant"]``, ``summary["overrides"]``): a household
 stuck awaiting acceptance because a member is under a credit ban for fraud (the accept
@@ -118,6 +120,7 @@ def build_city(root, registry, procedure=None, *, households=DEFAULT_SIZE["house
     city = _City(random.Random(seed), registry, procedure, today, patterns)
     plans = city.plan(households, units, documents)
     city.carry_out(root, plans, render, progress, commit)
+    city.record_rent()
     return city.summary(root)
 
 
@@ -731,6 +734,33 @@ class _City:
                     layout=vocab["layouts"].title(u["layout"]),
                     ownership=vocab["ownerships"].title(u["ownership"]))
 
+    # -- the rent ledger ---------------------------------------------------------------
+    def record_rent(self):
+        """Every current tenant's rent recorded as paid through the last month (登记缴租),
+        the day before the demo's today; one tenant (the ``arrears`` fault) stopped paying
+        seven months ago, which the audit must find (arrears ≥ 6 months → must exit)."""
+        when = _dt.datetime.combine(self.today - DAY, _dt.time(16), CST).astimezone(_dt.timezone.utc)
+        last_month = self.today.replace(day=1) - DAY
+        behind = None
+        for h in sorted(self.households, key=lambda p: p.index):
+            dossier = self.dossiers[h]
+            lease = leases.current_lease(dossier)
+            if lease is None or lease.state != "current" or lease.start is None \
+                    or h.role == "double_let":   # the planted fault stays as the register left it
+                continue
+            paid = last_month
+            if behind is None and not h.role and dossier.state == "leased" \
+                    and lease.start < last_month - 300 * DAY:
+                behind, paid = h, (self.today.replace(day=1) - 200 * DAY).replace(day=1) - DAY
+                h.role = "arrears"
+            if paid <= lease.start:
+                continue
+            name = "record_rent" if dossier.state == "leased" else "record_transition_rent"
+            self.procedure.perform(self.root, dossier, name, ACTOR, (ACTOR,), "租金缴纳记录核对登记",
+                                   inputs={"paid_through": paid.isoformat()}, when=when)
+            self.counts["rent"] += 1
+        self.faults["arrears"] = behind
+
     # -- the summary -------------------------------------------------------------------
     def summary(self, root):
         """Counts, each household's workflow state and the archive numbers of the faults."""
@@ -742,6 +772,7 @@ class _City:
         return {"households": len(self.households), "units": len(self.units),
                 "documents": self.counts["documents"], "refiled": self.counts["refiles"],
                 "edits": self.counts["edits"], "steps": self.counts["steps"],
+                "rent_recorded": self.counts["rent"],
                 "leases": len(root.leases),
                 "by_stage": {s: by_stage[s] for s in states if by_stage[s]},
                 "units_by_state": {s: units[s] for s in self.workflows["unit"].states if units[s]},
@@ -749,7 +780,8 @@ class _City:
                 "stages": {d.archive_no: d.state for d in dossiers},
                 "faults": {"missing_pledge": f["missing_pledge"].archive_no,
                            "double_let_unit": f["double_let_unit"].archive_no,
-                           "double_let_households": [h.archive_no for h in f["double_let_households"]]},
+                           "double_let_households": [h.archive_no for h in f["double_let_households"]],
+                           "arrears": f["arrears"].archive_no if f.get("arrears") else None},
                 "banned_applicant": {"household": banned.archive_no, "person": banned.ban_person,
                                      "reason": self.ban.reason, "until": self.ban.until.isoformat(),
                                      "refusal": self.refusal},

@@ -31,6 +31,8 @@ END = Input("end", "date", ("租期结束", "Lease end"))
 RENT = Input("rent", "money", ("月租金（元）", "Monthly rent (yuan)"), required=False)
 DEPOSIT = Input("deposit", "money", ("履约保证金（元）", "Deposit (yuan)"), required=False)
 NEW_END = Input("end", "date", ("续租至", "Renew until"))
+PAID_THROUGH = Input("paid_through", "date", ("租金缴至", "Rent paid through"))
+AMOUNT = Input("amount", "money", ("缴纳金额（元）", "Amount paid (yuan)"), required=False)
 
 
 class EffectError(Exception):
@@ -42,7 +44,7 @@ class Effects:
 
     INPUTS = {"allocate": (UNIT,), "start_lease": (START, END, RENT, DEPOSIT),
               "renew_lease": (NEW_END, RENT), "cancel_allocation": (), "begin_transition": (),
-              "end_lease": ()}
+              "end_lease": (), "record_rent": (PAID_THROUGH, AMOUNT)}
 
     def __init__(self, procedure):
         self.procedure = procedure
@@ -123,6 +125,16 @@ class Effects:
                    ("过渡期月租金（元）", f"{lease.transition_rent:,.2f}（{factor:g} 倍）"))
         unit = ctx.root.units[lease.unit_no]
         unit.note_lease(ctx.actor, ctx.when, "住户进入退出过渡期", details)
+        return details
+
+    def _record_rent(self, ctx):
+        lease = self._open_lease(ctx, "current")
+        amount = ctx.inputs.get("amount")
+        leases.record_payment(lease, ctx.inputs["paid_through"],
+                              None if amount is None else float(amount), ctx.when, ctx.actor)
+        details = (("租赁编号", lease.lease_id), ("租金缴至", lease.paid_through.isoformat()))
+        if amount is not None:
+            details += (("缴纳金额（元）", f"{float(amount):,.2f}"),)
         return details
 
     def _end_lease(self, ctx):

@@ -11,7 +11,6 @@ import itertools
 import zoneinfo
 from dataclasses import dataclass
 
-from ..credit import ban_for
 from ..dossier import DossierError, _check_comment
 from ..leases import LeaseError
 from ..workdays import Due, after
@@ -174,10 +173,8 @@ class Procedure:
         if transition.flag:
             details += (("标记", transition.title()),)
         version = self._move(dossier, transition, actor, when, comment, details)
-        root.log.append(actor, f"transition.{transition.name}", dossier.archive_no,
-                        f"{state.name} → {transition.target}", when)
         if transition.ban:
-            self._ban(root, dossier, transition, ctx)
+            self._ban(root, dossier, transition, ctx, comment)
         return version
 
     def drive(self, dossier, name, actor, when, comment, details):
@@ -197,16 +194,18 @@ class Procedure:
             dossier.set_due(due.day if due else None, bool(due and due.estimated))
         return version
 
-    def _ban(self, root, dossier, transition, ctx):
+    def _ban(self, root, dossier, transition, ctx, comment):
         """Record the profile's ban on every member (e.g. declining without cause)."""
         years = ctx.profile.value(f"bans.{transition.ban}") if ctx.profile else None
         if not years:
             return
         for person in dossier.people():
             if person.get("id_number"):
-                root.credit.record_ban(ban_for(
-                    person["id_number"], transition.ban, years, ctx.today,
-                    note=transition.title(), recorded_by=ctx.actor, dossier=dossier.archive_no))
+                root.credit.record_event(
+                    person["id_number"], person.get("name", ""), transition.ban, ctx.today,
+                    f"{transition.title()}：{comment}" if comment else transition.title(),
+                    ctx.actor, ctx.when, dossier=dossier.archive_no, ban_years=years,
+                    note=transition.title())
 
     def _transition(self, dossier, name):
         transition = self.workflow(dossier).transition(name) if isinstance(name, str) else None

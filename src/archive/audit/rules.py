@@ -1,0 +1,361 @@
+"""Audit rules (审计规则): each a small unit with an id, a severity, a description and the
+四性检测 category it serves (DA/T 70-2018: authenticity, integrity, usability, security).
+
+A rule has a scope that says what the audit hands it, so the audit walks the archive once:
+``file`` rules get every stored file revision with its bytes read once for all of them,
+``dossier`` rules get every dossier, ``archive`` rules run once over the whole archive.
+A rule yields findings; it never changes anything.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import types
+from dataclasses import dataclass
+
+from .. import leases
+from ..idnumber import mask as mask_id
+from ..workflow import guards
+
+SEVERITIES = {   # most serious first
+    "critical": ("严重", "Critical"),
+    "major": ("重要", "Major"),
+    "minor": ("一般", "Minor"),
+}
+CATEGORIES = {   # 四性检测
+    "authenticity": ("真实性", "Authenticity"),
+    "integrity": ("完整性", "Integrity"),
+    "usability": ("可用性", "Usability"),
+    "security": ("安全性", "Security"),
+}
+
+
+def title_of(table, code, locale="zh"):
+    zh, en = table.get(code, (code, code))
+    return en if locale == "en" else zh
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One fault found: which rule, how serious, where, and what a clerk should read.
+
+    ``subject`` names the thing inside the dossier (a document's file, a lease, a masked
+    ID number), so the same fault found by the next run has the same fingerprint."""
+    rule: str
+    severity: str
+    message: str
+    dossier: str = ""
+    kind: str = ""          # household | unit | "" (the archive as a whole)
+    subject: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.rule}|{self.dossier}|{self.subject}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check the audit runs, described for the audit page and the report."""
+    id: str
+    severity: str
+    category: str
+    scope: str              # file | dossier | archive
+    titles: tuple           # (zh, en)
+    descriptions: tuple     # (zh, en)
+    check: object
+
+    def title(self, locale="zh"):
+        return self.titles[1] if locale == "en" else self.titles[0]
+
+    def description(self, locale="zh"):
+        return self.descriptions[1] if locale == "en" else self.descriptions[0]
+
+    def finding(self, message, dossier=None, subject=""):
+        return Finding(self.id, self.severity, message,
+                       getattr(dossier, "archive_no", "") or "", getattr(dossier, "kind", "") or "",
+                       subject)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(id, severity, category, scope, titles, descriptions):
+    """Register a rule function under its id (the order of registration is report order)."""
+    assert severity in SEVERITIES and category in CATEGORIES and scope in ("file", "dossier", "archive")
+
+    def register(check):
+        RULES[id] = Rule(id, severity, category, scope, titles, descriptions, check)
+        return check
+    return register
+
+
+# -- files ---------------------------------------------------------------------------------
+@rule("fixity", "critical", "authenticity", "file",
+      ("固化信息校验", "Fixity"),
+      ("重新计算每个文件每个版本的SHA-256，与归档时记录的值比对。",
+       "Recompute the SHA-256 of every stored file, every revision, against the value recorded at filing."))
+def fixity(rule, ctx, dossier, doc, revision, data):
+    if data is None:
+        yield rule.finding(f"文件 {doc.doc_id} 第 {revision.number} 版的内容无法读取（存储文件缺失）",
+                           dossier, f"{doc.doc_id}#{revision.number}")
+        return
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != revision.sha256:
+        yield rule.finding(f"文件 {doc.doc_id} 第 {revision.number} 版的SHA-256与归档时不符"
+                           f"（归档时 {revision.sha256[:12]}…，现为 {digest[:12]}…），内容已被改动",
+                           dossier, f"{doc.doc_id}#{revision.number}")
+
+
+@rule("usability", "major", "usability", "file",
+      ("可用性检测", "Usability"),
+      ("每个PDF文件仍能由PDF引擎打开、未加密，且页数与归档时记录一致。",
+       "Every PDF still opens in a PDF engine, is not encrypted, and has the page count recorded at filing."))
+def usability(rule, ctx, dossier, doc, revision, data):
+    if data is None:
+        return   # fixity reports the missing file
+    subject = f"{doc.doc_id}#{revision.number}"
+    pages, problem = ctx.open_pdf(data)
+    if problem:
+        yield rule.finding(f"文件 {doc.doc_id} 第 {revision.number} 版无法打开：{problem}", dossier, subject)
+    elif revision.pages is not None and pages != revision.pages:
+        yield rule.finding(f"文件 {doc.doc_id} 第 {revision.number} 版现有 {pages} 页，"
+                           f"归档时记录为 {revision.pages} 页", dossier, subject)
+
+
+# -- one dossier at a time -------------------------------------------------------------------
+@rule("manifest", "critical", "authenticity", "dossier",
+      ("版本记录与文件一致", "Versions match the files"),
+      ("每个历史版本记录的文件及其SHA-256都确实存在于档案中（元数据记录的位置即内容所在）。",
+       "Every version's record of a document points at a stored file with the recorded SHA-256."))
+def manifest(rule, ctx, dossier):
+    seen = set()
+    for version in ctx.history(dossier):
+        for entry in version.manifest:
+            key = (entry.doc_id, entry.file_no, entry.sha256)
+            if key in seen:
+                continue
+            seen.add(key)
+            doc = dossier.documents.get(entry.doc_id)
+            revision = doc.file_revision(entry.file_no) if doc is not None else None
+            if revision is None:
+                yield rule.finding(f"第 {version.number} 版记录的文件 {entry.doc_id} 第 {entry.file_no} 版不存在",
+                                   dossier, f"{entry.doc_id}#{entry.file_no}")
+            elif revision.sha256 != entry.sha256:
+                yield rule.finding(f"第 {version.number} 版记录的文件 {entry.doc_id} 第 {entry.file_no} 版"
+                                   f"SHA-256与文件本身的记录不符", dossier, f"{entry.doc_id}#{entry.file_no}")
+
+
+@rule("completeness", "major", "integrity", "dossier",
+      ("文件齐全", "Completeness"),
+      ("档案已办理的每个步骤所需的文件（按所属辖区规则）均已归档且未撤出；待受理的申请须有全套申请材料。",
+       "Every document the dossier's city requires for the steps it has been through is filed and not "
+       "withdrawn; an application awaiting acceptance holds the whole application set."))
+def completeness(rule, ctx, dossier):
+    profile = ctx.procedure.profile(dossier)
+    if profile is None:
+        return
+    workflow = ctx.procedure.workflow(dossier)
+    initial = dossier.kind == "household" and dossier.state == workflow.initial
+    stages = list(ctx.application_stages) if initial else []
+    for name in ctx.steps_taken(dossier):
+        transition = workflow.transition(name)
+        for guard in (transition.guards if transition else ()):
+            if guard.kind == "documents" and guard.arg not in stages:
+                stages.append(guard.arg)
+    present = {d.metadata.get("doc_type") for d in dossier.active_documents()}
+    missing = []
+    for stage in stages:
+        missing += [c for c in profile.required_documents(stage) if c not in present and c not in missing]
+    if missing:
+        vocab = ctx.schemas.vocabularies["document_types"]
+        names = "、".join(vocab.title(c) for c in missing)
+        yield rule.finding(f"已办理步骤所需的文件缺失：{names}（{profile.title()}）", dossier,
+                           ",".join(sorted(missing)))
+
+
+@rule("lease_link", "critical", "integrity", "dossier",
+      ("一户一套对应", "One unit, one household"),
+      ("在租或已配租的租赁关系在住户档案和房源档案两侧一致，状态相符。",
+       "An open lease is held by both its household and its unit, and both dossiers' states agree with it."))
+def lease_link(rule, ctx, dossier):
+    lease = leases.current_lease(dossier)
+    other_kind = "unit" if dossier.kind == "household" else "household"
+    if lease is not None and lease.open:
+        other_no = lease.unit_no if dossier.kind == "household" else lease.household_no
+        other = ctx.root.container(other_kind).get(other_no)
+        if other is None:
+            yield rule.finding(f"租赁 {lease.lease_id} 指向的档案 {other_no} 不存在", dossier, lease.lease_id)
+        elif leases.current_lease(other) is not lease:
+            held = leases.current_lease(other)
+            yield rule.finding(f"租赁 {lease.lease_id} 在 {other_no} 一侧不是当前租赁"
+                               f"（该档案当前为 {held.lease_id if held else '无'}）", dossier, lease.lease_id)
+        expected = ctx.lease_states[dossier.kind][lease.state]
+        if dossier.state not in expected:
+            yield rule.finding(f"租赁 {lease.lease_id} 为“{lease.state_title()}”，但档案处于"
+                               f"“{ctx.procedure.state_title(dossier)}”", dossier, f"{lease.lease_id}:state")
+    elif dossier.state in ctx.lease_states[dossier.kind]["current"] | ctx.lease_states[dossier.kind]["offered"]:
+        yield rule.finding(f"档案处于“{ctx.procedure.state_title(dossier)}”，却没有在租或已配租的租赁",
+                           dossier, "no-lease")
+
+
+@rule("lease_expired", "major", "integrity", "dossier",
+      ("租期届满未处理", "Lease past its end"),
+      ("租期已届满，既未续租也未办理退出。", "A lease past its end date with no renewal and no exit."))
+def lease_expired(rule, ctx, dossier):
+    lease = leases.current_lease(dossier)
+    if dossier.kind != "household" or lease is None or lease.state != "current" or lease.end is None:
+        return
+    if lease.end < ctx.today and dossier.state != "exiting":
+        yield rule.finding(f"租赁 {lease.lease_id} 已于 {lease.end.isoformat()} 届满，"
+                           f"已过 {(ctx.today - lease.end).days} 天，未续租也未办理退出", dossier, lease.lease_id)
+
+
+@rule("annual_review", "major", "integrity", "dossier",
+      ("年度申报逾期", "Annual declaration overdue"),
+      ("在租住户未在规定期限内完成年度申报与复核。",
+       "A tenant household past its city's deadline for the yearly declaration and review."))
+def annual_review(rule, ctx, dossier):
+    if dossier.kind != "household" or dossier.state != "leased":
+        return
+    due = ctx.procedure.due(dossier)
+    if due is not None and due.day < ctx.today:
+        yield rule.finding(f"年度申报应于 {due.day.isoformat()} 前完成，已逾期 {(ctx.today - due.day).days} 天",
+                           dossier, f"due:{due.day.isoformat()}")
+
+
+@rule("arrears", "major", "integrity", "dossier",
+      ("欠租6个月以上", "Rent arrears of 6 months or more"),
+      ("在租住户的租金缴纳记录落后6个月以上（应当退出）。",
+       "A tenant whose rent record is 6 months or more behind (the household must exit)."))
+def arrears(rule, ctx, dossier):
+    lease = leases.current_lease(dossier)
+    if dossier.kind != "household" or lease is None or lease.state != "current" or lease.start is None:
+        return
+    months = leases.months_in_arrears(lease, ctx.today)
+    if months >= 6:
+        paid = lease.paid_through.isoformat() if lease.paid_through else "无缴纳记录"
+        yield rule.finding(f"租赁 {lease.lease_id} 欠租 {months} 个月（已缴至：{paid}）", dossier, lease.lease_id)
+
+
+@rule("transition_overstay", "major", "integrity", "dossier",
+      ("超期未腾退", "Transition period overstayed"),
+      ("退出过渡期已满，住户仍未腾退。", "The exit transition period has ended and the household has not vacated."))
+def transition_overstay(rule, ctx, dossier):
+    lease = leases.current_lease(dossier)
+    if dossier.kind != "household" or dossier.state != "exiting" or lease is None \
+            or lease.transition_until is None:
+        return
+    if lease.transition_until < ctx.today:
+        yield rule.finding(f"过渡期已于 {lease.transition_until.isoformat()} 届满，"
+                           f"超期 {(ctx.today - lease.transition_until).days} 天仍未腾退", dossier, lease.lease_id)
+
+
+@rule("threshold", "critical", "authenticity", "dossier",
+      ("突破限额未记录破格", "Threshold breached without override"),
+      ("办理时档案信息超过所属辖区限额（收入、资产、住房面积），却没有记录破格办理及其理由。",
+       "A step taken while the dossier's values broke its city's limits, with no override recorded."))
+def threshold(rule, ctx, dossier):
+    profile = ctx.procedure.profile(dossier)
+    if profile is None:
+        return
+    workflow = ctx.procedure.workflow(dossier)
+    for version in ctx.history(dossier):
+        if version.action != "transition":
+            continue
+        transition = workflow.transition(version.transition)
+        limits = [g for g in (transition.guards if transition else ()) if g.kind == "field"]
+        if not limits or any(label == "破格办理" for label, _ in version.details):
+            continue
+        shadow = types.SimpleNamespace(root=ctx.root, dossier=types.SimpleNamespace(
+            kind=dossier.kind, metadata=version.metadata), profile=profile, schemas=ctx.schemas)
+        problems = [p.message for g in limits for p in guards.field(g, shadow, ctx.procedure)]
+        if problems:
+            yield rule.finding(f"第 {version.number} 版“{transition.title()}”时：{'；'.join(problems)}，"
+                               f"未记录破格办理", dossier, f"v{version.number}")
+
+
+@rule("banned_applicant", "critical", "security", "dossier",
+      ("受限人员在办申请", "Banned person in an open application"),
+      ("在办申请中的申请人或共同申请人正处于诚信限制期。",
+       "An applicant or co-applicant of an open application is under an active credit ban."))
+def banned_applicant(rule, ctx, dossier):
+    if dossier.kind != "household" or dossier.state not in ctx.application_states:
+        return
+    for person in dossier.people():
+        number = person.get("id_number")
+        for ban in ctx.root.credit.active_bans(number, ctx.today) if number else ():
+            yield rule.finding(f"{person.get('name', '')}（{mask_id(number)}）因“{ban_title(ban)}”"
+                               f"被限制申请至 {ban.last_day.isoformat()}，申请仍在办理", dossier,
+                               f"{mask_id(number)}:{ban.since.isoformat()}")
+
+
+def ban_title(ban):
+    from ..credit import reason_title
+    return reason_title(ban.reason)
+
+
+# -- the archive as a whole ------------------------------------------------------------------
+@rule("shared_person", "major", "integrity", "archive",
+      ("一人多户", "One person in two households"),
+      ("同一身份证号码出现在两个以上仍在保障中的住户档案中。",
+       "The same ID number in two or more households still under housing security."))
+def shared_person(rule, ctx):
+    for number, nos in sorted(ctx.people.items()):
+        if len(nos) > 1:
+            for no in nos:
+                others = "、".join(n for n in nos if n != no)
+                yield Finding(rule.id, rule.severity,
+                              f"身份证号码 {mask_id(number)} 同时出现在 {others}", no, "household",
+                              mask_id(number))
+
+
+@rule("unit_double_let", "critical", "integrity", "archive",
+      ("一套多租", "A unit let twice"),
+      ("租赁台账中同一房源或同一住户同时有两份以上在租或已配租的租赁。",
+       "The lease book holds two open leases for one unit or for one household."))
+def unit_double_let(rule, ctx):
+    by_unit, by_household = {}, {}
+    for lease in ctx.root.leases.values():
+        if lease.open:
+            by_unit.setdefault(lease.unit_no, []).append(lease.lease_id)
+            by_household.setdefault(lease.household_no, []).append(lease.lease_id)
+    for kind, table in (("unit", by_unit), ("household", by_household)):
+        for no, ids in sorted(table.items()):
+            if len(ids) > 1:
+                yield Finding(rule.id, rule.severity, f"同时有 {len(ids)} 份未终止的租赁：{'、'.join(ids)}",
+                              no, kind, ",".join(ids))
+
+
+@rule("log_chain", "critical", "security", "archive",
+      ("审计日志哈希链", "Audit log chain"),
+      ("审计日志的哈希链从第一条到最后一条完整无缺，没有条目被改动、删除或截去。",
+       "The audit log's hash chain holds from the first entry to the last: nothing edited, removed or cut off."))
+def log_chain(rule, ctx):
+    report = ctx.root.log.check()
+    ctx.counts["log_entries"] = report.entries
+    if not report.ok:
+        yield Finding(rule.id, rule.severity, f"审计日志哈希链断开：{report.reason}", "", "",
+                      f"log#{report.broken_at}")
+
+
+@rule("search_index", "minor", "usability", "archive",
+      ("检索索引与档案一致", "Search index in step"),
+      ("全文检索索引中每份档案的版本与档案库一致（索引可随时由档案库重建：archive reindex）。",
+       "Every dossier's entry in the search index is of its current version (rebuild with archive reindex)."))
+def search_index(rule, ctx):
+    if ctx.search_index is None:
+        return
+    from ..search.index import check
+    report = check(ctx.root, ctx.search_index)
+    for key in report.missing:
+        yield _index_finding(rule, key, "检索索引中没有该档案")
+    for key, indexed, current in report.stale:
+        yield _index_finding(rule, key, f"检索索引为第 {indexed} 版，档案已是第 {current} 版")
+    for key in report.orphaned:
+        yield _index_finding(rule, key, "检索索引中有档案库里不存在的条目")
+
+
+def _index_finding(rule, key, message):
+    kind, _, no = key.partition("/")
+    return Finding(rule.id, rule.severity, message, no, kind if kind in ("household", "unit") else "", key)
+
