@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= development.ini
 
-.PHONY: run install test install-test system-deps system-test-deps bench
+.PHONY: run install test install-test system-deps system-test-deps bench bench-search bench-audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,6 @@ bench: install
 # Full-text search at 100,000 documents, whoosh against SQLite FTS5 (--docs N for fewer)
 bench-search: install
 	$(BIN)/python bench/search.py
+
+bench-audit: install
+	$(BIN)/python bench/audit.py
