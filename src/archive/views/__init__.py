@@ -37,6 +37,14 @@ def includeme(config):
     r("search", "/search")
     r("inspections", "/inspections")
     r("household_history", "/households/{no}/history", traverse="/households/{no}")
+    # integrity audits and the credit record: views/audits.py, views/credit.py
+    r("audits", "/audits")
+    r("audit", "/audits/{run_id}")
+    r("audit_acks", "/audits/{run_id}/acks")
+    r("audit_csv", "/audits/{run_id}/report.csv")
+    r("audit_pdf", "/audits/{run_id}/report.pdf")
+    r("credit", "/credit")
+    r("household_credit_new", "/households/{no}/credit/new", traverse="/households/{no}")
 
     r("api_openapi", "/api/openapi.json")
     # lottery (摇号): views/lottery.py
@@ -57,6 +65,11 @@ def includeme(config):
     r("api_worklist", "/api/worklist")
     r("api_search", "/api/search")
     r("api_household_history", "/api/households/{no}/history", traverse="/households/{no}")
+    r("api_audits", "/api/audits")
+    r("api_audit", "/api/audits/{run_id}")
+    r("api_audit_acks", "/api/audits/{run_id}/acks")
+    r("api_credit", "/api/credit")
+    r("api_household_credit", "/api/households/{no}/credit", traverse="/households/{no}")
     r("api_any", "/api/*rest")
     from pyramid.events import BeforeRender, NewResponse
     from .base import renderer_globals, security_headers

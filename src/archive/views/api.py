@@ -18,7 +18,7 @@ from ..filing import ValidationFailed
 from ..personal import mask_metadata, mask_path
 from ..version import action_title, compare, flatten
 from .base import CONTAINER_OF, actor, document_or_404, kind_of, read_upload, schemas
-from .documents import file_response
+from .documents import file_response, log_export
 from .dossiers import _linked, reveal
 
 DEFAULT_PER_PAGE = 20
@@ -289,6 +289,7 @@ def document_content(request):
         revision = doc.file_revision(int(number)) if number.isdigit() else None
     if revision is None:
         raise HTTPNotFound(request.t("文件版本不存在"))
+    log_export(request, dossier, doc, revision)
     return file_response(request, revision)
 
 

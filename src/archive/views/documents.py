@@ -54,7 +54,15 @@ def document_file(request):
     revision = doc.file_revision(int(request.matchdict["n"]))
     if revision is None:
         raise HTTPNotFound(request.t("文件版本不存在"))
+    log_export(request, dossier, doc, revision)
     return file_response(request, revision)
+
+
+def log_export(request, dossier, doc, revision):
+    """Every time a stored file leaves the archive (viewed or downloaded), in the audit log."""
+    how = "下载" if request.params.get("download") else "查看"
+    request.root.log.append(actor(request), "export", f"{dossier.archive_no}/{doc.doc_id}#{revision.number}",
+                            f"{how}文件 {revision.filename}（SHA-256 {revision.sha256[:12]}…）", filing.now())
 
 
 def file_response(request, revision):

@@ -142,6 +142,7 @@ def reveal(request, dossier, param="reveal") -> bool:
 
 @view_config(route_name="dossier", renderer="archive:templates/dossier.pt", permission="view")
 def dossier_page(request):
+    from .credit import credit_panel
     dossier = request.context
     schema = schemas(request)[dossier.kind]
     unmasked = reveal(request, dossier)
@@ -155,6 +156,7 @@ def dossier_page(request):
             "state_titles": dict(states_of(request, dossier.kind)),
             "doc_schema": schemas(request)["document"],
             "action_title": lambda a: action_title(a, request.ui_locale),
+            "credit": credit_panel(request, dossier, unmasked),
             "can": lambda p: can(request, p, dossier)}
 
 

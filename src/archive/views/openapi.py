@@ -15,7 +15,7 @@ import re
 from pyramid.interfaces import IRoutesMapper
 from pyramid.view import view_config
 
-from . import openapi_history, openapi_search, openapi_workflow
+from . import openapi_audit, openapi_history, openapi_search, openapi_workflow
 from .base import KIND_OF
 
 TITLES = {"household": "Household", "unit": "Unit"}
@@ -475,6 +475,7 @@ OPENAPI_OPERATIONS.update({
     },
 })
 # -- end lottery ------------------------------------------------------------------------------
+PATH_PARAMS.update(openapi_audit.PATH_PARAMS)
 
 
 def build(registry) -> dict:
@@ -485,7 +486,7 @@ def build(registry) -> dict:
                       **openapi_workflow.kind_operations([f"{TITLES[kind]} dossiers"])}
                for kind in TITLES}
     others = {**OPENAPI_OPERATIONS, **openapi_search.OPERATIONS, **openapi_workflow.GLOBAL_OPERATIONS,
-              **openapi_history.OPERATIONS}
+              **openapi_history.OPERATIONS, **openapi_audit.OPERATIONS}
     paths = {}
     for route in mapper.get_routes():
         if not route.pattern.startswith("/api/") or "*" in route.pattern:
@@ -528,6 +529,7 @@ def _with_procedure(parts, registry):
     schemas.update(openapi_workflow.schemas(procedure))
     schemas.update(openapi_history.schemas(procedure))
     schemas.update(openapi_search.SCHEMAS)
+    schemas.update(openapi_audit.SCHEMAS)
     for kind, title in TITLES.items():
         workflow = procedure.workflows[kind]
         states = {"type": ["string", "null"], "enum": list(workflow.states) + [None],
