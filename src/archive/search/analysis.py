@@ -9,9 +9,11 @@ indexing keep up with filing. Search mode also emits the short words inside long
 from __future__ import annotations
 
 import re
+import struct
 
 import rjieba
 from whoosh.analysis import LowercaseFilter, SpaceSeparatedTokenizer, Token, Tokenizer
+from whoosh.formats import Positions
 
 
 _WORD = re.compile(r"[^\W_]")     # a letter, digit or ideograph
@@ -23,36 +25,52 @@ def _is_word(text: str) -> bool:
 
 
 class ChineseTokenizer(Tokenizer):
-    """Words from rjieba's search mode, positioned so that phrases match across both sides.
+    """Words from rjieba's search mode, lower-cased, positioned so that phrases match across
+    both sides.
 
     The index gets every word, long and short (城镇居民, 城镇, 居民); positions count only
     the finest words, and a longer word sits at the position of its first part. A query
     (``mode="query"``) gets only the finest words, all required, so 人均收入 finds
     人均月收入 and a "phrase" matches the same words in a row whatever the compounds.
+    Words are lower-cased here rather than by a filter after it: one generator fewer per
+    word, which is a tenth of the indexing time.
     """
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False,
                  removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
-            yield from _whole(token, value, positions, chars, start_pos, start_char)
+            yield from _whole(token, value.lower(), positions, chars, start_pos, start_char)
             return
+        for word, start, end, pos in self._words(value, mode == "query"):
+            token.text, token.boost, token.stopped = word, 1.0, False
+            if keeporiginal:
+                token.original = value[start:end]
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+    def word_positions(self, value):
+        """[(word, position)] as indexed: what ``WordPositions`` reads without Token objects."""
+        return [(word, pos) for word, _, _, pos in self._words(value, False)]
+
+    @staticmethod
+    def _words(value, finest_only):
+        """(lower-cased word, start, end, position) for each word of ``value``."""
         words = [w for w in rjieba.tokenize(value, "search") if _is_word(w[0])]
         fine = _finest(words)
         place = {}
         for n, (_, start, _) in enumerate(w for w, f in zip(words, fine) if f):
             place.setdefault(start, n)
+        out = []
         for (word, start, end), is_fine in zip(words, fine):
-            if mode == "query" and not is_fine:
+            if finest_only and not is_fine:
                 continue
-            token.text, token.boost, token.stopped = word, 1.0, False
-            if keeporiginal:
-                token.original = word
-            if positions:
-                token.pos = start_pos + _position(place, start)
-            if chars:
-                token.startchar, token.endchar = start_char + start, start_char + end
-            yield token
+            pos = place[start] if start in place else _position(place, start)
+            out.append((word.lower(), start, end, pos))
+        return out
 
 
 def _whole(token, value, positions, chars, start_pos, start_char):
@@ -94,7 +112,58 @@ def _position(place, start):
 
 def chinese_analyzer():
     """Chinese (and mixed Latin/digit) text into lower-cased words."""
-    return ChineseTokenizer() | LowercaseFilter()
+    return ChineseTokenizer()
+
+
+class WordPositions(Positions):
+    """Postings with positions (phrases work as with whoosh's ``Positions``), in a form that
+    is quick to write and to read in bulk.
+
+    Written from the analyzer's ``word_positions`` when it has one: whoosh's own path makes
+    a Token per word and goes through three generators, a third of the time spent indexing
+    a document. A posting's value is the position count and the positions as little-endian
+    32-bit integers (``<u4``), not a pickled list of deltas, so that ``fast`` decodes a whole
+    posting list's positions with numpy (phrases); whoosh's own matchers read it through
+    the ``decode_*`` methods below.
+    """
+
+    def word_values(self, value, analyzer, **kwargs):
+        fast = getattr(analyzer, "word_positions", None)
+        if fast is None or not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        poses = {}
+        for word, pos in fast(value):
+            found = poses.get(word)
+            if found is None:
+                poses[word] = [pos]
+            else:
+                found.append(pos)
+        boost, encode = self.field_boost, self.encode
+        for word, poslist in poses.items():
+            yield word, len(poslist), len(poslist) * boost, encode(poslist)
+
+    def encode(self, poslist):
+        return struct.pack(f"<{len(poslist) + 1}I", len(poslist), *poslist)
+
+    def decode_frequency(self, valuestring):
+        return struct.unpack_from("<I", valuestring)[0]
+
+    def decode_weight(self, valuestring):
+        return self.decode_frequency(valuestring) * self.field_boost
+
+    def decode_positions(self, valuestring):
+        count = struct.unpack_from("<I", valuestring)[0]
+        return list(struct.unpack_from(f"<{count}I", valuestring, 4))
+
+    def decode_position_boosts(self, valuestring):
+        return [(pos, 1) for pos in self.decode_positions(valuestring)]
+
+    def combine(self, vs):
+        s = set()
+        for v in vs:
+            s.update(self.decode_positions(v))
+        return self.encode(sorted(s))
 
 
 def exact_analyzer():

@@ -14,7 +14,7 @@ from whoosh.fields import DATETIME, ID, NGRAM, NUMERIC, STORED, TEXT, Schema
 
 from .. import idnumber
 from ..version import flatten
-from .analysis import chinese_analyzer, exact_analyzer
+from .analysis import WordPositions, chinese_analyzer, exact_analyzer
 
 FACETS = ("kind", "jurisdiction", "district", "state", "doc_type", "category", "year")
 
@@ -32,8 +32,8 @@ def schema() -> Schema:
         dossier_kind=ID(stored=True),
         archive_no=ID(stored=True),
         doc_id=STORED,
-        title=TEXT(analyzer=words, stored=True, field_boost=3.0),
-        body=TEXT(analyzer=words, stored=True, chars=True),
+        title=_words(words, field_boost=3.0),
+        body=_words(words),           # positions for phrases; snippets need no offsets
         names=NGRAM(minsize=1, maxsize=4, field_boost=2.0),   # 张, 伟 and 张伟 find 张伟
         idno=TEXT(analyzer=exact, field_boost=5.0),       # whole values only
         phone=TEXT(analyzer=exact, field_boost=5.0),
@@ -47,6 +47,15 @@ def schema() -> Schema:
         date=DATETIME(stored=True, sortable=True),
         version=NUMERIC(stored=True),
     )
+
+
+def _words(analyzer, field_boost=1.0):
+    """A stored TEXT field of Chinese words with positions (phrases), written through
+    ``WordPositions``: the same postings as whoosh's, made without a Token per word.
+    No character offsets: snippets come from a substring search of the stored text."""
+    field = TEXT(analyzer=analyzer, stored=True, field_boost=field_boost)
+    field.format = WordPositions(field_boost=field_boost)
+    return field
 
 
 def mask_text(text: str) -> str:

@@ -19,9 +19,17 @@ from whoosh import index as whoosh_index
 from whoosh.writing import CLEAR, LockError
 
 from ..background import Worker
+from .codec import Codec
+from .fast import Cache
 from .fields import dossier_key, entries, schema
 
 log = logging.getLogger(__name__)
+
+
+# The bulk writer's postings buffer per process (whoosh's own estimate of it), past which
+# it sorts what it holds into a run on disk, to be merged again at the commit.
+BULK_LIMIT_MB = 256
+BULK_BATCH = 100
 
 
 class SearchIndex:
@@ -36,6 +44,7 @@ class SearchIndex:
             self.ix = whoosh_index.create_in(self.path, schema())
         self._lock = threading.Lock()
         self._local = threading.local()
+        self.arrays = Cache()          # per segment: facet values, dates, field lengths
 
     def searcher(self):
         """A searcher on the latest committed index, kept open per thread (do not close it).
@@ -67,7 +76,7 @@ class SearchIndex:
         """
         for _ in range(100):
             try:
-                return self.ix.writer(limitmb=256, compound=False)
+                return self.ix.writer(limitmb=256, compound=False, codec=Codec())
             except LockError:
                 time.sleep(0.1)
         raise LockError("搜索索引正被其他进程写入")
@@ -93,8 +102,8 @@ class SearchIndex:
         """A writer for a whole new index: documents analysed in ``procs`` processes, each
         making its own segment; on success every earlier entry is dropped at the commit."""
         with self._lock:
-            writer = self.ix.writer(limitmb=256, procs=procs, multisegment=procs > 1,
-                                    compound=False)
+            writer = self.ix.writer(limitmb=BULK_LIMIT_MB, procs=procs, multisegment=procs > 1,
+                                    compound=False, codec=Codec(), batchsize=BULK_BATCH)
             try:
                 yield writer
             except BaseException:

@@ -1,0 +1,184 @@
+"""The array answers (archive.search.fast) against whoosh's own: the same totals, facet
+counts, scores and order, over several segments with deletions; and the index-side
+shortcuts (WordPositions, the codec's length lists) against whoosh's own code."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from whoosh import sorting
+from whoosh.formats import Positions
+from whoosh.query import And, Term
+from whoosh.util.numeric import byte_to_length
+
+from archive.search import fast
+from archive.search.analysis import WordPositions, chinese_analyzer
+from archive.search.codec import Codec
+from archive.search.fields import FACETS
+from archive.search.index import SearchIndex
+from archive.search.query import Searcher, SearchRequest
+
+WORDS = ("住房 保障 公共 租赁 家庭 收入 申请 审核 城镇居民 人均 可支配 承诺 租金 补贴 "
+         "退出 复核 登记 轮候 配租 合同 违约 公示 异议 政府 统建 曲靖 德州 厦门").split()
+NAMES = ("王秀英", "王建国", "李娜", "张伟", "刘洋", "陈静")
+
+
+def _entries(n, seed=3):
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = "household" if i % 5 == 0 else "document"
+        words = rng.choices(WORDS[:8], k=rng.randint(5, 30)) + rng.sample(WORDS, 3)
+        name = rng.choice(NAMES)
+        day = dt.datetime(2020 + rng.randint(0, 5), rng.randint(1, 12), rng.randint(1, 28))
+        out.append(dict(
+            key=f"k{i}", parent=f"household/H{i // 5}", kind=kind, dossier_kind="household",
+            archive_no=f"GZF-{i // 5:04d}", title="".join(rng.sample(WORDS, 2)),
+            body="，".join(words), names=name, idno=f"53030219800101{i:04d}",
+            phone=f"139{i:08d}", number=f"GZF-{i // 5:04d}",
+            jurisdiction=rng.choice(["qujing", "dezhou", "xiamen"]),
+            district=rng.choice(["麒麟区", "德城区", ""]), state=rng.choice(["leased", "applied"]),
+            doc_type=rng.choice(["income_proof", "application_form"]) if kind == "document" else "",
+            category=rng.choice(["dibao", "dishouru"]), year=str(day.year), date=day, version=1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    """Three segments (no merging), documents deleted from two of them."""
+    index = SearchIndex(tmp_path_factory.mktemp("fast") / "index")
+    entries = _entries(240)
+    for part in range(3):
+        writer = index.writer()
+        for entry in entries[part * 80:(part + 1) * 80]:
+            writer.add_document(**entry)
+        writer.commit(merge=False)
+    writer = index.writer()
+    for i in (1, 2, 7, 90, 91, 95, 130):
+        writer.delete_by_term("key", f"k{i}")
+    writer.commit(merge=False)
+    assert len(index.searcher().reader().leaf_readers()) == 3
+    assert index.searcher().doc_count() == 233
+    return index
+
+
+QUERIES = ["住房", "住房 保障", "住房 OR 租金", "住房 NOT 租金", '"公共租赁"', "姓名:王", "王",
+           "城镇居民", "辖区:曲靖 住房", "类型:收入证明", "139*", "合同 OR (违约 公示)",
+           "1390000012*", "GZF-0003", "不存在的词", '"住房保障"', '"保障住房公共"', '"住房住房"',
+           '"公共租赁" OR 合同', '住房 NOT "保障住房"', '题名:"政府统建"']
+
+
+def _whoosh(index, query, filters=None, sort="relevance"):
+    """whoosh's own answer: every hit scored, seven facets counted by groupedby."""
+    searcher = index.searcher()
+    kwargs = dict(filter=And([Term(k, v) for k, v in sorted(filters.items())]) if filters else None,
+                  groupedby={name: sorting.FieldFacet(name) for name in FACETS},
+                  maptype=sorting.Count, limit=None)
+    if sort == "date":
+        kwargs.update(sortedby="date", reverse=True)
+    results = searcher.search(query, **kwargs)
+    counts = {name: {v: n for v, n in results.groups(name).items()} for name in FACETS}
+    return len(results), counts, [(hit.docnum, hit.score) for hit in results]
+
+
+@pytest.mark.parametrize("text", QUERIES)
+@pytest.mark.parametrize("filters", [None, {"jurisdiction": "qujing"}, {"kind": "document", "year": "2021"}])
+def test_totals_facets_and_order_equal_whooshs(index, text, filters):
+    searcher = Searcher(index)
+    query = searcher.parse(text)
+    total, counts, ranked = _whoosh(index, query, filters)
+    matched = fast.Evaluator(index.arrays, index.searcher()).run(query)
+    if filters:
+        matched.restrict(fast.Evaluator(index.arrays, index.searcher(), scored=False).run(
+            And([Term(k, v) for k, v in sorted(filters.items())])))
+    assert matched.total() == total
+    for name in FACETS:
+        assert matched.facet_counts(name) == {v: n for v, n in counts[name].items() if n}
+    top = matched.top(len(ranked) + 5)
+    assert [d for d, _ in top] == [d for d, _ in sorted(ranked, key=lambda h: (-round(h[1], 9), h[0]))]
+    assert [s for _, s in top] == pytest.approx([s for _, s in ranked], rel=1e-9)
+
+
+@pytest.mark.parametrize("text", ["住房", "王", "合同 OR 违约", '"公共租赁"', '"住房保障"'])
+def test_date_order_equals_whooshs(index, text):
+    query = Searcher(index).parse(text)
+    _, _, ranked = _whoosh(index, query, sort="date")
+    top = fast.Evaluator(index.arrays, index.searcher(), scored=False).run(query).top(1000, "date")
+    stored = index.searcher().stored_fields
+    assert [stored(d)["date"] for d, _ in top] == [stored(d)["date"] for d, _ in ranked]
+    assert [d for d, _ in top] == sorted((d for d, _ in ranked),
+                                         key=lambda d: (-stored(d)["date"].timestamp(), d))
+
+
+def test_search_page_agrees_with_whoosh_and_pages(index):
+    searcher = Searcher(index)
+    total, counts, ranked = _whoosh(index, searcher.parse("住房 OR 租金"))
+    keys = [index.searcher().stored_fields(d)["key"] for d, _ in ranked]
+    seen = []
+    for page in (1, 2, 3):
+        found = searcher.search(SearchRequest("住房 OR 租金", page=page, per_page=7))
+        assert found.total == total
+        assert dict(found.facets["jurisdiction"]) == counts["jurisdiction"]
+        seen += [hit.key for hit in found.hits]
+    assert seen == keys[:21]
+
+
+def test_postings_read_by_blocks_equal_whooshs_matcher(index):
+    for reader, _ in index.searcher().reader().leaf_readers():
+        for field, word in (("body", "住房"), ("body", "补贴"), ("names", "王"), ("title", "公示")):
+            btext = word.encode()
+            if (field, btext) not in reader:
+                continue
+            ids, weights = fast.postings(reader, field, btext)
+            matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
+            assert list(ids) == list(matcher.all_ids())
+            matcher = reader._terms.matcher(field, btext, reader.schema[field].format)
+            expected = []
+            while matcher.is_active():
+                expected.append(matcher.weight())
+                matcher.next()
+            assert list(weights) == pytest.approx(expected)
+
+
+def test_a_new_segment_and_deletions_reach_the_arrays(tmp_path):
+    index = SearchIndex(tmp_path / "index")
+    entries = _entries(30)
+    writer = index.writer()
+    for entry in entries[:20]:
+        writer.add_document(**entry)
+    writer.commit()
+    searcher = Searcher(index)
+    before = searcher.search(SearchRequest("住房 OR 保障 OR 公共"))
+    writer = index.writer()
+    writer.delete_by_term("key", before.hits[0].key)
+    for entry in entries[20:]:
+        writer.add_document(**entry)
+    writer.commit(merge=False)
+    after = searcher.search(SearchRequest("住房 OR 保障 OR 公共"))
+    total, counts, _ = _whoosh(index, searcher.parse("住房 OR 保障 OR 公共"))
+    assert after.total == total and before.hits[0].key not in [h.key for h in after.hits]
+    assert dict(after.facets["state"]) == {v: n for v, n in counts["state"].items() if v}
+
+
+def test_word_positions_hold_what_whooshs_positions_hold():
+    analyzer = chinese_analyzer()
+    text = "城镇居民人均可支配收入低于ABC标准的家庭，可以申请公共租赁住房；城镇居民……"
+    ours, theirs = WordPositions(field_boost=3.0), Positions(field_boost=3.0)
+    mine = sorted((w, f, wt, ours.decode_positions(v), ours.decode_frequency(v), ours.decode_weight(v))
+                  for w, f, wt, v in ours.word_values(text, analyzer, mode="index"))
+    whooshs = sorted((w, f, wt, theirs.decode_positions(v), theirs.decode_frequency(v), theirs.decode_weight(v))
+                     for w, f, wt, v in theirs.word_values(text, analyzer, mode="index"))
+    assert mine == whooshs and any(row[0] == "abc" for row in mine)
+    assert ("城镇居民", 2, 6.0, [0, 16], 2, 6.0) in mine
+    assert ours.decode_positions(ours.combine([ours.encode([1, 5]), ours.encode([3, 5])])) == [1, 3, 5]
+
+
+def test_the_codecs_length_lists_equal_whooshs_column(index):
+    for reader, _ in index.searcher().reader().leaf_readers():
+        ours = Codec().per_document_reader(reader._storage, reader.segment())
+        theirs = reader._perdoc
+        for field in ("body", "title", "names"):
+            for docnum in range(reader.doc_count_all()):
+                assert ours.doc_field_length(docnum, field) == theirs.doc_field_length(docnum, field)
+    assert byte_to_length(0) == 0
