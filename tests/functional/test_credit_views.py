@@ -7,8 +7,14 @@ import datetime as dt
 import pytest
 
 import walk
-from archive import idnumber
+from archive import filing, idnumber
 from archive.credit import Ban
+from archive.workdays import add_months
+
+# The day of the finding: shortly before today, so the 2-year ban is active whenever this runs.
+DAY = (filing.now().date() - dt.timedelta(days=10))
+LAST = (add_months(DAY, 24) - dt.timedelta(days=1)).isoformat()
+DAY = DAY.isoformat()
 
 
 @pytest.fixture
@@ -44,17 +50,17 @@ def test_recorded_event_bans_the_person_and_the_acceptance_is_refused(browser, c
     assert city["spouse"]["id_number"] not in form.text          # masked in the choice
     form["person"] = "1"
     form["kind"] = "decline"
-    form["day"] = "2026-03-01"
+    form["day"] = DAY
     form["description"] = "无正当理由放弃第二批次配租"
     form["evidence"] = "D0001"
     shown = form.submit().follow()
-    assert "限制申请至 2028-02-29" in shown.text
+    assert f"限制申请至 {LAST}" in shown.text
     box = shown.html.select_one("#credit")
     assert "alert-danger" in box["class"] and shown.html.select_one("#ban-warning") is not None
     person = box.select_one('.credit-person[data-banned="1"]')
     assert person.select_one(".person-name").text == "李梅"
     assert person.select_one(".person-id").text == idnumber.mask(city["spouse"]["id_number"])
-    assert person.select_one(".ban-end").text == "2028-02-29"
+    assert person.select_one(".ban-end").text == LAST
     assert "无正当理由放弃配租" in person.text and person.select_one(".ban-dossier").text == city["no"]
     assert "无正当理由放弃第二批次配租" in person.select_one(".credit-event").text
 
@@ -68,7 +74,7 @@ def test_recorded_event_bans_the_person_and_the_acceptance_is_refused(browser, c
     step = browser.get(f"/households/{city['no']}/transitions/accept")
     step.forms["transition-form"]["comment"] = "受理"
     refused = step.forms["transition-form"].submit(status=422)
-    assert "李梅因“无正当理由放弃配租”被限制申请，至 2028-02-29 止" in refused.text
+    assert f"李梅因“无正当理由放弃配租”被限制申请，至 {LAST} 止" in refused.text
     with store() as root:
         assert root.households[city["no"]].state == "applied"
 
@@ -98,7 +104,7 @@ def test_bad_input_rerenders_the_form_with_400_and_stores_nothing(browser, city,
     browser.login("reviewer")
     form = record_form(browser, city["no"])
     values = {"csrf_token": form["csrf_token"].value, "person": "0", "kind": "fraud",
-              "day": "2026-03-01", "description": "提供虚假收入证明", "evidence": "", **change}
+              "day": DAY, "description": "提供虚假收入证明", "evidence": "", **change}
     refused = browser.post(f"/households/{city['no']}/credit/new", values, status=400)
     assert message in refused.html.select_one("#credit-error").text
     assert refused.forms["credit-form"]["description"].value == values["description"]
@@ -115,7 +121,7 @@ def test_permissions_and_csrf(browser, city, store):
     browser.login("auditor")
     browser.get(f"/households/{city['no']}/credit/new", status=403)
     browser.login("reviewer")
-    browser.post(f"/households/{city['no']}/credit/new", {"person": "0", "kind": "fraud", "day": "2026-03-01",
+    browser.post(f"/households/{city['no']}/credit/new", {"person": "0", "kind": "fraud", "day": DAY,
                                                          "description": "x"}, status=400)
     browser.get("/households/NOPE/credit/new", status=404)
     assert events(store) == []
@@ -128,7 +134,7 @@ def test_credit_list_masks_searches_and_filters(browser, city, store):
                                    recorded_by="reviewer", dossier=city["no"]))
     browser.login("reviewer")
     form = record_form(browser, city["no"])
-    form["person"], form["kind"], form["day"], form["description"] = "1", "decline", "2026-03-01", "放弃配租"
+    form["person"], form["kind"], form["day"], form["description"] = "1", "decline", DAY, "放弃配租"
     form.submit()
 
     browser.login("inspector")
@@ -159,7 +165,7 @@ def test_credit_list_masks_searches_and_filters(browser, city, store):
 def test_api_records_lists_and_refuses(browser, city, store, users):
     reviewer = {"Authorization": f"Bearer {users['reviewer']}"}
     url = f"/api/households/{city['no']}/credit"
-    body = {"id_number": city["spouse"]["id_number"], "kind": "decline", "day": "2026-03-01",
+    body = {"id_number": city["spouse"]["id_number"], "kind": "decline", "day": DAY,
             "description": "放弃配租", "evidence": "D0001"}
     for bad, message in [({"id_number": "320402198207010000"}, "身份证号码"),
                          ({"id_number": idnumber.make("320402", dt.date(1990, 1, 1), 77)}, "没有身份证号码为该号码"),
@@ -169,7 +175,7 @@ def test_api_records_lists_and_refuses(browser, city, store, users):
     assert events(store) == []
     browser.post_json(url, body, headers={"Authorization": f"Bearer {users['inspector']}"}, status=403)
     created = browser.post_json(url, body, headers=reviewer, status=201).json
-    assert created["name"] == "李梅" and created["ban_last_day"] == "2028-02-29"
+    assert created["name"] == "李梅" and created["ban_last_day"] == LAST
     assert created["id_number"] == idnumber.mask(body["id_number"])
     assert created["bans"][0]["active"] is True
     listing = browser.get("/api/credit", {"q": "李梅"}, headers={"Authorization": f"Bearer {users['inspector']}"}).json
