@@ -13,7 +13,7 @@ from BTrees.IOBTree import IOBTree
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-from .document import Document
+from .document import Document, FixityRegister
 from .version import DocEntry, Version
 
 
@@ -71,6 +71,9 @@ class Dossier(Persistent):
     # The current lease and every lease this dossier was ever part of (archive.leases).
     lease = None
     leases = ()
+    # Every stored file's fixity facts (archive.document.FixityRegister); made at the first
+    # filing, or by evolve for dossiers filed before it existed.
+    fixity = None
 
     def __init__(self, archive_no: str, metadata: dict, actor: str, when: _dt.datetime,
                  comment: str = "", state: str | None = None):
@@ -125,7 +128,7 @@ class Dossier(Persistent):
         self._doc_seq += 1
         doc = Document(f"D{self._doc_seq:04d}", metadata)
         doc.__parent__ = self
-        doc.add_file(data, facts, filename, actor, when)
+        self._register(doc, doc.add_file(data, facts, filename, actor, when))
         self.documents[doc.doc_id] = doc
         self._record("filed", actor, when, comment or metadata.get("title", ""))
         return doc
@@ -141,7 +144,7 @@ class Dossier(Persistent):
         if (current is not None and current.sha256 == facts.sha256
                 and (not metadata or dict(metadata) == doc.metadata)):
             raise NothingChanged("上传的文件与现有文件完全相同")
-        doc.add_file(data, facts, filename, actor, when)
+        self._register(doc, doc.add_file(data, facts, filename, actor, when))
         if metadata:
             doc.metadata = dict(metadata)
         return self._record("refiled", actor, when, comment)
@@ -212,6 +215,18 @@ class Dossier(Persistent):
         if metadata is not None:
             self.metadata = copy.deepcopy(metadata)
         return self._record("adopted", actor, when, comment)
+
+    def _register(self, doc, revision):
+        if self.fixity is None:
+            self.fixity = FixityRegister()
+        self.fixity.add(doc.doc_id, revision)
+
+    def rebuild_fixity(self):
+        """The register from the documents themselves (evolve, for older dossiers)."""
+        self.fixity = FixityRegister()
+        for doc in self.documents.values():
+            for revision in doc.files:
+                self.fixity.add(doc.doc_id, revision)
 
     def set_due(self, day, estimated=False):
         """The current state's deadline, kept on the dossier so worklists sort by index."""

@@ -102,8 +102,16 @@ def _audits(root, registry):
             if len(log.entries) else (0, "0" * 64)
 
 
+def _fixity_registers(root, registry):
+    """Generation 8: each dossier's fixity register, from its stored files."""
+    for kind in ("household", "unit"):
+        for dossier in root.container(kind).values():
+            if dossier.fixity is None:
+                dossier.rebuild_fixity()
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue, _audits]   # STEPS[n] takes generation n to n + 1
+         _ocr_queue, _audits, _fixity_registers]   # STEPS[n] takes generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -173,10 +173,27 @@ def test_fixity_reports_a_missing_stored_file(archive, registry, procedure):
 
 def test_usability_finds_a_page_count_that_no_longer_matches(archive, registry, procedure):
     h, _ = tenant(archive)
-    doc = next(iter(h.documents.values()))
-    doc.current_file.pages = 99
+    entries = h.fixity.entries
+    h.fixity.entries = (dataclasses.replace(entries[0], pages=99),) + entries[1:]
     found = by_rule(audit(archive, registry, procedure, rules=["usability"]))["usability"]
     assert [f.dossier for f in found] == [h.archive_no] and "归档时记录为 99 页" in found[0].message
+
+
+def test_fixity_checks_against_what_was_recorded_at_filing(archive, registry, procedure):
+    """A revision's own sha256 rewritten to match a changed file does not fool the audit:
+    the dossier's fixity register keeps the value recorded at filing."""
+    h, _ = tenant(archive)
+    entry = h.fixity.entries[0]
+    h.fixity.entries = (dataclasses.replace(entry, sha256="f" * 64),) + h.fixity.entries[1:]
+    found = by_rule(audit(archive, registry, procedure, rules=["fixity"]))["fixity"]
+    assert [(f.dossier, f.subject) for f in found] == [(h.archive_no, f"{entry.doc_id}#{entry.file_no}")]
+
+
+def test_every_file_revision_is_in_the_fixity_register(archive):
+    for dossier in list(archive.households.values()) + list(archive.units.values()):
+        recorded = {(e.doc_id, e.file_no, e.sha256) for e in dossier.fixity.entries}
+        stored = {(d.doc_id, r.number, r.sha256) for d in dossier.documents.values() for r in d.files}
+        assert recorded == stored
 
 
 def test_usability_refuses_encrypted_and_broken_pdfs():

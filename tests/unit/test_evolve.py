@@ -95,3 +95,30 @@ def test_bootstrap_gives_an_old_root_its_ocr_queue(registry):
     old.generation = 5
     root = bootstrap({ROOT_KEY: old}, registry)
     assert len(root.ocr_queue) == 0 and root.generation == evolve.CURRENT
+
+
+def test_generation_7_and_8_add_audits_credit_events_the_log_head_and_fixity_registers(registry):
+    """A database from before the audits: no audit book, no credit events, no log head and
+    dossiers without fixity registers; the two steps add all four from what is stored."""
+    import datetime as dt
+
+    import ZODB
+
+    from archive import filing
+    from archive.pdf import inspect
+    from conftest import household_input, make_pdf
+    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    dossier = filing.create_dossier(root, registry, "household", household_input(), "archivist")
+    data = make_pdf()
+    doc = dossier.file_document({"doc_type": "income_proof", "title": "收入证明"}, data, inspect(data),
+                                "a.pdf", "archivist", dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc))
+    del root.audits
+    root.credit._events = root.credit._by_person = None
+    root.log.head = None
+    dossier.fixity = None
+    evolve._audits(root, registry)
+    evolve._fixity_registers(root, registry)
+    assert len(root.audits) == 0 and root.credit.events() == []
+    assert root.log.check().ok and root.log.head[0] == len(root.log)
+    assert [(e.doc_id, e.file_no, e.sha256) for e in dossier.fixity.entries] == \
+        [(doc.doc_id, 1, doc.current_file.sha256)]

@@ -9,7 +9,6 @@ A rule yields findings; it never changes anything.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import types
 from dataclasses import dataclass
 
@@ -94,32 +93,30 @@ def rule(id, severity, category, scope, titles, descriptions):
       ("固化信息校验", "Fixity"),
       ("重新计算每个文件每个版本的SHA-256，与归档时记录的值比对。",
        "Recompute the SHA-256 of every stored file, every revision, against the value recorded at filing."))
-def fixity(rule, ctx, dossier, doc, revision, data):
-    if data is None:
-        yield rule.finding(f"文件 {doc.doc_id} 第 {revision.number} 版的内容无法读取（存储文件缺失）",
-                           dossier, f"{doc.doc_id}#{revision.number}")
-        return
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != revision.sha256:
-        yield rule.finding(f"文件 {doc.doc_id} 第 {revision.number} 版的SHA-256与归档时不符"
-                           f"（归档时 {revision.sha256[:12]}…，现为 {digest[:12]}…），内容已被改动",
-                           dossier, f"{doc.doc_id}#{revision.number}")
+def fixity(rule, ctx, dossier, stored):
+    if stored.data is None:
+        yield rule.finding(f"文件 {stored.doc_id} 第 {stored.file_no} 版的内容无法读取（存储文件缺失）",
+                           dossier, stored.subject)
+    elif stored.digest != stored.sha256:
+        yield rule.finding(f"文件 {stored.doc_id} 第 {stored.file_no} 版的SHA-256与归档时不符"
+                           f"（归档时 {stored.sha256[:12]}…，现为 {stored.digest[:12]}…），内容已被改动",
+                           dossier, stored.subject)
 
 
 @rule("usability", "major", "usability", "file",
       ("可用性检测", "Usability"),
       ("每个PDF文件仍能由PDF引擎打开、未加密，且页数与归档时记录一致。",
        "Every PDF still opens in a PDF engine, is not encrypted, and has the page count recorded at filing."))
-def usability(rule, ctx, dossier, doc, revision, data):
-    if data is None:
+def usability(rule, ctx, dossier, stored):
+    if stored.data is None:
         return   # fixity reports the missing file
-    subject = f"{doc.doc_id}#{revision.number}"
-    pages, problem = ctx.open_pdf(data)
+    pages, problem = ctx.open_pdf(stored.data)
     if problem:
-        yield rule.finding(f"文件 {doc.doc_id} 第 {revision.number} 版无法打开：{problem}", dossier, subject)
-    elif revision.pages is not None and pages != revision.pages:
-        yield rule.finding(f"文件 {doc.doc_id} 第 {revision.number} 版现有 {pages} 页，"
-                           f"归档时记录为 {revision.pages} 页", dossier, subject)
+        yield rule.finding(f"文件 {stored.doc_id} 第 {stored.file_no} 版无法打开：{problem}", dossier,
+                           stored.subject)
+    elif stored.pages is not None and pages != stored.pages:
+        yield rule.finding(f"文件 {stored.doc_id} 第 {stored.file_no} 版现有 {pages} 页，"
+                           f"归档时记录为 {stored.pages} 页", dossier, stored.subject)
 
 
 # -- one dossier at a time -------------------------------------------------------------------

@@ -1,15 +1,18 @@
 """Running an integrity audit (完整性审计): one walk over the archive, every rule applied.
 
 The walk visits each dossier once, hands it to the dossier rules, reads each stored file
-once for all the file rules (fixity, usability), then runs the archive-wide rules. It
+once for all the file rules (fixity, usability: archive.audit.files reads them ahead in
+threads), then runs the archive-wide rules. It
 reads and never writes the archive; what it writes is the run: progress as it goes,
 counts and findings at the end, and one entry in the audit log.
 """
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import time
 
+from .files import AHEAD, FileReader
 from .rules import RULES, Finding
 
 GC_EVERY = 200          # dossiers between trimming the ZODB cache on a long walk
@@ -90,15 +93,6 @@ def _lease_states(workflow) -> dict:
     return out
 
 
-def read_file(revision):
-    """The stored bytes of a file revision, or None when the blob cannot be read."""
-    try:
-        with revision.blob.open("r") as fh:
-            return fh.read()
-    except Exception:   # a missing or unreadable blob file is what fixity must report
-        return None
-
-
 def run_audit(root, run, procedure, schemas, now=None, search_index=None, progress=None,
               clock=time.monotonic) -> list:
     """Apply the run's rules to the whole archive; the run ends ``done`` with its findings.
@@ -115,16 +109,32 @@ def run_audit(root, run, procedure, schemas, now=None, search_index=None, progre
     run.progress = (0, total)
     findings: list[Finding] = []
     started = clock()
-    for kind in ("household", "unit"):
-        for dossier in root.container(kind).values():
-            findings += _dossier(ctx, dossier, by_scope)
-            ctx.counts["dossiers"] += 1
-            ctx.counts[kind + "s"] += 1
-            done = ctx.counts["dossiers"]
-            if done % GC_EVERY == 0 and getattr(root, "_p_jar", None) is not None:
-                root._p_jar.cacheGC()
-            if progress is not None:
-                progress(done, total)
+    reader = FileReader(root) if by_scope["file"] else None
+    walked = collections.deque()     # dossiers whose files are being read ahead
+
+    def finish(dossier):
+        findings.extend(_files(ctx, dossier, by_scope["file"], reader))
+        ctx.counts["dossiers"] += 1
+        ctx.counts[dossier.kind + "s"] += 1
+        done = ctx.counts["dossiers"]
+        if done % GC_EVERY == 0 and getattr(root, "_p_jar", None) is not None:
+            root._p_jar.cacheGC()
+        if progress is not None:
+            progress(done, total)
+    try:
+        for kind in ("household", "unit"):
+            for dossier in root.container(kind).values():
+                findings.extend(_dossier(ctx, dossier, by_scope["dossier"]))
+                if reader is not None:
+                    reader.prefetch(dossier)
+                walked.append(dossier)
+                if len(walked) > AHEAD:
+                    finish(walked.popleft())
+        while walked:
+            finish(walked.popleft())
+    finally:
+        if reader is not None:
+            reader.close()
     for rule in by_scope["archive"]:
         findings += list(rule.check(rule, ctx))
     ctx.counts["seconds"] = round(clock() - started, 2)
@@ -141,7 +151,7 @@ def run_audit(root, run, procedure, schemas, now=None, search_index=None, progre
     return findings
 
 
-def _dossier(ctx, dossier, by_scope) -> list:
+def _dossier(ctx, dossier, rules) -> list:
     out = []
     if dossier.kind == "household" and dossier.state not in ctx.final_states["household"]:
         for person in dossier.people():
@@ -150,16 +160,20 @@ def _dossier(ctx, dossier, by_scope) -> list:
                 nos = ctx.people.setdefault(number, [])
                 if dossier.archive_no not in nos:
                     nos.append(dossier.archive_no)
-    for rule in by_scope["dossier"]:
+    for rule in rules:
         out += list(rule.check(rule, ctx, dossier))
-    for doc in dossier.documents.values():
-        ctx.counts["documents"] += 1
-        for revision in doc.files:
-            ctx.counts["files"] += 1
-            if not by_scope["file"]:
-                continue
-            data = read_file(revision)
-            ctx.counts["bytes"] += len(data) if data is not None else 0
-            for rule in by_scope["file"]:
-                out += list(rule.check(rule, ctx, dossier, doc, revision, data))
+    ctx.counts["documents"] += len(dossier.documents)
+    return out
+
+
+def _files(ctx, dossier, rules, reader) -> list:
+    """The file rules on each of the dossier's stored files (read ahead by ``reader``)."""
+    out = []
+    if reader is None:
+        return out
+    for stored in reader.files(dossier):
+        ctx.counts["files"] += 1
+        ctx.counts["bytes"] += len(stored.data) if stored.data is not None else 0
+        for rule in rules:
+            out += list(rule.check(rule, ctx, dossier, stored))
     return out
