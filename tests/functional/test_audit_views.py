@@ -288,3 +288,15 @@ def test_api_is_described_in_openapi(browser):
     assert set(doc["paths"]["/api/audits/{run_id}"]) == {"get", "parameters"}
     assert doc["paths"]["/api/audits/{run_id}/acks"]["post"]["x-permission"] == "audit"
     assert "AuditFinding" in doc["components"]["schemas"]
+
+
+def test_pages_in_english(browser, city, run_queued):
+    browser.login("auditor")
+    start(browser)
+    run_queued()
+    browser.get("/locale/en")
+    listing = browser.get("/audits")
+    assert "Integrity audits" in listing.text and "Start an audit" in listing.text
+    assert "Completeness" in listing.html.select_one("#audit-chart").text
+    page = browser.get("/audits/1")
+    assert "Download report (PDF)" in page.text and "New" in completeness(page)[0].text
