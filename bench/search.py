@@ -2,7 +2,7 @@
 
     python bench/search.py [--docs 100000] [--dir DIR] [--keep] [--reuse]
                            [--writer bulk|single|batched|procs2|best] [--trial 10000]
-                           [--repeat 5] [--trigram] [--proposed] [--no-prototypes]
+                           [--repeat 5] [--trigram] [--no-check]
 
 1. corpus: ``--docs`` documents of about 1,500 Chinese characters (bench/corpus.py, seeded),
    ten per household, plus one household entry per ten documents, all made by the
@@ -19,9 +19,9 @@
 4. the same corpus and queries in SQLite FTS5 (rjieba words, ``unicode61``; ``--trigram``
    adds a ``trigram`` table on the raw text) with bm25 order, snippet(), a count and two
    facet GROUP BYs;
-5. prototypes of changes to ``src/archive/search``, patched in here only: the query side on
-   the same index (checked to give the same totals, facets and hits), and with
-   ``--proposed`` a second index built with the index-side changes.
+5. one pass of whoosh's own ``search_page`` with seven ``groupedby`` facets (the search page
+   before ``archive.search.fast``): its times are the before, and its totals, facet counts and
+   hits are checked to equal the ones the search page now gives (``--no-check`` skips it).
 
 Times are wall-clock on whatever else the machine is doing; the load average is printed
 with the figures, and CPU seconds are given beside indexing wall times. ``--keep`` leaves
@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
-import operator
 import os
 import random
 import resource
@@ -42,9 +40,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections import OrderedDict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -53,7 +49,6 @@ import corpus as corpus_  # noqa: E402
 from whoosh import index as whoosh_index  # noqa: E402
 
 from archive.search.analysis import chinese_analyzer  # noqa: E402
-from archive.search.fields import schema  # noqa: E402
 from archive.search.index import SearchIndex  # noqa: E402
 from archive.search.query import Searcher, SearchRequest  # noqa: E402
 
@@ -255,7 +250,8 @@ def _fts_name(name):
 
 # -- whoosh queries -------------------------------------------------------------------------
 def time_whoosh(index, searcher, queries, repeat, plain=False):
-    """{query: [ms, …]} after one warm-up pass; ``plain``: searcher.search(q, limit=20) only."""
+    """{query: [ms, …]} after one warm-up pass; ``plain``: searcher.search(q, limit=20) only
+    (whoosh's own top-N collector, no facets or snippets)."""
     from whoosh.query import And, Term
     parsed = {}
     for q in queries:
@@ -417,280 +413,49 @@ def trigram_match(q):
     return (" ".join(f'"{t}"' for t in long_) or None), short
 
 
-# -- prototypes of changes to src/archive/search --------------------------------------------
-class Bitsets:
-    """Proposal A (query.py): document sets as Python ints (bit d = document d), kept per segment
-    (segments never change once written): query terms (most recently used first, bounded),
-    every value of every facet, the live documents and the date order. A query's hits, its total
-    and its seven facet counts are then a few big-integer operations instead of a Python call
-    per hit and facet."""
-
-    def __init__(self, max_terms=2000):
-        self.terms = OrderedDict()
-        self.max_terms = max_terms
-        self.per_segment = {}
-        self.dates = None
-        self.cold = False           # benchmark switch: forget the terms before each query
-
-    def forget_terms(self):
-        self.terms.clear()
-
-    @staticmethod
-    def leaves(searcher):
-        return [(r, offset, r.segment().segment_id()) for r, offset in searcher.reader().leaf_readers()]
-
-    def _segment(self, reader, segid):
-        cache = self.per_segment.get(segid)
-        if cache is None or cache["count"] != reader.doc_count():
-            cache = self.per_segment[segid] = {"count": reader.doc_count(), "facets": {}, "dates": None}
-            size = reader.doc_count_all()
-            cache["live"] = (_bits(reader.all_doc_ids(), size) if reader.has_deletions()
-                             else (1 << size) - 1)
-        return cache
-
-    def term(self, searcher, fieldname, text):
-        if fieldname not in searcher.schema:
-            return 0
-        btext = searcher.schema[fieldname].to_bytes(text) if isinstance(text, str) else text
-        out = 0
-        for reader, offset, segid in self.leaves(searcher):
-            key = (segid, fieldname, btext)
-            bits = self.terms.get(key)
-            if bits is None:
-                bits = self.terms[key] = _term_bits(reader, fieldname, btext)
-                if len(self.terms) > self.max_terms:
-                    self.terms.popitem(last=False)
-            else:
-                self.terms.move_to_end(key)
-            out |= bits << offset
-        return out
-
-    def live(self, searcher):
-        out = 0
-        for reader, offset, segid in self.leaves(searcher):
-            out |= self._segment(reader, segid)["live"] << offset
-        return out
-
-    def query(self, searcher, q):
-        """The documents matching ``q`` (deleted ones included; the caller masks them)."""
-        from whoosh.query import (And, AndMaybe, AndNot, DisjunctionMax, Every, Not, NullQuery, Or,
-                                  Require, Term)
-        if isinstance(q, Term):
-            return self.term(searcher, q.fieldname, q.text)
-        if isinstance(q, AndNot):
-            return self.query(searcher, q.a) & ~self.query(searcher, q.b)
-        if isinstance(q, AndMaybe):
-            return self.query(searcher, q.a)
-        if isinstance(q, Require):
-            return self.query(searcher, q.a) & self.query(searcher, q.b)
-        if isinstance(q, And):
-            return functools.reduce(operator.and_, (self.query(searcher, sub) for sub in q.subqueries))
-        if isinstance(q, (Or, DisjunctionMax)):
-            return functools.reduce(operator.or_, (self.query(searcher, sub) for sub in q.subqueries), 0)
-        if isinstance(q, Not):
-            return self.live(searcher) & ~self.query(searcher, q.query)
-        if q is NullQuery:
-            return 0
-        if isinstance(q, Every):
-            return self.live(searcher)
-        # Phrases, wildcards, ranges: whoosh finds them, the set is kept like a term's.
-        key = (tuple(segid for _, _, segid in self.leaves(searcher)), "query", repr(q))
-        bits = self.terms.get(key)
-        if bits is None:
-            bits = self.terms[key] = _bits(searcher.docs_for_query(q), searcher.doc_count_all())
-        return bits
-
-    def facets(self, searcher, name):
-        """[(value, documents)] of one facet, every value that occurs."""
-        field = searcher.schema[name]
-        out = {}
-        for reader, offset, segid in self.leaves(searcher):
-            cache = self._segment(reader, segid)["facets"]
-            if name not in cache:
-                cache[name] = [(field.from_bytes(v), _term_bits(reader, name, v))
-                               for v in reader.lexicon(name)]
-            for value, bits in cache[name]:
-                out[value] = out.get(value, 0) | (bits << offset)
-        return list(out.items())
-
-    def newest(self, searcher, hits, count):
-        """The ``count`` newest documents among ``hits`` (date, then document order)."""
-        leaves = self.leaves(searcher)
-        key = tuple((segid, offset, reader.doc_count_all()) for reader, offset, segid in leaves)
-        if self.dates is None or self.dates[0] != key:
-            date_of = []
-            for reader, offset, segid in leaves:
-                cache = self._segment(reader, segid)
-                if cache["dates"] is None:
-                    column = reader.column_reader("date", translate=False)
-                    cache["dates"] = [column[d] or 0 for d in range(reader.doc_count_all())]
-                date_of += cache["dates"]
-            order = sorted(range(len(date_of)), key=lambda d: (-date_of[d], d))
-            self.dates = (key, date_of, order)
-        _, date_of, order = self.dates
-        if hits.bit_count() <= 4 * count + 1000:        # few hits: sort them
-            return sorted(_iter_bits(hits), key=lambda d: (-date_of[d], d))[:count]
-        raw = hits.to_bytes((hits.bit_length() + 7) // 8 + 1, "little")
-        out = []
-        for d in order:                                  # many: walk the date order
-            if raw[d >> 3] >> (d & 7) & 1:
-                out.append(d)
-                if len(out) == count:
-                    break
-        return out
-
-
-def _term_bits(reader, fieldname, btext):
-    from whoosh.reading import TermNotFound
-    try:
-        matcher = reader.postings(fieldname, btext)
-    except TermNotFound:
-        return 0
-    return _bits(matcher.all_ids(), reader.doc_count_all())
-
-
-def _bits(docnums, size):
-    raw = bytearray(size // 8 + 1)
-    for d in docnums:
-        raw[d >> 3] |= 1 << (d & 7)
-    return int.from_bytes(raw, "little")
-
-
-def _iter_bits(bits):
-    raw = bits.to_bytes((bits.bit_length() + 7) // 8 + 1, "little")
-    for i, byte in enumerate(raw):
-        if byte:
-            for j in range(8):
-                if byte >> j & 1:
-                    yield i * 8 + j
-
-
-class BitsetSearcher(Searcher):
-    """Proposal A (query.py): hits, total and facet counts from ``Bitsets``; the page's hits
-    from whoosh without ``groupedby`` (so it may skip blocks that cannot reach the top) or,
-    sorted by date, from the date order; snippets and the rest as ``Searcher._hit`` makes them."""
-
-    def __init__(self, index, vocabularies=None, bitsets=None, optimize=False, broad=None):
-        super().__init__(index, vocabularies)
-        self.bitsets = bitsets or Bitsets()
-        # Proposal B: above ``broad`` hits the page is ordered by date, not scored (scoring
-        # is a Python call per hit; the page would say "按日期排列，加词可按相关度排列").
-        self.broad = broad
-        # whoosh's top-N collector prunes sub-matchers by their "max quality" (replace()) and
-        # skips blocks; both miss top hits of an AND of field ORs here (field boosts), so
-        # unless ``optimize`` the page is scored exhaustively: same hits as src/.
-        self.optimize = optimize
+# -- whoosh's own answer, the reference ------------------------------------------------------
+class WhooshSearcher(Searcher):
+    """The search page as it was before ``archive.search.fast``: whoosh's ``search_page``
+    scoring every hit, with seven ``groupedby`` facet counts. Run once over the query mix:
+    its answers must equal the ones in src/ (``compare``), and its times are the before."""
 
     def search(self, request):
+        from whoosh import sorting
+        from whoosh.query import And, Term
+
         from archive.search.fields import FACETS
         from archive.search.query import Results, _shown_words, check_request
         check_request(request)
         query = self.parse(request.text)
-        bits = self.bitsets
-        if bits.cold:
-            bits.forget_terms()
-        t0 = time.perf_counter()
+        filters = [Term(name, str(value)) for name, value in sorted(request.filters.items())
+                   if value not in (None, "")]
         searcher = self.index.searcher()
-        hits = bits.query(searcher, query) & bits.live(searcher)
-        filters = sorted((k, str(v)) for k, v in request.filters.items() if v not in (None, ""))
-        for name, value in filters:
-            hits &= bits.term(searcher, name, value)
-        total = hits.bit_count()
-        facets = {}
-        for name in FACETS:
-            counts = [(v, (hits & b).bit_count()) for v, b in bits.facets(searcher, name)]
-            facets[name] = sorted(((v, n) for v, n in counts if n and v), key=lambda kv: (-kv[1], kv[0]))
-        start, end = (request.page - 1) * request.per_page, request.page * request.per_page
-        if total == 0:
-            page = []
-        elif request.sort == "date" or (self.broad is not None and total > self.broad):
-            page = [(d, 0.0) for d in bits.newest(searcher, hits, end)[start:]]
-        else:
-            page = self._top(searcher, query, hits if filters else None, end)[start:]
+        kwargs = dict(filter=And(filters) if filters else None,
+                      groupedby={name: sorting.FieldFacet(name) for name in FACETS},
+                      maptype=sorting.Count)
+        if request.sort == "date":
+            kwargs.update(sortedby="date", reverse=True)
+        found = searcher.search_page(query, request.page, pagelen=request.per_page, **kwargs)
+        results = found.results
         words = list(_shown_words(query))
-        out = [self._hit(_StoredHit(searcher.stored_fields(d), score), words) for d, score in page]
-        return Results(request, total, out, facets, pages=max(1, -(-total // request.per_page)),
-                       runtime_ms=round((time.perf_counter() - t0) * 1000, 1))
-
-    def _top(self, searcher, query, allowed, count):
-        """[(docnum, score)] of the ``count`` best hits, only among ``allowed`` if given."""
-        from whoosh import collectors
-        if self.optimize:
-            collector = collectors.TopCollector(count)
-        else:
-            collector = collectors.TopCollector(count, usequality=False, replace=0)
-        if allowed is not None:
-            collector = collectors.FilterCollector(collector, set(_iter_bits(allowed)), None)
-        searcher.search_with_collector(query, collector)
-        return [(d, score) for score, d in collector.results().top_n]
+        hits = [self._hit(hit, words) for hit in found]
+        counts = {name: sorted(results.groups(name).items(), key=lambda kv: (-kv[1], kv[0]))
+                  for name in FACETS}
+        total = len(results)
+        return Results(request, total, hits, {k: [(v, n) for v, n in c if v] for k, c in counts.items()},
+                       pages=max(1, -(-total // request.per_page)))
 
 
-class _StoredHit:
-    """What ``Searcher._hit`` reads from a whoosh hit."""
-
-    def __init__(self, stored, score):
-        self.stored, self.score = stored, score
-
-    def fields(self):
-        return self.stored
-
-
-def proposed_schema():
-    """Proposal C (fields.py): ``body`` without ``chars=True``. Character offsets served
-    whoosh's highlighter; snippets now come from a substring search on the stored text, so
-    nothing reads them, and they are a third of the body postings."""
-    from whoosh.fields import TEXT
-    out = schema()
-    out.remove("body")
-    out.add("body", TEXT(analyzer=chinese_analyzer(), stored=True))
-    return out
-
-
-def bitset_warm(index, vocabularies):
-    return BitsetSearcher(index, vocabularies)
-
-
-def bitset_skipping(index, vocabularies):
-    return BitsetSearcher(index, vocabularies, optimize=True)
-
-
-def bitset_broad(index, vocabularies):
-    searcher = BitsetSearcher(index, vocabularies, broad=BROAD)
-    searcher.bitsets.cold = True
-    return searcher
-
-
-BROAD = 5000
-
-
-def bitset_cold(index, vocabularies):
-    searcher = BitsetSearcher(index, vocabularies)
-    searcher.bitsets.cold = True
-    return searcher
-
-
-PROTOTYPES = {
-    "A. bitset hits and facets, term sets cold (emptied before each query)": bitset_cold,
-    "A. bitset hits and facets, term sets warm (kept, at most 2,000)": bitset_warm,
-    "A, warm, whoosh's block skipping for the page (top 20 not always exact)": bitset_skipping,
-    f"A, cold, and B: over {BROAD:,} hits the page in date order": bitset_broad,
-}
-
-
-def prototypes(index, vocabularies, queries, repeat, baseline):
-    """Measured effect of the proposed query-side changes, patched in here only; the bitset
-    searcher's totals and facet counts are checked against the searcher in src/."""
-    out = []
-    reference = Searcher(index, vocabularies)
-    for name, make in PROTOTYPES.items():
-        searcher = make(index, vocabularies)
-        times, _ = time_whoosh(index, searcher, queries, repeat)
-        if isinstance(searcher, BitsetSearcher) and not searcher.optimize and searcher.broad is None:
-            compare(reference, searcher, queries)
-        out.append((name, times))
-        s = summary([t for v in times.values() for t in v])
-        say(f"  prototype {name}: p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms, max {s['max']:.1f} ms")
-    return out
+def reference_check(index, searcher, queries, vocabularies):
+    """One pass of ``WhooshSearcher`` (timed) and the check that src/ answers the same."""
+    reference = WhooshSearcher(index, vocabularies)
+    times = {}
+    for q in queries:
+        t0 = time.perf_counter()
+        reference.search(SearchRequest(q.text, filters=q.filters, sort=q.sort))
+        times[q] = [(time.perf_counter() - t0) * 1000]
+    bad = compare(reference, searcher, queries)
+    return times, bad
 
 
 def compare(reference, candidate, queries):
@@ -708,14 +473,15 @@ def compare(reference, candidate, queries):
         if not same:
             bad.append(q.label())
     if bad:
-        say(f"  !! differs from src/ on {len(bad)} queries: {bad[:5]}")
+        say(f"  !! differs from whoosh's own answer on {len(bad)} queries: {bad[:5]}")
     else:
-        say(f"  same totals, facet counts and hits as src/ on all {len(queries)} queries")
+        say(f"  same totals, facet counts and hits as whoosh's own on all {len(queries)} queries")
+    return bad
 
 
 # -- report -----------------------------------------------------------------------------------
 def report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts, fts_times, tri, tri_times,
-           protos, load, proposed=None):
+           reference, load):
     pages = summary([t for v in w_page.values() for t in v])
     plains = summary([t for v in w_plain.values() for t in v])
     lines = ["", f"Search benchmark: {build['docs']:,} documents (+{build['entries'] - build['docs']:,} household "
@@ -758,34 +524,14 @@ def report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts,
         srows.append((q.label(), q.group, f"{totals[q]:,}", f"{statistics.median(w_page[q]):.0f}",
                       f"{statistics.median(w_plain[q]):.0f}", f"{statistics.median(fts_times[q]):.0f}"))
     lines += table(srows)
-    if protos:
-        lines += ["", "Prototypes of query-side changes (search page, same queries and passes):"]
-        prows = [("variant", "p50 / p95 / max ms")]
-        prows.append(("as in src/ now", fmt(pages)))
-        for name, times in protos:
-            prows.append((name, fmt(summary([t for v in times.values() for t in v]))))
-        lines += table(prows)
-    if proposed:
-        b = proposed["build"]
-        lines += ["", "Proposed index (C: body without chars=True), same writer:"]
-        rows = [("figure", "as in src/ now", "proposed"),
-                ("indexing, documents/s", f"{build['docs_per_s']:.1f}", f"{b['docs_per_s']:.1f}"),
-                ("indexing CPU, ms per document", f"{build['cpu'] / build['docs'] * 1000:.1f}",
-                 f"{b['cpu'] / b['docs'] * 1000:.1f}"),
-                ("index size", f"{build['mb']:,.0f} MiB", f"{b['mb']:,.0f} MiB"),
-                ("search page, A, term sets cold", "—",
-                 fmt(summary([t for v in proposed["times"]["cold"].values() for t in v]))),
-                ("search page, A, term sets warm", "—",
-                 fmt(summary([t for v in proposed["times"]["warm"].values() for t in v]))),
-                (f"search page, A cold and B (over {BROAD:,} hits by date)", "—",
-                 fmt(summary([t for v in proposed["times"]["broad"].values() for t in v])))]
-        lines += table(rows)
-        slow = sorted(proposed["times"]["cold"], key=lambda q: -statistics.median(proposed["times"]["cold"][q]))[:10]
-        lines += ["", "Slowest queries, proposed index, proposal A (median ms; cold | warm | with B):"]
-        lines += table([("query", "hits", "A cold", "A warm", "A+B")] + [
-            (q.label(), f"{totals[q]:,}", f"{statistics.median(proposed['times']['cold'][q]):.0f}",
-             f"{statistics.median(proposed['times']['warm'][q]):.0f}",
-             f"{statistics.median(proposed['times']['broad'][q]):.0f}") for q in slow])
+    if reference is not None:
+        ref_times, bad = reference
+        lines += ["", "Before: whoosh's own search_page(groupedby=seven facets), one untimed-warm-up-free pass:"]
+        lines += table([("figure", "whoosh groupedby (before)", "src/ now (archive.search.fast)"),
+                        ("search page p50 / p95 / max", fmt(summary([t for v in ref_times.values() for t in v])),
+                         fmt(pages)),
+                        ("answers (totals, facet counts, hits)",
+                         "reference", "the same on all queries" if not bad else f"DIFFERENT on {len(bad)}: {bad[:3]}")])
     print("\n".join(lines))
 
 
@@ -828,9 +574,8 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5, help="timed passes over the query mix")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--trigram", action="store_true", help="also an FTS5 trigram table")
-    parser.add_argument("--no-prototypes", action="store_true")
-    parser.add_argument("--proposed", action="store_true",
-                        help="also build an index with the proposed index-side changes and time it")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip the pass of whoosh's own search_page (the before, and the answers to check)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--reuse", action="store_true",
                         help="use the indexes a --keep run left in --dir (figures of that run)")
@@ -843,8 +588,8 @@ def main(argv=None):
         run(args, workdir, load)
     finally:
         if not args.keep:
-            for name in ("whoosh", "trial", "fts5.db", "trigram.db", "whoosh-proposed", "whoosh.json",
-                         "fts5.json", "trigram.json", "whoosh-proposed.json"):
+            for name in ("whoosh", "trial", "fts5.db", "trigram.db", "whoosh.json", "fts5.json",
+                         "trigram.json"):
                 target = os.path.join(workdir, name)
                 if os.path.isdir(target):
                     shutil.rmtree(target, ignore_errors=True)
@@ -852,26 +597,6 @@ def main(argv=None):
                     os.remove(target)
             if made:
                 shutil.rmtree(workdir, ignore_errors=True)
-
-
-def proposed_run(args, workdir, entries, writer, queries, vocabularies):
-    """Proposal C built into a second index with the same writer; proposals A and B query it."""
-    path = os.path.join(workdir, "whoosh-proposed")
-    if args.reuse and os.path.exists(path + ".json"):
-        build = saved(workdir, "whoosh-proposed")
-    else:
-        say(f"indexing {args.docs:,} documents into the proposed index with {writer} …")
-        build = build_whoosh(path, entries, writer, schema_=proposed_schema())
-        save(workdir, "whoosh-proposed", build)
-    say(f"proposed index: {build['docs_per_s']:.1f} documents/s, {build['mb']:.0f} MiB")
-    index = SearchIndex(path)
-    times = {}
-    for name, make in (("cold", bitset_cold), ("warm", bitset_warm), ("broad", bitset_broad)):
-        times[name], _ = time_whoosh(index, make(index, vocabularies), queries, args.repeat)
-        s = summary([t for v in times[name].values() for t in v])
-        say(f"  proposed index, bitset searcher {name}: p50 {s['p50']:.1f} ms, p95 {s['p95']:.1f} ms")
-    index.ix.close()
-    return dict(build=build, times=times)
 
 
 def save(workdir, name, figures):
@@ -923,7 +648,10 @@ def run(args, workdir, load):
     w_page, totals = time_whoosh(index, searcher, queries, args.repeat)
     say("  … and plain searcher.search(q, limit=20)")
     w_plain, _ = time_whoosh(index, searcher, queries, args.repeat, plain=True)
-    protos = [] if args.no_prototypes else prototypes(index, vocabularies, queries, args.repeat, w_page)
+    reference = None
+    if not args.no_check:
+        say("  … and one pass of whoosh's own search_page (groupedby), checked against src/")
+        reference = reference_check(index, searcher, queries, vocabularies)
     index.ix.close()
 
     say("FTS5 with rjieba words …")
@@ -946,10 +674,9 @@ def run(args, workdir, load):
         tsearch = FtsSearch(os.path.join(workdir, "trigram.db"), trigram=True)
         usable = [q for q in queries if tsearch.match(q) is not None]
         tri_times, _ = time_queries(usable, tsearch.run, args.repeat)
-    proposed = proposed_run(args, workdir, entries, writer, queries, vocabularies) if args.proposed else None
     load.append(" ".join(f"{x:.1f}" for x in os.getloadavg()))
     report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts, fts_times, tri, tri_times,
-           protos, load, proposed)
+           reference, load)
     mismatched = [(q.label(), totals[q], fts_totals[q]) for q in queries
                   if fts_totals[q] is not None and totals[q] != fts_totals[q]]
     if mismatched:

@@ -62,9 +62,13 @@ def postings(reader, fieldname, btext):
 
 
 def _blocks(matcher, values=None):
-    """A W3 posting list's blocks read whole: each block is one pickled tuple of
-    (delta-coded ids, weights, values), decoded here with numpy instead of per posting.
-    With ``values`` (a list), the postings' values are appended to it."""
+    """A W3 posting list's blocks read whole, decoded with numpy instead of per posting.
+
+    Blocks written by ``codec.PostingsWriter`` hold byte strings (ids ``<u4``, weights
+    ``<f4``, value lengths ``<u4`` and the joined values); whoosh's own hold tuples of
+    delta-coded ids, of weights and of values. With ``values`` (a list), the postings'
+    (value lengths array, joined values) are appended to it block by block.
+    """
     ids, weights = [], []
     postfile, byteids = matcher._postfile, matcher._byteids
     while not matcher._atend and matcher._blocklength:
@@ -72,16 +76,26 @@ def _blocks(matcher, values=None):
         if matcher._compression:
             raw = zlib.decompress(raw)
         block_ids, block_weights, block_values = pickle.loads(raw)
-        block = np.asarray(block_ids, dtype=np.int64)
-        ids.append(block if byteids else np.cumsum(block))
+        if isinstance(block_ids, bytes) and not byteids:
+            block = np.frombuffer(block_ids, dtype="<u4").astype(np.int64)
+            ids.append(block)
+            if values is not None and isinstance(block_values, tuple) and len(block_values) == 2:
+                values.append((np.frombuffer(block_values[0], dtype="<u4"), block_values[1]))
+                block_values = None
+        else:
+            block = np.asarray(block_ids, dtype=np.int64)
+            ids.append(block if byteids else np.cumsum(block))
         if block_weights is None:
             weights.append(np.ones(len(block)))
         elif isinstance(block_weights, float):
             weights.append(np.full(len(block), block_weights))
+        elif isinstance(block_weights, bytes):
+            weights.append(np.frombuffer(block_weights, dtype="<f4").astype(np.float64))
         else:
             weights.append(np.asarray(block_weights, dtype=np.float64))
-        if values is not None:
-            values.extend(block_values)
+        if values is not None and block_values is not None:
+            values.append((np.fromiter(map(len, block_values), dtype=np.int64, count=len(block_values)),
+                           b"".join(block_values)))
         matcher._next_block()
     if not ids:
         return _EMPTY_IDS, _EMPTY_WEIGHTS
@@ -97,15 +111,16 @@ def positions(reader, fieldname, btext):
         ids, weights = _blocks(matcher, values)
     elif isinstance(matcher, ListMatcher):
         ids, weights = postings(reader, fieldname, btext)
-        values = list(matcher._values or ())
-        if len(values) != len(ids):
+        found = list(matcher._values or ())
+        if len(found) != len(ids):
             return None
+        values = [(np.fromiter(map(len, found), dtype=np.int64, count=len(found)), b"".join(found))]
     else:
         return None
     if not values:
         return ids, weights, np.zeros(len(ids), dtype=np.int64), _EMPTY_IDS
-    flat = np.frombuffer(b"".join(values), dtype="<u4")
-    sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) // 4
+    flat = np.frombuffer(b"".join(joined for _, joined in values), dtype="<u4")
+    sizes = np.concatenate([lengths for lengths, _ in values]).astype(np.int64) // 4
     heads = np.cumsum(sizes) - sizes
     counts = flat[heads].astype(np.int64)
     keep = np.ones(len(flat), dtype=bool)

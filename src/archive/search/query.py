@@ -248,14 +248,13 @@ def snippet_of(text: str, words, width=50, windows=2) -> str:
 def _marked(text, lowered, words):
     """Escape a passage and put <mark> around every occurrence of the words (longest first)."""
     out, i = [], 0
-    while i < len(text):
-        word = next((w for w in words if lowered.startswith(w, i)), None)
-        if word is None:
-            out.append(escape(text[i]))
-            i += 1
-        else:
-            out.append(f"<mark>{escape(text[i:i + len(word)])}</mark>")
-            i += len(word)
+    if words:
+        for found in re.finditer("|".join(map(re.escape, words)), lowered):
+            start, end = found.span()
+            out.append(escape(text[i:start]))
+            out.append(f"<mark>{escape(text[start:end])}</mark>")
+            i = end
+    out.append(escape(text[i:]))
     return " ".join("".join(out).replace("</mark><mark>", "").split())
 
 
