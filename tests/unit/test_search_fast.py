@@ -190,7 +190,7 @@ def test_blocks_of_both_layouts_read_the_same(tmp_path):
     from whoosh.codec.whoosh3 import W3Codec
     entries = _entries(400, seed=5)
     ours, theirs = SearchIndex(tmp_path / "ours"), SearchIndex(tmp_path / "theirs")
-    for index, codec in ((ours, Codec()), (theirs, W3Codec())):
+    for index, codec in ((ours, Codec(blocklimit=16)), (theirs, W3Codec())):
         writer = index.ix.writer(codec=codec)
         for entry in entries:
             writer.add_document(**entry)

@@ -65,7 +65,8 @@ def _blocks(matcher, values=None):
     """A W3 posting list's blocks read whole, decoded with numpy instead of per posting.
 
     Blocks written by ``codec.PostingsWriter`` hold byte strings (ids ``<u4``, weights
-    ``<f4``, value lengths ``<u4`` and the joined values); whoosh's own hold tuples of
+    ``<f4``, value lengths ``<u4`` and the joined values, compressed on their own, read only
+    when asked for); whoosh's own hold tuples of
     delta-coded ids, of weights and of values. With ``values`` (a list), the postings'
     (value lengths array, joined values) are appended to it block by block.
     """
@@ -79,8 +80,10 @@ def _blocks(matcher, values=None):
         if isinstance(block_ids, bytes) and not byteids:
             block = np.frombuffer(block_ids, dtype="<u4").astype(np.int64)
             ids.append(block)
-            if values is not None and isinstance(block_values, tuple) and len(block_values) == 2:
-                values.append((np.frombuffer(block_values[0], dtype="<u4"), block_values[1]))
+            if values is not None and isinstance(block_values, tuple) and len(block_values) == 3:
+                sizes, joined, level = block_values
+                values.append((np.frombuffer(sizes, dtype="<u4"),
+                               zlib.decompress(joined) if level else joined))
                 block_values = None
         else:
             block = np.asarray(block_ids, dtype=np.int64)
