@@ -71,7 +71,7 @@ def household(rng, i):
 def open_app(workdir):
     # The benchmark drives the queues itself; the search index and OCR are measured by
     # bench/search.py, so their workers stay off here.
-    settings = {"archive.text_worker": "false", "archive.search_worker": "false",
+    settings = {"archive.text_worker": "false", "archive.search_worker": "false", "archive.audit_worker": "false",
                 "archive.ocr_worker": "false", "zodbconn.uri": f"file://{workdir}/Data.fs?blobstorage_dir={workdir}/blobs"
                                 f"&blobstorage_layout=bushy",
                 "archive.session_secret": "bench", "archive.argon2.time_cost": "1",

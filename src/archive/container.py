@@ -99,6 +99,9 @@ class DossierContainer(Persistent):
         self._count.change(1)
         self.reindex(dossier)
         self.logged(dossier, dossier.latest)
+        fixity = getattr(self.__parent__, "fixity", None)
+        if fixity is not None and len(dossier.documents):
+            fixity.record_dossier(dossier)   # files filed before it joined the archive
         return dossier
 
     def logged(self, dossier, version):

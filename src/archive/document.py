@@ -7,7 +7,6 @@ withdrawn (撤出), which is a recorded state, never a deletion.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
 
 from persistent import Persistent
 from persistent.list import PersistentList
@@ -92,30 +91,3 @@ class Document(Persistent):
         self.withdrawn = withdrawn
         self.withdraw_reason = reason if withdrawn else ""
 
-
-@dataclass(frozen=True)
-class FixityEntry:
-    """What was recorded of one stored file at filing (固化信息), beside a reference to its
-    blob: the audit checks every file of a dossier from these without loading each
-    document and revision (bench/audit.py measures the difference)."""
-    doc_id: str
-    file_no: int
-    sha256: str
-    size: int
-    pages: int | None
-    blob: object
-
-
-class FixityRegister(Persistent):
-    """A dossier's fixity entries, one per file revision ever filed, in filing order;
-    written once per filing and never changed (an entry is never removed)."""
-
-    def __init__(self):
-        self.entries = ()
-
-    def add(self, doc_id, revision):
-        self.entries = self.entries + (FixityEntry(doc_id, revision.number, revision.sha256,
-                                                   revision.size, revision.pages, revision.blob),)
-
-    def __len__(self):
-        return len(self.entries)

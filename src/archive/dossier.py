@@ -13,7 +13,8 @@ from BTrees.IOBTree import IOBTree
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-from .document import Document, FixityRegister
+from .document import Document
+from .fixity import index_of
 from .version import DocEntry, Version
 
 
@@ -71,9 +72,6 @@ class Dossier(Persistent):
     # The current lease and every lease this dossier was ever part of (archive.leases).
     lease = None
     leases = ()
-    # Every stored file's fixity facts (archive.document.FixityRegister); made at the first
-    # filing, or by evolve for dossiers filed before it existed.
-    fixity = None
 
     def __init__(self, archive_no: str, metadata: dict, actor: str, when: _dt.datetime,
                  comment: str = "", state: str | None = None):
@@ -217,16 +215,10 @@ class Dossier(Persistent):
         return self._record("adopted", actor, when, comment)
 
     def _register(self, doc, revision):
-        if self.fixity is None:
-            self.fixity = FixityRegister()
-        self.fixity.add(doc.doc_id, revision)
-
-    def rebuild_fixity(self):
-        """The register from the documents themselves (evolve, for older dossiers)."""
-        self.fixity = FixityRegister()
-        for doc in self.documents.values():
-            for revision in doc.files:
-                self.fixity.add(doc.doc_id, revision)
+        """The new file's fixity facts into the archive's index (archive.fixity)."""
+        index = index_of(self)
+        if index is not None:
+            index.record(self, doc.doc_id, revision)
 
     def set_due(self, day, estimated=False):
         """The current state's deadline, kept on the dossier so worklists sort by index."""

@@ -102,16 +102,18 @@ def _audits(root, registry):
             if len(log.entries) else (0, "0" * 64)
 
 
-def _fixity_registers(root, registry):
-    """Generation 8: each dossier's fixity register, from its stored files."""
+def _fixity_index(root, registry):
+    """Generation 8: the archive's fixity index, from every dossier's stored files."""
+    from .fixity import FixityIndex
+    if getattr(root, "fixity", None) is None:
+        root.fixity = FixityIndex()
     for kind in ("household", "unit"):
         for dossier in root.container(kind).values():
-            if dossier.fixity is None:
-                dossier.rebuild_fixity()
+            root.fixity.record_dossier(dossier)
 
 
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue, _audits, _fixity_registers]   # STEPS[n] takes generation n to n + 1
+         _ocr_queue, _audits, _fixity_index]   # STEPS[n] takes generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -11,6 +11,7 @@ from .audit.runs import AuditBook
 from .auditlog import AuditLog
 from .container import ALWAYS, DossierContainer
 from .credit import CreditRecord
+from .fixity import FixityIndex
 from .leases import LeaseBook
 from .lottery import LotteryBook
 from .numbering import ArchiveNumbers
@@ -41,6 +42,7 @@ class ArchiveRoot(Persistent):
         self.index_queue = IndexQueue()
         self.ocr_queue = OcrQueue()
         self.audits = AuditBook()
+        self.fixity = FixityIndex()
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

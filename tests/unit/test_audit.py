@@ -20,7 +20,7 @@ import zodburi
 
 from archive import leases
 from archive.audit import RULES, run_audit
-from archive.audit.runner import AuditContext
+from archive.audit.files import open_pdf_facts
 from archive.audit.runs import AuditBook, AuditError
 from archive.credit import Ban
 from archive.demo.city import BASE_DATE, build_city, default_procedure
@@ -122,7 +122,7 @@ def test_a_run_counts_what_it_checked(archive, registry, procedure):
     assert c["documents"] == 420 and c["files"] >= 420 and c["bytes"] > 0
     assert c["versions"] >= 50 and c["log_entries"] == len(archive.log) - 1   # then the run's own entry
     assert archive.log.newest(1)[0].action == "audit.run"
-    assert run.progress == (50, 50) and run.finished >= run.started
+    assert run.progress == (50 + c["files"], 50 + c["files"]) and run.finished >= run.started
 
 
 def test_every_rule_has_what_the_report_needs():
@@ -173,34 +173,37 @@ def test_fixity_reports_a_missing_stored_file(archive, registry, procedure):
 
 def test_usability_finds_a_page_count_that_no_longer_matches(archive, registry, procedure):
     h, _ = tenant(archive)
-    entries = h.fixity.entries
-    h.fixity.entries = (dataclasses.replace(entries[0], pages=99),) + entries[1:]
+    entry = archive.fixity.of("household", h.archive_no)[0]
+    files = archive.fixity._entries[("household", h.archive_no)]
+    archive.fixity._entries[("household", h.archive_no)] = (files[0][:4] + (99,) + files[0][5:],) + files[1:]
     found = by_rule(audit(archive, registry, procedure, rules=["usability"]))["usability"]
     assert [f.dossier for f in found] == [h.archive_no] and "归档时记录为 99 页" in found[0].message
 
 
 def test_fixity_checks_against_what_was_recorded_at_filing(archive, registry, procedure):
-    """A revision's own sha256 rewritten to match a changed file does not fool the audit:
-    the dossier's fixity register keeps the value recorded at filing."""
+    """The fixity index keeps the value recorded at filing, apart from the revision."""
     h, _ = tenant(archive)
-    entry = h.fixity.entries[0]
-    h.fixity.entries = (dataclasses.replace(entry, sha256="f" * 64),) + h.fixity.entries[1:]
+    entry = archive.fixity.of("household", h.archive_no)[0]
+    files = archive.fixity._entries[("household", h.archive_no)]
+    archive.fixity._entries[("household", h.archive_no)] = (files[0][:2] + ("f" * 64,) + files[0][3:],) + files[1:]
     found = by_rule(audit(archive, registry, procedure, rules=["fixity"]))["fixity"]
     assert [(f.dossier, f.subject) for f in found] == [(h.archive_no, f"{entry.doc_id}#{entry.file_no}")]
 
 
-def test_every_file_revision_is_in_the_fixity_register(archive):
+def test_every_file_revision_is_in_the_fixity_index(archive):
+    assert len(archive.fixity) == sum(len(d.files) for c in (archive.households, archive.units)
+                                      for x in c.values() for d in x.documents.values())
     for dossier in list(archive.households.values()) + list(archive.units.values()):
-        recorded = {(e.doc_id, e.file_no, e.sha256) for e in dossier.fixity.entries}
+        recorded = {(e.doc_id, e.file_no, e.sha256) for e in archive.fixity.of(dossier.kind, dossier.archive_no)}
         stored = {(d.doc_id, r.number, r.sha256) for d in dossier.documents.values() for r in d.files}
         assert recorded == stored
 
 
 def test_usability_refuses_encrypted_and_broken_pdfs():
-    pages, problem = AuditContext.open_pdf(encrypted_pdf())
+    pages, problem = open_pdf_facts(encrypted_pdf())
     assert "加密" in problem
-    assert "不是可读的PDF文件" in AuditContext.open_pdf(b"%PDF-1.4 truncated")[1]
-    assert AuditContext.open_pdf(make_pdf(pages=2)) == (2, "")
+    assert "不是可读的PDF文件" in open_pdf_facts(b"%PDF-1.4 truncated")[1]
+    assert open_pdf_facts(make_pdf(pages=2)) == (2, "")
 
 
 def test_manifest_finds_a_version_pointing_at_other_content(archive, registry, procedure):

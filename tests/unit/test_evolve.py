@@ -97,7 +97,7 @@ def test_bootstrap_gives_an_old_root_its_ocr_queue(registry):
     assert len(root.ocr_queue) == 0 and root.generation == evolve.CURRENT
 
 
-def test_generation_7_and_8_add_audits_credit_events_the_log_head_and_fixity_registers(registry):
+def test_generation_7_and_8_add_audits_credit_events_the_log_head_and_the_fixity_index(registry):
     """A database from before the audits: no audit book, no credit events, no log head and
     dossiers without fixity registers; the two steps add all four from what is stored."""
     import datetime as dt
@@ -115,10 +115,10 @@ def test_generation_7_and_8_add_audits_credit_events_the_log_head_and_fixity_reg
     del root.audits
     root.credit._events = root.credit._by_person = None
     root.log.head = None
-    dossier.fixity = None
+    del root.fixity
     evolve._audits(root, registry)
-    evolve._fixity_registers(root, registry)
+    evolve._fixity_index(root, registry)
     assert len(root.audits) == 0 and root.credit.events() == []
     assert root.log.check().ok and root.log.head[0] == len(root.log)
-    assert [(e.doc_id, e.file_no, e.sha256) for e in dossier.fixity.entries] == \
+    assert [(e.doc_id, e.file_no, e.sha256) for e in root.fixity.of("household", dossier.archive_no)] == \
         [(doc.doc_id, 1, doc.current_file.sha256)]

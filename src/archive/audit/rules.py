@@ -94,7 +94,7 @@ def rule(id, severity, category, scope, titles, descriptions):
       ("重新计算每个文件每个版本的SHA-256，与归档时记录的值比对。",
        "Recompute the SHA-256 of every stored file, every revision, against the value recorded at filing."))
 def fixity(rule, ctx, dossier, stored):
-    if stored.data is None:
+    if not stored.readable:
         yield rule.finding(f"文件 {stored.doc_id} 第 {stored.file_no} 版的内容无法读取（存储文件缺失）",
                            dossier, stored.subject)
     elif stored.digest != stored.sha256:
@@ -108,9 +108,9 @@ def fixity(rule, ctx, dossier, stored):
       ("每个PDF文件仍能由PDF引擎打开、未加密，且页数与归档时记录一致。",
        "Every PDF still opens in a PDF engine, is not encrypted, and has the page count recorded at filing."))
 def usability(rule, ctx, dossier, stored):
-    if stored.data is None:
+    if not stored.readable:
         return   # fixity reports the missing file
-    pages, problem = ctx.open_pdf(stored.data)
+    pages, problem = stored.found_pages, stored.problem
     if problem:
         yield rule.finding(f"文件 {stored.doc_id} 第 {stored.file_no} 版无法打开：{problem}", dossier,
                            stored.subject)
@@ -125,6 +125,7 @@ def usability(rule, ctx, dossier, stored):
       ("每个历史版本记录的文件及其SHA-256都确实存在于档案中（元数据记录的位置即内容所在）。",
        "Every version's record of a document points at a stored file with the recorded SHA-256."))
 def manifest(rule, ctx, dossier):
+    stored = ctx.stored_files(dossier)
     seen = set()
     for version in ctx.history(dossier):
         for entry in version.manifest:
@@ -132,12 +133,11 @@ def manifest(rule, ctx, dossier):
             if key in seen:
                 continue
             seen.add(key)
-            doc = dossier.documents.get(entry.doc_id)
-            revision = doc.file_revision(entry.file_no) if doc is not None else None
-            if revision is None:
+            recorded = stored.get((entry.doc_id, entry.file_no))
+            if recorded is None:
                 yield rule.finding(f"第 {version.number} 版记录的文件 {entry.doc_id} 第 {entry.file_no} 版不存在",
                                    dossier, f"{entry.doc_id}#{entry.file_no}")
-            elif revision.sha256 != entry.sha256:
+            elif recorded != entry.sha256:
                 yield rule.finding(f"第 {version.number} 版记录的文件 {entry.doc_id} 第 {entry.file_no} 版"
                                    f"SHA-256与文件本身的记录不符", dossier, f"{entry.doc_id}#{entry.file_no}")
 
@@ -159,7 +159,9 @@ def completeness(rule, ctx, dossier):
         for guard in (transition.guards if transition else ()):
             if guard.kind == "documents" and guard.arg not in stages:
                 stages.append(guard.arg)
-    present = {d.metadata.get("doc_type") for d in dossier.active_documents()}
+    history = ctx.history(dossier)
+    current = history[-1].manifest if history else ()     # the documents as they stand now
+    present = {d.metadata.get("doc_type") for d in current if not d.withdrawn}
     missing = []
     for stage in stages:
         missing += [c for c in profile.required_documents(stage) if c not in present and c not in missing]

@@ -8,14 +8,15 @@ counts and findings at the end, and one entry in the audit log.
 """
 from __future__ import annotations
 
-import collections
 import datetime as _dt
 import time
+from dataclasses import dataclass
 
-from .files import AHEAD, FileReader
+from .files import FileReader
 from .rules import RULES, Finding
 
 GC_EVERY = 200          # dossiers between trimming the ZODB cache on a long walk
+WALKED = {"shared_person"}   # archive-wide rules that need what the walk of dossiers gathers
 
 
 class AuditContext:
@@ -50,27 +51,12 @@ class AuditContext:
             self.counts["versions"] += len(versions)
         return self._history[1]
 
+    def stored_files(self, dossier) -> dict:
+        """(document id, file number) -> SHA-256 recorded at filing (the fixity index)."""
+        return {(e.doc_id, e.file_no): e.sha256 for e in self.root.fixity.of(dossier.kind, dossier.archive_no)}
+
     def steps_taken(self, dossier) -> list:
         return [v.transition for v in self.history(dossier) if v.action == "transition"]
-
-    @staticmethod
-    def open_pdf(data):
-        """(pages, problem): the PDF opened by PDFium, as a reader's viewer would open it."""
-        import pypdfium2 as pdfium
-        import pypdfium2.raw as raw
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            text = str(exc)
-            if "password" in text.lower():
-                return None, "文件已加密，需要密码才能打开"
-            return None, "不是可读的PDF文件（" + text.split("(")[-1].rstrip(").") + "）"
-        try:
-            if raw.FPDF_GetSecurityHandlerRevision(pdf.raw) != -1:
-                return len(pdf), "文件已加密（不符合长期保存要求）"
-            return len(pdf), ""
-        finally:
-            pdf.close()
 
 
 def _lease_states(workflow) -> dict:
@@ -105,36 +91,26 @@ def run_audit(root, run, procedure, schemas, now=None, search_index=None, progre
     chosen = [RULES[r] for r in run.rules if r in RULES]
     by_scope = {s: [r for r in chosen if r.scope == s] for s in ("file", "dossier", "archive")}
     run.status, run.started = "running", now
-    total = len(root.households) + len(root.units)
-    run.progress = (0, total)
     findings: list[Finding] = []
     started = clock()
-    reader = FileReader(root) if by_scope["file"] else None
-    walked = collections.deque()     # dossiers whose files are being read ahead
-
-    def finish(dossier):
-        findings.extend(_files(ctx, dossier, by_scope["file"], reader))
-        ctx.counts["dossiers"] += 1
-        ctx.counts[dossier.kind + "s"] += 1
-        done = ctx.counts["dossiers"]
-        if done % GC_EVERY == 0 and getattr(root, "_p_jar", None) is not None:
-            root._p_jar.cacheGC()
-        if progress is not None:
-            progress(done, total)
-    try:
-        for kind in ("household", "unit"):
-            for dossier in root.container(kind).values():
-                findings.extend(_dossier(ctx, dossier, by_scope["dossier"]))
-                if reader is not None:
-                    reader.prefetch(dossier)
-                walked.append(dossier)
-                if len(walked) > AHEAD:
-                    finish(walked.popleft())
-        while walked:
-            finish(walked.popleft())
-    finally:
-        if reader is not None:
-            reader.close()
+    files = len(root.fixity) if by_scope["file"] else 0
+    walk = bool(by_scope["dossier"]) or any(r.id in WALKED for r in by_scope["archive"])
+    total = (len(root.households) + len(root.units) if walk else 0) + files
+    run.progress = (0, total)
+    done = 0
+    for kind in ("household", "unit") if walk else ():
+        for dossier in root.container(kind).values():
+            findings.extend(_dossier(ctx, dossier, by_scope["dossier"]))
+            ctx.counts["dossiers"] += 1
+            ctx.counts[kind + "s"] += 1
+            done += 1
+            if done % GC_EVERY == 0 and getattr(root, "_p_jar", None) is not None:
+                root._p_jar.cacheGC()
+            if progress is not None:
+                progress(done, total)
+    if by_scope["file"]:
+        findings.extend(_files(ctx, root, by_scope["file"], done, total, progress))
+        done += files
     for rule in by_scope["archive"]:
         findings += list(rule.check(rule, ctx))
     ctx.counts["seconds"] = round(clock() - started, 2)
@@ -162,18 +138,30 @@ def _dossier(ctx, dossier, rules) -> list:
                     nos.append(dossier.archive_no)
     for rule in rules:
         out += list(rule.check(rule, ctx, dossier))
-    ctx.counts["documents"] += len(dossier.documents)
     return out
 
 
-def _files(ctx, dossier, rules, reader) -> list:
-    """The file rules on each of the dossier's stored files (read ahead by ``reader``)."""
-    out = []
-    if reader is None:
-        return out
-    for stored in reader.files(dossier):
+@dataclass(frozen=True)
+class DossierRef:
+    """Where a stored file belongs, for a finding, without loading the dossier."""
+    kind: str
+    archive_no: str
+
+
+def _files(ctx, root, rules, done, total, progress) -> list:
+    """The file rules on every stored file of the fixity index, one pass, read ahead."""
+    out, documents = [], set()
+    reader = FileReader(root, open_pdf=any(r.id == "usability" for r in rules))
+    for n, (entry, stored) in enumerate(reader.stored_files(root.fixity.entries()), 1):
         ctx.counts["files"] += 1
-        ctx.counts["bytes"] += len(stored.data) if stored.data is not None else 0
+        ctx.counts["bytes"] += stored.size
+        documents.add((entry.kind, entry.archive_no, entry.doc_id))
+        where = DossierRef(entry.kind, entry.archive_no)
         for rule in rules:
-            out += list(rule.check(rule, ctx, dossier, stored))
+            out += list(rule.check(rule, ctx, where, stored))
+        if progress is not None and (n % 500 == 0):
+            progress(done + n, total)
+    ctx.counts["documents"] = len(documents)
+    if progress is not None:
+        progress(total, total)
     return out
