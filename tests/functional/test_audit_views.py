@@ -264,7 +264,7 @@ def test_api_start_follow_and_acknowledge(browser, city, store, run_queued, user
     assert listing["total"] == 1 and listing["items"][0]["status"] == "done"
     assert {r["id"] for r in listing["rules"]} >= {"fixity", "completeness", "log_chain"}
     run = browser.get("/api/audits/1", headers=auth).json
-    assert run["progress"]["done"] == run["progress"]["total"] == 2
+    assert run["progress"]["done"] == run["progress"]["total"] == 2 + run["counts"]["files"]
     assert run["counts"]["dossiers"] == 2
     finding = next(f for f in run["items"] if f["rule"] == "completeness")
     assert finding["status"] == "new" and finding["archive_no"] == city["bare"]
