@@ -100,9 +100,10 @@ def main(global_config, **settings):
         registry.archive_ocr_worker = OcrWorker(db, OcrOptions.from_settings(settings))
         registry.archive_ocr_worker.start()
     if asbool(settings.get("archive.audit_worker", True)):
-        from .audit.worker import AuditWorker
+        from .audit.worker import AuditWorker, parse_schedule
         registry.archive_audit_worker = AuditWorker(db, registry.archive_procedure,
-                                                    registry.archive_schemas, registry.archive_search)
+                                                    registry.archive_schemas, registry.archive_search,
+                                                    at=parse_schedule(settings.get("archive.audit_at")))
         registry.archive_audit_worker.start()
     return app
 

@@ -362,3 +362,17 @@ def test_reports_carry_the_findings_in_chinese(archive, registry, procedure):
     pdf = PdfReader(io.BytesIO(as_pdf(book, run, lambda when: when.strftime("%Y-%m-%d"))))
     extracted = "".join(page.extract_text() for page in pdf.pages)
     assert "完整性审计报告" in extracted and "一套多租" in extracted
+
+
+def test_the_nightly_audit_is_queued_once_a_day_after_its_time(archive):
+    from archive.audit.worker import parse_schedule, queue_scheduled
+    at = parse_schedule("02:30")
+    before = dt.datetime(2026, 3, 2, 18, 0, tzinfo=dt.timezone.utc)       # 02:00 in Beijing
+    assert queue_scheduled(archive, at, before) is None
+    run = queue_scheduled(archive, at, before + dt.timedelta(hours=1))    # 03:00
+    assert run.trigger == "schedule" and run.status == "queued"
+    assert queue_scheduled(archive, at, before + dt.timedelta(hours=5)) is None   # once a day
+    assert queue_scheduled(archive, at, before + dt.timedelta(days=1, hours=1)).run_id == run.run_id + 1
+    assert queue_scheduled(archive, None, before) is None and parse_schedule("") is None
+    with pytest.raises(ValueError, match="archive.audit_at"):
+        parse_schedule("half past two")

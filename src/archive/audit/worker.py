@@ -7,12 +7,40 @@ from the start at the next start (an audit only reads the archive, so rerunning 
 """
 from __future__ import annotations
 
+import datetime as _dt
 import time
+import zoneinfo
 
 from ..background import Worker
 from .runner import run_audit
 
 PROGRESS_EVERY = 1.0     # seconds between committed progress updates
+ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+def parse_schedule(value):
+    """The nightly audit's time from the setting ``archive.audit_at`` ("02:30"), or None."""
+    if not value or not str(value).strip():
+        return None
+    try:
+        return _dt.time.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"archive.audit_at: a time of day such as 02:30, not {value!r}") from None
+
+
+def queue_scheduled(root, at, now=None):
+    """Queue today's scheduled audit once its time has come (the nightly run the auditor
+    finds in the morning); returns the run, or None when it is not due or already queued.
+    A FileStorage admits one process, so this, not cron, is how the default set-up gets
+    its nightly audit; with ZEO or RelStorage ``archive audit`` from cron works as well."""
+    now = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(ZONE)
+    if at is None or now.time() < at:
+        return None
+    book = root.audits
+    for run in book.newest(20):
+        if run.trigger == "schedule" and run.requested.astimezone(ZONE).date() == now.date():
+            return None
+    return book.new_run("schedule", now.astimezone(_dt.timezone.utc), "schedule")
 
 
 def run_pending(root, procedure, schemas, search_index=None, commit=None, clock=time.monotonic) -> int:
@@ -43,9 +71,12 @@ class AuditWorker(Worker):
 
     label = "archive-audit"
 
-    def __init__(self, db, procedure, schemas, search_index=None, interval=2.0):
+    def __init__(self, db, procedure, schemas, search_index=None, interval=2.0, at=None):
         super().__init__(db, interval)
         self.procedure, self.schemas, self.search_index = procedure, schemas, search_index
+        self.at = at
 
     def work(self, root, commit) -> int:
+        if queue_scheduled(root, self.at) is not None:
+            commit()
         return run_pending(root, self.procedure, self.schemas, self.search_index, commit)
