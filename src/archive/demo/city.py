@@ -314,7 +314,7 @@ class _City:
         self.ban = ban_for(person["id_number"], "fraud", 5, since,
                            note=f"{since.year}年申请公共租赁住房时隐瞒名下房产，经查实记入诚信档案",
                            recorded_by="reviewer")
-        h.ban_person = person["name"]
+        h.ban_person = self.ban_name = person["name"]
         h.steps = [Step("accept", workday(h.created + rng.randint(1, 3) * DAY),
                         rng.choice(ACCEPTS), refused=True)]
 
@@ -660,7 +660,10 @@ class _City:
             self.overrides.append({"household": plan.archive_no, "step": step.name, "comment": step.comment})
 
     def _do_ban(self, _, ban, when):
-        self.root.credit.record_ban(ban)
+        """The earlier finding, recorded as a credit event (its dossier predates the archive)."""
+        years = (ban.until.year - ban.since.year)
+        self.root.credit.record_event(ban.id_number, self.ban_name, ban.reason, ban.since, ban.note,
+                                      ban.recorded_by, when, ban_years=years)
 
     def _do_migrate(self, _, migration, when):
         """按纸质台账补录: a lease typed in from the paper register, past the procedure."""
