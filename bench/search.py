@@ -526,7 +526,7 @@ def report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts,
     lines += table(srows)
     if reference is not None:
         ref_times, bad = reference
-        lines += ["", "Before: whoosh's own search_page(groupedby=seven facets), one untimed-warm-up-free pass:"]
+        lines += ["", "Before: whoosh's own search_page(groupedby=seven facets), one pass without warm-up:"]
         lines += table([("figure", "whoosh groupedby (before)", "src/ now (archive.search.fast)"),
                         ("search page p50 / p95 / max", fmt(summary([t for v in ref_times.values() for t in v])),
                          fmt(pages)),

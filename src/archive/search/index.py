@@ -29,10 +29,9 @@ log = logging.getLogger(__name__)
 # The bulk writer's postings buffer per process, in whoosh's own estimate of its size,
 # past which it sorts what it holds into a run on disk, every run to be read back and
 # merged at the commit. Spilling costs 1.5 to 4.5 ms of CPU a document (measured on
-# 4,000 documents), as much as a third of the indexing time, and at whoosh's default
-# (128) or 256 a 100,000-document reindex spills four times per process. 1,536 keeps
-# 100,000 documents (about 1.2 GB estimated per process, 2.5 GB resident) in memory;
-# larger indexes spill in runs of that size.
+# 4,000 documents), as much as a third of the indexing time; at whoosh's default (128)
+# a 100,000-document reindex spills eight runs per process, at 1,536 one run of about
+# 1 GB (each process then holds about 2.7 GB at most).
 BULK_LIMIT_MB = 1536
 
 
