@@ -96,11 +96,18 @@ class AuditLog(Persistent):
         self.head = (0, GENESIS)
 
     def __len__(self):
-        return len(self.entries)
+        return self._last()
+
+    def _last(self) -> int:
+        """The newest entry's number: O(log n), where len() of a BTree reads every bucket."""
+        try:
+            return self.entries.maxKey()
+        except ValueError:
+            return 0
 
     def append(self, actor, action, target="", detail="", when=None) -> LogEntry:
         when = when or _dt.datetime.now(_dt.timezone.utc)
-        number = self.entries.maxKey() + 1 if len(self.entries) else 1
+        number = self._last() + 1
         prev = self.entries[number - 1].hash if number > 1 else GENESIS
         digest = entry_hash(number, when, actor, action, target, str(detail), prev)
         entry = LogEntry(number, when, actor, action, target, str(detail), prev, digest)
@@ -111,7 +118,7 @@ class AuditLog(Persistent):
     def newest(self, limit=50, action=None, target=None):
         """The latest entries first, optionally of one action and/or about one target."""
         out = []
-        number = self.entries.maxKey() if len(self.entries) else 0
+        number = self._last()
         while number > 0 and len(out) < limit:
             entry = self.entries.get(number)
             number -= 1
@@ -129,7 +136,7 @@ class AuditLog(Persistent):
         """Walk the chain from the first entry: each entry's own hash, its link to the one
         before, unbroken numbering, and the recorded head at the end."""
         prev, expected, count = GENESIS, 1, 0
-        total = len(self.entries)
+        total = self._last()
         for number, e in self.entries.items():
             count += 1
             if progress is not None and count % 5000 == 0:
