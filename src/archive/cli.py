@@ -293,8 +293,16 @@ def reindex(session, args):
 
 def index_check(session, args):
     """``index-check``: dossiers whose indexed version is not the current one; exit 1 if any."""
-    from .search.index import check
+    from .search.index import check, rebuild
     root = session.root
+    if session.search_index.outdated:
+        if args.fix:
+            count = rebuild(root, session.registry, session.search_index, commit=session.tm.commit,
+                            progress=_ProgressBar(sys.stderr))
+            print(f"索引为旧版本格式，已按当前格式重建：{count} 份档案。")
+            return 0
+        print("索引为旧版本格式（仍可检索，但较慢）：运行 archive reindex 或 archive index-check --fix 重建。")
+        return 1
     report = check(root, session.search_index, progress=_ProgressBar(sys.stderr))
     print(f"检查了 {report.checked} 份档案；待编入索引 {report.queued} 份。")
     for key in report.missing:

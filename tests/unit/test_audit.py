@@ -376,3 +376,14 @@ def test_the_nightly_audit_is_queued_once_a_day_after_its_time(archive):
     assert queue_scheduled(archive, None, before) is None and parse_schedule("") is None
     with pytest.raises(ValueError, match="archive.audit_at"):
         parse_schedule("half past two")
+
+
+def test_an_outdated_search_index_is_one_finding(archive, registry, procedure, tmp_path):
+    import os
+
+    from archive.search.index import MARK, SearchIndex
+    index = SearchIndex(tmp_path / "index")
+    os.remove(tmp_path / "index" / MARK)
+    found = by_rule(audit(archive, registry, procedure, rules=["search_index"], search_index=index))
+    assert [f.subject for f in found["search_index"]] == ["format"]
+    assert "archive reindex" in found["search_index"][0].message

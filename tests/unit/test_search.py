@@ -276,3 +276,25 @@ def test_bad_queries_are_refused_with_a_reason(index, registry, text, message):
 def test_bad_parameters_are_refused_with_a_reason(index, registry, kw, message):
     with pytest.raises(QueryError, match=message):
         search(index, registry, "住房", **kw)
+
+
+def test_an_index_made_by_earlier_code_is_outdated_until_reindexed(tmp_path, registry):
+    """An index without this code's format mark answers, but reindex makes it anew."""
+    import os
+
+    import ZODB
+
+    from archive import filing
+    from archive.root import bootstrap
+    from archive.search.index import MARK, SearchIndex, rebuild
+    from conftest import household_input
+    index = SearchIndex(tmp_path / "index")
+    assert not index.outdated
+    os.remove(tmp_path / "index" / MARK)
+    assert SearchIndex(tmp_path / "index").outdated
+    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    filing.create_dossier(root, registry, "household", household_input(), "archivist")
+    old = SearchIndex(tmp_path / "index")
+    assert rebuild(root, registry, old, procs=1) == 1
+    assert not old.outdated and old.doc_count() == 1
+    assert not SearchIndex(tmp_path / "index").outdated

@@ -345,6 +345,10 @@ def search_index(rule, ctx):
     if ctx.search_index is None:
         return
     from ..search.index import check
+    if ctx.search_index.outdated:
+        yield Finding(rule.id, rule.severity, "检索索引为旧版本格式（仍可检索，但较慢），请运行 archive reindex 重建",
+                      "", "", "format")
+        return
     report = check(ctx.root, ctx.search_index)
     for key in report.missing:
         yield _index_finding(rule, key, "检索索引中没有该档案")

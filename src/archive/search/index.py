@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 # 1 GB (each process then holds about 2.7 GB at most).
 BULK_LIMIT_MB = 1536
 
+# The index format this code writes (schema, codec). An index made by earlier code has
+# another mark (or none): it still answers, slowly, until ``archive reindex`` makes it
+# anew; ``archive index-check`` and the audit's search_index rule say so.
+FORMAT = "archive-search 2: array codec, body without character offsets"
+MARK = "ARCHIVE_FORMAT"
+
 
 class SearchIndex:
     """One whoosh index directory; a single writer at a time, any number of readers."""
@@ -44,10 +50,37 @@ class SearchIndex:
         if whoosh_index.exists_in(self.path):
             self.ix = whoosh_index.open_dir(self.path)
         else:
-            self.ix = whoosh_index.create_in(self.path, schema())
+            self._create()
         self._lock = threading.Lock()
         self._local = threading.local()
         self.arrays = Cache()          # per segment: facet values, dates, field lengths
+
+    def _create(self):
+        self.ix = whoosh_index.create_in(self.path, schema())
+        self._mark(FORMAT)
+
+    def _mark(self, value):
+        with open(os.path.join(self.path, MARK), "w", encoding="utf-8") as fh:
+            fh.write(value)
+
+    @property
+    def outdated(self) -> bool:
+        """Made by earlier code (another schema or codec): reindex to make it anew."""
+        try:
+            with open(os.path.join(self.path, MARK), encoding="utf-8") as fh:
+                return fh.read().strip() != FORMAT
+        except OSError:
+            return True
+
+    def recreate(self):
+        """An empty index in the current format in place of an outdated one (reindex)."""
+        with self._lock:
+            current = getattr(self._local, "searcher", None)
+            if current is not None:
+                current.close()
+                self._local.searcher = None
+            self._create()
+            self.arrays = Cache()
 
     def searcher(self):
         """A searcher on the latest committed index, kept open per thread (do not close it).
@@ -171,6 +204,8 @@ def rebuild(root, registry, index, commit=None, progress=None, procs=2) -> int:
     """
     keys = [dossier_key(kind, no) for kind in ("household", "unit")
             for no in root.container(kind).keys()]
+    if index.outdated:
+        index.recreate()
     with index.bulk_writer(procs) as writer:
         for n, key in enumerate(keys, 1):
             for entry in entries(lookup(root, key), registry):
