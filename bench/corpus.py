@@ -1,7 +1,7 @@
 """A deterministic corpus for the search benchmark (检索基准语料): households and their documents.
 
-The words come from the five seed policy texts (``/work/shared/seeds/*.txt``) segmented with
-rjieba: a document's text is made of short runs of consecutive seed words taken at random
+The words come from the five seed policy texts (``tests/data/seeds/*.txt``, copies of the
+shared seeds; ``ARCHIVE_SEEDS`` names another folder) segmented with rjieba: a document's text is made of short runs of consecutive seed words taken at random
 places of the seed word stream, so every word keeps its real frequency and neighbouring words
 read like the policies (公共租赁住房 / 保障 / 对象 …). Into that go the facts of the household:
 names, 18-digit ID numbers, 11-digit mobile numbers, addresses, incomes and dates.
@@ -32,7 +32,7 @@ from archive.schemas import SchemaRegistry, default_directory  # noqa: E402
 from archive.search.analysis import _is_word  # noqa: E402
 from archive.search.fields import entries  # noqa: E402
 
-SEEDS = os.environ.get("ARCHIVE_SEEDS", "/work/shared/seeds")
+SEEDS = os.environ.get("ARCHIVE_SEEDS", os.path.join(os.path.dirname(HERE), "tests", "data", "seeds"))
 DOCS_PER_HOUSEHOLD = 10
 TODAY = dt.date(2026, 11, 23)
 STATES = (("leased", 30), ("registered", 16), ("accepted", 10), ("exited", 9), ("applied", 6),
