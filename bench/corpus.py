@@ -1,8 +1,9 @@
 """A deterministic corpus for the search benchmark (检索基准语料): households and their documents.
 
 The words come from the five seed policy texts (``tests/data/seeds/*.txt``, copies of the
-shared seeds; ``ARCHIVE_SEEDS`` names another folder) segmented with rjieba: a document's text is made of short runs of consecutive seed words taken at random
-places of the seed word stream, so every word keeps its real frequency and neighbouring words
+shared seeds; ``ARCHIVE_SEEDS`` names another folder) segmented with rjieba: a document's
+text is made of short runs of consecutive seed words taken at random places of the seed
+word stream, so every word keeps its real frequency and neighbouring words
 read like the policies (公共租赁住房 / 保障 / 对象 …). Into that go the facts of the household:
 names, 18-digit ID numbers, 11-digit mobile numbers, addresses, incomes and dates.
 
