@@ -68,6 +68,12 @@ def household(rng, i):
             "jurisdiction": jurisdiction, "district": "城区", "address": f"幸福路{i}号"}
 
 
+def document_meta(j):
+    """The description of a household's j-th document (the benchmarks' corpus)."""
+    return {"doc_type": DOC_TYPES[j % len(DOC_TYPES)], "title": f"材料{j}", "date": "2026-01-05",
+            "issuer": "街道办事处", "doc_no": f"街〔2026〕{j}号"}
+
+
 def open_app(workdir):
     # The benchmark drives the queues itself; the search index and OCR are measured by
     # bench/search.py, so their workers stay off here.
@@ -92,10 +98,8 @@ def build(app, households, docs, seed=7):
         with tm:
             dossier = filing.create_dossier(root, registry, "household", household(rng, i), "bench")
         for j in range(docs):
-            meta = {"doc_type": DOC_TYPES[j % len(DOC_TYPES)], "title": f"材料{j}",
-                    "date": "2026-01-05", "issuer": "街道办事处", "doc_no": f"街〔2026〕{j}号"}
             with tm:
-                filing.file_document(dossier, registry, meta, pool[(i + j) % len(pool)],
+                filing.file_document(dossier, registry, document_meta(j), pool[(i + j) % len(pool)],
                                      f"{j}.pdf", "bench")
             filed += 1
         if (i + 1) % max(1, households // 20) == 0:

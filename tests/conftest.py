@@ -123,6 +123,20 @@ def unit_input(**extra):
     return data
 
 
+@pytest.fixture(scope="session")
+def registry():
+    """The compiled schemas (modules that need other ones define their own)."""
+    from archive.schemas import SchemaRegistry, default_directory
+    return SchemaRegistry(default_directory())
+
+
+@pytest.fixture(scope="session")
+def procedure(registry):
+    """The default workflows and city profiles, compiled once."""
+    from archive.demo.city import default_procedure
+    return default_procedure(registry)
+
+
 @pytest.fixture
 def settings(tmp_path):
     return {
@@ -215,6 +229,15 @@ def live_server(app, users):
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
+
+
+def log_in(page, role):
+    """Log in through the login form in the browser, as ``role`` (login = role)."""
+    page.goto(page.base + "/login")
+    page.fill("#login", role)
+    page.fill("#password", PASSWORD)
+    page.click("button[name=submit]")
+    page.wait_for_selector("#nav-search")
 
 
 @pytest.fixture

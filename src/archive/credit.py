@@ -135,7 +135,6 @@ class CreditRecord(Persistent):
             raise CreditError(f"情况说明不能超过{MAX_DESCRIPTION}个字符")
         if not isinstance(day, _dt.date) or day > when.date() + _dt.timedelta(days=1):
             raise CreditError("认定日期不能晚于今天")
-        self._ensure()
         self._seq += 1
         event_id = f"C{self._seq:06d}"
         until = add_months(day, 12 * int(ban_years)) if ban_years else None
@@ -150,21 +149,19 @@ class CreditRecord(Persistent):
 
     def events(self, id_number=None) -> list:
         """A person's events (or every event), oldest first."""
-        self._ensure()
         if id_number is None:
             return list(self._events.values())
         return [self._events[e] for e in self._by_person.get(id_number, ())]
 
     def event(self, event_id) -> CreditEvent | None:
-        self._ensure()
         return self._events.get(event_id)
 
     def people(self) -> list:
         """Every ID number with an event or a ban."""
-        self._ensure()
         return sorted(set(self._by_person.keys()) | set(self._bans.keys()))
 
     def _ensure(self):
+        """Events beside the bans, for a record kept before events existed (evolve 7)."""
         if self._events is None:
             self._events, self._by_person = OOBTree(), OOBTree()
 

@@ -29,10 +29,6 @@ class FixityEntry:
     pages: int | None
     blob: object
 
-    @property
-    def subject(self):
-        return f"{self.doc_id}#{self.file_no}"
-
 
 class FixityIndex(Persistent):
     """(kind, archive number) -> the dossier's files as (document id, file number, sha256,

@@ -24,15 +24,13 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .lottery import ALGORITHM, ALGORITHM_ZH, sort_key
+from .pdf import chinese_font
 
-FONT = "STSong-Light"
-if FONT not in pdfmetrics.getRegisteredFontNames():
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+FONT = chinese_font()
 
 _BASE = dict(fontName=FONT, wordWrap="CJK")
 TITLE = ParagraphStyle("title", fontSize=18, leading=26, alignment=1, **_BASE)

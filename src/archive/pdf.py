@@ -73,3 +73,17 @@ def text_of(data: bytes) -> str:
         if total > MAX_TEXT:
             break
     return "\n\f".join(parts)[:MAX_TEXT]
+
+
+CHINESE_FONT = "STSong-Light"
+
+
+def chinese_font() -> str:
+    """reportlab's built-in CID font for Chinese, registered once: the PDFs the archive
+    makes (lottery results, audit reports, the demo's records) are read back by pypdf for
+    full-text search and 四性检测, and this font's text extracts correctly."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    if CHINESE_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CHINESE_FONT))
+    return CHINESE_FONT

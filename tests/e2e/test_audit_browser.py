@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import walk
-from conftest import PASSWORD
+from conftest import log_in as login
 
 pytestmark = pytest.mark.e2e
 
@@ -14,14 +14,6 @@ pytestmark = pytest.mark.e2e
 def settings(settings):
     """The web server's audit worker runs the queued audit, as in production."""
     return {**settings, "archive.audit_worker": "true"}
-
-
-def login(page, role):
-    page.goto(page.base + "/login")
-    page.fill("#login", role)
-    page.fill("#password", PASSWORD)
-    page.click("button[name=submit]")
-    page.wait_for_selector("#nav-search")
 
 
 def test_auditor_starts_an_audit_and_acknowledges_a_finding(page, app, store):

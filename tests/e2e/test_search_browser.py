@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from conftest import PASSWORD, doc_fields, household_input, make_pdf
+from conftest import doc_fields, household_input, make_pdf
+from conftest import log_in as login
 
 pytestmark = pytest.mark.e2e
 
@@ -15,14 +16,6 @@ pytestmark = pytest.mark.e2e
 def settings(settings):
     """This journey runs the web server's own workers, as in production."""
     return {**settings, "archive.text_worker": "true", "archive.search_worker": "true"}
-
-
-def login(page, role):
-    page.goto(page.base + "/login")
-    page.fill("#login", role)
-    page.fill("#password", PASSWORD)
-    page.click("button[name=submit]")
-    page.wait_for_selector("#nav-search")
 
 
 def test_inspector_finds_a_filed_pdf_by_its_words_and_opens_its_dossier(page, app, store):

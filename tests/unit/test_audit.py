@@ -23,23 +23,12 @@ from archive.audit import RULES, run_audit
 from archive.audit.files import open_pdf_facts
 from archive.audit.runs import AuditBook, AuditError
 from archive.credit import Ban
-from archive.demo.city import BASE_DATE, build_city, default_procedure
+from archive.demo.city import BASE_DATE, build_city
 from archive.root import ROOT_KEY, bootstrap
-from archive.schemas import SchemaRegistry, default_directory
 from conftest import encrypted_pdf, make_pdf
 
 NOW = dt.datetime.combine(BASE_DATE, dt.time(4), tzinfo=dt.timezone.utc)   # noon in Beijing
 PLANTED = {"completeness", "lease_link", "unit_double_let", "banned_applicant", "arrears"}
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return default_procedure(registry)
 
 
 @pytest.fixture(scope="module")

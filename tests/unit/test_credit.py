@@ -7,23 +7,11 @@ import pytest
 import ZODB
 
 from archive.credit import CreditError, record
-from archive.demo.city import default_procedure
 from archive.root import bootstrap
-from archive.schemas import SchemaRegistry, default_directory
 from conftest import household_input
 
 NOW = dt.datetime(2026, 3, 2, 2, tzinfo=dt.timezone.utc)
 DAY = dt.date(2026, 3, 1)
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return default_procedure(registry)
 
 
 @pytest.fixture

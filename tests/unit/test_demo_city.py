@@ -10,26 +10,15 @@ import ZODB
 
 from archive import idnumber
 from archive.demo.city import (BASE_DATE, DEFAULT_SIZE, DEMO_PASSWORD_PREFIX, build_city,
-                               create_demo_users, default_procedure)
+                               create_demo_users)
 from archive.demo.family import APPLICATION_DOCS
 from archive.leases import OPEN
 from archive.root import bootstrap
-from archive.schemas import SchemaRegistry, default_directory
 from archive.users import ROLES, make_hasher
 
 SMALL = dict(households=30, units=20, documents=420)
 OPEN_STATES = {"allocated": "offered", "leased": "current", "exiting": "current"}  # household → lease
 UNIT_LEASE = {"allocated": "offered", "leased": "current"}                        # unit → lease
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return default_procedure(registry)
 
 
 def _build(registry, procedure, **kw):

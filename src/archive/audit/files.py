@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 
 BATCH = 256         # files per job for a worker process
-AHEAD = 8          # jobs in flight ahead of the rules
+AHEAD = 8           # jobs in flight ahead of the rules
 
 
 @dataclass(frozen=True)

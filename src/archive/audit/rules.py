@@ -13,6 +13,7 @@ import types
 from dataclasses import dataclass
 
 from .. import leases
+from ..credit import reason_title
 from ..idnumber import mask as mask_id
 from ..workflow import guards
 
@@ -283,14 +284,9 @@ def banned_applicant(rule, ctx, dossier):
     for person in dossier.people():
         number = person.get("id_number")
         for ban in ctx.root.credit.active_bans(number, ctx.today) if number else ():
-            yield rule.finding(f"{person.get('name', '')}（{mask_id(number)}）因“{ban_title(ban)}”"
+            yield rule.finding(f"{person.get('name', '')}（{mask_id(number)}）因“{reason_title(ban.reason)}”"
                                f"被限制申请至 {ban.last_day.isoformat()}，申请仍在办理", dossier,
                                f"{mask_id(number)}:{ban.since.isoformat()}")
-
-
-def ban_title(ban):
-    from ..credit import reason_title
-    return reason_title(ban.reason)
 
 
 # -- the archive as a whole ------------------------------------------------------------------

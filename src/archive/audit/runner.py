@@ -1,8 +1,8 @@
 """Running an integrity audit (完整性审计): one walk over the archive, every rule applied.
 
-The walk visits each dossier once, hands it to the dossier rules, reads each stored file
-once for all the file rules (fixity, usability: archive.audit.files reads them ahead in
-threads), then runs the archive-wide rules. It
+The walk visits each dossier once and hands it to the dossier rules; then every stored
+file of the fixity index is read once for all the file rules (fixity, usability:
+archive.audit.files reads them in worker processes); then the archive-wide rules run. It
 reads and never writes the archive; what it writes is the run: progress as it goes,
 counts and findings at the end, and one entry in the audit log.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
-from dataclasses import dataclass
 
 from .files import FileReader
 from .rules import RULES, Finding
@@ -33,9 +32,9 @@ class AuditContext:
         self._history = (None, None)
         self.lease_states = {k: _lease_states(procedure.workflows[k]) for k in ("household", "unit")}
         flow = procedure.workflows["household"]
+        # open applications: states a ban-checked step leaves, other than a tenancy's
         ban_checked = {s for t in flow.transitions.values() if t.manual
                        for g in t.guards if g.kind == "no_ban" for s in t.sources}
-        self.ban_checked_states = ban_checked
         self.application_states = ban_checked - self.lease_states["household"]["current"]
         # the application set (申请材料): what the steps out of the first state require
         self.application_stages = tuple(g.arg for t in flow.outgoing(flow.initial) if t.manual
@@ -141,13 +140,6 @@ def _dossier(ctx, dossier, rules) -> list:
     return out
 
 
-@dataclass(frozen=True)
-class DossierRef:
-    """Where a stored file belongs, for a finding, without loading the dossier."""
-    kind: str
-    archive_no: str
-
-
 def _files(ctx, root, rules, done, total, progress) -> list:
     """The file rules on every stored file of the fixity index, one pass, read ahead."""
     out, documents = [], set()
@@ -156,9 +148,8 @@ def _files(ctx, root, rules, done, total, progress) -> list:
         ctx.counts["files"] += 1
         ctx.counts["bytes"] += stored.size
         documents.add((entry.kind, entry.archive_no, entry.doc_id))
-        where = DossierRef(entry.kind, entry.archive_no)
-        for rule in rules:
-            out += list(rule.check(rule, ctx, where, stored))
+        for rule in rules:   # the entry names its dossier (kind, archive_no) without loading it
+            out += list(rule.check(rule, ctx, entry, stored))
         if progress is not None and (n % 500 == 0):
             progress(done + n, total)
     ctx.counts["documents"] = len(documents)

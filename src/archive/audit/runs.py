@@ -136,9 +136,13 @@ class AuditBook(Persistent):
                 break
         return out
 
-    def pending(self) -> list:
-        """Runs waiting for the audit worker, oldest first (running ones were cut off)."""
-        return [r for r in self._runs.values() if r.status in ("queued", "running")]
+    def pending(self, window=50) -> list:
+        """Runs waiting for the audit worker, oldest first (running ones were cut off).
+
+        Runs are queued in order and run oldest first, so waiting ones are among the
+        newest: the worker asks every few seconds, and reading every run ever kept (each
+        with its findings) each time would grow with the archive's history."""
+        return [r for r in reversed(self.newest(window)) if r.status in ("queued", "running")]
 
     def previous(self, run) -> AuditRun | None:
         """The last finished run before this one (what "new" and "resolved" are against)."""

@@ -75,8 +75,13 @@ class AuditWorker(Worker):
         super().__init__(db, interval)
         self.procedure, self.schemas, self.search_index = procedure, schemas, search_index
         self.at = at
+        self.scheduled_on = None     # the day this worker last found the nightly run queued
 
     def work(self, root, commit) -> int:
-        if queue_scheduled(root, self.at) is not None:
-            commit()
+        today = _dt.datetime.now(ZONE).date()
+        if self.at is not None and self.scheduled_on != today:
+            if queue_scheduled(root, self.at) is not None:
+                commit()
+            if _dt.datetime.now(ZONE).time() >= self.at:
+                self.scheduled_on = today
         return run_pending(root, self.procedure, self.schemas, self.search_index, commit)

@@ -16,16 +16,15 @@ import zlib
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfdoc, pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-FONT = "STSong-Light"
+from ..pdf import chinese_font
+
+FONT = chinese_font()
 PAGE_W, PAGE_H = A4
 LEFT, RIGHT, TOP, BOTTOM = 72.0, PAGE_W - 72.0, PAGE_H - 96.0, 80.0
 WIDTH = RIGHT - LEFT
 BLANK = "________"
-if FONT not in pdfmetrics.getRegisteredFontNames():
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 BUREAU, CENTER = "{city}住房和城乡建设局", "{city}住房保障中心"
 HH = ("=申请人|{name}|公民身份号码|{id}|保障类别|{category}|家庭人口|{size}人|人均月收入|{income}元"

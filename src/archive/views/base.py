@@ -26,6 +26,14 @@ def can(request, permission, context=None) -> bool:
     return bool(request.has_permission(permission, context if context is not None else request.context))
 
 
+def household_or_404(request):
+    """The traversed dossier when it is a household's (case history, credit record)."""
+    dossier = request.context
+    if getattr(dossier, "kind", None) != "household":
+        raise HTTPNotFound(request.t("页面或档案不存在"))
+    return dossier
+
+
 def document_or_404(request, dossier):
     from ..dossier import DocumentNotFound
     try:

@@ -9,32 +9,22 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.httpexceptions import HTTPFound
 from pyramid.view import exception_view_config, view_config
 
 from .. import credit as model
 from .. import filing, idnumber
 from . import api as _api
 from .api import UNMASK, json_body, plain
-from .base import actor, can, schemas
+from .base import actor, can, household_or_404, schemas
 from .errors import respond
+from .workflow import procedure
 
 LIST_LIMIT = 200
 
 
-def procedure(request):
-    return request.registry.archive_procedure
-
-
 def today(request) -> _dt.date:
     return procedure(request).today(filing.now())
-
-
-def _household(request):
-    dossier = request.context
-    if getattr(dossier, "kind", None) != "household":
-        raise HTTPNotFound(request.t("页面或档案不存在"))
-    return dossier
 
 
 def _reveal(request, param, target="credit") -> bool:
@@ -149,7 +139,7 @@ def _form_page(request, dossier, error=None, values=None):
              permission="credit")
 def credit_new(request):
     """GET: the form; POST: the event recorded, or the form again with the refusal (400)."""
-    dossier = _household(request)
+    dossier = household_or_404(request)
     if request.method != "POST":
         return _form_page(request, dossier)
     values = {k: request.POST.get(k, "") for k in ("person", "kind", "day", "description", "evidence")}
@@ -264,7 +254,7 @@ def api_list(request):
              permission="credit")
 def api_record(request):
     """JSON {id_number, kind, day, description, evidence?} → 201 with the event."""
-    dossier = _household(request)
+    dossier = household_or_404(request)
     body = json_body(request)
     event = record_event(request, dossier, body.get("id_number"), body.get("kind"), body.get("day"),
                          body.get("description"), body.get("evidence"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from .. import filing, history, inspections
@@ -17,18 +16,11 @@ from ..personal import mask_value
 from ..version import action_title
 from .api import UNMASK, plain
 from .api import method_not_allowed as _method_not_allowed
-from .base import actor, can, schemas
+from .base import actor, can, household_or_404, schemas
 from .dossiers import reveal
 from .workflow import procedure
 
 GROUP_LIMIT = 200           # groups shown per inspection; the total is always given
-
-
-def _household(request):
-    dossier = request.context
-    if getattr(dossier, "kind", None) != "household":
-        raise HTTPNotFound(request.t("页面或档案不存在"))
-    return dossier
 
 
 def _groups(request):
@@ -48,7 +40,7 @@ def _timeline(request, dossier, unmasked):
 # -- the timeline page -------------------------------------------------------------------------
 @view_config(route_name="household_history", renderer="archive:templates/history.pt", permission="view")
 def history_page(request):
-    dossier = _household(request)
+    dossier = household_or_404(request)
     try:
         groups = _groups(request)
     except ValidationFailed:
@@ -80,7 +72,7 @@ def _fact_url(request, fact):
              permission="view")
 def history_json(request):
     """The household's timeline, oldest first; ``?kind=`` filters, ``?unmask=1`` unmasks (logged)."""
-    dossier = _household(request)
+    dossier = household_or_404(request)
     groups = _groups(request)
     unmasked = reveal(request, dossier, UNMASK)
     events = history.filtered(_timeline(request, dossier, unmasked), groups)
