@@ -19,6 +19,7 @@ from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from pyramid.threadlocal import get_current_request
 
+from . import store
 from .i18n import Catalog, negotiate_locale, translator, ui_locale
 from .root import ROOT_KEY, bootstrap
 from .search import index_directory
@@ -46,8 +47,9 @@ def main(global_config, **settings):
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     settings.setdefault("pyramid.default_locale_name", "zh_Hans")
     config = Configurator(settings=settings, root_factory=root_factory)
-    for name in ("pyramid_tm", "pyramid_retry", "pyramid_zodbconn", "pyramid_chameleon"):
+    for name in ("pyramid_tm", "pyramid_retry", "pyramid_chameleon"):
         config.include(name)
+    config.include(store.includeme)   # pyramid_zodbconn, with blobs kept by the FileStorage
 
     schemas_dir = pathlib.Path(settings.get("archive.schemas_dir") or default_directory())
     registry = config.registry

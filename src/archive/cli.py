@@ -17,12 +17,10 @@ import sys
 import unicodedata
 
 import transaction
-import ZODB
-import zodburi
 from pyramid.paster import get_appsettings
 from zc.lockfile import LockError
 
-from . import evolve
+from . import evolve, store
 from .root import ROOT_KEY, bootstrap
 from .schemas import SchemaRegistry, default_directory
 from .users import ROLES, hasher_from_settings, role_title
@@ -44,8 +42,7 @@ class Session:
         self.patterns = {k.rsplit(".", 1)[1]: v for k, v in settings.items()
                          if k.startswith("archive.number_pattern.") and v}
         _make_local_directories(settings["zodbconn.uri"])
-        storage_factory, dbkw = zodburi.resolve_uri(settings["zodbconn.uri"])
-        self.db = ZODB.DB(storage_factory(), **dbkw)
+        self.db = store.open_database(settings["zodbconn.uri"])
         self.tm = transaction.TransactionManager()
         self.conn = self.db.open(transaction_manager=self.tm)
         self._root = None

@@ -51,6 +51,9 @@ def read_upload(request, field):
     upload = request.POST.get(field)
     if upload is None or not hasattr(upload, "file"):
         raise InvalidDocument("请选择要上传的PDF文件")
+    # A retried attempt (pyramid_retry, after a conflict) is a new request over the same
+    # parsed body: the upload is the same file object, already read to its end once.
+    upload.file.seek(0)
     data = upload.file.read(limit + 1)
     if len(data) > limit:
         raise UploadTooLarge(limit)
