@@ -145,6 +145,7 @@ def settings(tmp_path):
         "archive.argon2.time_cost": "1",
         "archive.argon2.memory_cost": "1024",
         "archive.max_upload_mb": "2",
+        "archive.log_sealer": "false",
         "archive.text_worker": "false",
         "archive.search_worker": "false",
         "archive.ocr_worker": "false",

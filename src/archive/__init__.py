@@ -89,6 +89,10 @@ def main(global_config, **settings):
     app = config.make_wsgi_app()
     _open_store(registry)
     db = registry._zodb_databases[""]
+    if asbool(settings.get("archive.log_sealer", True)):
+        from .auditlog import LogSealer
+        registry.archive_log_sealer = LogSealer(db)
+        registry.archive_log_sealer.start()
     if asbool(settings.get("archive.text_worker", True)):
         from .textlayer import TextWorker
         registry.archive_text_worker = TextWorker(db)

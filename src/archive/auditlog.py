@@ -5,18 +5,36 @@ file, restore, procedure step), unmasked views of personal data, exports, credit
 and audit runs. Each entry carries the SHA-256 of the previous entry, so an edited or
 removed entry breaks the chain; the log also keeps its head (the last number and hash),
 so cutting entries off the end is found too. Nothing here offers to change an entry.
+
+Appending and chaining are two steps, so that concurrent requests do not conflict. A
+request appends its entry to the log's inbox (``archive.inbox``: concurrent additions
+merge), in its own transaction, so an aborted request leaves no entry and a committed one
+always has its entry. The sealer (``seal``: the server's ``LogSealer`` thread a moment after
+each commit, every command of the CLI before it commits, and any request that finds more
+than a few hundred waiting) takes the waiting entries in the order they were appended,
+numbers them and chains them by hash. Only the sealer writes the chain and its head, so
+the hot object every write once rewrote is written by one thread. Between the two steps an
+entry is visible (``newest``, ``len``) but not yet in the chain; the audit reports entries
+left waiting for more than ``STALE_SECONDS`` (a sealer that has stopped).
 """
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 import json
+import secrets
+import time
 from dataclasses import dataclass
 
 from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 
+from .background import Worker
+from .inbox import Inbox
+
 GENESIS = "0" * 64
+SEAL_AT = 200          # waiting entries beyond which the appender seals them itself
+STALE_SECONDS = 600    # waiting longer than this, an entry is reported by the audit
 
 ACTIONS = {   # how a clerk reads an action; transitions read "办理：<step>"
     "login": ("登录", "Login"),
@@ -51,7 +69,8 @@ def action_title(action, locale="zh") -> str:
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One immutable log entry."""
+    """One immutable log entry; ``number`` is None (and the hashes empty) while it waits
+    to be sealed into the chain."""
     number: int
     when: _dt.datetime
     actor: str
@@ -69,6 +88,8 @@ class ChainReport:
     broken_at: int | None = None
     reason: str = ""
     head: tuple = (0, GENESIS)
+    waiting: int = 0            # entries appended but not yet sealed
+    oldest_wait: float = 0.0    # seconds the oldest of them has waited
 
     @property
     def ok(self) -> bool:
@@ -78,7 +99,9 @@ class ChainReport:
 def entry_hash(number, when, actor, action, target, detail, prev_hash) -> str:
     payload = json.dumps([number, when.isoformat(), actor, action, target, detail, prev_hash],
                          ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate that reached the log must not make it unsealable;
+    # every other string encodes exactly as plain UTF-8, so stored hashes still hold.
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _own_hash(e) -> str:
@@ -86,17 +109,20 @@ def _own_hash(e) -> str:
 
 
 class AuditLog(Persistent):
-    """Entries by number, each linked to the one before; ``head`` is the last link."""
+    """Entries by number, each linked to the one before; ``head`` is the last link; new
+    entries wait in ``_inbox`` until ``seal`` chains them."""
 
     head = None     # (number, hash) of the newest entry; None for logs kept before it existed
+    _inbox = None   # logs kept before the inbox get one from evolve (generation 9)
 
     def __init__(self):
         self.__name__, self.__parent__ = "log", None
         self.entries = LOBTree()
         self.head = (0, GENESIS)
+        self._inbox = Inbox()
 
     def __len__(self):
-        return self._last()
+        return self._last() + self.waiting()
 
     def _last(self) -> int:
         """The newest entry's number: O(log n), where len() of a BTree reads every bucket."""
@@ -105,27 +131,60 @@ class AuditLog(Persistent):
         except ValueError:
             return 0
 
+    def waiting(self) -> int:
+        """How many appended entries wait to be sealed."""
+        return len(self._inbox) if self._inbox is not None else 0
+
     def append(self, actor, action, target="", detail="", when=None) -> LogEntry:
+        """Record an action; it is chained by the next ``seal`` (see the module docstring)."""
         when = when or _dt.datetime.now(_dt.timezone.utc)
-        number = self._last() + 1
-        prev = self.entries[number - 1].hash if number > 1 else GENESIS
-        digest = entry_hash(number, when, actor, action, target, str(detail), prev)
-        entry = LogEntry(number, when, actor, action, target, str(detail), prev, digest)
-        self.entries[number] = entry
-        self.head = (number, digest)
-        return entry
+        record = (when, actor, action, target, str(detail))
+        if self._inbox is None:     # a log from before generation 9, not yet evolved
+            return self._chain([record])[-1]
+        self._inbox.put((time.time_ns(), secrets.token_hex(4)), record)
+        if len(self._inbox) > SEAL_AT:
+            self.seal()
+        return LogEntry(None, *record, "", "")
+
+    def seal(self) -> int:
+        """Number and chain every waiting entry, in the order they were appended."""
+        if self._inbox is None or not len(self._inbox):
+            return 0
+        return len(self._chain([record for _, record in self._inbox.drain()]))
+
+    def _chain(self, records) -> list:
+        number = self._last()
+        prev = self.entries[number].hash if number else GENESIS
+        out = []
+        for when, actor, action, target, detail in records:
+            number += 1
+            digest = entry_hash(number, when, actor, action, target, detail, prev)
+            entry = LogEntry(number, when, actor, action, target, detail, prev, digest)
+            self.entries[number] = entry
+            out.append(entry)
+            prev = digest
+        self.head = (number, prev)
+        return out
+
+    def _waiting_entries(self):
+        """The waiting entries as unnumbered LogEntry values, oldest first."""
+        if self._inbox is None:
+            return []
+        return [LogEntry(None, *record, "", "") for _, record in self._inbox.items()]
 
     def newest(self, limit=50, action=None, target=None):
-        """The latest entries first, optionally of one action and/or about one target."""
-        out = []
+        """The latest entries first (those waiting to be sealed before them), optionally
+        of one action and/or about one target."""
+        def wanted(entry):
+            return (action is None or entry.action == action) and \
+                (target is None or entry.target == target)
+        out = [e for e in reversed(self._waiting_entries()) if wanted(e)][:limit]
         number = self._last()
         while number > 0 and len(out) < limit:
             entry = self.entries.get(number)
             number -= 1
-            if entry is None or (action is not None and entry.action != action) \
-                    or (target is not None and entry.target != target):
-                continue
-            out.append(entry)
+            if entry is not None and wanted(entry):
+                out.append(entry)
         return out
 
     def verify(self) -> int | None:
@@ -158,7 +217,14 @@ class AuditLog(Persistent):
                                f"日志头记录到第 {head[0]} 条，实际只到第 {expected - 1} 条"
                                if head[0] >= expected else
                                f"日志头记录的第 {head[0]} 条与实际末条不符", head)
-        return ChainReport(count, None, "", (expected - 1, prev))
+        return ChainReport(count, None, "", (expected - 1, prev), *self._wait())
+
+    def _wait(self):
+        """(how many entries wait to be sealed, seconds the oldest has waited)."""
+        if self._inbox is None or not len(self._inbox):
+            return 0, 0.0
+        (appended_ns, _), _record = self._inbox.items()[0]
+        return len(self._inbox), max(0.0, (time.time_ns() - appended_ns) / 1e9)
 
 
 def record_version(log, dossier, version):
@@ -169,3 +235,18 @@ def record_version(log, dossier, version):
         action, detail = f"dossier.{version.action}", version.comment[:200]
     log.append(version.actor, action, dossier.archive_no, f"v{version.number} {detail}".strip(),
                version.when)
+
+
+class LogSealer(Worker):
+    """Seals waiting log entries in the web server, shortly after the commits that made them."""
+
+    label = "archive-log-sealer"
+
+    def __init__(self, db, interval=0.5):
+        super().__init__(db, interval)
+
+    def work(self, root, commit) -> int:
+        sealed = root.log.seal()
+        if sealed:
+            commit()
+        return 0   # one seal a pass; entries appended meanwhile wait for the next

@@ -76,7 +76,14 @@ class Session:
         """The ArchiveRoot, created or upgraded on first use (as the web server does)."""
         if self._root is None:
             self._root = bootstrap(self.conn.root(), self.registry)
+            self._root.log.seal()   # what the server left waiting, before the command reads it
         return self._root
+
+    def commit(self):
+        """Seal the command's log entries into the chain, then commit (archive.auditlog)."""
+        if self._root is not None:
+            self._root.log.seal()
+        self.tm.commit()
 
     def close(self):
         self.tm.abort()
@@ -105,7 +112,7 @@ def main(argv=None) -> int:
         return 2
     try:
         status = args.command(session, args) or 0
-        session.tm.commit()
+        session.commit()
         return status
     except ValueError as exc:  # UserError, ValidationFailed, CommandError: the input is wrong
         session.tm.abort()
@@ -217,12 +224,12 @@ def demo_city(session, args):
         root.log.append(actor=ACTOR, action="user.add", target=login, detail=role)
     summary = build_city(root, session.registry, procedure, households=args.households, units=args.units,
                          documents=args.documents, seed=args.seed, progress=_ProgressBar(sys.stderr),
-                         commit=session.tm.commit, patterns=session.patterns)
+                         commit=session.commit, patterns=session.patterns)
     print("读取文件文本层……", file=sys.stderr)
-    drain(root, commit=session.tm.commit, progress=_ProgressBar(sys.stderr))
+    drain(root, commit=session.commit, progress=_ProgressBar(sys.stderr))
     print("编制全文检索索引……", file=sys.stderr)
     from .search.index import drain as index_drain
-    index_drain(root, session.registry, session.search_index, commit=session.tm.commit,
+    index_drain(root, session.registry, session.search_index, commit=session.commit,
                 progress=_ProgressBar(sys.stderr))
     root.log.append(actor=ACTOR, action="demo.build", detail=(
         f"seed={args.seed} households={summary['households']} units={summary['units']} "
@@ -268,7 +275,7 @@ def run_ocr(session, args):
     root = session.root
     queued = [revision for _, revision, _ in root.ocr_queue.take(len(root.ocr_queue))]
     print(f"待识别的扫描件：{len(queued)} 份", file=sys.stderr)
-    done = drain(root, OcrOptions.from_settings(session.settings), commit=session.tm.commit,
+    done = drain(root, OcrOptions.from_settings(session.settings), commit=session.commit,
                  progress=_ProgressBar(sys.stderr))
     failed = [r for r in queued if r.text_status == "ocr_failed"]
     print(f"识别了 {done} 份文件" + (f"，其中 {len(failed)} 份失败：{failed[0].text_error}"
@@ -282,7 +289,7 @@ def reindex(session, args):
     from .search.index import rebuild
     started = time.perf_counter()
     count = rebuild(session.root, session.registry, session.search_index,
-                    commit=session.tm.commit, progress=_ProgressBar(sys.stderr))
+                    commit=session.commit, progress=_ProgressBar(sys.stderr))
     seconds = time.perf_counter() - started
     print(f"已重建全文检索索引：{count} 份档案，{session.search_index.doc_count()} 条索引记录，"
           f"用时 {seconds:.1f} 秒。")
@@ -294,7 +301,7 @@ def index_check(session, args):
     root = session.root
     if session.search_index.outdated:
         if args.fix:
-            count = rebuild(root, session.registry, session.search_index, commit=session.tm.commit,
+            count = rebuild(root, session.registry, session.search_index, commit=session.commit,
                             progress=_ProgressBar(sys.stderr))
             print(f"索引为旧版本格式，已按当前格式重建：{count} 份档案。")
             return 0
@@ -315,7 +322,7 @@ def index_check(session, args):
         from .search.index import drain as index_drain
         for key in report.missing + [k for k, _, _ in report.stale] + report.orphaned:
             root.index_queue.add(key)
-        index_drain(root, session.registry, session.search_index, commit=session.tm.commit)
+        index_drain(root, session.registry, session.search_index, commit=session.commit)
         print(f"已重新编入索引 {len(report.missing) + len(report.stale) + len(report.orphaned)} 份档案。")
         return 0
     print("索引与数据库不一致：运行 archive index-check --fix 或 archive reindex 修复。")

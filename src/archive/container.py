@@ -122,7 +122,7 @@ class DossierContainer(Persistent):
         if self.__parent__ is not None:
             index_later(self.__parent__, dossier)
         flat = flatten(dossier.metadata)
-        flat.update(modified=dossier.modified, state=dossier.state, due=dossier.due)
+        flat.update(modified=modified_hour(dossier.modified), state=dossier.state, due=dossier.due)
         for path, index in self.indexes.items():
             index.index(dossier.archive_no, _sortable(flat.get(path)))
 
@@ -145,13 +145,34 @@ class DossierContainer(Persistent):
         if sort in self.indexes:
             index = self.indexes[sort]
             values = reversed(index.forward.keys()) if reverse else index.forward.keys()
-            listed = (k for v in values for k in _maybe_reversed(index.forward[v], reverse)
+            listed = (k for v in values for k in self._in_order(index, v, sort, reverse)
                       if ids is None or k in ids)
             unsorted = (k for k in (ids if ids is not None else self._items.keys())
                         if k not in index.reverse)
             return itertools.chain(listed, unsorted)
         keys = ids if ids is not None else self._items.keys()
         return _maybe_reversed(keys, reverse)
+
+
+    def _in_order(self, index, value, sort, reverse):
+        """The ids of one index value in order: by exact time within an hour of ``modified``."""
+        if sort != "modified":
+            return _maybe_reversed(index.forward[value], reverse)
+        return sorted(index.forward[value], key=lambda k: self._items[k].modified, reverse=reverse)
+
+    def newest(self, limit):
+        """The ``limit`` dossiers changed last, newest first (the home page)."""
+        keys = itertools.islice(self._ordered_keys(None, "modified", True), limit)
+        return [self._items[k] for k in keys]
+
+
+def modified_hour(when):
+    """What the ``modified`` index keeps: the hour, not the instant. Refiling into a dossier
+    changed earlier in the same hour then leaves the index as it is, so two officers filing
+    into two dossiers do not both rewrite the index's newest bucket (a ZODB conflict)."""
+    if when is None:
+        return None
+    return when.replace(minute=0, second=0, microsecond=0)
 
 
 def _maybe_reversed(keys, reverse):

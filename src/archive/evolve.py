@@ -112,8 +112,22 @@ def _fixity_index(root, registry):
             root.fixity.record_dossier(dossier)
 
 
+def _conflict_free(root, registry):
+    """Generation 9: inboxes for the log and the queues, the modified index by the hour."""
+    from .container import FieldIndex, modified_hour
+    from .inbox import Inbox
+    for holder in (root.log, root.text_queue, root.ocr_queue, root.index_queue):
+        if getattr(holder, "_inbox", None) is None:
+            holder._inbox = Inbox()
+    for kind in ("household", "unit"):
+        container = root.container(kind)
+        index = container.indexes["modified"] = FieldIndex("modified")
+        for dossier in container.values():
+            index.index(dossier.archive_no, modified_hour(dossier.modified))
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue, _audits, _fixity_index]   # STEPS[n] takes generation n to n + 1
+         _ocr_queue, _audits, _fixity_index, _conflict_free]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -13,30 +13,23 @@ import logging
 import secrets
 import time
 
-from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree
-from persistent import Persistent
 from .background import Worker
+from .inbox import Queue
 from .pdf import text_of
 from .search.queue import index_later
 
 log = logging.getLogger(__name__)
 
 
-class TextQueue(Persistent):
-    """File revisions waiting for their text layer, oldest first, each with its dossier."""
+class TextQueue(Queue):
+    """File revisions waiting for their text layer, oldest first, each with its dossier.
 
-    def __init__(self):
-        self._items = OOBTree()
-        self._count = Length()
-
-    def __len__(self):
-        return self._count()
+    Filings add to it without conflicting with each other or with the worker (archive.inbox).
+    """
 
     def add(self, revision, dossier=None):
         # time first keeps the order; the random part keeps concurrent adds from colliding
-        self._items[(time.time_ns(), secrets.token_hex(4))] = (revision, dossier)
-        self._count.change(1)
+        self._put((time.time_ns(), secrets.token_hex(4)), (revision, dossier))
 
     def take(self, limit):
         """Up to ``limit`` (key, revision, dossier) triples, oldest first; removed by ``done``.
@@ -44,16 +37,10 @@ class TextQueue(Persistent):
         Entries queued before the queue knew dossiers are a bare revision: dossier None.
         """
         out = []
-        for key, item in self._items.items():
+        for key, item in self._first(limit):
             revision, dossier = item if isinstance(item, tuple) else (item, None)
             out.append((key, revision, dossier))
-            if len(out) >= limit:
-                break
         return out
-
-    def done(self, key):
-        del self._items[key]
-        self._count.change(-1)
 
 
 def extract(revision):

@@ -16,6 +16,7 @@ def log():
             ("admin", "login", ""), ("inspector", "view_personal", "CZ-HH-2026-Y-00001"),
             ("admin", "user_added", "archivist"), ("inspector", "view_personal", "CZ-HH-2026-Y-00002")]):
         log.append(actor, action, target, "", when=T0 + dt.timedelta(minutes=i))
+    log.seal()
     return log
 
 
@@ -115,3 +116,63 @@ def test_newest_lists_latest_first_and_filters_by_action(log):
 
 def test_newest_respects_the_limit(log):
     assert [e.number for e in log.newest(limit=2)] == [4, 3]
+
+
+def test_appended_entries_wait_unnumbered_until_sealed():
+    log = AuditLog()
+    waiting = log.append("archivist", "dossier.filed", "CZ-HH-2026-Y-00001", "v2", when=T0)
+    assert waiting.number is None and len(log) == 1 and not len(log.entries)
+    assert [e.action for e in log.newest()] == ["dossier.filed"]
+    report = log.check()
+    assert report.ok and report.waiting == 1
+    assert log.seal() == 1 and log.seal() == 0
+    assert log.entries[1].target == "CZ-HH-2026-Y-00001" and log.head == (1, log.entries[1].hash)
+    assert log.check().waiting == 0
+
+
+def test_sealing_chains_in_the_order_entries_were_appended(log):
+    log.append("a", "x", "first", when=T0 + dt.timedelta(days=1))
+    log.append("b", "y", "second", when=T0)          # an earlier clock does not reorder
+    log.seal()
+    assert [log.entries[n].target for n in (5, 6)] == ["first", "second"]
+    assert log.entries[5].prev_hash == log.entries[4].hash and log.check().ok
+
+
+def test_newest_shows_waiting_entries_first(log):
+    log.append("admin", "login", "", when=T0)
+    assert [e.number for e in log.newest(limit=3)] == [None, 4, 3]
+
+
+def test_a_long_wait_seals_in_the_appender():
+    from archive.auditlog import SEAL_AT
+    log = AuditLog()
+    for i in range(SEAL_AT + 1):
+        log.append("cli", "demo.build", f"t{i}", when=T0)
+    assert len(log.entries) == SEAL_AT + 1 and log.waiting() == 0 and log.check().ok
+
+
+def test_a_lone_surrogate_does_not_make_the_log_unsealable():
+    log = AuditLog()
+    log.append("archivist", "dossier.edited", "CZ-HH-2026-Y-00001", "坏\ud800字", when=T0)
+    assert log.seal() == 1 and log.check().ok
+
+
+def test_hashes_of_plain_text_are_as_before():
+    """surrogatepass changes nothing for text without lone surrogates: old chains hold."""
+    import hashlib
+    import json
+    payload = json.dumps([1, T0.isoformat(), "admin", "login", "", "中文", GENESIS],
+                         ensure_ascii=False, separators=(",", ":"))
+    assert entry_hash(1, T0, "admin", "login", "", "中文", GENESIS) == \
+        hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def test_stale_waiting_entries_are_reported(monkeypatch):
+    import time
+    from archive import auditlog
+    log = AuditLog()
+    log.append("admin", "login", "", when=T0)
+    later = time.time_ns() + int((auditlog.STALE_SECONDS + 60) * 1e9)
+    monkeypatch.setattr(auditlog.time, "time_ns", lambda: later)
+    report = log.check()
+    assert report.ok and report.waiting == 1 and report.oldest_wait > auditlog.STALE_SECONDS

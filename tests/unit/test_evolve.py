@@ -114,6 +114,7 @@ def test_generation_7_and_8_add_audits_credit_events_the_log_head_and_the_fixity
                                 "a.pdf", "archivist", dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc))
     del root.audits
     root.credit._events = root.credit._by_person = None
+    root.log.seal()
     root.log.head = None
     del root.fixity
     evolve._audits(root, registry)

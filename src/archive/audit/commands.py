@@ -47,7 +47,7 @@ def audit_command(session, args):
           f"{len(root.households) + len(root.units)} 份档案", file=sys.stderr)
     run_audit(root, run, procedure, session.registry, search_index=session.search_index,
               progress=_ProgressBar(sys.stderr))
-    session.tm.commit()
+    session.commit()
     _summary(root.audits, run)
     local = (lambda when: when.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if when else "")
     for path, make in ((args.csv, lambda: as_csv(root.audits, run)),
@@ -92,7 +92,8 @@ def verify_log(session, args):
     report = session.root.log.check(progress=_ProgressBar(sys.stderr))
     if report.ok:
         number, digest = report.head
-        print(f"审计日志完整：共 {report.entries} 条，哈希链无断开。末条第 {number} 条，哈希 {digest}")
+        print(f"审计日志完整：共 {report.entries} 条，哈希链无断开。末条第 {number} 条，哈希 {digest}"
+              + (f"；另有 {report.waiting} 条等待封存" if report.waiting else ""))
         return 0
     print(f"审计日志哈希链断开：{report.reason}（第 {report.broken_at} 条）。"
           f"此前 {max(report.broken_at - 1, 0)} 条完好。")

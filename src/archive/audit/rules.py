@@ -13,6 +13,7 @@ import types
 from dataclasses import dataclass
 
 from .. import leases
+from ..auditlog import STALE_SECONDS
 from ..credit import reason_title
 from ..idnumber import mask as mask_id
 from ..workflow import guards
@@ -331,6 +332,10 @@ def log_chain(rule, ctx):
     if not report.ok:
         yield Finding(rule.id, rule.severity, f"审计日志哈希链断开：{report.reason}", "", "",
                       f"log#{report.broken_at}")
+    if report.oldest_wait > STALE_SECONDS:
+        yield Finding(rule.id, rule.severity,
+                      f"有 {report.waiting} 条审计日志等待封存已超过 {report.oldest_wait / 60:.0f} 分钟"
+                      "（封存线程未运行？），这些条目尚未进入哈希链", "", "", "log#waiting")
 
 
 @rule("search_index", "minor", "usability", "archive",

@@ -121,6 +121,7 @@ def build_city(root, registry, procedure=None, *, households=DEFAULT_SIZE["house
     plans = city.plan(households, units, documents)
     city.carry_out(root, plans, render, progress, commit)
     city.record_rent()
+    root.log.seal()   # a built city's log is chained, as after any command
     return city.summary(root)
 
 

@@ -8,47 +8,24 @@ from __future__ import annotations
 
 import time
 
-from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree
-from persistent import Persistent
+from ..inbox import Queue
 
 
-class IndexQueue(Persistent):
-    """Dossier keys (``household/QJ-…``) waiting for the indexer; one entry per dossier."""
+class IndexQueue(Queue):
+    """Dossier keys (``household/QJ-…``) waiting for the indexer; one entry per dossier.
 
-    def __init__(self):
-        self._items = OOBTree()
-        self._count = Length()
-
-    def __len__(self):
-        return self._count()
-
-    def __contains__(self, key):
-        return key in self._items
+    Requests add to it without conflicting with each other or with the indexer
+    (archive.inbox); a dossier queued again while waiting keeps one entry, and queued
+    again while being indexed stays queued for another pass.
+    """
 
     def add(self, key):
-        """Queue a dossier; queueing it again before it is indexed changes nothing."""
-        if key not in self._items:
-            self._count.change(1)
-        self._items[key] = time.time_ns()
+        """Queue a dossier (again: the new time marks it changed since it was taken)."""
+        self._put(key, time.time_ns())
 
     def take(self, limit):
         """Up to ``limit`` keys; they stay queued until ``done``."""
-        out = []
-        for key in self._items.keys():
-            out.append(key)
-            if len(out) >= limit:
-                break
-        return out
-
-    def done(self, key):
-        if key in self._items:
-            del self._items[key]
-            self._count.change(-1)
-
-    def clear(self):
-        self._items.clear()
-        self._count.set(0)
+        return [key for key, _ in self._first(limit)]
 
 
 def index_later(root, dossier):

@@ -75,4 +75,5 @@ def includeme(config):
     from .base import renderer_globals, security_headers
     config.add_subscriber(renderer_globals, BeforeRender)
     config.add_subscriber(security_headers, NewResponse)
+    config.include(".conflicts")
     config.scan(".")

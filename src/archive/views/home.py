@@ -1,8 +1,6 @@
 """The home page: counts and what changed last."""
 from __future__ import annotations
 
-import itertools
-
 from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
@@ -12,10 +10,7 @@ def home(request):
     root = request.root
     recent = {}
     for kind in ("household", "unit"):
-        index = root.container(kind).indexes["modified"]
-        newest = itertools.islice(reversed(index.forward.keys()), 8)
-        ids = [i for k in newest for i in index.forward[k]][:8]
-        recent[kind] = [root.container(kind)[i] for i in ids]
+        recent[kind] = root.container(kind).newest(8)
     from .workflow import worklist
     items, total = worklist(request, limit=15)
     return {
