@@ -42,7 +42,7 @@ def root_factory(request):
 def main(global_config, **settings):
     """Build the WSGI application from ini settings."""
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
-    settings.setdefault("retry.attempts", "3")
+    settings.setdefault("retry.attempts", "5")
     # A response with a 4xx/5xx status never commits, even if a view wrote before refusing.
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     settings.setdefault("pyramid.default_locale_name", "zh_Hans")

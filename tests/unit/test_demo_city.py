@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import time
 
 import pytest
 import ZODB
@@ -330,10 +329,8 @@ def test_demo_users_one_per_role(registry):
 
 
 def test_default_size_city(registry, procedure):
-    """The demo as `archive demo` makes it (measured at ~11 s; must stay well under a minute)."""
-    started = time.monotonic()
+    """The demo as `archive demo` makes it (its time is a figure for bench/, not a test)."""
     root, summary = _build(registry, procedure)
-    assert time.monotonic() - started < 60
     assert (len(root.households), len(root.units), _documents(root)) == \
         (DEFAULT_SIZE["households"], DEFAULT_SIZE["units"], DEFAULT_SIZE["documents"])
     assert set(summary["by_jurisdiction"]) == {"qujing", "tengchong", "xiamen", "changzhou", "dezhou"}
