@@ -308,25 +308,47 @@ def index_check(session, args):
         print("索引为旧版本格式（仍可检索，但较慢）：运行 archive reindex 或 archive index-check --fix 重建。")
         return 1
     report = check(root, session.search_index, progress=_ProgressBar(sys.stderr))
-    print(f"检查了 {report.checked} 份档案；待编入索引 {report.queued} 份。")
-    for key in report.missing:
-        print(f"  缺失：{key}")
-    for key, indexed, current in report.stale:
-        print(f"  过期：{key}（索引为第 {indexed} 版，当前为第 {current} 版）")
-    for key in report.orphaned:
-        print(f"  多余：{key}（数据库中已无此档案）")
+    _print_index_report(report)
     if report.ok:
         print("索引与数据库一致。")
         return 0
     if args.fix:
         from .search.index import drain as index_drain
-        for key in report.missing + [k for k, _, _ in report.stale] + report.orphaned:
+        keys = report.keys_to_fix()
+        session.search_index.failures.forget(keys)       # tried afresh, however often they failed
+        for key in keys:
             root.index_queue.add(key)
         index_drain(root, session.registry, session.search_index, commit=session.commit)
-        print(f"已重新编入索引 {len(report.missing) + len(report.stale) + len(report.orphaned)} 份档案。")
-        return 0
+        print(f"已重新编入索引 {len(keys)} 份档案。")
+        after = check(root, session.search_index, grace=0)   # what failed again is still queued
+        if after.ok:
+            return 0
+        print("仍不一致：")
+        _print_index_report(after, totals=False)
+        return 1
     print("索引与数据库不一致：运行 archive index-check --fix 或 archive reindex 修复。")
     return 1
+
+
+def _print_index_report(report, totals=True):
+    if totals:
+        print(f"检查了 {report.checked} 份档案；待编入索引 {report.queued} 份。")
+    for key in report.missing:
+        print(f"  缺失：{key}")
+    for key, indexed, current in report.stale:
+        print(f"  过期：{key}（索引为第 {indexed} 版，当前为第 {current} 版）")
+    for key, indexed, current in report.lagging:
+        was = f"索引为第 {indexed} 版" if indexed is not None else "索引中没有"
+        print(f"  滞后：{key}（{was}，当前为第 {current} 版，在索引队列中等待已久：索引线程未运行或落后）")
+    for key, indexed, current, attempts, error in report.failed:
+        was = f"索引仍为第 {indexed} 版" if indexed is not None else "索引中没有"
+        print(f"  失败：{key}（第 {current} 版编入索引失败 {attempts} 次后已放弃，{was}）：{error}")
+    for key in report.orphaned:
+        print(f"  多余：{key}（数据库中已无此档案）")
+    if report.merge_error:
+        merge = report.merge_error
+        print(f"  注意：合并索引分段失败 {merge.get('times', 1)} 次（最近 {merge.get('at', '')}）："
+              f"{merge.get('error', '')}；索引仍在更新，但检索会变慢，请运行 archive reindex。")
 
 
 # -- terminal helpers --------------------------------------------------------------------

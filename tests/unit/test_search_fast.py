@@ -8,6 +8,7 @@ import random
 
 import pytest
 from whoosh import sorting
+from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.formats import Positions
 from whoosh.query import And, Term
 from whoosh.util.numeric import byte_to_length
@@ -177,7 +178,7 @@ def test_word_positions_hold_what_whooshs_positions_hold():
 def test_the_codecs_length_lists_equal_whooshs_column(index):
     for reader, _ in index.searcher().reader().leaf_readers():
         ours = Codec().per_document_reader(reader._storage, reader.segment())
-        theirs = reader._perdoc
+        theirs = W3PerDocReader(reader._storage, reader.segment())      # whoosh's own reading
         for field in ("body", "title", "names"):
             for docnum in range(reader.doc_count_all()):
                 assert ours.doc_field_length(docnum, field) == theirs.doc_field_length(docnum, field)

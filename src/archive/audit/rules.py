@@ -350,13 +350,25 @@ def search_index(rule, ctx):
         yield Finding(rule.id, rule.severity, "检索索引为旧版本格式（仍可检索，但较慢），请运行 archive reindex 重建",
                       "", "", "format")
         return
-    report = check(ctx.root, ctx.search_index)
+    report = check(ctx.root, ctx.search_index, now=ctx.now)
     for key in report.missing:
         yield _index_finding(rule, key, "检索索引中没有该档案")
     for key, indexed, current in report.stale:
         yield _index_finding(rule, key, f"检索索引为第 {indexed} 版，档案已是第 {current} 版")
+    for key, indexed, current in report.lagging:
+        was = f"检索索引为第 {indexed} 版" if indexed is not None else "检索索引中没有该档案"
+        yield _index_finding(rule, key, f"{was}，档案已是第 {current} 版，在索引队列中等待已久"
+                                        "（索引线程未运行或落后）")
+    for key, indexed, current, attempts, error in report.failed:
+        was = f"检索索引仍为第 {indexed} 版" if indexed is not None else "检索索引中没有该档案"
+        yield _index_finding(rule, key, f"第 {current} 版编入索引失败 {attempts} 次后已放弃，{was}：{error}")
     for key in report.orphaned:
         yield _index_finding(rule, key, "检索索引中有档案库里不存在的条目")
+    if report.merge_error:
+        yield Finding(rule.id, rule.severity,
+                      f"检索索引合并分段失败（{report.merge_error.get('times', 1)} 次，最近 "
+                      f"{report.merge_error.get('at', '')}）：{report.merge_error.get('error', '')}；"
+                      "索引仍在更新，但分段增多、检索变慢，请运行 archive reindex", "", "", "merge")
 
 
 def _index_finding(rule, key, message):

@@ -17,6 +17,37 @@ from whoosh.formats import Positions
 
 
 _WORD = re.compile(r"[^\W_]")     # a letter, digit or ideograph
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")   # not \t \n \f (pages) \r
+
+# Text longer than this is segmented a piece at a time (cut at a line break or a space
+# where there is one), so a document's text of any length holds at most one piece's words
+# in memory: 1.1 M characters at once took 230 MB; the words and positions are the same.
+PIECE = 65_536
+
+
+def clean(text: str, limit: int | None = None) -> str:
+    """Text safe to index and to show: lone surrogates (which cannot be encoded, so neither
+    rjieba nor whoosh's term encoding take them) as U+FFFD, control characters other than
+    tab, line and page breaks as spaces, and at most ``limit`` characters. Each character
+    stays one character, so offsets into the text are kept."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if limit is not None and len(text) > limit:
+        text = text[:limit]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _SURROGATE.sub("\ufffd", text)
+    return _CONTROL.sub(" ", text)
+
+
+def _encodable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
 
 
 def _is_word(text: str) -> bool:
@@ -53,24 +84,51 @@ class ChineseTokenizer(Tokenizer):
             yield token
 
     def word_positions(self, value):
-        """[(word, position)] as indexed: what ``WordPositions`` reads without Token objects."""
-        return [(word, pos) for word, _, _, pos in self._words(value, False)]
+        """(word, position) as indexed: what ``WordPositions`` reads without Token objects.
+
+        A text longer than ``PIECE`` is segmented a piece at a time, each piece's positions
+        following on from the words before it."""
+        offset = 0
+        for piece in _pieces(value, PIECE):
+            words, finest = _segment(piece, False)
+            for word, _, _, pos in words:
+                yield word, offset + pos
+            offset += finest
 
     @staticmethod
     def _words(value, finest_only):
         """(lower-cased word, start, end, position) for each word of ``value``."""
-        words = [w for w in rjieba.tokenize(value, "search") if _is_word(w[0])]
-        fine = _finest(words)
-        place = {}
-        for n, (_, start, _) in enumerate(w for w, f in zip(words, fine) if f):
-            place.setdefault(start, n)
-        out = []
-        for (word, start, end), is_fine in zip(words, fine):
-            if finest_only and not is_fine:
-                continue
-            pos = place[start] if start in place else _position(place, start)
-            out.append((word.lower(), start, end, pos))
-        return out
+        return _segment(value, finest_only)[0]
+
+
+def _segment(value, finest_only):
+    """(lower-cased word, start, end, position) for each word, and how many finest words."""
+    words = [w for w in rjieba.tokenize(_encodable(value), "search") if _is_word(w[0])]
+    fine = _finest(words)
+    place = {}
+    for n, (_, start, _) in enumerate(w for w, f in zip(words, fine) if f):
+        place.setdefault(start, n)
+    out = []
+    for (word, start, end), is_fine in zip(words, fine):
+        if finest_only and not is_fine:
+            continue
+        pos = place[start] if start in place else _position(place, start)
+        out.append((word.lower(), start, end, pos))
+    return out, sum(fine)
+
+
+def _pieces(text, size):
+    """``text`` in pieces of at most about ``size`` characters, cut after a line break (or
+    else a space) where one is near the end of a piece, so that no word is cut."""
+    at, end = 0, len(text)
+    while end - at > size:
+        cut = text.rfind("\n", at + size // 2, at + size)
+        if cut < 0:
+            cut = text.rfind(" ", at + size // 2, at + size)
+        cut = at + size if cut < 0 else cut + 1
+        yield text[at:cut]
+        at = cut
+    yield text[at:]
 
 
 def _whole(token, value, positions, chars, start_pos, start_char):

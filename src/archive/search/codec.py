@@ -156,18 +156,44 @@ class LeafMatcher(W3LeafMatcher):
 
 
 class PerDocReader(W3PerDocReader):
+    """A field's lengths read once per segment, as a list of one entry per document.
+
+    whoosh's length column holds a byte per document only up to the last document with a
+    non-zero length in the field: a column writer skips trailing defaults, and its reader
+    answers 0 for a document past the stored bytes. So a segment whose last documents have
+    no such field (a unit after households: no names, ID or phone numbers) has a short
+    column; the list is padded with that default, or merging the segment (which asks every
+    document's length in every field) fails with an IndexError past the stored bytes.
+    """
+
     def doc_field_length(self, docnum, fieldname, default=0):
+        found = self._length_list(fieldname)
+        if found is None:
+            return default
+        if 0 <= docnum < len(found):
+            return found[docnum]
+        if docnum > self._doccount or docnum < 0:
+            raise IndexError("Asked for docnum %r of %d" % (docnum, self._doccount))
+        return None                        # whoosh: the column's default, no length
+
+    def _length_list(self, fieldname):
         lengths = self.__dict__.setdefault("_length_lists", {})
         found = lengths.get(fieldname)
         if found is None:
             column = self._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
             if column is None:
-                return default
-            try:
-                raw = column._dbfile.get(column._basepos, self._doccount)
-            except AttributeError:
-                return super().doc_field_length(docnum, fieldname, default)
-            found = lengths[fieldname] = [_LENGTHS[b] for b in raw]
-        if docnum > self._doccount:
-            raise IndexError("Asked for docnum %r of %d" % (docnum, self._doccount))
-        return found[docnum]
+                return None
+            found = lengths[fieldname] = [_LENGTHS[b] for b in length_bytes(column, self._doccount)]
+        return found
+
+
+def length_bytes(column, doccount) -> bytes:
+    """A length column's bytes, one per document, the missing tail as 0 (no length)."""
+    try:
+        stored = min(column._count, doccount)
+        raw = column._dbfile.get(column._basepos, stored)
+    except AttributeError:              # another column reader: whoosh's own lookups
+        return bytes(column[d] for d in range(doccount))
+    if len(raw) < doccount:
+        raw = bytes(raw) + bytes(doccount - len(raw))
+    return raw

@@ -33,6 +33,8 @@ from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.util.numeric import byte_to_length
 
+from .codec import length_bytes
+
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
@@ -195,8 +197,7 @@ def _field_lengths(reader, fieldname, size):
         column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
         if column is None:
             return np.ones(size)
-        raw = column._dbfile.get(column._basepos, size)
-        return _LENGTH_OF_BYTE[np.frombuffer(raw, dtype=np.uint8)]
+        return _LENGTH_OF_BYTE[np.frombuffer(length_bytes(column, size), dtype=np.uint8)]
     except (AttributeError, ImportError, TypeError, ValueError):
         return np.array([reader.doc_field_length(d, fieldname) or 0 for d in range(size)],
                         dtype=np.float64)

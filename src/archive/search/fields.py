@@ -14,12 +14,21 @@ from whoosh.fields import DATETIME, ID, NGRAM, NUMERIC, STORED, TEXT, Schema
 
 from .. import idnumber
 from ..version import flatten
-from .analysis import WordPositions, chinese_analyzer, exact_analyzer
+from .analysis import WordPositions, chinese_analyzer, clean, exact_analyzer
 
 FACETS = ("kind", "jurisdiction", "district", "state", "doc_type", "category", "year")
 
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+# At most this many characters of a field are indexed and stored (``clean``): whatever a
+# dossier holds, an entry stays small enough to index in seconds. A document's text is
+# allowed about 1,300 dense pages (2 M characters, some 6 s to index); names, numbers and
+# titles far more than any real one. Facet and key fields are codes, archive numbers.
+LIMITS = {"body": 2_000_000, "_stored_body": 2_000_000, "title": 2_000, "names": 2_000,
+          "idno": 4_000, "phone": 4_000, "number": 4_000}
+CODE_LIMIT = 500
+VALUE_LIMIT = 100_000     # one metadata value (notes): the others still fit in the body
 
 
 def schema() -> Schema:
@@ -75,13 +84,13 @@ def entries(dossier, registry) -> list[dict]:
     key = dossier_key(dossier.kind, dossier.archive_no)
     created = _as_datetime(dossier.created)
     common = dict(parent=key, dossier_kind=dossier.kind, archive_no=dossier.archive_no,
-                  jurisdiction=meta.get("jurisdiction") or "", district=meta.get("district") or "",
-                  state=dossier.state or "", category=meta.get("category") or "",
+                  jurisdiction=_text(meta.get("jurisdiction")), district=_text(meta.get("district")),
+                  state=_text(dossier.state), category=_text(meta.get("category")),
                   version=dossier.latest.number)
     names, idnos, phones, values, lines = [], [], [], [], []
     for path, value in flatten(meta).items():
         spec = schema_.spec(path)
-        if spec is None or value in (None, "", [], ()):
+        if spec is None or _empty(value):
             continue
         if spec.type == "id_number":
             idnos.append(str(value))
@@ -89,12 +98,12 @@ def entries(dossier, registry) -> list[dict]:
             phones.append(str(value))
         elif spec.name == "name":
             names.append(str(value))
-        shown = schema_.display(path, value)
+        shown = _shown(schema_, path, value)[:VALUE_LIMIT]
         values.append(shown)
         lines.append(f"{schema_.field_title(path)}：{shown}")
     # Values are searched, "title：value" lines are shown: a field's title (家庭人均月收入)
     # is in every household and would make every household match it.
-    out = [dict(common, key=key, kind=dossier.kind, title=dossier.title, body="\n".join(values),
+    out = [dict(common, key=key, kind=dossier.kind, title=_text(dossier.title), body="\n".join(values),
                 _stored_body=mask_text("\n".join(lines)), names=" ".join(names), idno=" ".join(idnos),
                 phone=" ".join(phones), number=dossier.archive_no, date=created,
                 year=str(created.year))]
@@ -102,17 +111,46 @@ def entries(dossier, registry) -> list[dict]:
     for doc in dossier.active_documents():
         m = doc.metadata
         revision = doc.current_file
-        text = (revision.text or "") if revision is not None else ""
+        text = _text(revision.text) if revision is not None else ""
         day = _as_datetime(m.get("date")) or created
-        head = "　".join(filter(None, [docs.display("doc_type", m.get("doc_type")),
-                                       m.get("issuer") or "", m.get("doc_no") or "",
-                                       docs.display("date", m.get("date"))]))
-        body = f"{head}\n{text}"
+        head = "　".join(part[:LIMITS["title"]] for part in filter(None, [
+            _shown(docs, "doc_type", m.get("doc_type")), _text(m.get("issuer")),
+            _text(m.get("doc_no")), _shown(docs, "date", m.get("date"))]))
+        body = f"{head}\n{text[:LIMITS['body']]}"
         out.append(dict(common, key=f"{key}/{doc.doc_id}", kind="document", doc_id=doc.doc_id,
-                        title=m.get("title") or doc.doc_id, body=body, _stored_body=mask_text(body),
-                        number=" ".join(filter(None, [dossier.archive_no, m.get("doc_no") or ""])),
-                        doc_type=m.get("doc_type") or "", date=day, year=str(day.year)))
-    return out
+                        title=_text(m.get("title")) or doc.doc_id, body=body, _stored_body=mask_text(body),
+                        number=" ".join(filter(None, [dossier.archive_no, _text(m.get("doc_no"))])),
+                        doc_type=_text(m.get("doc_type")), date=day, year=str(day.year)))
+    return [_cleaned(entry) for entry in out]
+
+
+def _cleaned(entry: dict) -> dict:
+    """Every text of an entry as ``clean`` makes it (no lone surrogates, no control
+    characters, at most its field's ``LIMITS``)."""
+    return {name: clean(value, LIMITS.get(name, CODE_LIMIT)) if isinstance(value, str) else value
+            for name, value in entry.items()}
+
+
+def _empty(value) -> bool:
+    return value is None or (isinstance(value, (str, list, tuple)) and not value)
+
+
+def _text(value) -> str:
+    """A metadata value as text (a value of the wrong type is indexed as what it says)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _shown(schema_, path, value) -> str:
+    """The value as the dossier page shows it, or as stored when it cannot be shown
+    (a code no longer in its vocabulary, a value of another type)."""
+    if _empty(value):
+        return ""
+    try:
+        return _text(schema_.display(path, value))
+    except Exception:
+        return _text(value)
 
 
 def _as_datetime(value):

@@ -5,20 +5,31 @@ only then removes the keys in a ZODB commit. If the process dies between the two
 keys are still queued and the (idempotent) rewrite is done again at the next start; if
 the ZODB commit conflicts, the same. So the index may lag, but never holds anything
 that was not committed, and ``reindex`` can always rebuild it from ZODB alone.
+
+Nothing a dossier holds stops the indexer: a batch that fails is written again one
+dossier at a time, a dossier that still fails is retried a few times and then given up
+on (recorded in ``FAILED.json`` beside the index), and a merge of segments that fails is
+replaced by a commit without merging. ``check`` reports both, and dossiers that wait
+too long in the queue, so ``archive index-check`` and the audit see what lags and why.
 """
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
+import json
 import logging
 import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 
 from whoosh import index as whoosh_index
 from whoosh.writing import CLEAR, LockError
+from ZODB.POSException import ConflictError
 
 from ..background import Worker
+from .analysis import clean
 from .codec import Codec
 from .fast import Cache
 from .fields import dossier_key, entries, schema
@@ -40,6 +51,22 @@ BULK_LIMIT_MB = 1536
 FORMAT = "archive-search 2: array codec, body without character offsets"
 MARK = "ARCHIVE_FORMAT"
 
+# A dossier the indexer cannot index (its entries or their writing raise) is tried again
+# after RETRY_AFTER seconds, then after twice that, and so on, ATTEMPTS times in all for
+# the same version; then the indexer gives up on that version and takes it off the queue,
+# recorded in FAILURES beside the index for ``check`` (index-check, the audit) to report.
+# A new version of the dossier is tried afresh; ``index-check --fix`` tries it again.
+ATTEMPTS = 3
+RETRY_AFTER = 30.0
+FAILURES = "FAILED.json"
+# Not the dossier's fault, and not counted against it: another process (a CLI reindex)
+# holds the index's lock, or ZODB says to read again (the worker's round aborts, retries).
+TRANSIENT = (LockError, ConflictError)
+
+# A queued dossier whose current version is not yet indexed is the indexer's work in
+# progress; once that version is older than this (seconds), ``check`` reports it as lagging.
+LAG_GRACE = 600
+
 
 class SearchIndex:
     """One whoosh index directory; a single writer at a time, any number of readers."""
@@ -54,6 +81,7 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._local = threading.local()
         self.arrays = Cache()          # per segment: facet values, dates, field lengths
+        self.failures = Failures(self.path)
 
     def _create(self):
         self.ix = whoosh_index.create_in(self.path, schema())
@@ -81,6 +109,7 @@ class SearchIndex:
                 self._local.searcher = None
             self._create()
             self.arrays = Cache()
+            self.failures.clear()
 
     def searcher(self):
         """A searcher on the latest committed index, kept open per thread (do not close it).
@@ -118,20 +147,53 @@ class SearchIndex:
         raise LockError("搜索索引正被其他进程写入")
 
     def write(self, root, registry, keys):
-        """Rewrite the entries of these dossier keys from ZODB (deleted dossiers drop out)."""
+        """Rewrite the entries of these dossier keys from ZODB (deleted dossiers drop out).
+
+        Committing merges small segments into larger ones. Should the merge fail, the same
+        entries are written again without merging (searches then read more segments) and
+        the failure is recorded for ``check``; any other failure leaves the index as it was
+        and raises.
+        """
         with self._lock:
-            writer = self.writer()
             try:
-                for key in keys:
-                    writer.delete_by_term("parent", key)
-                    dossier = lookup(root, key)
-                    if dossier is not None:
-                        for entry in entries(dossier, registry):
-                            writer.add_document(**entry)
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit()
+                self._write(root, registry, keys, merge=True)
+            except _CommitFailed as failed:
+                self._write(root, registry, keys, merge=False)       # raises if this fails too
+                log.warning("search index: merging segments failed; written without merging",
+                            exc_info=failed.__cause__)
+                self._note(self.failures.merge_failed, failed.__cause__)
+            else:
+                self._note(self.failures.merge_done)
+
+    def _note(self, method, *args):
+        """Update the failures file; the entries are written whether or not that works."""
+        try:
+            method(*args)
+        except Exception:
+            log.exception("search index: could not update %s", self.failures.path)
+
+    def _write(self, root, registry, keys, merge):
+        writer = self.writer()
+        try:
+            for key in keys:
+                writer.delete_by_term("parent", clean(key))
+                dossier = lookup(root, key)
+                if dossier is not None:
+                    for entry in entries(dossier, registry):
+                        writer.add_document(**entry)
+        except BaseException:
+            _abandon(writer)
+            raise
+        try:
+            writer.commit(merge=merge)
+        except Exception as exc:
+            _abandon(writer)
+            if merge:
+                raise _CommitFailed() from exc
+            raise
+        except BaseException:
+            _abandon(writer)
+            raise
 
     @contextlib.contextmanager
     def bulk_writer(self, procs=2):
@@ -151,6 +213,7 @@ class SearchIndex:
         """Every entry removed (``reindex`` fills the index again from ZODB)."""
         with self._lock:
             self.writer().commit(mergetype=CLEAR)
+            self.failures.clear()
 
     def indexed_versions(self) -> dict:
         """{dossier key: version number indexed} for every dossier entry."""
@@ -158,6 +221,142 @@ class SearchIndex:
 
     def doc_count(self) -> int:
         return self.searcher().doc_count()
+
+
+class _CommitFailed(Exception):
+    """A commit that merged segments failed (the cause is chained)."""
+
+
+def _abandon(writer):
+    """Cancel a writer whatever state a failure left it in, so its lock is released."""
+    try:
+        writer.cancel()
+    except Exception:
+        log.warning("search index: cancelling a failed writer", exc_info=True)
+        lock = getattr(writer, "writelock", None)
+        with contextlib.suppress(Exception):
+            if lock is not None:
+                lock.release()
+        writer.is_closed = True
+
+
+class Failures:
+    """What the indexer could not do, kept in a small JSON file beside the index.
+
+    Per dossier key: the version that failed, how many times, the last error and when it
+    may be tried again, and whether the indexer gave up on it; and the last failed merge
+    of segments. It lives with the index because it describes the index (a ``reindex``
+    empties it), is written outside any ZODB transaction (a failure is recorded even when
+    the transaction that took the work aborts) and is read by ``check`` in another process
+    (the CLI). Written whole to a temporary file and renamed, so it is never half there.
+    """
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, FAILURES)
+        self._lock = threading.RLock()
+        self._seen = (None, {})
+
+    def _load(self) -> dict:
+        try:
+            stamp = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return {}
+        if self._seen[0] == stamp:
+            return self._seen[1]
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                data = json.load(fh)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError) as exc:
+            log.warning("search index: unreadable %s (%s); starting it afresh", self.path, exc)
+            data = {}
+        self._seen = (stamp, data)
+        return data
+
+    def _save(self, data):
+        if not data.get("dossiers"):
+            data.pop("dossiers", None)
+        if not data:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.path)
+            self._seen = (None, {})
+            return
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=".failed-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, ensure_ascii=True, indent=1, sort_keys=True)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise
+        self._seen = (os.stat(self.path).st_mtime_ns, data)
+
+    def dossiers(self) -> dict:
+        """{key: {"version", "attempts", "error", "at", "retry_at", "gave_up"}}."""
+        with self._lock:
+            return dict(self._load().get("dossiers", {}))
+
+    def get(self, key):
+        return self.dossiers().get(key)
+
+    def record(self, key, version, exc, now=None, final=False) -> dict:
+        """One more failed attempt at ``key`` (the count starts again for a new version);
+        ``final``: given up on at once (a rebuild does not try again)."""
+        now = time.time() if now is None else now
+        with self._lock:
+            data = dict(self._load())
+            found = dict(data.get("dossiers", {}))
+            before = found.get(key)
+            attempts = before["attempts"] + 1 if before and before.get("version") == version else 1
+            found[key] = {"version": version, "attempts": attempts, "error": _error_text(exc),
+                          "at": _stamp(now), "gave_up": final or attempts >= ATTEMPTS,
+                          "retry_at": now + RETRY_AFTER * 2 ** (attempts - 1)}
+            data["dossiers"] = found
+            self._save(data)
+            return found[key]
+
+    def forget(self, keys):
+        """These keys were indexed (or are to be tried afresh)."""
+        with self._lock:
+            data = self._load()
+            found = data.get("dossiers", {})
+            if not any(key in found for key in keys):
+                return
+            data = dict(data, dossiers={k: v for k, v in found.items() if k not in set(keys)})
+            self._save(data)
+
+    def merge_failed(self, exc, now=None):
+        with self._lock:
+            data = dict(self._load())
+            before = data.get("merge") or {}
+            data["merge"] = {"error": _error_text(exc), "at": _stamp(now or time.time()),
+                             "times": before.get("times", 0) + 1}
+            self._save(data)
+
+    def merge_done(self):
+        with self._lock:
+            data = self._load()
+            if "merge" in data:
+                self._save({k: v for k, v in data.items() if k != "merge"})
+
+    def merge_error(self) -> dict | None:
+        """The last failed merge (``error``, ``at``, ``times``), if no merge has worked since."""
+        with self._lock:
+            return self._load().get("merge")
+
+    def clear(self):
+        with self._lock:
+            self._save({})
+
+
+def _error_text(exc) -> str:
+    return clean(f"{type(exc).__name__}: {exc}", 500)
+
+
+def _stamp(seconds) -> str:
+    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _dossier_versions(searcher) -> dict:
@@ -177,23 +376,112 @@ def lookup(root, key):
     return root.container(kind).get(number)
 
 
-def drain(root, registry, index, limit=None, batch=100, commit=None, progress=None) -> int:
-    """Index queued dossiers; ``commit`` (if given) is called after every batch."""
+def drain(root, registry, index, limit=None, batch=100, commit=None, progress=None, now=None) -> int:
+    """Index queued dossiers; ``commit`` (if given) is called after every batch.
+
+    Returns how many queued dossiers were handled: indexed, or given up on after
+    ``ATTEMPTS`` failures (recorded in ``index.failures`` and taken off the queue). A
+    dossier that fails stays queued until it is due again; it never holds up the others.
+    """
     queue, done = root.index_queue, 0
     total = len(queue)
+    passed = set()              # failed or not yet due again: left for a later pass
     while limit is None or done < limit:
-        keys = queue.take(batch if limit is None else min(batch, limit - done))
+        want = batch if limit is None else min(batch, limit - done)
+        keys = [k for k in queue.take(want + len(passed)) if k not in passed][:want]
         if not keys:
             break
-        index.write(root, registry, keys)
-        for key in keys:
+        clock = time.time() if now is None else now
+        handled, waiting = _index_batch(root, registry, index, keys, clock)
+        for key in handled:
             queue.done(key)
-        done += len(keys)
+        passed.update(waiting)
+        done += len(handled)
         if commit is not None:
             commit()
         if progress is not None:
             progress(done, total)
     return done
+
+
+def _index_batch(root, registry, index, keys, now):
+    """(keys handled, keys left queued): the batch written at once, or, if that fails, one
+    dossier at a time, each failure recorded; a dossier given up on counts as handled."""
+    handled, due = [], []
+    failures = index.failures.dossiers()
+    for key in keys:
+        failed = failures.get(key)
+        if failed is not None and failed.get("version") == _version(root, key):
+            if failed.get("gave_up"):
+                handled.append(key)        # given up on this version: reported, not retried
+                continue
+            if failed.get("retry_at", 0) > now:
+                continue                   # not due yet
+        due.append(key)
+    waiting = [k for k in keys if k not in handled and k not in due]
+    if not due:
+        return handled, waiting
+    try:
+        index.write(root, registry, due)
+    except TRANSIENT:
+        raise                              # a reindex writing, a ZODB conflict: all stay queued
+    except Exception as exc:
+        if len(due) > 1:
+            log.warning("search index: a batch of %d dossiers failed (%s); indexing them one by one",
+                        len(due), _error_text(exc))
+            singles = due
+        else:
+            singles = []
+            _failed(root, index, due[0], exc, now, handled, waiting)
+        for key in singles:
+            try:
+                index.write(root, registry, [key])
+            except TRANSIENT:
+                raise
+            except Exception as exc_one:
+                _failed(root, index, key, exc_one, now, handled, waiting)
+            else:
+                handled.append(key)
+                _forget_quietly(index, [key])
+        return handled, waiting
+    handled.extend(due)
+    _forget_quietly(index, due)
+    return handled, waiting
+
+
+def _failed(root, index, key, exc, now, handled, waiting):
+    """Log and record one dossier's failure; after ``ATTEMPTS`` it is given up on."""
+    version = _version(root, key)
+    try:
+        record = index.failures.record(key, version, exc, now)
+    except Exception:
+        log.exception("search index: could not record the failure of %s", key)
+        record = {"attempts": 0, "gave_up": False}
+    if record["gave_up"]:
+        log.error("search index: gave up on %s (version %s) after %d attempts; "
+                  "archive index-check reports it", key, version, record["attempts"], exc_info=exc)
+        handled.append(key)
+    else:
+        log.warning("search index: could not index %s (version %s), attempt %d of %d; "
+                    "tried again in %.0f s", key, version, record["attempts"], ATTEMPTS,
+                    RETRY_AFTER * 2 ** (max(record["attempts"], 1) - 1), exc_info=exc)
+        waiting.append(key)
+
+
+def _forget_quietly(index, keys):
+    try:
+        index.failures.forget(keys)
+    except Exception:
+        log.exception("search index: could not update %s", index.failures.path)
+
+
+def _version(root, key):
+    """The dossier's current version number (None if it is gone or cannot be read)."""
+    try:
+        dossier = lookup(root, key)
+        return None if dossier is None else dossier.latest.number
+    except Exception:
+        return None
 
 
 def rebuild(root, registry, index, commit=None, progress=None, procs=2) -> int:
@@ -206,12 +494,23 @@ def rebuild(root, registry, index, commit=None, progress=None, procs=2) -> int:
             for no in root.container(kind).keys()]
     if index.outdated:
         index.recreate()
+    failed = {}
     with index.bulk_writer(procs) as writer:
         for n, key in enumerate(keys, 1):
-            for entry in entries(lookup(root, key), registry):
+            try:
+                made = entries(lookup(root, key), registry)
+            except Exception as exc:           # one dossier that cannot be indexed: the rest are
+                log.error("search index: %s cannot be indexed; left out of the rebuilt index",
+                          key, exc_info=exc)
+                failed[key] = exc
+                made = ()
+            for entry in made:
                 writer.add_document(**entry)
             if progress is not None and (n % 50 == 0 or n == len(keys)):
                 progress(n, len(keys))
+    index.failures.clear()
+    for key, exc in failed.items():
+        index.failures.record(key, _version(root, key), exc, final=True)
     for key in keys:
         root.index_queue.done(key)
     if commit is not None:
@@ -221,43 +520,79 @@ def rebuild(root, registry, index, commit=None, progress=None, procs=2) -> int:
 
 @dataclass
 class CheckReport:
-    """Dossiers whose index entry is missing, older than ZODB's latest version, or orphaned."""
+    """Dossiers whose index entry is missing, older than ZODB's latest version, or orphaned;
+    queued too long; or given up on by the indexer."""
     checked: int = 0
     missing: list = field(default_factory=list)
     stale: list = field(default_factory=list)       # (key, indexed version, current version)
     orphaned: list = field(default_factory=list)
     queued: int = 0
+    # (key, indexed version or None, current version): queued, but the current version is
+    # older than the grace and still not indexed (the indexer is stopped, or stuck)
+    lagging: list = field(default_factory=list)
+    # (key, indexed version or None, current version, attempts, last error): given up on
+    failed: list = field(default_factory=list)
+    merge_error: dict | None = None                 # the last failed merge of segments
 
     @property
     def ok(self):
-        return not (self.missing or self.stale or self.orphaned)
+        return not (self.missing or self.stale or self.orphaned or self.lagging or self.failed)
+
+    def keys_to_fix(self) -> list:
+        """Every key reported: what ``index-check --fix`` indexes again."""
+        return (self.missing + [k for k, *_ in self.stale] + self.orphaned
+                + [k for k, *_ in self.lagging] + [k for k, *_ in self.failed])
 
 
-def check(root, index, progress=None) -> CheckReport:
+def check(root, index, progress=None, now=None, grace=LAG_GRACE) -> CheckReport:
     """Compare every dossier's latest version with the version its index entry was made from.
 
-    Dossiers still in the queue are counted, not reported: the indexer is about to do them.
+    Dossiers still in the queue are counted, not reported, while their current version
+    is younger than ``grace`` seconds: the indexer is about to do them. Older than that,
+    they are reported as lagging: the indexer is not keeping up, or not running. A
+    dossier the indexer gave up on is reported with the error, not as merely stale.
     """
     report = CheckReport(queued=len(root.index_queue))
+    now = now or _dt.datetime.now(_dt.timezone.utc)
     indexed = index.indexed_versions()
+    failures = index.failures.dossiers()
+    report.merge_error = index.failures.merge_error()
     total = len(root.households) + len(root.units)
     for kind in ("household", "unit"):
         for dossier in root.container(kind).values():
             key = dossier_key(kind, dossier.archive_no)
             report.checked += 1
-            version = indexed.pop(key, None)
-            if key in root.index_queue:
+            version = indexed.pop(clean(key), None)
+            current = dossier.latest.number
+            failed = failures.get(key)
+            if version == current:
                 pass
+            elif failed is not None and failed.get("gave_up") and failed.get("version") == current:
+                report.failed.append((key, version, current, failed.get("attempts"), failed.get("error", "")))
+            elif key in root.index_queue:
+                if _age(dossier.latest.when, now) > grace:
+                    report.lagging.append((key, version, current))
             elif version is None:
                 report.missing.append(key)
-            elif version != dossier.latest.number:
-                report.stale.append((key, version, dossier.latest.number))
+            else:
+                report.stale.append((key, version, current))
             if progress is not None and report.checked % 200 == 0:
                 progress(report.checked, total)
     report.orphaned = sorted(indexed)
     if progress is not None:
         progress(report.checked, total)
     return report
+
+
+def _age(when, now) -> float:
+    """Seconds from ``when`` to ``now`` (naive times taken as UTC)."""
+    if not isinstance(when, _dt.datetime):
+        return float("inf")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=_dt.timezone.utc)
+    return (now - when).total_seconds()
 
 
 class IndexWorker(Worker):
@@ -272,3 +607,13 @@ class IndexWorker(Worker):
     def work(self, root, commit) -> int:
         return drain(root, self.registry, self.index, limit=self.batch, batch=self.batch,
                      commit=commit)
+
+    def round(self, tm, conn):
+        """As every worker's, and whatever escapes it is logged: the thread never ends
+        but by ``stop``."""
+        try:
+            super().round(tm, conn)
+        except Exception:
+            log.exception("%s", self.label)
+            with contextlib.suppress(Exception):
+                tm.abort()

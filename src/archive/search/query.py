@@ -17,6 +17,7 @@ from whoosh import qparser
 from whoosh.query import And, AndNot, Not, NullQuery, Phrase, Term
 
 from . import fast
+from .analysis import clean
 from .fields import FACETS
 
 MAX_QUERY = 200
@@ -201,11 +202,12 @@ def check_request(request: SearchRequest):
 
 
 def _normalise(text) -> str:
-    """Full-width quotes, colons and spaces as their ASCII forms; outer spaces dropped."""
+    """Full-width quotes, colons and spaces as their ASCII forms, as ``clean`` makes text;
+    outer spaces dropped."""
     if not isinstance(text, str):
         return ""
     table = str.maketrans({"“": '"', "”": '"', "：": ":", "\u3000": " ", "（": "(", "）": ")"})
-    return text.translate(table).strip()
+    return clean(text).translate(table).strip()     # no lone surrogates, NUL or controls
 
 
 def _page_of(stored, words):
