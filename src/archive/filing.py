@@ -11,8 +11,8 @@ import datetime as _dt
 import colander
 
 from . import idnumber
-from .dossier import KINDS, Dossier
-from .pdf import inspect
+from .dossier import KINDS, MAX_COMMENT, Dossier
+from .pdf import MAX_PAGES, inspect
 from .schemas import SchemaRegistry, error_messages
 
 
@@ -87,6 +87,8 @@ def create_dossier(root, registry, kind, cstruct, actor, comment="", when=None,
     ``state`` is where the procedure starts (``Workflows.initial_state`` decides it)."""
     when = when or now()
     metadata = validate(registry, kind, cstruct, locale, today=when.date())
+    if comment and len(comment) > MAX_COMMENT:  # as every later version's (dossier._check_comment)
+        raise ValidationFailed({"comment": f"修改说明：不能超过{MAX_COMMENT}个字符"})
     pattern = (patterns or {}).get(kind) or registry.numbering[kind]
     number = root.numbers.issue(pattern, kind, fonds_of(registry, metadata), when.year)
     dossier = KINDS[kind](number, metadata, actor, when, comment or "建档", state=state)
@@ -106,21 +108,37 @@ def check_document_type(registry, dossier, metadata):
         raise ValidationFailed({"doc_type": f"文件类型：“{term.zh}”不属于此类档案"})
 
 
+def max_pages(settings=None) -> int:
+    """Pages a filed PDF may have: ``archive.max_pages`` of the running application's
+    settings (pdf.MAX_PAGES when there is none, as in the CLI's own imports)."""
+    if settings is None:
+        from pyramid.threadlocal import get_current_registry
+        settings = getattr(get_current_registry(), "settings", None) or {}
+    try:
+        return max(1, int(settings.get("archive.max_pages") or MAX_PAGES))
+    except (TypeError, ValueError):
+        return MAX_PAGES
+
+
 def file_document(dossier, registry, cstruct, data, filename, actor, comment="",
-                  when=None, limit=None, locale="zh"):
-    """Validate the description and the PDF, then file it as a new document."""
+                  when=None, limit=None, locale="zh", pages=None):
+    """Validate the description and the PDF, then file it as a new document.
+
+    ``pages`` bounds the file's page count (default: ``max_pages()``); a file over it is
+    refused here, before anything is stored or queued for the text layer and OCR."""
     metadata = validate(registry, "document", cstruct, locale)
     check_document_type(registry, dossier, metadata)
-    facts = inspect(data, limit)
+    facts = inspect(data, limit, pages or max_pages())
     doc = dossier.file_document(metadata, data, facts, filename, actor, when or now(), comment)
     _queue_text(dossier, doc)
     return doc
 
 
-def refile_document(dossier, doc_id, data, filename, actor, comment="", when=None, limit=None):
+def refile_document(dossier, doc_id, data, filename, actor, comment="", when=None, limit=None,
+                    pages=None):
     """A new file for an existing document (a new file revision, the old one kept)."""
     dossier.document(doc_id)  # unknown document: refuse before reading the upload
-    facts = inspect(data, limit)
+    facts = inspect(data, limit, pages or max_pages())
     version = dossier.refile_document(doc_id, data, facts, filename, actor, when or now(), comment)
     _queue_text(dossier, dossier.document(doc_id))
     return version

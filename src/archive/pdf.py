@@ -8,15 +8,29 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
+import zlib
 from dataclasses import dataclass
 
 from pypdf import PdfReader
-from pypdf.errors import PyPdfError
+from pypdf.errors import LimitReachedError, PyPdfError
+from pypdf.filters import ASCII85Decode, ASCIIHexDecode
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 log = logging.getLogger(__name__)
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed uploads are refused, not logged twice
 
 MAX_TEXT = 1_000_000  # characters of text layer kept per file; the rest is not searchable
+
+# What a file may ask of the renderer (pdfium, for OCR) and of the text layer step, checked
+# at filing so that nothing the archive accepts can take the server's memory or hours:
+MAX_PAGES = 500                    # default of archive.max_pages: pages per file
+MAX_IMAGE_PIXELS = 80_000_000      # one image: about A3 at 600 dpi, A1 at 300 dpi
+MAX_STREAM_BYTES = 128 * 2**20     # one content stream, font or other non-image stream, inflated
+MAX_INFLATED_BYTES = 2**30         # every stream of the file together, inflated
+_CHUNK = 4 * 2**20                 # inflate this much at a time: memory stays bounded
+
+BOMB = "PDF文件中含有解压后体积异常庞大的数据（疑似“压缩炸弹”），无法归档"
 
 
 class InvalidDocument(ValueError):
@@ -35,8 +49,15 @@ class PdfFacts:
     pages: int
 
 
-def inspect(data: bytes, limit: int | None = None) -> PdfFacts:
-    """Return the facts of a PDF or raise InvalidDocument; nothing is stored here."""
+def inspect(data: bytes, limit: int | None = None, max_pages: int | None = None) -> PdfFacts:
+    """Return the facts of a PDF or raise InvalidDocument; nothing is stored here.
+
+    Besides opening, encryption and pages, the file's demands are bounded before it is
+    accepted: at most ``max_pages`` pages (default MAX_PAGES), no image over
+    MAX_IMAGE_PIXELS, no stream that inflates far beyond what it can hold (a
+    decompression bomb); each is refused with its reason, reading at most a few MB at once.
+    """
+    max_pages = MAX_PAGES if max_pages is None else max_pages
     if not data:
         raise InvalidDocument("文件为空，请重新选择文件")
     if limit is not None and len(data) > limit:
@@ -47,16 +68,208 @@ def inspect(data: bytes, limit: int | None = None) -> PdfFacts:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             raise InvalidDocument("PDF文件已加密或设有密码，请提供未加密的文件")
+        _count_pages(reader, max_pages)
+        _check_streams(data, reader)
         pages = len(reader.pages)
     except InvalidDocument:
         raise
+    except LimitReachedError as exc:  # pypdf's own bound on one stream (75 MB inflated)
+        log.info("refused PDF over a decoding limit: %s", exc)
+        raise InvalidDocument(BOMB) from None
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError,
-            IndexError, RecursionError, OSError, AssertionError) as exc:
+            IndexError, RecursionError, OSError, AssertionError, zlib.error) as exc:
         log.info("refused malformed PDF: %s", exc)
         raise InvalidDocument("PDF文件已损坏，无法打开，请重新扫描或导出") from None
     if pages == 0:
         raise InvalidDocument("PDF文件没有页面")
+    if pages > max_pages:
+        raise InvalidDocument(_too_many_pages(max_pages))
     return PdfFacts(len(data), hashlib.sha256(data).hexdigest(), pages)
+
+
+def _too_many_pages(max_pages):
+    return f"PDF文件超过 {max_pages} 页的上限，请拆分为几个文件分别归档"
+
+
+def _count_pages(reader, max_pages):
+    """Walk the page tree without building it, refusing as soon as it holds more than
+    ``max_pages`` pages (a /Count may lie; the kids are what a reader renders)."""
+    root = reader.trailer["/Root"].get_object()
+    stack, seen, pages, nodes = [root.get("/Pages")], set(), 0, 0
+    while stack:
+        ref = stack.pop()
+        key = (ref.idnum, ref.generation) if isinstance(ref, IndirectObject) else None
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        node = ref.get_object() if ref is not None else None
+        if not isinstance(node, DictionaryObject):
+            continue
+        nodes += 1
+        if nodes > 4 * max_pages + 1000:
+            raise InvalidDocument("PDF文件的页面结构异常（页面树过大），无法归档")
+        kids = node.get("/Kids")
+        kids = kids.get_object() if kids is not None else None
+        if isinstance(kids, ArrayObject) and node.get("/Type") != "/Page":
+            stack.extend(reversed(kids))
+        else:
+            pages += 1
+            if pages > max_pages:
+                raise InvalidDocument(_too_many_pages(max_pages))
+
+
+# A stream's data begins after the keyword ``stream`` and its end of line; ``endstream``
+# ends it. Every stream is an uncompressed object, so its dictionary is in the file's bytes.
+_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
+_OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\b")
+_INLINE_IMAGE = re.compile(rb"\bBI\s(.{0,1024}?)\sID\s", re.DOTALL)
+_TEXT = {b"ASCII85Decode": ASCII85Decode, b"A85": ASCII85Decode,
+         b"ASCIIHexDecode": ASCIIHexDecode, b"AHx": ASCIIHexDecode}
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_COLOURS = ((b"/DeviceCMYK", 4), (b"/DeviceRGB", 3), (b"/CalRGB", 3), (b"/Lab", 3),
+            (b"/DeviceGray", 1), (b"/CalGray", 1), (b"/Indexed", 1))
+
+
+def _check_streams(data, reader):
+    """Refuse image bombs (huge declared or JPEG dimensions, inline images too) and
+    decompression bombs (a stream inflating beyond what it can hold), inflating each
+    Flate stream a few MB at a time and keeping nothing."""
+    total = 0
+    for match in _STREAM.finditer(data):
+        start = match.end()
+        head = data[max(0, start - 4096):match.start()]
+        obj = None
+        for obj in _OBJ.finditer(head):
+            pass
+        entries = head[obj.end():] if obj else head
+        image = re.search(rb"/Subtype\s*/Image\b", entries) is not None
+        cap = MAX_STREAM_BYTES
+        if image:
+            width = _number(entries, b"Width", reader)
+            height = _number(entries, b"Height", reader)
+            _check_pixels(width, height)
+            if data[start:start + 2] == b"\xff\xd8":
+                _check_pixels(*_jpeg_size(data, start))
+            if width and height:
+                cap = _image_bytes(entries, width, height, reader) * 2 + 2**20
+        filters = re.findall(rb"/(FlateDecode|Fl|LZWDecode|LZW|RunLengthDecode|RL|"
+                             rb"ASCIIHexDecode|AHx|ASCII85Decode|A85)\b", entries)
+        if _is_zlib(data, start):
+            total += _inflated_size(data, start, min(cap, MAX_INFLATED_BYTES - total),
+                                    inline=not image)
+        elif filters and obj is not None:
+            stream = reader.get_object(IndirectObject(int(obj.group(1)), int(obj.group(2)), reader))
+            if not hasattr(stream, "get_data"):
+                continue
+            if len(filters) == 2 and filters[1] in (b"FlateDecode", b"Fl") and filters[0] in _TEXT:
+                # ASCII85 or hex around Flate (reportlab's images): the text decodes to less
+                # than it is, then it inflates a few MB at a time like any other
+                inner = _TEXT[filters[0]].decode(stream._data)
+                if isinstance(inner, str):
+                    inner = inner.encode("latin-1")
+                size = _inflated_size(inner, 0, min(cap, MAX_INFLATED_BYTES - total),
+                                      inline=not image) if _is_zlib(inner, 0) else 0
+            else:  # any other filter or chain: pypdf decodes it within its own limits
+                decoded = stream.get_data()
+                if len(decoded) > cap:
+                    raise InvalidDocument(BOMB)
+                if not image:
+                    _check_inline_images(decoded)
+                size = len(decoded)
+            total += size
+        if total > MAX_INFLATED_BYTES:
+            raise InvalidDocument(BOMB)
+
+
+def _number(entries, key, reader):
+    """A positive integer entry of a dictionary's text, following an indirect reference."""
+    match = re.search(rb"/" + key + rb"\s+(\d+)(\s+(\d+)\s+R\b)?", entries)
+    if match is None:
+        return None
+    value = int(match.group(1)[:12])
+    if match.group(2):
+        try:
+            value = reader.get_object(IndirectObject(value, int(match.group(3)[:6]), reader))
+            value = int(value)
+        except (PyPdfError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+    return value if value > 0 else None
+
+
+def _check_pixels(width, height):
+    if width and height and width * height > MAX_IMAGE_PIXELS:
+        raise InvalidDocument(
+            f"PDF文件中的图像尺寸过大（{width}×{height} 像素，上限为 "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} 百万像素），请以 300 dpi 左右重新扫描或导出")
+
+
+def _image_bytes(entries, width, height, reader):
+    """What an image's samples fill when decoded: rows of components × bits, plus the
+    predictor byte of each row."""
+    bits = _number(entries, b"BitsPerComponent", reader) or 8
+    colours = 1 if re.search(rb"/ImageMask\s+true", entries) else next(
+        (n for name, n in _COLOURS if name in entries), 4)
+    return ((width * colours * min(bits, 16) + 7) // 8 + 1) * height
+
+
+def _jpeg_size(data, start):
+    """(width, height) from a JPEG's frame header, which is what its decoder allocates."""
+    i, end = start + 2, min(len(data), start + 2**20)
+    while i + 9 <= end:
+        if data[i] != 0xFF:
+            return None, None
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if marker in _SOF:
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return None, None
+
+
+def _is_zlib(data, start):
+    head = data[start:start + 2]
+    return len(head) == 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
+
+
+def _inflated_size(data, start, cap, inline):
+    """How many bytes the zlib stream at ``start`` inflates to; refused beyond ``cap``.
+    A stream that is corrupt part-way counts what inflated before the damage."""
+    inflater = zlib.decompressobj()
+    size, pos, tail = 0, start, b""
+    while pos < len(data) and not inflater.eof:
+        pending = data[pos:pos + _CHUNK]
+        pos += len(pending)
+        while pending and not inflater.eof:
+            try:
+                out = inflater.decompress(pending, _CHUNK)
+            except zlib.error:
+                return size
+            size += len(out)
+            if size > cap:
+                raise InvalidDocument(BOMB)
+            if inline and out:
+                _check_inline_images(tail + out)
+                tail = out[-1100:]
+            pending = inflater.unconsumed_tail
+    return size
+
+
+def _check_inline_images(content):
+    """Inline images (BI … ID … EI) in a content stream, whose size the renderer allocates."""
+    if b"BI" not in content:
+        return
+    for match in _INLINE_IMAGE.finditer(content):
+        entries = match.group(1)
+        width = re.search(rb"/W(?:idth)?\s+(\d+)", entries)
+        height = re.search(rb"/H(?:eight)?\s+(\d+)", entries)
+        if width and height:
+            _check_pixels(int(width.group(1)[:12]), int(height.group(1)[:12]))
 
 
 def text_of(data: bytes) -> str:

@@ -33,8 +33,12 @@ def phone(node, value):
             node, "应为11位手机号码，或带区号的固定电话（如 0519-88886666）")
 
 
+CEILING = 1e12  # no amount, area or count in a housing office is larger (1 万亿)
+
+
 class Quantity:
-    """A finite number within [low, high]; money and areas are never negative or NaN."""
+    """A finite number within [low, high]; money and areas are never negative or NaN, and
+    never beyond CEILING, where a float no longer keeps its cents."""
 
     def __init__(self, low=0.0, high=None):
         self.low, self.high = low, high
@@ -49,6 +53,8 @@ class Quantity:
                 node, "不能为负数" if self.low == 0 else f"不能小于{self.low:g}")
         if self.high is not None and value > self.high:
             raise colander.Invalid(node, f"不能大于{self.high:g}")
+        if value > CEILING:
+            raise colander.Invalid(node, "数值过大，不能超过1万亿")
 
 
 class MaxLength:

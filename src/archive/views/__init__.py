@@ -76,4 +76,5 @@ def includeme(config):
     config.add_subscriber(renderer_globals, BeforeRender)
     config.add_subscriber(security_headers, NewResponse)
     config.include(".conflicts")
+    config.include(".input")  # hostile input refused before any view: views/input.py
     config.scan(".")

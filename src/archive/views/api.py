@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from pyramid.exceptions import PredicateMismatch
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
-from pyramid.view import view_config
+from pyramid.view import exception_view_config, view_config
 
 from .. import filing
 from ..dossier import VersionNotFound
@@ -29,7 +30,8 @@ UNMASK = "unmask"  # ?unmask=1 asks for personal data in full (view_personal, lo
 # -- reading input ---------------------------------------------------------------------
 def json_body(request) -> dict:
     """The request's JSON object, or a 400 that says what is wrong with it."""
-    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    media = request.content_type
+    if media not in ("", "application/json") and not media.endswith("+json"):  # text/plain too
         raise HTTPBadRequest(request.t("请求正文应为JSON（Content-Type: application/json）"))
     try:
         body = request.json_body
@@ -37,6 +39,10 @@ def json_body(request) -> dict:
         raise HTTPBadRequest(request.t("请求正文不是有效的JSON")) from None
     if not isinstance(body, dict):
         raise HTTPBadRequest(request.t("请求正文应为JSON对象"))
+    from .input import text_problems  # lone surrogates and NULs: never stored, echoed, hashed
+    problems = text_problems(body)
+    if problems:
+        raise ValidationFailed(problems)
     return body
 
 
@@ -50,20 +56,30 @@ def text_value(data, name, title, required_msg=None) -> str:
     value = value.strip()
     if required_msg and not value:
         raise ValidationFailed({name: f"{title}：{required_msg}"})
+    from ..dossier import MAX_COMMENT  # kept forever in the history: never a megabyte of it
+    if len(value) > MAX_COMMENT:
+        raise ValidationFailed({name: f"{title}：不能超过{MAX_COMMENT}个字符"})
     return value
 
 
-def _int_param(request, name, title, default, low=1):
+def _int_param(request, name, title, default, low=1, high=None):
+    """An integer query parameter in [low, high]; 422 naming the range otherwise (a page size
+    above the documented maximum is refused, not quietly cut, so the caller knows)."""
     value = request.params.get(name)
     if value in (None, ""):
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or number < low:
-        raise ValidationFailed({name: f"{title}：应为不小于{low}的整数"})
+    # ASCII digits, and not 4,300 of them (int() refuses those with a ValueError: a 500)
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+    if number is None or number < low or (high is not None and number > high):
+        wanted = f"{low}到{high}之间的整数" if high is not None else f"不小于{low}的整数"
+        raise ValidationFailed({name: f"{title}：应为{wanted}"})
     return number
+
+
+def per_page_param(request, default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE, name="per_page",
+                   title="每页条数"):
+    """The page size of a listing: 1 to ``maximum`` (the OpenAPI document says the same)."""
+    return _int_param(request, name, title, default, high=maximum)
 
 
 # -- shaping output --------------------------------------------------------------------
@@ -167,7 +183,7 @@ def list_dossiers(request):
     kind = kind_of(request)
     schema = schemas(request)[kind]
     page = _int_param(request, "page", "页码", 1)
-    per_page = min(_int_param(request, "per_page", "每页条数", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+    per_page = per_page_param(request)
     sort = request.params.get("sort") or "archive_no"
     order = request.params.get("order") or "asc"
     errors = {}
@@ -175,10 +191,14 @@ def list_dossiers(request):
         errors["sort"] = f"排序字段：“{sort}”不可用于排序"
     if order not in ("asc", "desc"):
         errors["order"] = "排序方向：应为 asc 或 desc"
-    if errors:
-        raise ValidationFailed(errors)
     filters = {p: request.params[p] for p in tuple(schema.listing.get("filters", ())) + ("state",)
                if request.params.get(p)}
+    for path, value in filters.items():  # a code the vocabulary lacks finds nothing: say so
+        spec = schema.spec(path)
+        if spec is not None and spec.vocabulary and value not in schema.vocabularies[spec.vocabulary]:
+            errors[path] = f"{schema.field_title(path)}：“{value}”不是可选的值"
+    if errors:
+        raise ValidationFailed(errors)
     total, items = request.root.container(kind).query(
         filters, sort, order == "desc", (page - 1) * per_page, per_page)
     return {"total": total, "page": page, "per_page": per_page, "sort": sort, "order": order,
@@ -286,7 +306,9 @@ def document_content(request):
     if number in (None, ""):
         revision = doc.current_file
     else:
-        revision = doc.file_revision(int(number)) if number.isdigit() else None
+        # ASCII digits only: "²".isdigit() is true, int("²") fails; and never 4,300 of them
+        revision = (doc.file_revision(int(number))
+                    if number.isascii() and number.isdigit() and len(number) <= 9 else None)
     if revision is None:
         raise HTTPNotFound(request.t("文件版本不存在"))
     log_export(request, dossier, doc, revision)
@@ -399,23 +421,6 @@ def unknown(request):
     raise HTTPNotFound(request.t("接口不存在"))
 
 
-API_ROUTES = ("api_openapi", "api_dossiers", "api_dossier", "api_documents", "api_document",
-              "api_document_content", "api_document_files", "api_document_withdraw",
-              "api_versions", "api_version", "api_diff", "api_restore", "api_transitions",
-              "api_worklist")
-
-
-def _for_every_api_route(view):
-    """Register ``view`` on each API route without a method predicate, so it is tried last.
-
-    It changes nothing, so it needs neither a permission nor a CSRF token.
-    """
-    for name in API_ROUTES:
-        view = view_config(route_name=name, require_csrf=False)(view)
-    return view
-
-
-@_for_every_api_route
 def method_not_allowed(request):
     """405 with an Allow header for a known API path asked with a method it does not take."""
     from .errors import respond
@@ -426,3 +431,19 @@ def method_not_allowed(request):
     response = respond(request, 405, request.t("不支持此请求方法"))
     response.headers["Allow"] = ", ".join(sorted(allowed))
     return response
+
+
+@exception_view_config(PredicateMismatch)
+def predicate_mismatch(exc, request):
+    """A known path asked with a method none of its views takes: 405 and the methods it does
+    take, for every route (API or page) without a view of its own per route. Pyramid's own
+    message (``predicate mismatch for view …``) names internals and is never shown."""
+    from .errors import respond
+    route = getattr(request, "matched_route", None)
+    if route is not None:
+        from .openapi import route_methods
+        allowed = route_methods(request.registry, route.name)
+        if allowed and request.method not in allowed | ({"HEAD"} if "GET" in allowed else set()):
+            return method_not_allowed(request)
+    return respond(request, 404, request.t("接口不存在") if request.path.startswith("/api/")
+                   else request.t("页面或档案不存在"))

@@ -42,15 +42,25 @@ def document_or_404(request, dossier):
         raise HTTPNotFound(request.t("文件不存在")) from None
 
 
+FORM_OVERHEAD = 1024 * 1024  # bytes a form may add to its file: the description, boundaries
+
+
 def read_upload(request, field):
-    """(bytes, filename) of an uploaded file, refused early when it is too large."""
+    """(bytes, filename) of an uploaded file, refused early when it is too large.
+
+    The declared Content-Length is checked before the body is parsed (views/input.py does
+    it again before any view, and waitress's max_request_body_size before the body is even
+    received); the file itself is then read no further than one byte past the limit."""
     from ..pdf import InvalidDocument
     limit = request.registry.archive_upload_limit
-    if request.content_length and request.content_length > limit + 1024 * 1024:
+    if request.content_length and request.content_length > limit + FORM_OVERHEAD:
         raise UploadTooLarge(limit)
-    upload = request.POST.get(field)
-    if upload is None or not hasattr(upload, "file"):
+    uploads = [v for v in request.POST.getall(field) if hasattr(v, "file")]
+    if len(uploads) > 1:
+        raise InvalidDocument("一次只能上传一个文件，请分别归档")
+    if not uploads:
         raise InvalidDocument("请选择要上传的PDF文件")
+    upload = uploads[0]
     # A retried attempt (pyramid_retry, after a conflict) is a new request over the same
     # parsed body: the upload is the same file object, already read to its end once.
     upload.file.seek(0)
@@ -60,12 +70,32 @@ def read_upload(request, field):
     return data, safe_filename(upload.filename)
 
 
-def safe_filename(name):
-    """The file's own name: no folders, no control characters, never empty."""
+_RESERVED = frozenset(["CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+                       *(f"LPT{i}" for i in range(10))])
+
+
+def safe_filename(name, default="document.pdf"):
+    """The file's own name, safe to show, to send in a header and to save on any disk:
+    no folders, no control, format (bidi, zero-width) or unpaired surrogate characters,
+    no leading or trailing dots and spaces (so never ``.`` or ``..``), no Windows device
+    name, at most 200 characters keeping the extension; never empty."""
     import re
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = "".join(c for c in base if c >= " " and c != "\x7f").strip()
-    return base[:200] or "document.pdf"
+    import unicodedata
+    if not isinstance(name, str):
+        name = name.decode("utf-8", "replace") if isinstance(name, bytes) else ""
+    base = re.split(r"[\\/]", name)[-1]
+    base = "".join(c for c in base if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    base = re.sub(r'[<>:"|?*]', "_", base)
+    base = re.sub(r"\s+", " ", base).strip(" .")
+    if not base:
+        return default
+    if base.split(".")[0].strip().upper() in _RESERVED:
+        base = "_" + base
+    if len(base) > 200:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[:199 - len(ext)].rstrip(" .") + dot + ext) if dot and len(ext) <= 16 \
+            else base[:200].rstrip(" .")
+    return base or default
 
 
 class UploadTooLarge(Exception):

@@ -121,3 +121,25 @@ def forbidden(exc, request):
             return respond(request, 401, request.t("需要登录或提供有效的API令牌"))
         return HTTPFound(request.route_url("login", _query={"came_from": request.path_qs}))
     return respond(request, 403, request.t("您的角色无权执行此操作"))
+
+
+# -- hostile input (views/input.py) ----------------------------------------------------------
+from .input import InputRefused  # noqa: E402
+
+
+@exception_view_config(InputRefused)
+def input_refused(exc, request):
+    """A request refused for its form before any view ran: an undecodable path or query
+    string, malformed multipart, a body over its limit (views/input.py)."""
+    errors = {k: request.t(v) for k, v in exc.errors.items()} if exc.errors else None
+    return respond(request, exc.status, request.t(exc.message), errors)
+
+
+@exception_view_config(UnicodeEncodeError)
+def unencodable(exc, request):
+    """Text that cannot be written out (an unpaired surrogate that got past the checks of
+    views/input.py): refused, never a 500; logged, since it means a check is missing."""
+    import logging
+    logging.getLogger(__name__).warning("unencodable text reached %s", request.path_qs,
+                                        exc_info=exc)
+    return respond(request, 400, request.t("请求中含有无法保存的字符（如不成对的代理项），请删除后重试"))
