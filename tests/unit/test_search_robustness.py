@@ -452,3 +452,17 @@ def test_the_worker_survives_an_error_outside_its_work(store, registry, index, m
     finally:
         worker.stop()
         worker.join(10)
+
+
+def test_a_searcher_opened_while_the_indexer_replaces_the_generation_opens_the_newer(tmp_path, monkeypatch):
+    """The indexer committed and deleted the table of contents whoosh was about to read."""
+    ours = SearchIndex(tmp_path / "index")
+    real, calls = ours.ix.searcher, []
+
+    def vanishing():
+        calls.append(1)
+        if len(calls) == 1:
+            raise FileNotFoundError(str(tmp_path / "index" / "_MAIN_12.toc"))
+        return real()
+    monkeypatch.setattr(ours.ix, "searcher", vanishing)
+    assert ours.searcher() is not None and len(calls) == 2

@@ -128,8 +128,20 @@ class SearchIndex:
         # segment's old reader after documents in it were deleted (whoosh-reloaded 2.7.5).
         if current is not None:
             current.close()
-        fresh = self._local.searcher = self.ix.searcher()
+        fresh = self._local.searcher = self._open_searcher()
         return fresh
+
+    def _open_searcher(self, attempts=5):
+        """whoosh reads the newest generation's table of contents, then its segments; the
+        indexer may commit a newer one and delete those files in between (FileNotFoundError
+        for ``_MAIN_n.toc`` or a segment), so a vanished file means: open the newer one."""
+        for attempt in range(attempts):
+            try:
+                return self.ix.searcher()
+            except FileNotFoundError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
 
     def writer(self):
         """The index's writer, waiting for another process (a CLI reindex) to finish.
