@@ -30,6 +30,22 @@ def make_pdf(text="公共租赁住房申请表 张三", pages=1) -> bytes:
     return buf.getvalue()
 
 
+def raw_pdf(objects, header=b"%PDF-1.7\n") -> bytes:
+    """A PDF of the given object bodies (object n is objects[n - 1]; 1 is the catalogue),
+    with its cross-reference table: for files that reportlab would never write."""
+    out, offsets = io.BytesIO(), []
+    out.write(header)
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
 def _register_song():
     """reportlab's built-in Chinese font (no font file needed), registered once per process."""
     from reportlab.pdfbase import pdfmetrics

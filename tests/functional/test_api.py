@@ -476,7 +476,10 @@ def test_listing_pages_sorts_and_filters(api):
     dibao = api.get("/api/households?category=dibao").json
     assert dibao["total"] == 2 and {i["title"] for i in dibao["items"]} == {"乙", "丁"}
     assert dibao["filters"] == {"category": "dibao"}
-    assert api.get("/api/households?per_page=500").json["per_page"] == 100
+    assert api.get("/api/households?per_page=100").json["per_page"] == 100
+    # above the documented maximum is refused, never quietly cut (the caller would miss items)
+    errors = api.get("/api/households?per_page=500", status=422).json["errors"]
+    assert errors == {"per_page": "每页条数：应为1到100之间的整数"}
     errors = api.get("/api/households?page=0", status=422).json["errors"]
     assert errors == {"page": "页码：应为不小于1的整数"}
     errors = api.get("/api/households?sort=phone&order=up", status=422).json["errors"]

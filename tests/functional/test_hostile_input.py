@@ -6,7 +6,6 @@ Each test walks many values × fields × endpoints and reports every answer that
 rule at once, so one run shows the whole picture."""
 from __future__ import annotations
 
-import io
 import json
 import re
 import zlib
@@ -14,7 +13,7 @@ import zlib
 import pytest
 import webtest
 
-from conftest import doc_fields, encrypted_pdf, household_input, make_pdf, unit_input
+from conftest import doc_fields, encrypted_pdf, household_input, make_pdf, raw_pdf, unit_input
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -304,16 +303,7 @@ def _one_page(content, extra=(), resources=b"<< >>", pages=1):
     objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources " + resources
                 + b" /Contents %d 0 R >>" % (3 + pages)] * pages
     objects += [content, *extra]
-    out, offsets = io.BytesIO(), []
-    out.write(b"%PDF-1.7\n")
-    for n, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    out.write(b"".join(b"%010d 00000 n \n" % o for o in offsets))
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    return raw_pdf(objects)
 
 
 def _image_bomb():

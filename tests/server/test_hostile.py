@@ -34,6 +34,7 @@ import pytest
 
 from server.harness import (PASSWORD, create_household, file_pdf, household_body, id_number,
                             log_exceptions, make_pdf, multipart, openapi, report, sha256)
+from conftest import raw_pdf
 
 pytestmark = pytest.mark.server
 
@@ -287,17 +288,6 @@ def malformed_cases(endpoints, rng):
 
 
 # -- files and multipart -------------------------------------------------------------------------------
-def raw_pdf(objects):
-    out, offsets = io.BytesIO(), []
-    out.write(b"%PDF-1.7\n")
-    for n, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    out.write(b"".join(b"%010d 00000 n \n" % o for o in offsets))
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
 
 
 def pages_pdf(content, pages=1, resources=b"<< >>", extra=()):

@@ -16,27 +16,12 @@ from archive import pdf
 from archive.pdf import InvalidDocument, inspect
 from archive.views.base import safe_filename
 from archive.views.input import shown, text_problem, text_problems
-from conftest import encrypted_pdf, make_pdf, make_scanned_pdf
+from conftest import encrypted_pdf, make_pdf, make_scanned_pdf, raw_pdf
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 # -- building hostile PDFs by hand -----------------------------------------------------------
-def raw_pdf(objects) -> bytes:
-    """A PDF of the given object bodies (object n is objects[n - 1]; 1 is the catalogue)."""
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, xref))
-    return out.getvalue()
 
 
 def stream(entries: bytes, data: bytes) -> bytes:

@@ -5,9 +5,12 @@ from pyramid.view import view_config
 
 from .. import filing
 from ..filing import ValidationFailed
-from .api import _url, json_body, plain, text_value
+from .api import _url, json_body, per_page_param, plain, text_value
 from .base import actor
 from .workflow import procedure, user_roles
+
+WORKLIST_LIMIT = 50  # GET /api/worklist?limit=: default and maximum (the OpenAPI says so)
+WORKLIST_MAX = 500
 
 
 def state_json(request, dossier):
@@ -94,12 +97,7 @@ def take_transition(request):
 @view_config(route_name="api_worklist", request_method="GET", renderer="json", permission="view")
 def worklist(request):
     """The signed-in user's worklist (待我处理), soonest deadline first."""
-    try:
-        limit = min(int(request.params.get("limit", 50)), 500)
-    except ValueError:
-        raise ValidationFailed({"limit": "条数：应为整数"}) from None
-    if limit < 1:
-        raise ValidationFailed({"limit": "条数：应为正整数"})
+    limit = per_page_param(request, WORKLIST_LIMIT, WORKLIST_MAX, "limit", "条数")
     proc = procedure(request)
     items, total = proc.worklist(request.root, user_roles(request), filing.now(), limit)
     locale = request.ui_locale

@@ -347,8 +347,7 @@ def run_json(request, run):
 def api_runs(request):
     """Audit runs, newest first, a page at a time."""
     page = _api._int_param(request, "page", "页码", 1)
-    per_page = min(_api._int_param(request, "per_page", "每页条数", _api.DEFAULT_PER_PAGE),
-                   _api.MAX_PER_PAGE)
+    per_page = _api.per_page_param(request)
     runs = book(request).newest(page * per_page)
     return {"total": len(book(request)), "page": page, "per_page": per_page,
             "rules": [{"id": r.id, "title": r.title(request.ui_locale), "severity": r.severity,

@@ -196,8 +196,7 @@ def lottery_json(request, lottery):
 def api_list(request):
     """Lotteries, newest first, a page at a time."""
     page = _api._int_param(request, "page", "页码", 1)
-    per_page = min(_api._int_param(request, "per_page", "每页条数", _api.DEFAULT_PER_PAGE),
-                   _api.MAX_PER_PAGE)
+    per_page = _api.per_page_param(request)
     items = request.root.lotteries.newest()
     return {"total": len(items), "page": page, "per_page": per_page,
             "items": [lottery_summary(request, lot)

@@ -16,12 +16,16 @@ from pyramid.interfaces import IRoutesMapper
 from pyramid.view import view_config
 
 from . import openapi_audit, openapi_history, openapi_search, openapi_workflow
+from .api import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from ..validators import CEILING
 from .base import KIND_OF
+from .openapi_text import BLANK, NOT_BLANK, PARAM_TEXT, TEXT
 
 TITLES = {"household": "Household", "unit": "Unit"}
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
 ERROR_RESPONSES = {
-    "400": "请求有误（JSON无法解析、文件不是可接收的PDF、档案拒绝此操作）",
+    "400": "请求有误：请求本身无法读取（地址、参数或正文不是UTF-8，含控制字符或不成对的代理项，"
+           "JSON无法解析，表单格式不正确），文件不是可接收的PDF，或档案拒绝此操作",
     "401": "需要登录或提供有效的API令牌",
     "403": "您的角色无权执行此操作",
     "404": "档案、文件、版本或接口不存在",
@@ -77,8 +81,18 @@ def openapi_paths(pattern):
 
 
 # -- schemas from the compiled metadata schemas --------------------------------------------
-def field_schema(spec, vocabularies) -> dict:
-    """A JSON Schema for one FieldSpec (how the API reads and writes that field)."""
+# What the server takes for a phone number (archive.validators.phone): a mobile number or a
+# landline with its area code; spaces anywhere are ignored, blanks around it too.
+PHONE = (r"^[ \t\r\n]*(1 *[3-9]( *[0-9]){9}|0( *[0-9]){2,3} *-?( *[0-9]){7,8}"
+         r"( *- *[0-9]( *[0-9]){0,5})?)[ \t\r\n]*$")
+
+
+def field_schema(spec, vocabularies, strict=False) -> dict:
+    """A JSON Schema for one FieldSpec.
+
+    ``strict`` describes what a request must send (the server's checks: no blank required
+    text, the shape of a phone number, null for an empty optional field); without it, what
+    a response shows, where personal data is masked (``138****5678``) and so has no shape."""
     out = {"title": spec.label("zh"), "x-title-en": spec.label("en"), "x-field-type": spec.type}
     if spec.description:
         out["description"] = spec.description.get("zh") or ""
@@ -87,31 +101,45 @@ def field_schema(spec, vocabularies) -> dict:
         out["description"] = (out.get("description", "") + " 个人信息：响应中脱敏显示，"
                               "有 view_personal 权限者加 ?unmask=1 可查看原值（留痕）").strip()
     if spec.type == "mapping":
-        out.update(object_schema(spec.fields, vocabularies))
+        out.update(object_schema(spec.fields, vocabularies, strict))
         return out
     if spec.type == "sequence":
-        out.update(type="array", items=field_schema(spec.item, vocabularies))
+        out.update(type="array", items=field_schema(spec.item, vocabularies, strict))
         return out
     t = spec.type
+    enum = None
     if t in ("string", "text", "phone", "id_number"):
         out["type"] = "string"
         if spec.max_length:
             out["maxLength"] = spec.max_length
         if t == "id_number":
             out["format"] = "gb11643"
-            out.setdefault("description", "18位居民身份证号码（GB 11643，校验码必须正确）")
+            out.setdefault("description", "18位居民身份证号码（GB 11643：地区码、出生日期、校验码必须正确；"
+                                          "末位x按X、全角数字按半角、空格忽略）")
         if t == "phone":
-            out["description"] = "11位手机号码，或带区号的固定电话（如 0519-88886666）"
+            out["description"] = ("11位手机号码，或带区号的固定电话（如 0519-88886666），"
+                                  "其中的空格忽略")
+            if strict:
+                out["pattern"] = PHONE if spec.required else BLANK + "|" + PHONE
+        if strict and spec.required:
+            out["minLength"] = 1
+            out.setdefault("pattern", NOT_BLANK)
+        elif strict:
+            out.setdefault("pattern", TEXT)
     elif t == "date":
         out.update(type="string", format="date")
+        if strict and not spec.required:
+            del out["format"]
+            out["anyOf"] = [{"format": "date"}, {"pattern": BLANK}]
     elif t in ("money", "area", "integer"):
         out["type"] = "integer" if t == "integer" else "number"
         out["minimum"] = spec.min if spec.min is not None else 0
-        if spec.max is not None:
-            out["maximum"] = spec.max
+        # validators.Quantity: the field's own limit, and never beyond CEILING (1 万亿)
+        out["maximum"] = spec.max if spec.max is not None else CEILING
     elif t == "choice":
         vocab = vocabularies[spec.vocabulary]
-        out.update(type="string", enum=vocab.codes() + ([] if spec.required else [""]),
+        enum = vocab.codes() + ([] if spec.required else [""])
+        out.update(type="string", enum=enum,
                    **{"x-vocabulary": vocab.name,
                       "x-enum-titles": {term.code: term.zh for term in vocab.terms}})
     elif t == "multichoice":
@@ -124,12 +152,14 @@ def field_schema(spec, vocabularies) -> dict:
         out["default"] = spec.default
     if not spec.required:
         out["type"] = [out["type"], "null"]
+        if enum is not None:
+            out["enum"] = enum + [None]
     return out
 
 
-def object_schema(specs, vocabularies) -> dict:
+def object_schema(specs, vocabularies, strict=False) -> dict:
     out = {"type": "object",
-           "properties": {s.name: field_schema(s, vocabularies) for s in specs}}
+           "properties": {s.name: field_schema(s, vocabularies, strict) for s in specs}}
     # a mapping (e.g. applicant) is required as a whole; its own fields say what it needs
     required = [s.name for s in specs if s.required or s.type == "mapping"]
     if required:
@@ -137,8 +167,8 @@ def object_schema(specs, vocabularies) -> dict:
     return out
 
 
-def metadata_schema(schema) -> dict:
-    out = object_schema(schema.fields, schema.vocabularies)
+def metadata_schema(schema, strict=False) -> dict:
+    out = object_schema(schema.fields, schema.vocabularies, strict)
     out["title"] = schema.title.get("zh")
     out["x-title-en"] = schema.title.get("en")
     if schema.rules:
@@ -150,7 +180,37 @@ def _ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-COMMENT = {"type": "string", "title": "修改说明", "description": "为何建档或修改（记入版本）"}
+COMMENT = {"type": ["string", "null"], "title": "修改说明", "description": "为何建档或修改（记入版本）",
+           "pattern": TEXT}
+# a text the server requires: blanks alone count as missing
+REQUIRED_TEXT = {"type": "string", "minLength": 1, "pattern": NOT_BLANK}
+REQUIRED_COMMENT = {**COMMENT, **REQUIRED_TEXT}
+PDF = {"type": "string", "format": "binary", "contentMediaType": "application/pdf",
+       "description": "PDF文件（未加密、可打开、有页面）；文件名取自上传的文件"}
+MULTIPART_PDF = {"file": {"contentType": "application/pdf"}}
+# a form part needs a name (views/input.py refuses a part without one)
+PART_NAME = {"minLength": 1}
+# any other part is text the server ignores (still refused if it holds control characters)
+OTHER_PARTS = {"type": "string", "pattern": TEXT}
+RULES = {"unique_id_numbers": "同一身份证号码在一户中只能出现一次",
+         "birth_date_matches_id_number": "填写的出生日期须与身份证号码中的一致",
+         "applicant_adult": "申请人须年满18周岁"}
+
+
+def _form_field(spec, vocabularies):
+    """A metadata field as a multipart/form-data part: text, never null."""
+    out = field_schema(spec, vocabularies, strict=True)
+    if isinstance(out["type"], list):
+        out["type"] = "string"
+    if "enum" in out:
+        out["enum"] = [v for v in out["enum"] if v is not None]
+    return out
+
+
+def _doc_types_of(vocabularies, kind):
+    """The document types a dossier of ``kind`` takes (filing.check_document_type)."""
+    return [t.code for t in vocabularies["document_types"].terms
+            if t.extra.get("kind") in (kind, "both")]
 DATETIME = {"type": "string", "format": "date-time"}
 NULLABLE_INT = {"type": ["integer", "null"]}
 
@@ -165,24 +225,14 @@ def components(registry) -> dict:
                        "description": "字段路径（如 applicant.id_number、members.0.name、file）"
                                       " → 中文说明，说明以字段名称开头"}}},
         "DocumentMetadata": metadata_schema(archive["document"]),
-        "DocumentInput": {"allOf": [_ref("DocumentMetadata"), {
-            "type": "object", "properties": {"comment": COMMENT}}]},
-        "DocumentUpload": {"type": "object", "properties": {
-            **{spec.name: {"type": "string", "title": spec.label("zh")}
-               for spec in archive["document"].fields},
-            "comment": COMMENT,
-            "file": {"type": "string", "contentMediaType": "application/pdf",
-                     "description": "PDF文件（未加密、可打开、有页面）"}},
-            "required": ["file"] + [spec.name for spec in archive["document"].fields
-                                    if spec.required]},
         "FileUpload": {"type": "object", "required": ["file"], "properties": {
-            "comment": COMMENT,
-            "file": {"type": "string", "contentMediaType": "application/pdf"}}},
+            "comment": {"type": "string", "title": "修改说明", "pattern": TEXT}, "file": PDF},
+            "propertyNames": PART_NAME, "additionalProperties": OTHER_PARTS},
         "Withdrawal": {"type": "object", "required": ["reason"], "properties": {
-            "reason": {"type": "string", "minLength": 1, "title": "撤出原因"}}},
+            "reason": {**REQUIRED_TEXT, "title": "撤出原因"}}},
         "Restore": {"type": "object", "required": ["version", "comment"], "properties": {
             "version": {"type": "integer", "minimum": 1, "title": "恢复到的版本号"},
-            "comment": {**COMMENT, "minLength": 1}}},
+            "comment": REQUIRED_COMMENT}},
         "FileRevision": {"type": "object", "properties": {
             "number": {"type": "integer"}, "filename": {"type": "string"},
             "content_type": {"type": "string"}, "size": {"type": "integer"},
@@ -233,11 +283,34 @@ def components(registry) -> dict:
     for kind, title in TITLES.items():
         schema = archive[kind]
         s[f"{title}Metadata"] = metadata_schema(schema)
-        s[f"{title}Input"] = {"allOf": [_ref(f"{title}Metadata"), {
+        strict = metadata_schema(schema, strict=True)
+        strict["title"] = f"{strict['title']}（提交）"
+        if schema.rules:
+            strict["description"] = "另须满足：" + "；".join(RULES.get(r, r) for r in schema.rules)
+        s[f"{title}MetadataInput"] = strict
+        s[f"{title}Input"] = {"allOf": [_ref(f"{title}MetadataInput"), {
             "type": "object", "properties": {"comment": COMMENT}}]}
-        s[f"{title}Edit"] = {"allOf": [_ref(f"{title}Metadata"), {
+        s[f"{title}Edit"] = {"allOf": [_ref(f"{title}MetadataInput"), {
             "type": "object", "required": ["comment"],
-            "properties": {"comment": {**COMMENT, "minLength": 1}}}]}
+            "properties": {"comment": REQUIRED_COMMENT}}]}
+        # a document's description as this kind of dossier takes it (its own document types)
+        document = metadata_schema(archive["document"], strict=True)
+        document["properties"]["doc_type"]["enum"] = _doc_types_of(archive.vocabularies, kind)
+        s[f"{title}DocumentInput"] = {**document, "properties": {
+            **document["properties"], "comment": COMMENT}}
+        fields = {spec.name: _form_field(spec, archive.vocabularies)
+                  for spec in archive["document"].fields}
+        fields["doc_type"]["enum"] = _doc_types_of(archive.vocabularies, kind)
+        for part in (document["properties"]["doc_type"], fields["doc_type"]):
+            part["x-enum-titles"] = {c: t for c, t in part["x-enum-titles"].items()
+                                     if c in part["enum"]}
+        s[f"{title}DocumentUpload"] = {
+            "type": "object", "title": f"归档到{schema.title['zh']}的文件",
+            "propertyNames": PART_NAME, "additionalProperties": OTHER_PARTS,
+            "properties": {**fields, "comment": {"type": "string", "title": "修改说明", "pattern": TEXT},
+                           "file": PDF},
+            "required": ["file"] + [spec.name for spec in archive["document"].fields
+                                    if spec.required]}
         columns = {p: {"title": schema.field_title(p)} for p in schema.listing.get("columns", ())}
         s[f"{title}Summary"] = {"type": "object", "properties": {
             "archive_no": {"type": "string"}, "kind": {"const": kind},
@@ -247,7 +320,8 @@ def components(registry) -> dict:
             "href": {"type": "string", "format": "uri"}}}
         s[f"{title}List"] = {"type": "object", "properties": {
             "total": {"type": "integer"}, "page": {"type": "integer"},
-            "per_page": {"type": "integer", "maximum": 100}, "sort": {"type": "string"},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+            "sort": {"type": "string"},
             "order": {"enum": ["asc", "desc"]}, "filters": {"type": "object"},
             "items": {"type": "array", "items": _ref(f"{title}Summary")}}}
         s[f"{title}Dossier"] = {"type": "object", "properties": {
@@ -279,11 +353,20 @@ def components(registry) -> dict:
 # -- operations ------------------------------------------------------------------------------
 def _param(name, where, description, schema=None, required=False):
     return {"name": name, "in": where, "required": required or where == "path",
-            "description": description, "schema": schema or {"type": "string"}}
+            "description": description, "schema": schema or {"type": "string", "pattern": PARAM_TEXT}}
 
 
-UNMASK_PARAM = _param("unmask", "query", "1 = 显示未脱敏的个人信息（需 view_personal 权限，记入审计日志）",
-                      {"type": "string", "enum": ["1"]})
+UNMASK_PARAM = _param("unmask", "query", "1 = 显示未脱敏的个人信息（需 view_personal 权限，记入审计日志）；"
+                      "其他值或无此权限时照常脱敏", {"type": "string", "pattern": PARAM_TEXT,
+                                                          "examples": ["1"]})
+
+
+def page_params(default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE, name="per_page"):
+    """page and per_page as views/api.py reads them: out of range is a 422, never cut."""
+    return [
+        _param("page", "query", "页码（从1开始）", {"type": "integer", "minimum": 1, "default": 1}),
+        _param(name, "query", f"每页条数（1到{maximum}；超出范围的以422拒绝）",
+               {"type": "integer", "minimum": 1, "maximum": maximum, "default": default})]
 PATH_PARAMS = {
     "no": _param("no", "path", "档号"),
     "doc": _param("doc", "path", "文件编号（如 D0001）"),
@@ -295,8 +378,11 @@ def _json(ref):
     return {"content": {"application/json": {"schema": _ref(ref)}}}
 
 
-def _body(ref, media="application/json"):
-    return {"required": True, "content": {media: {"schema": _ref(ref)}}}
+def _body(ref, media="application/json", encoding=None):
+    content = {"schema": _ref(ref)}
+    if encoding:
+        content["encoding"] = encoding
+    return {"required": True, "content": {media: content}}
 
 
 def _ok(ref, description="成功", status="200"):
@@ -310,9 +396,7 @@ def _errors(*codes):
 def _listing_params(schema):
     vocab = schema.vocabularies
     params = [
-        _param("page", "query", "页码（从1开始）", {"type": "integer", "minimum": 1, "default": 1}),
-        _param("per_page", "query", "每页条数（最多100）",
-               {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+        *page_params(),
         _param("sort", "query", "排序字段", {"type": "string", "enum": list(schema.listing.get(
             "sort", ())), "default": "archive_no"}),
         _param("order", "query", "排序方向", {"type": "string", "enum": ["asc", "desc"],
@@ -320,7 +404,7 @@ def _listing_params(schema):
     ]
     for path in schema.listing.get("filters", ()):
         spec = schema.spec(path)
-        filt = {"type": "string"}
+        filt = {"type": "string", "pattern": PARAM_TEXT}
         if spec is not None and spec.vocabulary:
             filt["enum"] = vocab[spec.vocabulary].codes()
         params.append(_param(path, "query", f"按“{schema.field_title(path)}”筛选（等于）", filt))
@@ -352,14 +436,15 @@ def operations(kind, schema):
             "get": {"summary": "档案中的文件", "tags": tag,
                     "responses": {**_ok("DocumentList"), **_errors(401, 403, 404)}},
             "post": {"summary": "归档文件（上传PDF）", "tags": tag,
-                     "requestBody": _body("DocumentUpload", "multipart/form-data"),
+                     "requestBody": _body(f"{T}DocumentUpload", "multipart/form-data",
+                                          MULTIPART_PDF),
                      "responses": {**_ok("Document", "已归档（Location 为文件地址）", "201"),
                                    **_errors(400, 401, 403, 404, 413, 422)}},
         },
         "api_document": {
             "get": {"summary": "文件详情（含各次上传的文件）", "tags": tag,
                     "responses": {**_ok("Document"), **_errors(401, 403, 404)}},
-            "put": {"summary": "修改文件信息", "tags": tag, "requestBody": _body("DocumentInput"),
+            "put": {"summary": "修改文件信息", "tags": tag, "requestBody": _body(f"{T}DocumentInput"),
                     "responses": {**_ok("Document"), **_errors(400, 401, 403, 404, 409, 422)}},
         },
         "api_document_content": {
@@ -376,7 +461,7 @@ def operations(kind, schema):
         },
         "api_document_files": {
             "post": {"summary": "替换文件（上传新的PDF，原文件保留）", "tags": tag,
-                     "requestBody": _body("FileUpload", "multipart/form-data"),
+                     "requestBody": _body("FileUpload", "multipart/form-data", MULTIPART_PDF),
                      "responses": {**_ok("Document", "已替换（Location 为新文件内容地址）", "201"),
                                    **_errors(400, 401, 403, 404, 409, 413)}},
         },
@@ -450,10 +535,7 @@ _LOTTERY_INPUT = {"type": "object", "required": ["jurisdiction", "households"], 
     "announced_on": {"type": ["string", "null"], "format": "date", "description": _NOTICE}}}
 OPENAPI_OPERATIONS.update({
     "api_lotteries": {
-        "get": {"summary": "摇号记录（新的在前）", "tags": ["Lotteries"], "parameters": [
-            _param("page", "query", "页码（从1开始）", {"type": "integer", "minimum": 1}),
-            _param("per_page", "query", "每页条数（最多100）",
-                   {"type": "integer", "minimum": 1, "maximum": 100})],
+        "get": {"summary": "摇号记录（新的在前）", "tags": ["Lotteries"], "parameters": page_params(),
                 "responses": {"200": {"description": "成功", "content": {"application/json": {
                     "schema": {"type": "object", "properties": {
                         "total": {"type": "integer"}, "page": {"type": "integer"},
@@ -483,7 +565,7 @@ def build(registry) -> dict:
     mapper = registry.getUtility(IRoutesMapper)
     archive = registry.archive_schemas
     by_kind = {kind: {**operations(kind, archive[kind]),
-                      **openapi_workflow.kind_operations([f"{TITLES[kind]} dossiers"])}
+                      **openapi_workflow.kind_operations([f"{TITLES[kind]} dossiers"], kind)}
                for kind in TITLES}
     others = {**OPENAPI_OPERATIONS, **openapi_search.OPERATIONS, **openapi_workflow.GLOBAL_OPERATIONS,
               **openapi_history.OPERATIONS, **openapi_audit.OPERATIONS}
@@ -507,14 +589,32 @@ def build(registry) -> dict:
                     op["x-permission"] = permission
                     op["description"] = (op.get("description", "") +
                                          f"所需权限：{permission}（见 schemas/roles.yaml）").strip()
+                # any request can be unreadable (views/input.py refuses it before any view),
+                # and text in a body holding control characters is a 422 naming the field
+                op["responses"].setdefault("400", {"$ref": "#/components/responses/400"})
+                if "requestBody" in op:
+                    op["responses"].setdefault("422", {"$ref": "#/components/responses/422"})
+                for param in op.get("parameters", ()):
+                    if param["in"] == "query" and param["schema"].get("type") == "integer":
+                        param["schema"] = _blank_or(param["schema"])
+                for param in op.get("parameters", ()):
+                    if param["name"] == UNMASK_PARAM["name"] and param["in"] == "query":
+                        param.update(copy.deepcopy(UNMASK_PARAM))
                 item[method] = op
             paths[path] = item
+    lottery = paths.get("/api/lotteries", {}).get("post")
+    if lottery:  # the jurisdictions are the city profiles' (one new profile, one more code)
+        body = lottery["requestBody"]["content"]["application/json"]["schema"]
+        body["properties"]["jurisdiction"]["enum"] = archive.vocabularies["jurisdictions"].codes()
     return {
         "openapi": "3.1.0",
         "info": {"title": "公租房档案管理系统 API", "version": "1",
                  "description": "住房保障对象档案（一户一档）与房源档案（一套一档）的JSON接口。"
                                 "每次修改生成不可更改的新版本；个人信息默认脱敏。"
-                                "错误一律以JSON返回：{error, status, errors?}。"},
+                                "错误一律以JSON返回：{error, status, errors?}。"
+                                "文本中不得含有控制字符（正文的制表、换行、回车除外）、DEL或不成对的代理项，"
+                                "地址和参数中不得含有任何控制字符：这样的请求一律以400拒绝，什么也不改变。"
+                                "请求中未列出的字段被忽略。"},
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "security": [{"bearerAuth": []}],
         "paths": paths,
@@ -541,6 +641,14 @@ def _with_procedure(parts, registry):
                 "type": "string", "enum": list(workflow.entry), "default": workflow.initial,
                 "description": "新建时的状态（接收既有房源时可直接登记为空置待配等）"}
     return parts
+
+
+def _blank_or(schema):
+    """An integer query parameter: left empty (``?page=``) it counts as not given."""
+    out = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+    if "default" in schema:
+        out["default"] = schema["default"]
+    return out
 
 
 def _operation_id(route_name, method, kind):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..audit.rules import CATEGORIES, RULES, SEVERITIES
 from ..audit.runs import STATUSES
 from ..credit import REASONS
+from .api import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from .openapi_text import NOT_BLANK, PARAM_TEXT, TEXT
 
 
 def _ref(name):
@@ -72,9 +74,13 @@ SCHEMAS = {
             "category": {"type": "string", "enum": list(CATEGORIES)}, "description": TEXT}}},
         "items": {"type": "array", "items": _ref("AuditRunSummary")}}},
     "AuditStart": {"type": "object", "properties": {
-        "rules": {"type": "array", "items": RULE_ID, "description": "只运行这些规则；省略则运行全部规则"}}},
+        "rules": {"type": ["array", "null"], "items": RULE_ID,
+                  "description": "只运行这些规则；省略、null 或空列表则运行全部规则"}}},
     "AuditAckInput": {"type": "object", "required": ["fingerprint", "comment"], "properties": {
-        "fingerprint": TEXT, "comment": {"type": "string", "minLength": 1, "maxLength": 2000}}},
+        "fingerprint": {"type": "string", "minLength": 1, "pattern": TEXT,
+                        "description": "该次审计（已完成）中一条发现的 fingerprint；没有这条发现的以400拒绝"},
+        "comment": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": NOT_BLANK,
+                    "description": "说明（去掉首尾空白后不得为空）"}}},
     "CreditEvent": {"type": "object", "properties": {
         "event_id": TEXT, "id_number": {"type": "string", "description": "身份证号码（脱敏，除非 unmask=1）"},
         "name": TEXT, "kind": {"type": "string", "enum": list(REASONS)}, "kind_title": TEXT,
@@ -96,12 +102,14 @@ SCHEMAS = {
         "total": {"type": "integer"}, "limit": {"type": "integer"},
         "items": {"type": "array", "items": _ref("CreditPerson")}}},
     "CreditInput": {"type": "object", "required": ["id_number", "kind", "day", "description"], "properties": {
-        "id_number": {"type": "string", "description": "档案中申请人或共同申请人的身份证号码"},
+        "id_number": {"type": "string", "format": "gb11643",
+                      "description": "档案中申请人或共同申请人的身份证号码；不在档案中的以400拒绝"},
         "kind": {"type": "string", "enum": list(REASONS),
                  "description": "；".join(f"{k} {zh}" for k, (zh, _) in REASONS.items())},
-        "day": {"type": "string", "format": "date", "description": "认定日期，不得晚于今天"},
-        "description": {"type": "string", "minLength": 1, "maxLength": 2000},
-        "evidence": {"type": ["string", "null"], "description": "本档案中未撤出的证据文件编号（如 D0003）"}}},
+        "day": {"type": "string", "format": "date", "description": "认定日期，不得晚于今天（晚于今天的以400拒绝）"},
+        "description": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": NOT_BLANK},
+        "evidence": {"type": ["string", "null"],
+                     "description": "本档案中未撤出的证据文件编号（如 D0003）；不在档案中的以400拒绝"}}},
     "CreditRecorded": {"allOf": [_ref("CreditEvent"), {"type": "object", "properties": {
         "bans": {"type": "array", "items": _ref("CreditBan")}}}]},
 }
@@ -110,9 +118,11 @@ OPERATIONS = {
     "api_audits": {
         "get": {"summary": "完整性审计记录（新的在前）及可用的审计规则", "tags": ["Audits"], "parameters": [
             {"name": "page", "in": "query", "required": False, "description": "页码（从1开始）",
-             "schema": {"type": "integer", "minimum": 1}},
-            {"name": "per_page", "in": "query", "required": False, "description": "每页条数（最多100）",
-             "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+             "schema": {"type": "integer", "minimum": 1, "default": 1}},
+            {"name": "per_page", "in": "query", "required": False,
+             "description": f"每页条数（1到{MAX_PER_PAGE}；超出范围的以422拒绝）",
+             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
+                        "default": DEFAULT_PER_PAGE}}],
             "responses": {"200": _json(_ref("AuditRunList")), **_errors(401, 403, 422)}},
         "post": {"summary": "发起完整性审计（后台运行；用 GET /api/audits/{run_id} 查看进度与结果）",
                  "tags": ["Audits"],
@@ -135,12 +145,14 @@ OPERATIONS = {
     "api_credit": {
         "get": {"summary": "诚信档案：有失信记录或被限制申请的人员", "tags": ["Credit record"], "parameters": [
             {"name": "q", "in": "query", "required": False, "description": "姓名（包含）或完整的身份证号码",
-             "schema": {"type": "string"}},
-            {"name": "active", "in": "query", "required": False, "description": "1 = 只列出今天在限制期内的人员",
-             "schema": {"type": "string", "enum": ["1"]}},
+             "schema": {"type": "string", "pattern": PARAM_TEXT}},
+            {"name": "active", "in": "query", "required": False,
+             "description": "1 = 只列出今天在限制期内的人员；其他值列出全部",
+             "schema": {"type": "string", "pattern": PARAM_TEXT, "examples": ["1"]}},
             {"name": "unmask", "in": "query", "required": False,
-             "description": "1 = 显示未脱敏的身份证号码（需 view_personal 权限，记入审计日志）",
-             "schema": {"type": "string", "enum": ["1"]}}],
+             "description": "1 = 显示未脱敏的身份证号码（需 view_personal 权限，记入审计日志）；"
+                            "其他值或无此权限时照常脱敏",
+             "schema": {"type": "string", "pattern": PARAM_TEXT, "examples": ["1"]}}],
             "responses": {"200": _json(_ref("CreditList")), **_errors(401, 403)}},
     },
     "api_household_credit": {

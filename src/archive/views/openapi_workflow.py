@@ -1,6 +1,9 @@
 """The OpenAPI description of the procedure's routes (transitions, worklists)."""
 from __future__ import annotations
 
+from .api_workflow import WORKLIST_LIMIT, WORKLIST_MAX
+from .openapi_text import NOT_BLANK, TEXT
+
 
 def _ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
@@ -50,20 +53,12 @@ def schemas(procedure) -> dict:
             "history": {"type": "array", "items": {"type": "object"}},
             "version": {"type": "integer", "description": "办理后生成的版本号（仅 POST）"},
             "links": {"type": "object"}}},
-        "TransitionRequest": {"type": "object", "required": ["transition"], "properties": {
-            "transition": {"type": "string", "enum": steps},
-            "comment": {"type": "string", "maxLength": 2000},
-            "override": {"type": "boolean", "default": False,
-                         "description": "破格办理可破格的条件（如收入超限），须填写说明，记入历史并标记"},
-            "inputs": {"type": "object", "description": "配租：{unit}；签约：{start, end, rent?, deposit?}；"
-                                                        "续租：{end, rent?}", "properties": {
-                "unit": {"type": "string"}, "start": {"type": "string", "format": "date"},
-                "end": {"type": "string", "format": "date"}, "rent": {"type": "number"},
-                "deposit": {"type": "number"}}}}},
         "StepRefused": {"type": "object", "properties": {
             "error": {"type": "string"}, "status": {"type": "integer"},
             "problems": {"type": "array", "items": {"type": "string"}},
             "overridable": {"type": "boolean"}}},
+        **{f"{title}TransitionRequest": transition_request(procedure.workflows[kind])
+           for kind, title in TITLES.items()},
         "Worklist": {"type": "object", "properties": {
             "total": {"type": "integer"}, "items": {"type": "array", "items": {
                 "type": "object", "properties": {
@@ -75,14 +70,43 @@ def schemas(procedure) -> dict:
     }
 
 
-def kind_operations(tag):
+TITLES = {"household": "Household", "unit": "Unit"}
+
+
+def transition_request(workflow) -> dict:
+    """The body of POST …/transitions for one kind: its own manual steps, and a comment
+    (not blank) for each step that requires one (``if transition is X then comment …``)."""
+    manual = sorted(t for t, tr in workflow.transitions.items() if tr.manual)
+    needs_comment = sorted(t for t in manual if workflow.transitions[t].comment_required)
+    out = {"type": "object", "required": ["transition"], "properties": {
+        "transition": {"type": "string", "enum": manual},
+        "comment": {"type": ["string", "null"], "maxLength": 2000, "pattern": TEXT,
+                    "description": "说明；" + "、".join(needs_comment) + " 必须填写（去掉首尾空白后不为空）"
+                    if needs_comment else "说明"},
+        "override": {"type": "boolean", "default": False,
+                     "description": "破格办理可破格的条件（如收入超限），须填写说明，记入历史并标记"},
+        "inputs": {"type": ["object", "null"], "description": "配租：{unit}；签约：{start, end, rent?, deposit?}；"
+                                                          "续租：{end, rent?}", "properties": {
+            "unit": {"type": "string"}, "start": {"type": "string", "format": "date"},
+            "end": {"type": "string", "format": "date"}, "rent": {"type": "number"},
+            "deposit": {"type": "number"}}}}}
+    if needs_comment:
+        out["allOf"] = [{"if": {"required": ["transition"],
+                                "properties": {"transition": {"enum": needs_comment}}},
+                         "then": {"required": ["comment"],
+                                  "properties": {"comment": {"type": "string", "minLength": 1,
+                                                             "pattern": NOT_BLANK}}}}]
+    return out
+
+
+def kind_operations(tag, kind="household"):
     return {"api_transitions": {
         "get": {"summary": "办理状态与可办理的步骤（含各步骤此刻是否满足条件）", "tags": tag,
                 "responses": {"200": {"description": "成功", "content": {
                     "application/json": {"schema": _ref("Transitions")}}}, **_errors(401, 403, 404)}},
         "post": {"summary": "办理一个步骤（受理、审核通过、公示、配租、签约、退出……）", "tags": tag,
                  "requestBody": {"required": True, "content": {
-                     "application/json": {"schema": _ref("TransitionRequest")}}},
+                     "application/json": {"schema": _ref(f"{TITLES[kind]}TransitionRequest")}}},
                  "responses": {"200": {"description": "已办理", "content": {
                      "application/json": {"schema": _ref("Transitions")}}},
                      "403": REFUSED, "409": REFUSED, "422": REFUSED, **_errors(400, 401, 404)}},
@@ -91,7 +115,9 @@ def kind_operations(tag):
 
 GLOBAL_OPERATIONS = {"api_worklist": {"get": {
     "summary": "待我处理：当前用户角色的待办档案，期限最近的在前，逾期标记", "tags": ["Procedure"],
-    "parameters": [{"name": "limit", "in": "query", "required": False, "description": "最多条数（≤500）",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}],
+    "parameters": [{"name": "limit", "in": "query", "required": False,
+                    "description": f"最多条数（1到{WORKLIST_MAX}；超出范围的以422拒绝）",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": WORKLIST_MAX,
+                               "default": WORKLIST_LIMIT}}],
     "responses": {"200": {"description": "成功", "content": {
         "application/json": {"schema": _ref("Worklist")}}}, **_errors(401, 403, 422)}}}}
