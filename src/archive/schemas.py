@@ -145,9 +145,9 @@ class DossierSchema:
         t = spec.type
         if t in ("string", "id_number", "phone"):
             checks = {"id_number": [validators.id_number], "phone": [validators.phone]}.get(t, [])
-            return colander.String(), deform.widget.TextInputWidget(), list(checks)
+            return validators.Text(), deform.widget.TextInputWidget(), list(checks)
         if t == "text":
-            return colander.String(), deform.widget.TextAreaWidget(rows=3), []
+            return validators.Text(), deform.widget.TextAreaWidget(rows=3), []
         if t == "date":
             return colander.Date(), deform.widget.TextInputWidget(type="date"), []
         if t in ("money", "area"):
@@ -160,7 +160,7 @@ class DossierSchema:
         vocab = self.vocabularies[spec.vocabulary]
         if t == "choice":
             values = [("", "— 请选择 —" if locale == "zh" else "— choose —")]
-            return (colander.String(),
+            return (validators.Text(),
                     deform.widget.SelectWidget(values=values + vocab.choices(locale)),
                     [validators.OneOf(vocab.codes())])
         return (validators.Choices(),

@@ -171,6 +171,16 @@ class Number(colander.Float):
         return super().deserialize(node, cstruct)
 
 
+class Text(colander.String):
+    """Text that refuses a number, list or object where text is expected (colander's String
+    turns 5 into "5" and {"a": 1} into "{'a': 1}"); forms always send text."""
+
+    def deserialize(self, node, cstruct):
+        if cstruct is not colander.null and not isinstance(cstruct, str):
+            raise colander.Invalid(node, "应为文本")
+        return super().deserialize(node, cstruct)
+
+
 class WholeNumber(colander.Integer):
     """An integer that refuses JSON true/false."""
 

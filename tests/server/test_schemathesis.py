@@ -70,11 +70,6 @@ DEVIATIONS: dict[tuple[str, str, str], str] = {
     (r"POST /api/(households|units)/\{no\}/restore", "ST202", r"版本：应为版本号（整数）"):
         "JSON Schema counts 3.0 as an integer; the server takes a version number only as "
         "a JSON integer or digits (views/api.py restore), never as a float.",
-    (r"(POST|PUT) /api/(households|units)(/\{no\})?(/documents/\{doc\})?", "ST201",
-     r"Invalid component: in body - [\w.]+: Incorrect type(.|\n)*"):
-        "colander.String (schemas.py, shared with the forms) turns a non-text value of an "
-        "optional text field (an object, a number) into text instead of refusing it; the "
-        "document says text, which is what a client must send.",
 }
 
 

@@ -176,3 +176,13 @@ def test_id_number_born_after_the_bound_today_is_refused(registry):
     """The schema's bound clock, not the machine's, decides what 'future' is."""
     errors = schema_errors(registry, "household", household_input(), today=dt.date(1982, 1, 1))
     assert "不合理" in errors["members.0.id_number"]
+
+
+def test_text_fields_refuse_numbers_and_objects_instead_of_stringifying_them(registry):
+    """colander's String made 5 into "5" and {"a": 1} into "{'a': 1}"; the API says text."""
+    from archive import filing
+    from conftest import household_input
+    for value in (5, {"a": 1}, ["x"], True):
+        with pytest.raises(filing.ValidationFailed) as refused:
+            filing.validate(registry, "household", household_input(address=value))
+        assert "应为文本" in str(refused.value)
