@@ -32,9 +32,9 @@ sys.path.insert(0, str(HERE))
 
 from run import document_meta, household, open_app, pdf_pool  # noqa: E402
 
-from archive import filing  # noqa: E402
+from archive.records import filing  # noqa: E402
 from archive.audit import RULES, run_audit  # noqa: E402
-from archive.pdf import inspect  # noqa: E402
+from archive.records.pdf import inspect  # noqa: E402
 
 
 def build(app, households, docs, seed=7):

@@ -27,9 +27,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
 
 import rjieba  # noqa: E402
 
-from archive import idnumber  # noqa: E402
+from archive.schema import idnumber  # noqa: E402
 from archive.demo.places import CITIES, DOC_STYLE, GIVEN, MOBILE_PREFIXES, SURNAMES  # noqa: E402
-from archive.schemas import SchemaRegistry, default_directory  # noqa: E402
+from archive.schema.registry import SchemaRegistry, default_directory  # noqa: E402
 from archive.search.analysis import _is_word  # noqa: E402
 from archive.search.fields import entries  # noqa: E402
 

@@ -28,7 +28,9 @@ import transaction
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from archive import filing, idnumber, main  # noqa: E402
+from archive import main
+from archive.records import filing
+from archive.schema import idnumber  # noqa: E402
 
 DOC_TYPES = ["application_form", "id_card", "hukou", "marriage_proof", "income_proof",
              "housing_proof", "pledge", "check_authorization", "review_opinion", "check_report"]
@@ -113,7 +115,7 @@ def build(app, households, docs, seed=7):
 
 def text_layers(app):
     """The background job's throughput: text layers read and committed per second."""
-    from archive.textlayer import drain
+    from archive.workers.textlayer import drain
     db = app.registry._zodb_databases[""]
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)

@@ -10,7 +10,7 @@ import threading
 import pytest
 import transaction
 
-from archive import idnumber
+from archive.schema import idnumber
 
 ROLES = ("admin", "archivist", "reviewer", "inspector", "auditor")
 PASSWORD = "secret-pass-1"
@@ -106,7 +106,7 @@ def schema_errors(registry, kind, data, today=dt.date(2026, 3, 2), locale="zh"):
     """{path: message} for the input as the schema reports it, {} when it is valid."""
     import colander
 
-    from archive.schemas import error_messages
+    from archive.schema.registry import error_messages
     schema = registry[kind]
     try:
         schema.colander(locale, today=today).deserialize(data)
@@ -142,7 +142,7 @@ def unit_input(**extra):
 @pytest.fixture(scope="session")
 def registry():
     """The compiled schemas (modules that need other ones define their own)."""
-    from archive.schemas import SchemaRegistry, default_directory
+    from archive.schema.registry import SchemaRegistry, default_directory
     return SchemaRegistry(default_directory())
 
 
@@ -174,7 +174,7 @@ def app(settings):
     from archive import main
     application = main({}, **settings)
     yield application
-    from archive.background import Worker
+    from archive.workers.background import Worker
     for worker in [w for w in vars(application.registry).values() if isinstance(w, Worker)]:
         worker.stop()
         worker.join(10)

@@ -1,7 +1,7 @@
 """Walking dossiers through the procedure in tests: file what a stage needs, take the step."""
 import datetime as dt
 
-from archive import filing
+from archive.records import filing
 from conftest import household_input, make_pdf, unit_input
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)     # Monday 09:00 in Shanghai
@@ -42,7 +42,7 @@ def prepared(procedure, root, registry, dossier, name, when, stage=None, **kw):
 
 def after_period(procedure, dossier, name, when):
     """The first moment after the profile's period ``name`` has run from entering the state."""
-    from archive.workdays import after
+    from archive.workflow.workdays import after
     end = after(procedure.today(dossier.state_since), procedure.profile(dossier).duration(name)).day
     return max(when, dt.datetime.combine(end + DAY, dt.time(1), dt.timezone.utc))
 

@@ -21,22 +21,19 @@ from pyramid.threadlocal import get_current_request
 
 from . import store
 from .i18n import Catalog, negotiate_locale, translator, ui_locale
-from .root import ROOT_KEY, bootstrap
+from .root import bootstrap
 from .search import index_directory
 from .search.index import SearchIndex
-from .schemas import SchemaRegistry, default_directory
-from .security import ArchiveSecurityPolicy, LoginThrottle, RoleMatrix, is_token_request
-from .users import hasher_from_settings
+from .schema.registry import SchemaRegistry, default_directory
+from .access.security import ArchiveSecurityPolicy, LoginThrottle, RoleMatrix, is_token_request
+from .access.users import hasher_from_settings
 from .workflow import procedure_from_settings
 
+from .evolve import alias_moved_modules
+
+alias_moved_modules()   # databases written before the layout name the old modules
 log = logging.getLogger(__name__)
 PROJECT_DIR = pathlib.Path(__file__).resolve().parents[2]
-
-
-def root_factory(request):
-    """The ArchiveRoot, from this request's ZODB connection."""
-    from pyramid_zodbconn import get_connection
-    return get_connection(request).root()[ROOT_KEY]
 
 
 def main(global_config, **settings):
@@ -46,7 +43,7 @@ def main(global_config, **settings):
     # A response with a 4xx/5xx status never commits, even if a view wrote before refusing.
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     settings.setdefault("pyramid.default_locale_name", "zh_Hans")
-    config = Configurator(settings=settings, root_factory=root_factory)
+    config = Configurator(settings=settings, root_factory=store.root_factory)
     for name in ("pyramid_tm", "pyramid_retry", "pyramid_chameleon"):
         config.include(name)
     config.include(store.includeme)   # pyramid_zodbconn, with blobs kept by the FileStorage
@@ -83,6 +80,7 @@ def main(global_config, **settings):
     config.add_translation_dirs("colander:locale/", "deform:locale/")
     config.set_locale_negotiator(negotiate_locale)
     _deform_renderer()
+    _serialise_template_compilation()
     config.add_static_view("static", str(PROJECT_DIR / "static"), cache_max_age=3600)
     config.add_static_view("deform_static", "deform:static/", cache_max_age=3600)
     config.include(".views")
@@ -90,11 +88,11 @@ def main(global_config, **settings):
     _open_store(registry)
     db = registry._zodb_databases[""]
     if asbool(settings.get("archive.log_sealer", True)):
-        from .auditlog import LogSealer
+        from .access.auditlog import LogSealer
         registry.archive_log_sealer = LogSealer(db)
         registry.archive_log_sealer.start()
     if asbool(settings.get("archive.text_worker", True)):
-        from .textlayer import TextWorker
+        from .workers.textlayer import TextWorker
         registry.archive_text_worker = TextWorker(db)
         registry.archive_text_worker.start()
     if asbool(settings.get("archive.search_worker", True)):
@@ -102,7 +100,7 @@ def main(global_config, **settings):
         registry.archive_index_worker = IndexWorker(db, registry.archive_schemas, registry.archive_search)
         registry.archive_index_worker.start()
     if asbool(settings.get("archive.ocr_worker", True)):
-        from .ocr import OcrOptions, OcrWorker
+        from .workers.ocr import OcrOptions, OcrWorker
         registry.archive_ocr_worker = OcrWorker(db, OcrOptions.from_settings(settings))
         registry.archive_ocr_worker.start()
     if asbool(settings.get("archive.audit_worker", True)):
@@ -112,6 +110,25 @@ def main(global_config, **settings):
                                                     at=parse_schedule(settings.get("archive.audit_at")))
         registry.archive_audit_worker.start()
     return app
+
+
+def _serialise_template_compilation():
+    """Chameleon compiles each template to Python on first use; two waitress threads doing so
+    at once can make CPython 3.11's compile() fail (SystemError: AST constructor recursion
+    depth mismatch, seen as a 500 under load). One lock around the compilation: it happens
+    once per template, so the lock costs nothing afterwards."""
+    import threading
+
+    from chameleon.template import BaseTemplate
+    if getattr(BaseTemplate.cook, "serialised", False):
+        return
+    lock, cook = threading.RLock(), BaseTemplate.cook
+
+    def serialised(self, body):
+        with lock:
+            return cook(self, body)
+    serialised.serialised = True
+    BaseTemplate.cook = serialised
 
 
 def _session_secret(settings):

@@ -14,7 +14,6 @@ import getpass
 import os
 import pathlib
 import sys
-import unicodedata
 
 import transaction
 from pyramid.paster import get_appsettings
@@ -22,8 +21,9 @@ from zc.lockfile import LockError
 
 from . import evolve, store
 from .root import ROOT_KEY, bootstrap
-from .schemas import SchemaRegistry, default_directory
-from .users import ROLES, hasher_from_settings, role_title
+from .schema.registry import SchemaRegistry, default_directory
+from .access.users import ROLES, hasher_from_settings, role_title
+from .workers.progress import ProgressBar, columns, pad
 
 ACTOR = "cli"
 
@@ -51,7 +51,7 @@ class Session:
     def procedure(self):
         """The installation's procedure (workflows and city profiles), compiled once."""
         if getattr(self, "_procedure", None) is None:
-            from .security import RoleMatrix
+            from .access.security import RoleMatrix
             from .workflow import WorkflowError, procedure_from_settings
             schemas_dir = pathlib.Path(self.settings.get("archive.schemas_dir") or default_directory())
             try:
@@ -80,7 +80,7 @@ class Session:
         return self._root
 
     def commit(self):
-        """Seal the command's log entries into the chain, then commit (archive.auditlog)."""
+        """Seal the command's log entries into the chain, then commit (archive.access.auditlog)."""
         if self._root is not None:
             self._root.log.seal()
         self.tm.commit()
@@ -190,7 +190,7 @@ def user_list(session, args):
     rows += [(u.login, u.name, _roles(u.roles), "启用" if u.active else "停用")
              for u in session.root.users.values()]
     for row in rows:
-        print("  ".join(_pad(cell, max(_width(r[i]) for r in rows)) for i, cell in enumerate(row)).rstrip())
+        print("  ".join(pad(cell, max(columns(r[i]) for r in rows)) for i, cell in enumerate(row)).rstrip())
 
 
 def issue_token(session, args):
@@ -213,7 +213,7 @@ def demo_city(session, args):
     """
 
     from .demo.city import build_city, create_demo_users
-    from .textlayer import drain
+    from .workers.textlayer import drain
     root = session.root
     if args.if_empty and len(root.households):
         print(f"档案库中已有 {len(root.households)} 份住户档案，未生成演示数据。")
@@ -223,14 +223,14 @@ def demo_city(session, args):
     for login, _, role in users:
         root.log.append(actor=ACTOR, action="user.add", target=login, detail=role)
     summary = build_city(root, session.registry, procedure, households=args.households, units=args.units,
-                         documents=args.documents, seed=args.seed, progress=_ProgressBar(sys.stderr),
+                         documents=args.documents, seed=args.seed, progress=ProgressBar(sys.stderr),
                          commit=session.commit, patterns=session.patterns)
     print("读取文件文本层……", file=sys.stderr)
-    drain(root, commit=session.commit, progress=_ProgressBar(sys.stderr))
+    drain(root, commit=session.commit, progress=ProgressBar(sys.stderr))
     print("编制全文检索索引……", file=sys.stderr)
     from .search.index import drain as index_drain
     index_drain(root, session.registry, session.search_index, commit=session.commit,
-                progress=_ProgressBar(sys.stderr))
+                progress=ProgressBar(sys.stderr))
     root.log.append(actor=ACTOR, action="demo.build", detail=(
         f"seed={args.seed} households={summary['households']} units={summary['units']} "
         f"documents={summary['documents']}"))
@@ -271,12 +271,12 @@ def run_evolve(session, args):
 def run_ocr(session, args):
     """``ocr``: recognise every queued scan now, e.g. with the web server's OCR worker off or
     stopped; each file is committed as soon as it is read, so an interrupted run keeps them."""
-    from .ocr import OcrOptions, drain
+    from .workers.ocr import OcrOptions, drain
     root = session.root
     queued = [revision for _, revision, _ in root.ocr_queue.take(len(root.ocr_queue))]
     print(f"待识别的扫描件：{len(queued)} 份", file=sys.stderr)
     done = drain(root, OcrOptions.from_settings(session.settings), commit=session.commit,
-                 progress=_ProgressBar(sys.stderr))
+                 progress=ProgressBar(sys.stderr))
     failed = [r for r in queued if r.text_status == "ocr_failed"]
     print(f"识别了 {done} 份文件" + (f"，其中 {len(failed)} 份失败：{failed[0].text_error}"
                                   if failed else "") + "。")
@@ -289,7 +289,7 @@ def reindex(session, args):
     from .search.index import rebuild
     started = time.perf_counter()
     count = rebuild(session.root, session.registry, session.search_index,
-                    commit=session.commit, progress=_ProgressBar(sys.stderr))
+                    commit=session.commit, progress=ProgressBar(sys.stderr))
     seconds = time.perf_counter() - started
     print(f"已重建全文检索索引：{count} 份档案，{session.search_index.doc_count()} 条索引记录，"
           f"用时 {seconds:.1f} 秒。")
@@ -302,12 +302,12 @@ def index_check(session, args):
     if session.search_index.outdated:
         if args.fix:
             count = rebuild(root, session.registry, session.search_index, commit=session.commit,
-                            progress=_ProgressBar(sys.stderr))
+                            progress=ProgressBar(sys.stderr))
             print(f"索引为旧版本格式，已按当前格式重建：{count} 份档案。")
             return 0
         print("索引为旧版本格式（仍可检索，但较慢）：运行 archive reindex 或 archive index-check --fix 重建。")
         return 1
-    report = check(root, session.search_index, progress=_ProgressBar(sys.stderr))
+    report = check(root, session.search_index, progress=ProgressBar(sys.stderr))
     _print_index_report(report)
     if report.ok:
         print("索引与数据库一致。")
@@ -364,34 +364,3 @@ def _read_password():
 
 def _roles(roles):
     return "、".join(role_title(r) for r in roles)
-
-
-def _width(text):
-    """Columns a string takes in a terminal: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text, width):
-    return text + " " * (width - _width(text))
-
-
-class _ProgressBar:
-    """``[#####.....] 120/350`` rewritten in place, so a long build shows it is alive.
-
-    Into a log file (not a terminal) it writes a line every 50 dossiers instead.
-    """
-
-    def __init__(self, stream, width=30):
-        self.stream, self.width = stream, width
-        self.live = stream.isatty()
-
-    def __call__(self, done, total):
-        if not self.live and done % 50 and done < total:
-            return
-        filled = self.width * done // max(total, 1)
-        bar = f"[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}"
-        if self.live:
-            self.stream.write(f"\r{bar}" + ("\n" if done >= total else ""))
-        else:
-            self.stream.write(bar + "\n")
-        self.stream.flush()

@@ -6,23 +6,27 @@ starts there, an older one runs the missing steps in order, each step once.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.util
 import logging
+import sys
 
 log = logging.getLogger(__name__)
 
 
 def _listing_indexes(root, registry):
     """Generation 1: make sure every field listed in the schemas has its index."""
-    from .root import _index_paths
+    from .records.container import listing_paths
     for kind in ("household", "unit"):
         container = root.container(kind)
-        for path in _index_paths(registry, kind):
+        for path in listing_paths(registry, kind):
             container.ensure_index(path)
 
 
 def _text_queue(root, registry):
     """Generation 2: the queue of file revisions waiting for their text layer."""
-    from .textlayer import TextQueue
+    from .workers.textlayer import TextQueue
     if getattr(root, "text_queue", None) is None:
         root.text_queue = TextQueue()
 
@@ -37,9 +41,9 @@ def _procedure(root, registry):
     """
     import datetime as _dt
 
-    from .container import ALWAYS
-    from .credit import CreditRecord
-    from .leases import LeaseBook
+    from .records.container import ALWAYS
+    from .workflow.credit import CreditRecord
+    from .workflow.leases import LeaseBook
     if getattr(root, "leases", None) is None:
         root.leases = LeaseBook()
     if getattr(root, "credit", None) is None:
@@ -64,7 +68,7 @@ def _procedure(root, registry):
 
 def _lotteries(root, registry):
     """Generation 4: the book of lotteries (摇号记录)."""
-    from .lottery import LotteryBook
+    from .workflow.lottery.draw import LotteryBook
     if getattr(root, "lotteries", None) is None:
         root.lotteries = LotteryBook()
 
@@ -85,7 +89,7 @@ def _search_queue(root, registry):
 
 def _ocr_queue(root, registry):
     """Generation 6: the queue of scanned files (blank text layer) waiting for OCR."""
-    from .ocr import OcrQueue
+    from .workers.ocr import OcrQueue
     if getattr(root, "ocr_queue", None) is None:
         root.ocr_queue = OcrQueue()
 
@@ -104,7 +108,7 @@ def _audits(root, registry):
 
 def _fixity_index(root, registry):
     """Generation 8: the archive's fixity index, from every dossier's stored files."""
-    from .fixity import FixityIndex
+    from .records.fixity import FixityIndex
     if getattr(root, "fixity", None) is None:
         root.fixity = FixityIndex()
     for kind in ("household", "unit"):
@@ -114,8 +118,8 @@ def _fixity_index(root, registry):
 
 def _conflict_free(root, registry):
     """Generation 9: inboxes for the log and the queues, the modified index by the hour."""
-    from .container import FieldIndex, modified_hour
-    from .inbox import Inbox
+    from .records.container import FieldIndex, modified_hour
+    from .workers.inbox import Inbox
     for holder in (root.log, root.text_queue, root.ocr_queue, root.index_queue):
         if getattr(holder, "_inbox", None) is None:
             holder._inbox = Inbox()
@@ -143,3 +147,48 @@ def upgrade(root, registry, steps=None) -> int:
         root.generation += 1
         ran += 1
     return ran
+
+
+# Modules that moved into packages (one package per concern): ZODB pickles name a class by
+# its module, so a database written before the move names the old ones. These names stay
+# importable as aliases of the new modules, for ever: any record not rewritten since still
+# loads, and a record rewritten by a change names the new module.
+MOVED = {
+    "archive.dossier": "archive.records.dossier", "archive.document": "archive.records.document",
+    "archive.version": "archive.records.version", "archive.container": "archive.records.container",
+    "archive.numbering": "archive.records.numbering", "archive.fixity": "archive.records.fixity",
+    "archive.filing": "archive.records.filing", "archive.pdf": "archive.records.pdf",
+    "archive.history": "archive.records.history",
+    "archive.schemas": "archive.schema.registry", "archive.validators": "archive.schema.validators",
+    "archive.idnumber": "archive.schema.idnumber",
+    "archive.security": "archive.access.security", "archive.users": "archive.access.users",
+    "archive.personal": "archive.access.personal", "archive.auditlog": "archive.access.auditlog",
+    "archive.leases": "archive.workflow.leases", "archive.credit": "archive.workflow.credit",
+    "archive.workdays": "archive.workflow.workdays",
+    "archive.lottery": "archive.workflow.lottery.draw",
+    "archive.lottery_pdf": "archive.workflow.lottery.pdf",
+    "archive.background": "archive.workers.background",
+    "archive.textlayer": "archive.workers.textlayer", "archive.ocr": "archive.workers.ocr",
+    "archive.inbox": "archive.workers.inbox", "archive.inspections": "archive.search.inspections",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports an old module name as the module it became (``MOVED``)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name in MOVED:
+            return importlib.util.spec_from_loader(name, self)
+        return None
+
+    def create_module(self, spec):
+        return importlib.import_module(MOVED[spec.name])
+
+    def exec_module(self, module):
+        pass
+
+
+def alias_moved_modules():
+    """Install the aliases once (archive/__init__ does, before any database is opened)."""
+    if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
+        sys.meta_path.append(_MovedModules())

@@ -8,17 +8,17 @@ from __future__ import annotations
 from persistent import Persistent
 
 from .audit.runs import AuditBook
-from .auditlog import AuditLog
-from .container import ALWAYS, DossierContainer
-from .credit import CreditRecord
-from .fixity import FixityIndex
-from .leases import LeaseBook
-from .lottery import LotteryBook
-from .numbering import ArchiveNumbers
-from .ocr import OcrQueue
+from .access.auditlog import AuditLog
+from .records.container import DossierContainer, listing_paths
+from .workflow.credit import CreditRecord
+from .records.fixity import FixityIndex
+from .workflow.leases import LeaseBook
+from .workflow.lottery.draw import LotteryBook
+from .records.numbering import ArchiveNumbers
+from .workers.ocr import OcrQueue
 from .search.queue import IndexQueue
-from .textlayer import TextQueue
-from .users import Users
+from .workers.textlayer import TextQueue
+from .access.users import Users
 
 ROOT_KEY = "archive"
 
@@ -30,8 +30,8 @@ class ArchiveRoot(Persistent):
     __parent__ = None
 
     def __init__(self, registry):
-        self.households = DossierContainer("households", "household", _index_paths(registry, "household"))
-        self.units = DossierContainer("units", "unit", _index_paths(registry, "unit"))
+        self.households = DossierContainer("households", "household", listing_paths(registry, "household"))
+        self.units = DossierContainer("units", "unit", listing_paths(registry, "unit"))
         self.users = Users()
         self.numbers = ArchiveNumbers()
         self.log = AuditLog()
@@ -54,12 +54,6 @@ class ArchiveRoot(Persistent):
 
     def container(self, kind) -> DossierContainer:
         return {"household": self.households, "unit": self.units}[kind]
-
-
-def _index_paths(registry, kind):
-    listing = registry[kind].listing
-    return [p for p in list(listing.get("filters", ())) + list(listing.get("sort", ()))
-            if p not in ("archive_no",) + ALWAYS]
 
 
 def bootstrap(zodb_root, registry):

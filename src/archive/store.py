@@ -61,6 +61,14 @@ def db_from_uri(uri, dbname, dbmap):
     return open_database(uri, dbname, dbmap)
 
 
+def root_factory(request):
+    """The ArchiveRoot, from this request's ZODB connection (pyramid_zodbconn's)."""
+    from pyramid_zodbconn import get_connection
+
+    from .root import ROOT_KEY
+    return get_connection(request).root()[ROOT_KEY]
+
+
 def includeme(config):
     """pyramid_zodbconn (one connection per request), with the store opened by ``resolve``."""
     import pyramid_zodbconn

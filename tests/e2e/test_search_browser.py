@@ -19,7 +19,7 @@ def settings(settings):
 
 
 def test_inspector_finds_a_filed_pdf_by_its_words_and_opens_its_dossier(page, app, store):
-    from archive import filing
+    from archive.records import filing
     with store() as root:
         registry = app.registry.archive_schemas
         dossier = filing.create_dossier(root, registry, "household",

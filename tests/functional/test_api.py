@@ -678,7 +678,7 @@ def test_openapi_follows_the_yaml_without_code(settings, tmp_path):
 
     import yaml
     from archive import main
-    from archive.schemas import default_directory
+    from archive.schema.registry import default_directory
     directory = tmp_path / "schemas"
     shutil.copytree(default_directory(), directory)
     shutil.copytree(default_directory().parent / "workflows", tmp_path / "workflows")

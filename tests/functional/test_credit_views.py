@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 
 import walk
-from archive import filing, idnumber
-from archive.credit import Ban
-from archive.workdays import add_months
+from archive.records import filing
+from archive.schema import idnumber
+from archive.workflow.credit import Ban
+from archive.workflow.workdays import add_months
 
 # The day of the finding: shortly before today, so the 2-year ban is active whenever this runs.
 DAY = (filing.now().date() - dt.timedelta(days=10))

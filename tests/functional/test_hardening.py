@@ -11,7 +11,7 @@ import pytest
 import webtest
 from pyramid.authorization import Deny
 
-from archive import idnumber
+from archive.schema import idnumber
 from conftest import doc_fields, encrypted_pdf, PASSWORD, ROLES, household_input, make_pdf
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -466,7 +466,7 @@ def test_uploaded_filename_with_path_is_reduced_to_its_name(client, users, house
 
 def test_filename_cannot_inject_headers(client, app, users, store, household):
     """However a filename got in (an old import, the CLI), it cannot break the header."""
-    from archive import filing
+    from archive.records import filing
     evil = 'x".pdf\r\nSet-Cookie: pwned=1\r\nX-Injected: 1; filename="evil.exe'
     with store() as root:
         dossier = root.households[household]

@@ -9,8 +9,8 @@ import webtest
 import yaml
 
 import walk
-from archive import filing
-from archive.credit import Ban
+from archive.records import filing
+from archive.workflow.credit import Ban
 from conftest import ROLES, household_input
 from walk import DAY, T0, prepared, step
 

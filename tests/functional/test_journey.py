@@ -114,7 +114,7 @@ def test_forged_post_without_csrf_is_refused(browser, store):
 
 def test_roles_on_pages(browser, store):
     with store() as root:
-        from archive import filing
+        from archive.records import filing
         filing.create_dossier(root, root_registry(browser), "unit", unit_input(), "test")
     for role, new_status in [("admin", 200), ("archivist", 200), ("reviewer", 403),
                              ("inspector", 403), ("auditor", 403)]:

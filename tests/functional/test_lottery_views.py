@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 import webtest
 
-from archive import filing
+from archive.records import filing
 from conftest import ROLES, household_input
 
 CAN_HOLD = {"reviewer"}       # schemas/roles.yaml: lottery

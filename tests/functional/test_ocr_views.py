@@ -8,8 +8,9 @@ import pytesseract
 import transaction
 import webtest
 
-from archive import ocr, textlayer
-from archive.ocr import OcrOptions, OcrWorker
+from archive.workers import ocr
+from archive.workers import textlayer
+from archive.workers.ocr import OcrOptions, OcrWorker
 from conftest import household_input, make_scanned_pdf
 
 

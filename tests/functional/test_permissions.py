@@ -7,7 +7,7 @@ import pytest
 import webtest
 import yaml
 
-from archive import filing
+from archive.records import filing
 from conftest import ROLES, household_input, make_pdf
 
 MATRIX = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "schemas" / "roles.yaml")

@@ -39,7 +39,7 @@ def city(api, index_now):
 
 def with_text(api):
     """Read the filed files' text layers, as the text worker does after the commit."""
-    from archive.textlayer import drain as text_drain
+    from archive.workers.textlayer import drain as text_drain
     db = api.client.app.registry._zodb_databases[""]
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)

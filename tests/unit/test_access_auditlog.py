@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from archive.auditlog import GENESIS, AuditLog, entry_hash
+from archive.access.auditlog import GENESIS, AuditLog, entry_hash
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -105,7 +105,7 @@ def test_newest_filters_by_target(log):
 
 
 def test_action_titles_read_in_chinese_and_english():
-    from archive.auditlog import action_title
+    from archive.access.auditlog import action_title
     assert action_title("dossier.filed") == "归档文件"
     assert action_title("transition.accept", "en") == "Step: accept"
 
@@ -144,7 +144,7 @@ def test_newest_shows_waiting_entries_first(log):
 
 
 def test_a_long_wait_seals_in_the_appender():
-    from archive.auditlog import SEAL_AT
+    from archive.access.auditlog import SEAL_AT
     log = AuditLog()
     for i in range(SEAL_AT + 1):
         log.append("cli", "demo.build", f"t{i}", when=T0)
@@ -169,7 +169,7 @@ def test_hashes_of_plain_text_are_as_before():
 
 def test_stale_waiting_entries_are_reported(monkeypatch):
     import time
-    from archive import auditlog
+    from archive.access import auditlog
     log = AuditLog()
     log.append("admin", "login", "", when=T0)
     later = time.time_ns() + int((auditlog.STALE_SECONDS + 60) * 1e9)

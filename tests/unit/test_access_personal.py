@@ -1,8 +1,8 @@
 """Personal information (个人信息): the fields marked personal are masked, the rest shown."""
 import pytest
 
-from archive.personal import has_personal, mask_metadata, mask_path, mask_value
-from archive.schemas import SchemaRegistry, default_directory
+from archive.access.personal import has_personal, mask_metadata, mask_path, mask_value
+from archive.schema.registry import SchemaRegistry, default_directory
 from conftest import household_input, unit_input
 
 

@@ -4,8 +4,8 @@ import shutil
 import pytest
 from pyramid.authorization import DENY_ALL
 
-from archive.schemas import default_directory
-from archive.security import LoginThrottle, RoleMatrix
+from archive.schema.registry import default_directory
+from archive.access.security import LoginThrottle, RoleMatrix
 
 ROLES_FILE = default_directory() / "roles.yaml"
 

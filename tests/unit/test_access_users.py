@@ -1,7 +1,7 @@
 """Users: argon2id passwords, authentication, API tokens stored only as digests."""
 import pytest
 
-from archive.users import UserError, Users, make_hasher, token_digest
+from archive.access.users import UserError, Users, make_hasher, token_digest
 
 PASSWORD = "secret-pass-1"
 

@@ -18,11 +18,11 @@ import transaction
 import ZODB
 import zodburi
 
-from archive import leases
+from archive.workflow import leases
 from archive.audit import RULES, run_audit
 from archive.audit.files import open_pdf_facts
 from archive.audit.runs import AuditBook, AuditError
-from archive.credit import Ban
+from archive.workflow.credit import Ban
 from archive.demo.city import BASE_DATE, build_city
 from archive.root import ROOT_KEY, bootstrap
 from conftest import encrypted_pdf, make_pdf

@@ -12,7 +12,7 @@ import zodburi
 
 from archive import cli
 from archive.root import ROOT_KEY
-from archive.users import make_hasher
+from archive.access.users import make_hasher
 
 PASSWORD = "secret-pass-1"
 HASHER = make_hasher(time_cost=1, memory_cost=1024)

@@ -7,13 +7,13 @@ import datetime as dt
 import pytest
 import ZODB
 
-from archive import idnumber
+from archive.schema import idnumber
 from archive.demo.city import (BASE_DATE, DEFAULT_SIZE, DEMO_PASSWORD_PREFIX, build_city,
                                create_demo_users)
 from archive.demo.family import APPLICATION_DOCS
-from archive.leases import OPEN
+from archive.workflow.leases import OPEN
 from archive.root import bootstrap
-from archive.users import ROLES, make_hasher
+from archive.access.users import ROLES, make_hasher
 
 SMALL = dict(households=30, units=20, documents=420)
 OPEN_STATES = {"allocated": "offered", "leased": "current", "exiting": "current"}  # household → lease

@@ -5,7 +5,7 @@ import pytest
 
 from archive import evolve
 from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
-from archive.schemas import SchemaRegistry, default_directory
+from archive.schema.registry import SchemaRegistry, default_directory
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +104,8 @@ def test_generation_7_and_8_add_audits_credit_events_the_log_head_and_the_fixity
 
     import ZODB
 
-    from archive import filing
-    from archive.pdf import inspect
+    from archive.records import filing
+    from archive.records.pdf import inspect
     from conftest import household_input, make_pdf
     root = bootstrap(ZODB.DB(None).open().root(), registry)
     dossier = filing.create_dossier(root, registry, "household", household_input(), "archivist")

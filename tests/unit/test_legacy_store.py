@@ -11,10 +11,11 @@ import shutil
 import pytest
 import transaction
 
-from archive import evolve, filing, store
+from archive import evolve, store
+from archive.records import filing
 from archive.audit import run_audit
 from archive.audit.runs import AuditBook
-from archive.root import ROOT_KEY, bootstrap
+from archive.root import bootstrap
 from conftest import make_pdf
 
 FIXTURE = pathlib.Path(__file__).resolve().parents[1] / "data" / "legacy-15adfbd"

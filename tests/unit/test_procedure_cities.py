@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 
 from archive.root import ArchiveRoot
-from archive.schemas import SchemaRegistry, default_directory
-from archive.security import RoleMatrix
-from archive.workdays import after
+from archive.schema.registry import SchemaRegistry, default_directory
+from archive.access.security import RoleMatrix
+from archive.workflow.workdays import after
 from archive.workflow import build
 from walk import DAY, T0, after_period, file, new_household, new_unit, prepared, stage_docs, step
 

@@ -3,8 +3,8 @@ import datetime as dt
 
 import pytest
 
-from archive.container import DossierContainer
-from archive.dossier import HouseholdDossier
+from archive.records.container import DossierContainer
+from archive.records.dossier import HouseholdDossier
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 INDEXES = ["jurisdiction", "category", "district", "unit_ref", "applicant.name", "income_per_capita"]

@@ -9,10 +9,10 @@ import transaction
 import ZODB
 from ZODB.FileStorage import FileStorage
 
-from archive.dossier import (DocumentNotFound, DossierError, HouseholdDossier, NothingChanged,
+from archive.records.dossier import (DocumentNotFound, DossierError, HouseholdDossier, NothingChanged,
                              UnitDossier, VersionNotFound)
-from archive.pdf import inspect
-from archive.version import compare
+from archive.records.pdf import inspect
+from archive.records.version import compare
 from conftest import make_pdf
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)

@@ -3,12 +3,13 @@ import datetime as dt
 
 import pytest
 
-from archive import filing, idnumber
-from archive.dossier import DocumentNotFound, NothingChanged
-from archive.filing import ValidationFailed
-from archive.pdf import InvalidDocument
+from archive.records import filing
+from archive.schema import idnumber
+from archive.records.dossier import DocumentNotFound, NothingChanged
+from archive.records.filing import ValidationFailed
+from archive.records.pdf import InvalidDocument
 from archive.root import ArchiveRoot
-from archive.schemas import SchemaRegistry, default_directory
+from archive.schema.registry import SchemaRegistry, default_directory
 from conftest import household_input, make_pdf, unit_input
 
 WHEN = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)

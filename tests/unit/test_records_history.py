@@ -4,11 +4,15 @@ import datetime as dt
 
 import pytest
 
-from archive import filing, history, idnumber, inspections, leases
-from archive.credit import Ban
+from archive.records import filing
+from archive.records import history
+from archive.schema import idnumber
+from archive.search import inspections
+from archive.workflow import leases
+from archive.workflow.credit import Ban
 from archive.root import ArchiveRoot
-from archive.schemas import SchemaRegistry, default_directory
-from archive.security import RoleMatrix
+from archive.schema.registry import SchemaRegistry, default_directory
+from archive.access.security import RoleMatrix
 from archive.workflow import build
 import walk
 from conftest import household_input, make_pdf

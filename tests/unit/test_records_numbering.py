@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from archive.numbering import ArchiveNumbers, NumberingError
+from archive.records.numbering import ArchiveNumbers, NumberingError
 
 HOUSEHOLD = "{fonds}-HH-{year}-Y-{seq:05d}"
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from archive.pdf import InvalidDocument, inspect, text_of
+from archive.records.pdf import InvalidDocument, inspect, text_of
 from conftest import make_pdf
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -12,8 +12,8 @@ import zlib
 
 import pytest
 
-from archive import pdf
-from archive.pdf import InvalidDocument, inspect
+from archive.records import pdf
+from archive.records.pdf import InvalidDocument, inspect
 from archive.views.base import safe_filename
 from archive.views.input import shown, text_problem, text_problems
 from conftest import encrypted_pdf, make_pdf, make_scanned_pdf, raw_pdf

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from archive.version import DocEntry, Version, action_title, compare, flatten
+from archive.records.version import DocEntry, Version, action_title, compare, flatten
 
 WHEN = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 DOC_META = {"doc_type": "income_proof", "title": "收入证明", "date": dt.date(2026, 1, 5),

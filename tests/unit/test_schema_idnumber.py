@@ -3,8 +3,8 @@ import datetime as dt
 
 import pytest
 
-from archive import idnumber
-from archive.idnumber import InvalidIdNumber
+from archive.schema import idnumber
+from archive.schema.idnumber import InvalidIdNumber
 
 TODAY = dt.date(2026, 3, 2)
 # The example number printed in GB 11643-1999 itself; its check character is X.

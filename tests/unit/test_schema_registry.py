@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from archive.schemas import SchemaError, SchemaRegistry, default_directory
+from archive.schema.registry import SchemaError, SchemaRegistry, default_directory
 from conftest import schema_errors, household_input
 
 TODAY = dt.date(2026, 3, 2)

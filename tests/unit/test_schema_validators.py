@@ -4,8 +4,9 @@ import datetime as dt
 import colander
 import pytest
 
-from archive import idnumber, validators
-from archive.schemas import SchemaRegistry, default_directory
+from archive.schema import idnumber
+from archive.schema import validators
+from archive.schema.registry import SchemaRegistry, default_directory
 from conftest import schema_errors, household_input, unit_input
 
 TODAY = dt.date(2026, 3, 2)
@@ -180,7 +181,7 @@ def test_id_number_born_after_the_bound_today_is_refused(registry):
 
 def test_text_fields_refuse_numbers_and_objects_instead_of_stringifying_them(registry):
     """colander's String made 5 into "5" and {"a": 1} into "{'a': 1}"; the API says text."""
-    from archive import filing
+    from archive.records import filing
     from conftest import household_input
     for value in (5, {"a": 1}, ["x"], True):
         with pytest.raises(filing.ValidationFailed) as refused:

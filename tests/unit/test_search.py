@@ -9,9 +9,9 @@ import transaction
 import ZODB
 import ZODB.FileStorage
 
-from archive import filing
+from archive.records import filing
 from archive.root import bootstrap
-from archive.schemas import SchemaRegistry, default_directory
+from archive.schema.registry import SchemaRegistry, default_directory
 from archive.search.analysis import chinese_analyzer
 from archive.search.fields import entries, mask_text
 from archive.search.index import SearchIndex, check, drain, rebuild
@@ -284,7 +284,7 @@ def test_an_index_made_by_earlier_code_is_outdated_until_reindexed(tmp_path, reg
 
     import ZODB
 
-    from archive import filing
+    from archive.records import filing
     from archive.root import bootstrap
     from archive.search.index import MARK, SearchIndex, rebuild
     from conftest import household_input

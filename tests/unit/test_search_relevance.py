@@ -9,13 +9,13 @@ import pathlib
 import pytest
 import ZODB
 
-from archive import filing
+from archive.records import filing
 from archive.demo.city import build_city, default_procedure
 from archive.root import bootstrap
-from archive.schemas import SchemaRegistry, default_directory
+from archive.schema.registry import SchemaRegistry, default_directory
 from archive.search.index import SearchIndex, drain
 from archive.search.query import Searcher, SearchRequest
-from archive.textlayer import drain as read_text_layers
+from archive.workers.textlayer import drain as read_text_layers
 from conftest import doc_fields, make_pdf, unit_input
 
 # The five cities' policy texts (shared/seeds), copied here so the tests always have them.

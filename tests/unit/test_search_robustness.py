@@ -16,7 +16,8 @@ import ZODB.FileStorage
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
 
-from archive import cli, filing
+from archive import cli
+from archive.records import filing
 from archive.audit import run_audit
 from archive.audit.runs import AuditBook
 from archive.root import bootstrap
@@ -443,7 +444,7 @@ def test_the_worker_survives_an_error_outside_its_work(store, registry, index, m
     def boom(self, tm, conn):
         calls.append(1)
         raise RuntimeError("abort failed")
-    from archive.background import Worker
+    from archive.workers.background import Worker
     monkeypatch.setattr(Worker, "round", boom)
     worker.start()
     try:

@@ -8,8 +8,8 @@ import ZODB
 from ZODB.FileStorage import FileStorage
 from ZODB.POSException import ConflictError
 
-from archive.auditlog import AuditLog
-from archive.inbox import Inbox, Queue
+from archive.access.auditlog import AuditLog
+from archive.workers.inbox import Inbox, Queue
 
 
 class Items(Queue):

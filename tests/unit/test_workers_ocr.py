@@ -9,10 +9,13 @@ import transaction
 import ZODB
 import zodburi
 
-from archive import cli, filing, ocr, textlayer
-from archive.ocr import OcrOptions
+from archive import cli
+from archive.records import filing
+from archive.workers import ocr
+from archive.workers import textlayer
+from archive.workers.ocr import OcrOptions
 from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
-from archive.schemas import SchemaRegistry, default_directory
+from archive.schema.registry import SchemaRegistry, default_directory
 from archive.search.fields import dossier_key
 from conftest import doc_fields, household_input, make_pdf, make_scanned_pdf
 

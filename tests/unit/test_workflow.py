@@ -3,10 +3,10 @@ import datetime as dt
 
 import pytest
 
-from archive.credit import Ban
+from archive.workflow.credit import Ban
 from archive.root import ArchiveRoot
-from archive.schemas import SchemaRegistry, default_directory
-from archive.security import RoleMatrix
+from archive.schema.registry import SchemaRegistry, default_directory
+from archive.access.security import RoleMatrix
 from archive.workflow import NotPermitted, TransitionRefused, UnknownTransition, build
 import walk
 from walk import DAY, REVIEWER, T0, stage_docs, step

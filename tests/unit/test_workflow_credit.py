@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 import ZODB
 
-from archive.credit import CreditError, record
+from archive.workflow.credit import CreditError, record
 from archive.root import bootstrap
 from conftest import household_input
 
@@ -20,7 +20,7 @@ def root(registry):
 
 
 def household(root, procedure, city, region, seq=11):
-    from archive import idnumber
+    from archive.schema import idnumber
     data = household_input(seq=seq, jurisdiction=city)
     data["applicant"]["id_number"] = idnumber.make(region, dt.date(1985, 5, 1), seq)
     return procedure.open_dossier(root, "household", data, "archivist", when=NOW)

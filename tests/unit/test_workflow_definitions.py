@@ -5,8 +5,8 @@ import shutil
 import pytest
 import yaml
 
-from archive.schemas import SchemaRegistry, default_directory
-from archive.security import RoleMatrix
+from archive.schema.registry import SchemaRegistry, default_directory
+from archive.access.security import RoleMatrix
 from archive.workflow import WorkflowError, build
 
 WORKFLOWS = default_directory().parent / "workflows"

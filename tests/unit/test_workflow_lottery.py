@@ -8,10 +8,12 @@ import random
 import pytest
 from pypdf import PdfReader
 
-from archive import evolve, filing, lottery
-from archive.lottery import LotteryError, draw, hold_lottery
+from archive import evolve
+from archive.records import filing
+from archive.workflow.lottery import draw as lottery
+from archive.workflow.lottery.draw import LotteryError, draw, hold_lottery
 from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
-from archive.schemas import SchemaRegistry, default_directory
+from archive.schema.registry import SchemaRegistry, default_directory
 from archive.workflow.profiles import Profiles
 from conftest import household_input
 

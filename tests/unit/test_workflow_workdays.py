@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from archive import workdays
+from archive.workflow import workdays
 
 D = dt.date
 

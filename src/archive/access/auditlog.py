@@ -7,7 +7,7 @@ removed entry breaks the chain; the log also keeps its head (the last number and
 so cutting entries off the end is found too. Nothing here offers to change an entry.
 
 Appending and chaining are two steps, so that concurrent requests do not conflict. A
-request appends its entry to the log's inbox (``archive.inbox``: concurrent additions
+request appends its entry to the log's inbox (``archive.workers.inbox``: concurrent additions
 merge), in its own transaction, so an aborted request leaves no entry and a committed one
 always has its entry. The sealer (``seal``: the server's ``LogSealer`` thread a moment after
 each commit, every command of the CLI before it commits, and any request that finds more
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 
-from .background import Worker
-from .inbox import Inbox
+from ..workers.background import Worker
+from ..workers.inbox import Inbox
 
 GENESIS = "0" * 64
 SEAL_AT = 200          # waiting entries beyond which the appender seals them itself

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 
-from . import idnumber
+from ..schema import idnumber
 
 
 def mask_value(kind: str, value):

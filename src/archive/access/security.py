@@ -62,7 +62,7 @@ class ArchiveSecurityPolicy:
         return request.environ["archive.identity"]
 
     def _lookup(self, request):
-        from . import root_factory
+        from ..store import root_factory
         users = root_factory(request).users
         token = bearer_token(request)
         if token is not None:

@@ -13,6 +13,7 @@ import sys
 import zoneinfo
 
 from .rules import CATEGORIES, RULES, SEVERITIES, title_of
+from ..workers.progress import ProgressBar, columns, pad
 
 ACTOR = "cli"
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -32,7 +33,6 @@ def register(commands):
 
 
 def audit_command(session, args):
-    from ..cli import _ProgressBar
     from .report import as_csv, as_pdf
     from .runner import run_audit
     if args.list:
@@ -46,7 +46,7 @@ def audit_command(session, args):
     print(f"第 {run.run_id} 次完整性审计：{len(run.rules)} 条规则，"
           f"{len(root.households) + len(root.units)} 份档案", file=sys.stderr)
     run_audit(root, run, procedure, session.registry, search_index=session.search_index,
-              progress=_ProgressBar(sys.stderr))
+              progress=ProgressBar(sys.stderr))
     session.commit()
     _summary(root.audits, run)
     local = (lambda when: when.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if when else "")
@@ -60,7 +60,6 @@ def audit_command(session, args):
 
 
 def _summary(book, run):
-    from ..cli import _pad, _width
     comparison = book.compare(run)
     new = {}
     for f in comparison.new:
@@ -73,9 +72,9 @@ def _summary(book, run):
         rule = RULES[rule_id]
         rows.append((rule.title(), title_of(CATEGORIES, rule.category), title_of(SEVERITIES, rule.severity),
                      str(n), str(new.get(rule_id, 0)), str(resolved.get(rule_id, 0))))
-    widths = [max(_width(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
+    widths = [max(columns(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
     for row in rows:
-        print("".join(_pad(cell, w) for cell, w in zip(row, widths)).rstrip())
+        print("".join(pad(cell, w) for cell, w in zip(row, widths)).rstrip())
     c = run.counts
     severity = run.by_severity()
     print(f"检查档案 {c['dossiers']} 份、存储文件 {c['files']} 个（{c['bytes'] / 1048576:.1f} MB）、"
@@ -88,8 +87,7 @@ def _summary(book, run):
 
 
 def verify_log(session, args):
-    from ..cli import _ProgressBar
-    report = session.root.log.check(progress=_ProgressBar(sys.stderr))
+    report = session.root.log.check(progress=ProgressBar(sys.stderr))
     if report.ok:
         number, digest = report.head
         print(f"审计日志完整：共 {report.entries} 条，哈希链无断开。末条第 {number} 条，哈希 {digest}"

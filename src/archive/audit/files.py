@@ -1,6 +1,6 @@
 """Reading every stored file once for the file rules (fixity, usability), fast.
 
-The facts to check against come from the archive's fixity index (archive.fixity: one
+The facts to check against come from the archive's fixity index (archive.records.fixity: one
 BTree, written at filing), not from loading every dossier, document and file revision;
 the blob files are found under the storage's blob directory from each blob's oid, and
 two worker processes read, hash and open them in batches while the main thread collects

@@ -18,7 +18,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ..pdf import chinese_font
+from ..records.pdf import chinese_font
 from .rules import CATEGORIES, RULES, SEVERITIES, title_of
 
 STATUS = {"new": "新发现", "open": "仍未解决", "resolved": "已解决"}

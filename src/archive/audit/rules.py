@@ -12,10 +12,10 @@ import datetime as _dt
 import types
 from dataclasses import dataclass
 
-from .. import leases
-from ..auditlog import STALE_SECONDS
-from ..credit import reason_title
-from ..idnumber import mask as mask_id
+from ..workflow import leases
+from ..access.auditlog import STALE_SECONDS
+from ..workflow.credit import reason_title
+from ..schema.idnumber import mask as mask_id
 from ..workflow import guards
 
 SEVERITIES = {   # most serious first

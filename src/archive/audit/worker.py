@@ -11,7 +11,7 @@ import datetime as _dt
 import time
 import zoneinfo
 
-from ..background import Worker
+from ..workers.background import Worker
 from .runner import run_audit
 
 PROGRESS_EVERY = 1.0     # seconds between committed progress updates

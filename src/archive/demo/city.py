@@ -8,7 +8,7 @@ units delivered, let, handed back, repaired and let again — without anyone's r
 
 Everything goes through the archive's own operations, at the historical dates: dossiers
 are opened and moved by the real procedure (``archive.workflow``: guards, leases, deadlines
-and all), documents are filed through ``archive.filing`` before the step that needs them
+and all), documents are filed through ``archive.records.filing`` before the step that needs them
 (the household's city profile says which: ``profile.required_documents(stage)``), and the
 comments are what a clerk would write. Everything is drawn from one ``random.Random(seed)``
 against a fixed base date, so a seed always gives the same archive, archive numbers included.
@@ -42,11 +42,12 @@ import copy
 import datetime as _dt
 import random
 
-from .. import filing, leases
-from ..credit import ban_for
-from ..dossier import NothingChanged
-from ..users import ROLES, role_title
-from ..workdays import describe
+from ..records import filing
+from ..workflow import leases
+from ..workflow.credit import ban_for
+from ..records.dossier import NothingChanged
+from ..access.users import ROLES, role_title
+from ..workflow.workdays import describe
 from .family import SCENARIOS, Families, _needs
 from .places import CITIES, DEPARTMENTS, DOC_STYLE, PROOFS
 from .plan import DAY, Doc, Plan, Step, between, workday, years_before
@@ -97,7 +98,7 @@ def create_demo_users(root, hasher):
 
 def default_procedure(registry):
     """The procedure of the installation's workflows, for callers without settings."""
-    from ..security import RoleMatrix
+    from ..access.security import RoleMatrix
     from ..workflow import build
     return build(registry, RoleMatrix(registry.directory / "roles.yaml"))
 

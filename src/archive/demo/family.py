@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as _dt
 import random
 
-from .. import idnumber
-from ..workdays import after
+from ..schema import idnumber
+from ..workflow.workdays import after
 from .places import CITIES, DEPARTMENTS, FIRM_WORDS, GIVEN, HOMETOWNS, MOBILE_PREFIXES, PROOFS, SURNAMES
 from .plan import DAY, Doc, Plan, Step, Tenancy, between, workday, years_before
 

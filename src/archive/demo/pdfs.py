@@ -18,7 +18,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfgen import canvas
 
-from ..pdf import chinese_font
+from ..records.pdf import chinese_font
 
 FONT = chinese_font()
 PAGE_W, PAGE_H = A4

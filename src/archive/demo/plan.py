@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
-from ..workdays import is_working_day
+from ..workflow.workdays import is_working_day
 from .places import City
 
 DAY = _dt.timedelta(days=1)

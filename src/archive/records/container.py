@@ -12,8 +12,8 @@ from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree, OOTreeSet, intersection
 from persistent import Persistent
 
-from .auditlog import record_version
-from .search.queue import index_later
+from ..access.auditlog import record_version
+from ..search.queue import index_later
 from .version import flatten
 
 
@@ -105,7 +105,7 @@ class DossierContainer(Persistent):
         return dossier
 
     def logged(self, dossier, version):
-        """Every recorded version is an action in the audit log (archive.auditlog)."""
+        """Every recorded version is an action in the audit log (archive.access.auditlog)."""
         log = getattr(self.__parent__, "log", None)
         if log is not None:
             record_version(log, dossier, version)
@@ -164,6 +164,13 @@ class DossierContainer(Persistent):
         """The ``limit`` dossiers changed last, newest first (the home page)."""
         keys = itertools.islice(self._ordered_keys(None, "modified", True), limit)
         return [self._items[k] for k in keys]
+
+
+def listing_paths(registry, kind):
+    """The metadata paths a kind's listing filters or sorts on (schemas/<kind>.yaml), indexed."""
+    listing = registry[kind].listing
+    return [p for p in list(listing.get("filters", ())) + list(listing.get("sort", ()))
+            if p not in ("archive_no",) + ALWAYS]
 
 
 def modified_hour(when):

@@ -34,7 +34,7 @@ class FileRevision(Persistent):
         self.filename = filename or f"file-{number}.pdf"
         self.content_type = content_type
         self.size, self.sha256, self.pages = facts.size, facts.sha256, facts.pages
-        self.text = None          # filled in after the commit by archive.textlayer
+        self.text = None          # filled in after the commit by archive.workers.textlayer
         self.text_status = "pending"
         self.filed_by, self.filed_at = actor, when
         self.blob = Blob()

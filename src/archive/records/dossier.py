@@ -69,7 +69,7 @@ class Dossier(Persistent):
     state_since = None
     due = None
     due_estimated = False
-    # The current lease and every lease this dossier was ever part of (archive.leases).
+    # The current lease and every lease this dossier was ever part of (archive.workflow.leases).
     lease = None
     leases = ()
 
@@ -215,7 +215,7 @@ class Dossier(Persistent):
         return self._record("adopted", actor, when, comment)
 
     def _register(self, doc, revision):
-        """The new file's fixity facts into the archive's index (archive.fixity)."""
+        """The new file's fixity facts into the archive's index (archive.records.fixity)."""
         index = index_of(self)
         if index is not None:
             index.record(self, doc.doc_id, revision)

@@ -10,10 +10,10 @@ import datetime as _dt
 
 import colander
 
-from . import idnumber
+from ..schema import idnumber
 from .dossier import KINDS, MAX_COMMENT, Dossier
 from .pdf import MAX_PAGES, inspect
-from .schemas import SchemaRegistry, error_messages
+from ..schema.registry import SchemaRegistry, error_messages
 
 
 class ValidationFailed(ValueError):
@@ -145,7 +145,7 @@ def refile_document(dossier, doc_id, data, filename, actor, comment="", when=Non
 
 
 def _queue_text(dossier, doc):
-    """The new file's text layer is read after the commit (archive.textlayer); the dossier
+    """The new file's text layer is read after the commit (archive.workers.textlayer); the dossier
     goes with it so the text, once read, reaches the search index."""
     root = dossier.__parent__.__parent__
     root.text_queue.add(doc.current_file, dossier)

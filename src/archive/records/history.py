@@ -15,9 +15,9 @@ import datetime as _dt
 import zoneinfo
 from dataclasses import dataclass, replace
 
-from .credit import reason_title
-from .idnumber import mask as mask_id
-from .personal import mask_path
+from ..workflow.credit import reason_title
+from ..schema.idnumber import mask as mask_id
+from ..access.personal import mask_path
 from .version import action_title, compare
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")   # when no procedure (which knows the office's zone) is given

@@ -42,7 +42,7 @@ class PdfFacts:
     """What the archive records about one file's content at filing.
 
     The text layer is not among them: reading it costs ten times more than everything
-    else, so it is extracted after the commit (archive.textlayer), off the clerk's path.
+    else, so it is extracted after the commit (archive.workers.textlayer), off the clerk's path.
     """
     size: int
     sha256: str

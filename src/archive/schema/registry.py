@@ -267,7 +267,7 @@ class SchemaRegistry:
         """A vocabulary's terms, or those of the jurisdiction profiles it points to, so a
         new city's profile file is all it takes to add the city to every menu."""
         if isinstance(terms, dict) and "profiles" in terms:
-            from .workflow.profiles import ProfileError, Profiles
+            from ..workflow.profiles import ProfileError, Profiles
             try:
                 return Profiles(self.directory / terms["profiles"]).terms()
             except ProfileError as exc:
@@ -322,4 +322,4 @@ def _load_yaml(path):
 
 def default_directory() -> pathlib.Path:
     """``schemas/`` at the top of the checkout (the package lives in src/archive)."""
-    return pathlib.Path(__file__).resolve().parents[2] / "schemas"
+    return pathlib.Path(__file__).resolve().parents[3] / "schemas"

@@ -1,7 +1,7 @@
 """Field validators and cross-field rules for the metadata schemas.
 
 Messages are in Chinese and say what is wrong; the field's title is added by the one
-place that reports errors (archive.schemas.error_messages), so a message never repeats it.
+place that reports errors (archive.schema.registry.error_messages), so a message never repeats it.
 """
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ import re
 
 from whoosh.fields import DATETIME, ID, NGRAM, NUMERIC, STORED, TEXT, Schema
 
-from .. import idnumber
-from ..version import flatten
+from ..schema import idnumber
+from ..records.version import flatten
 from .analysis import WordPositions, chinese_analyzer, clean, exact_analyzer
 
 FACETS = ("kind", "jurisdiction", "district", "state", "doc_type", "category", "year")

@@ -28,7 +28,7 @@ from whoosh import index as whoosh_index
 from whoosh.writing import CLEAR, LockError
 from ZODB.POSException import ConflictError
 
-from ..background import Worker
+from ..workers.background import Worker
 from .analysis import clean
 from .codec import Codec
 from .fast import Cache

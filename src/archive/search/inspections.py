@@ -5,14 +5,14 @@ or more households), an address or a phone number, and which were changed after 
 approval (审核通过) — what changed, when and by whom. Each query reads the current
 households once, in a single pass over the container, and returns groups sorted so the
 ones most worth a look come first. Values are returned as stored (the key of a group);
-masking them for display is the caller's business (archive.personal).
+masking them for display is the caller's business (archive.access.personal).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from .history import changes
+from ..records.history import changes
 
 APPROVE = "approve"        # workflows/household.yaml: the step that approves a household
 CHANGE_ACTIONS = ("edited", "filed", "refiled", "document_edited", "withdrawn", "restored")
@@ -67,8 +67,8 @@ class Change:
     actor: str
     action: str
     comment: str
-    fields: tuple               # archive.history.FieldLine, personal values masked
-    documents: tuple            # archive.history.DocumentLine
+    fields: tuple               # archive.records.history.FieldLine, personal values masked
+    documents: tuple            # archive.records.history.DocumentLine
 
 
 @dataclass(frozen=True)

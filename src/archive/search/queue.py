@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import time
 
-from ..inbox import Queue
+from ..workers.inbox import Queue
 
 
 class IndexQueue(Queue):
     """Dossier keys (``household/QJ-…``) waiting for the indexer; one entry per dossier.
 
     Requests add to it without conflicting with each other or with the indexer
-    (archive.inbox); a dossier queued again while waiting keeps one entry, and queued
+    (archive.workers.inbox); a dossier queued again while waiting keeps one entry, and queued
     again while being indexed stays queued for another pass.
     """
 

@@ -1,103 +1,24 @@
 """The JSON API (/api/) for integrating systems: dossiers, documents, versions.
 
-Views are thin: they read JSON (or multipart for files), call archive.filing or the
+Views are thin: they read JSON (or multipart for files), call archive.records.filing or the
 dossier, and shape the answer. Every refusal is raised and turned into a JSON error by
 views/errors.py ({"error", "status", "errors"?}); permissions are the same as the pages'.
 The OpenAPI description of these routes is built in views/openapi.py.
 """
 from __future__ import annotations
 
-import datetime as _dt
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.view import view_config
 
-from pyramid.exceptions import PredicateMismatch
-from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
-from pyramid.view import exception_view_config, view_config
-
-from .. import filing
-from ..dossier import VersionNotFound
-from ..filing import ValidationFailed
-from ..personal import mask_metadata, mask_path
-from ..version import action_title, compare, flatten
-from .base import CONTAINER_OF, actor, document_or_404, kind_of, read_upload, schemas
-from .documents import file_response, log_export
-from .dossiers import _linked, reveal
-
-DEFAULT_PER_PAGE = 20
-MAX_PER_PAGE = 100
-UNMASK = "unmask"  # ?unmask=1 asks for personal data in full (view_personal, logged)
-
-
-# -- reading input ---------------------------------------------------------------------
-def json_body(request) -> dict:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
-    media = request.content_type
-    if media not in ("", "application/json") and not media.endswith("+json"):  # text/plain too
-        raise HTTPBadRequest(request.t("请求正文应为JSON（Content-Type: application/json）"))
-    try:
-        body = request.json_body
-    except (ValueError, RecursionError):
-        raise HTTPBadRequest(request.t("请求正文不是有效的JSON")) from None
-    if not isinstance(body, dict):
-        raise HTTPBadRequest(request.t("请求正文应为JSON对象"))
-    from .input import text_problems  # lone surrogates and NULs: never stored, echoed, hashed
-    problems = text_problems(body)
-    if problems:
-        raise ValidationFailed(problems)
-    return body
-
-
-def text_value(data, name, title, required_msg=None) -> str:
-    """A free-text field of the input (a comment, a reason); 422 when it is not text."""
-    value = data.get(name)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationFailed({name: f"{title}：应为文本"})
-    value = value.strip()
-    if required_msg and not value:
-        raise ValidationFailed({name: f"{title}：{required_msg}"})
-    from ..dossier import MAX_COMMENT  # kept forever in the history: never a megabyte of it
-    if len(value) > MAX_COMMENT:
-        raise ValidationFailed({name: f"{title}：不能超过{MAX_COMMENT}个字符"})
-    return value
-
-
-def _int_param(request, name, title, default, low=1, high=None):
-    """An integer query parameter in [low, high]; 422 naming the range otherwise (a page size
-    above the documented maximum is refused, not quietly cut, so the caller knows)."""
-    value = request.params.get(name)
-    if value in (None, ""):
-        return default
-    # ASCII digits, and not 4,300 of them (int() refuses those with a ValueError: a 500)
-    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
-    if number is None or number < low or (high is not None and number > high):
-        wanted = f"{low}到{high}之间的整数" if high is not None else f"不小于{low}的整数"
-        raise ValidationFailed({name: f"{title}：应为{wanted}"})
-    return number
-
-
-def per_page_param(request, default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE, name="per_page",
-                   title="每页条数"):
-    """The page size of a listing: 1 to ``maximum`` (the OpenAPI document says the same)."""
-    return _int_param(request, name, title, default, high=maximum)
+from ..records import filing
+from ..records.dossier import VersionNotFound
+from ..records.filing import ValidationFailed
+from ..access.personal import mask_metadata, mask_path
+from ..records.version import action_title, compare, flatten
+from .base import actor, document_or_404, file_response, _int_param, json_body, kind_of, _linked, log_export, per_page_param, plain, read_upload, reveal, schemas, text_value, UNMASK, _url
 
 
 # -- shaping output --------------------------------------------------------------------
-def plain(value):
-    """Stored values as JSON: dates as ISO strings, tuples and sets as lists."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    if isinstance(value, (_dt.date, _dt.datetime)):
-        return value.isoformat()
-    return value
-
-
-def _url(request, route, dossier, **kw):
-    return request.route_url(route, kind=CONTAINER_OF[dossier.kind], no=dossier.archive_no, **kw)
-
-
 def summary_json(request, dossier, schema):
     """A dossier as a listing shows it: its listing columns, personal data masked."""
     columns = flatten(mask_metadata(schema, dossier.metadata))
@@ -431,19 +352,3 @@ def method_not_allowed(request):
     response = respond(request, 405, request.t("不支持此请求方法"))
     response.headers["Allow"] = ", ".join(sorted(allowed))
     return response
-
-
-@exception_view_config(PredicateMismatch)
-def predicate_mismatch(exc, request):
-    """A known path asked with a method none of its views takes: 405 and the methods it does
-    take, for every route (API or page) without a view of its own per route. Pyramid's own
-    message (``predicate mismatch for view …``) names internals and is never shown."""
-    from .errors import respond
-    route = getattr(request, "matched_route", None)
-    if route is not None:
-        from .openapi import route_methods
-        allowed = route_methods(request.registry, route.name)
-        if allowed and request.method not in allowed | ({"HEAD"} if "GET" in allowed else set()):
-            return method_not_allowed(request)
-    return respond(request, 404, request.t("接口不存在") if request.path.startswith("/api/")
-                   else request.t("页面或档案不存在"))

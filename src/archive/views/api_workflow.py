@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pyramid.view import view_config
 
-from .. import filing
-from ..filing import ValidationFailed
-from .api import _url, json_body, per_page_param, plain, text_value
-from .base import actor
+from ..records import filing
+from ..records.filing import ValidationFailed
+from .base import actor, json_body, per_page_param, plain, text_value, _url
 from .workflow import procedure, user_roles
 
 WORKLIST_LIMIT = 50  # GET /api/worklist?limit=: default and maximum (the OpenAPI says so)

@@ -15,13 +15,12 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import exception_view_config, view_config
 
-from .. import filing
+from ..records import filing
 from ..audit import report
 from ..audit.rules import CATEGORIES, RULES, SEVERITIES, title_of
 from ..audit.runs import AuditError
-from . import api as _api
-from .api import json_body, plain
-from .base import actor, local_time
+from .base import actor, _int_param, json_body, local_time, per_page_param, plain
+from .errors import answer_405
 from .errors import respond
 
 CHART_RUNS = 10
@@ -346,8 +345,8 @@ def run_json(request, run):
 @view_config(route_name="api_audits", request_method="GET", renderer="json", permission="audit")
 def api_runs(request):
     """Audit runs, newest first, a page at a time."""
-    page = _api._int_param(request, "page", "页码", 1)
-    per_page = _api.per_page_param(request)
+    page = _int_param(request, "page", "页码", 1)
+    per_page = per_page_param(request)
     runs = book(request).newest(page * per_page)
     return {"total": len(book(request)), "page": page, "per_page": per_page,
             "rules": [{"id": r.id, "title": r.title(request.ui_locale), "severity": r.severity,
@@ -388,7 +387,7 @@ def api_acknowledge(request):
 @view_config(route_name="api_audit_acks", require_csrf=False)
 def method_not_allowed(request):
     """405 with Allow, as views/api.py answers for the other API paths."""
-    return _api.method_not_allowed(request)
+    return answer_405(request)
 
 
 @exception_view_config(AuditError)

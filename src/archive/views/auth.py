@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config
 
-from ..filing import now
+from ..records.filing import now
 
 
 def _safe_target(request, target):

@@ -1,7 +1,15 @@
 """What every view needs to know about the request: who, which language, which schema."""
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPNotFound
+import datetime as _dt
+import urllib.parse
+
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
+from pyramid.response import FileIter, Response
+
+from ..records import filing
+from ..records.filing import ValidationFailed
+from .input import FORM_OVERHEAD, UploadTooLarge, text_problems
 
 KIND_OF = {"households": "household", "units": "unit"}
 CONTAINER_OF = {v: k for k, v in KIND_OF.items()}
@@ -35,14 +43,11 @@ def household_or_404(request):
 
 
 def document_or_404(request, dossier):
-    from ..dossier import DocumentNotFound
+    from ..records.dossier import DocumentNotFound
     try:
         return dossier.document(request.matchdict["doc"])
     except DocumentNotFound:
         raise HTTPNotFound(request.t("文件不存在")) from None
-
-
-FORM_OVERHEAD = 1024 * 1024  # bytes a form may add to its file: the description, boundaries
 
 
 def read_upload(request, field):
@@ -51,7 +56,7 @@ def read_upload(request, field):
     The declared Content-Length is checked before the body is parsed (views/input.py does
     it again before any view, and waitress's max_request_body_size before the body is even
     received); the file itself is then read no further than one byte past the limit."""
-    from ..pdf import InvalidDocument
+    from ..records.pdf import InvalidDocument
     limit = request.registry.archive_upload_limit
     if request.content_length and request.content_length > limit + FORM_OVERHEAD:
         raise UploadTooLarge(limit)
@@ -98,13 +103,6 @@ def safe_filename(name, default="document.pdf"):
     return base or default
 
 
-class UploadTooLarge(Exception):
-    """An upload over the configured limit (HTTP 413)."""
-
-    def __init__(self, limit):
-        super().__init__(f"文件大小超过上限（{limit / (1024 * 1024):g} MB）")
-
-
 def renderer_globals(event):
     """Names every template uses: the translator, the layout, the user, permissions."""
     from pyramid.renderers import get_renderer
@@ -140,8 +138,8 @@ def make_form(request, schema, button, formid, comment=None):
     import deform
     from pyramid.csrf import get_csrf_token
 
-    from ..dossier import MAX_COMMENT
-    from ..validators import MaxLength
+    from ..records.dossier import MAX_COMMENT
+    from ..schema.validators import MaxLength
     schema.add(colander.SchemaNode(colander.String(), name="csrf_token", missing="",
                                    default=get_csrf_token(request),
                                    widget=deform.widget.HiddenWidget()))
@@ -178,3 +176,133 @@ def security_headers(event):
     headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
+
+
+# -- the JSON API's input and output (views/api*.py, credit, audits, lottery) --------
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+UNMASK = "unmask"  # ?unmask=1 asks for personal data in full (view_personal, logged)
+
+
+# -- reading input ---------------------------------------------------------------------
+def json_body(request) -> dict:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    media = request.content_type
+    if media not in ("", "application/json") and not media.endswith("+json"):  # text/plain too
+        raise HTTPBadRequest(request.t("请求正文应为JSON（Content-Type: application/json）"))
+    try:
+        body = request.json_body
+    except (ValueError, RecursionError):
+        raise HTTPBadRequest(request.t("请求正文不是有效的JSON")) from None
+    if not isinstance(body, dict):
+        raise HTTPBadRequest(request.t("请求正文应为JSON对象"))
+    problems = text_problems(body)
+    if problems:
+        raise ValidationFailed(problems)
+    return body
+
+
+def text_value(data, name, title, required_msg=None) -> str:
+    """A free-text field of the input (a comment, a reason); 422 when it is not text."""
+    value = data.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed({name: f"{title}：应为文本"})
+    value = value.strip()
+    if required_msg and not value:
+        raise ValidationFailed({name: f"{title}：{required_msg}"})
+    from ..records.dossier import MAX_COMMENT  # kept forever in the history: never a megabyte of it
+    if len(value) > MAX_COMMENT:
+        raise ValidationFailed({name: f"{title}：不能超过{MAX_COMMENT}个字符"})
+    return value
+
+
+def _int_param(request, name, title, default, low=1, high=None):
+    """An integer query parameter in [low, high]; 422 naming the range otherwise (a page size
+    above the documented maximum is refused, not quietly cut, so the caller knows)."""
+    value = request.params.get(name)
+    if value in (None, ""):
+        return default
+    # ASCII digits, and not 4,300 of them (int() refuses those with a ValueError: a 500)
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+    if number is None or number < low or (high is not None and number > high):
+        wanted = f"{low}到{high}之间的整数" if high is not None else f"不小于{low}的整数"
+        raise ValidationFailed({name: f"{title}：应为{wanted}"})
+    return number
+
+
+def per_page_param(request, default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE, name="per_page",
+                   title="每页条数"):
+    """The page size of a listing: 1 to ``maximum`` (the OpenAPI document says the same)."""
+    return _int_param(request, name, title, default, high=maximum)
+
+
+def plain(value):
+    """Stored values as JSON: dates as ISO strings, tuples and sets as lists."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _url(request, route, dossier, **kw):
+    return request.route_url(route, kind=CONTAINER_OF[dossier.kind], no=dossier.archive_no, **kw)
+
+
+# -- dossiers and their files, for pages and the API -----------------------------------
+def _schema_locale(request):
+    return "en" if request.ui_locale == "en" else "zh"
+
+
+def dossier_url(request, dossier, route="dossier", **kw):
+    return request.route_url(route, kind=CONTAINER_OF[dossier.kind], no=dossier.archive_no, **kw)
+
+
+def reveal(request, dossier, param="reveal") -> bool:
+    """Unmasked personal data only on explicit request, by a permitted role, logged.
+
+    ``param`` is the query parameter that asks for it (the API calls it ``unmask``).
+    """
+    if request.params.get(param) != "1":
+        return False
+    if not can(request, "view_personal", dossier):
+        return False
+    request.root.log.append(actor(request), "personal.unmask", dossier.archive_no,
+                            request.path, filing.now())
+    return True
+
+
+def _linked(request, dossier):
+    """一户一档 ↔ 一套一档: the other dossier of each of its leases, newest first."""
+    other = request.root.units if dossier.kind == "household" else request.root.households
+    seen, out = set(), []
+    for lease in reversed(tuple(dossier.leases)):
+        key = lease.unit_no if dossier.kind == "household" else lease.household_no
+        if key not in seen and key in other:
+            seen.add(key)
+            out.append(other[key])
+    return out
+
+
+def log_export(request, dossier, doc, revision):
+    """Every time a stored file leaves the archive (viewed or downloaded), in the audit log."""
+    how = "下载" if request.params.get("download") else "查看"
+    request.root.log.append(actor(request), "export", f"{dossier.archive_no}/{doc.doc_id}#{revision.number}",
+                            f"{how}文件 {revision.filename}（SHA-256 {revision.sha256[:12]}…）", filing.now())
+
+
+def file_response(request, revision):
+    disposition = "attachment" if request.params.get("download") else "inline"
+    response = Response(content_type=revision.content_type)
+    response.app_iter = FileIter(revision.open())
+    response.content_length = revision.size
+    quoted = urllib.parse.quote(revision.filename, safe="")
+    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quoted}"
+    response.headers["X-Content-SHA256"] = revision.sha256
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control = "private, no-store"
+    return response

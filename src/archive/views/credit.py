@@ -1,7 +1,7 @@
 """The credit record (诚信档案) on the web and in JSON: recording an event against a person
 named in a household's dossier, the bans shown on the dossier, and the searchable list.
 
-Thin on purpose: ``archive.credit.record`` validates and keeps the event with the ban the
+Thin on purpose: ``archive.workflow.credit.record`` validates and keeps the event with the ban the
 dossier's city sets; a refusal (CreditError) is a 400 with its message and nothing kept.
 ID numbers are masked unless a permitted user asks (``?reveal=1``, ``?unmask=1``; logged).
 """
@@ -12,11 +12,11 @@ import datetime as _dt
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import exception_view_config, view_config
 
-from .. import credit as model
-from .. import filing, idnumber
-from . import api as _api
-from .api import UNMASK, json_body, plain
-from .base import actor, can, household_or_404, schemas
+from ..workflow import credit as model
+from ..records import filing
+from ..schema import idnumber
+from .base import actor, can, household_or_404, json_body, plain, schemas, UNMASK
+from .errors import answer_405
 from .errors import respond
 from .workflow import procedure
 
@@ -270,7 +270,7 @@ def api_record(request):
 @view_config(route_name="api_household_credit", require_csrf=False)
 def method_not_allowed(request):
     """405 with Allow, as views/api.py answers for the other API paths."""
-    return _api.method_not_allowed(request)
+    return answer_405(request)
 
 
 @exception_view_config(model.CreditError)

@@ -1,16 +1,12 @@
 """Documents for people: filing a PDF, downloading or viewing it, refiling, withdrawing."""
 from __future__ import annotations
 
-import urllib.parse
-
 import deform
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
-from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
-from .. import filing
-from .base import actor, document_or_404, make_form, read_upload, schemas, split_form_values, upload_node
-from .dossiers import _schema_locale, dossier_url
+from ..records import filing
+from .base import actor, document_or_404, dossier_url, file_response, log_export, make_form, read_upload, _schema_locale, schemas, split_form_values, upload_node
 
 
 def _doc_form(request, dossier):
@@ -56,26 +52,6 @@ def document_file(request):
         raise HTTPNotFound(request.t("文件版本不存在"))
     log_export(request, dossier, doc, revision)
     return file_response(request, revision)
-
-
-def log_export(request, dossier, doc, revision):
-    """Every time a stored file leaves the archive (viewed or downloaded), in the audit log."""
-    how = "下载" if request.params.get("download") else "查看"
-    request.root.log.append(actor(request), "export", f"{dossier.archive_no}/{doc.doc_id}#{revision.number}",
-                            f"{how}文件 {revision.filename}（SHA-256 {revision.sha256[:12]}…）", filing.now())
-
-
-def file_response(request, revision):
-    disposition = "attachment" if request.params.get("download") else "inline"
-    response = Response(content_type=revision.content_type)
-    response.app_iter = FileIter(revision.open())
-    response.content_length = revision.size
-    quoted = urllib.parse.quote(revision.filename, safe="")
-    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quoted}"
-    response.headers["X-Content-SHA256"] = revision.sha256
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.cache_control = "private, no-store"
-    return response
 
 
 @view_config(route_name="document_refile", request_method="POST", permission="file")

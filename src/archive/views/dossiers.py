@@ -5,11 +5,11 @@ import deform
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPNotFound
 from pyramid.view import view_config
 
-from .. import filing
-from ..dossier import NothingChanged, VersionNotFound
-from ..personal import has_personal, mask_metadata, mask_path
-from ..version import action_title, compare, flatten
-from .base import CONTAINER_OF, actor, can, kind_of, make_form, schemas, split_form_values
+from ..records import filing
+from ..records.dossier import NothingChanged, VersionNotFound
+from ..access.personal import has_personal, mask_metadata, mask_path
+from ..records.version import action_title, compare, flatten
+from .base import actor, can, CONTAINER_OF, dossier_url, kind_of, _linked, make_form, reveal, _schema_locale, schemas, split_form_values
 from .workflow import procedure, procedure_panel, states_of
 
 PAGE_SIZE = 20
@@ -58,10 +58,6 @@ def _entry_state_node(request, workflow):
                                missing=workflow.initial, default=workflow.initial,
                                validator=colander.OneOf([c[0] for c in choices]),
                                widget=deform.widget.SelectWidget(values=choices))
-
-
-def _schema_locale(request):
-    return "en" if request.ui_locale == "en" else "zh"
 
 
 @view_config(route_name="dossier_new", renderer="archive:templates/form.pt", permission="create")
@@ -122,24 +118,6 @@ def _editable(metadata):
     return out
 
 
-def dossier_url(request, dossier, route="dossier", **kw):
-    return request.route_url(route, kind=CONTAINER_OF[dossier.kind], no=dossier.archive_no, **kw)
-
-
-def reveal(request, dossier, param="reveal") -> bool:
-    """Unmasked personal data only on explicit request, by a permitted role, logged.
-
-    ``param`` is the query parameter that asks for it (the API calls it ``unmask``).
-    """
-    if request.params.get(param) != "1":
-        return False
-    if not can(request, "view_personal", dossier):
-        return False
-    request.root.log.append(actor(request), "personal.unmask", dossier.archive_no,
-                            request.path, filing.now())
-    return True
-
-
 @view_config(route_name="dossier", renderer="archive:templates/dossier.pt", permission="view")
 def dossier_page(request):
     from .credit import credit_panel
@@ -164,18 +142,6 @@ def _display_rows(schema, metadata, request):
     locale = request.ui_locale
     return [(schema.field_title(p, locale), schema.display(p, v, locale))
             for p, v in flatten(metadata).items()]
-
-
-def _linked(request, dossier):
-    """一户一档 ↔ 一套一档: the other dossier of each of its leases, newest first."""
-    other = request.root.units if dossier.kind == "household" else request.root.households
-    seen, out = set(), []
-    for lease in reversed(tuple(dossier.leases)):
-        key = lease.unit_no if dossier.kind == "household" else lease.household_no
-        if key not in seen and key in other:
-            seen.add(key)
-            out.append(other[key])
-    return out
 
 
 @view_config(route_name="dossier_version", renderer="archive:templates/version.pt",

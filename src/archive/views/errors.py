@@ -4,17 +4,17 @@ Every refusal is a 4xx with a message a clerk understands; nothing here writes.
 """
 from __future__ import annotations
 
-from pyramid.exceptions import BadCSRFToken
+from pyramid.exceptions import BadCSRFToken, PredicateMismatch
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPMethodNotAllowed
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
-from ..dossier import DossierError, NothingChanged
-from ..filing import ValidationFailed
-from ..numbering import NumberingError
-from ..pdf import InvalidDocument
-from ..users import UserError
+from ..records.dossier import DossierError, NothingChanged
+from ..records.filing import ValidationFailed
+from ..records.numbering import NumberingError
+from ..records.pdf import InvalidDocument
+from ..access.users import UserError
 from ..workflow import NotPermitted, TransitionRefused, UnknownTransition, WrongState
-from .base import UploadTooLarge
+from .input import UploadTooLarge
 
 
 def is_api(request) -> bool:
@@ -143,3 +143,29 @@ def unencodable(exc, request):
     logging.getLogger(__name__).warning("unencodable text reached %s", request.path_qs,
                                         exc_info=exc)
     return respond(request, 400, request.t("请求中含有无法保存的字符（如不成对的代理项），请删除后重试"))
+
+
+def answer_405(request):
+    """405 with an Allow header for a known API path asked with a method it does not take."""
+    from .openapi import route_methods
+    allowed = route_methods(request.registry, request.matched_route.name)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    response = respond(request, 405, request.t("不支持此请求方法"))
+    response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
+
+
+@exception_view_config(PredicateMismatch)
+def predicate_mismatch(exc, request):
+    """A known path asked with a method none of its views takes: 405 and the methods it does
+    take, for every route (API or page) without a view of its own per route. Pyramid's own
+    message (``predicate mismatch for view …``) names internals and is never shown."""
+    route = getattr(request, "matched_route", None)
+    if route is not None:
+        from .openapi import route_methods
+        allowed = route_methods(request.registry, route.name)
+        if allowed and request.method not in allowed | ({"HEAD"} if "GET" in allowed else set()):
+            return answer_405(request)
+    return respond(request, 404, request.t("接口不存在") if request.path.startswith("/api/")
+                   else request.t("页面或档案不存在"))

@@ -1,6 +1,6 @@
 """Case history (案件历程) and inspections (案件核查) on the web, and the history in JSON.
 
-Thin on purpose: archive.history builds the timeline and archive.inspections answers the
+Thin on purpose: archive.records.history builds the timeline and archive.search.inspections answers the
 queries; these views pick the filter or the tab, mask or (asked for, permitted, logged)
 unmask, and render.
 """
@@ -10,14 +10,15 @@ import dataclasses
 
 from pyramid.view import view_config
 
-from .. import filing, history, inspections
-from ..filing import ValidationFailed
-from ..personal import mask_value
-from ..version import action_title
-from .api import UNMASK, plain
-from .api import method_not_allowed as _method_not_allowed
-from .base import actor, can, household_or_404, schemas
-from .dossiers import reveal
+from ..records import filing
+from ..records import history
+from ..search import inspections
+from ..records.filing import ValidationFailed
+from ..access.personal import mask_value
+from ..records.version import action_title
+from .errors import answer_405 as _method_not_allowed
+from .base import actor, can, household_or_404, plain, reveal, schemas, UNMASK
+
 from .workflow import procedure
 
 GROUP_LIMIT = 200           # groups shown per inspection; the total is always given

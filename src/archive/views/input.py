@@ -37,6 +37,7 @@ import urllib.parse
 from pyramid.events import ContextFound
 from pyramid.tweens import INGRESS
 
+FORM_OVERHEAD = 1024 * 1024  # bytes a form may add to its file: the description, boundaries
 REFUSAL = "archive.refusal"
 MAX_BODY = 4 * 1024 * 1024   # a JSON or urlencoded body; files come as multipart
 MAX_PATH = 2048              # characters of a path; any segment at most MAX_SEGMENT
@@ -78,6 +79,13 @@ class InputRefused(Exception):
     def __init__(self, status, message, errors=None):
         super().__init__(message)
         self.status, self.message, self.errors = status, message, errors or {}
+
+
+class UploadTooLarge(Exception):
+    """An upload over the configured limit (HTTP 413)."""
+
+    def __init__(self, limit):
+        super().__init__(f"文件大小超过上限（{limit / (1024 * 1024):g} MB）")
 
 
 def includeme(config):
@@ -167,7 +175,6 @@ def _body_problem(request, registry):
     if charset is not None and charset.lower() not in UTF8:
         return 400, CHARSET
     if media == "multipart/form-data":
-        from .base import FORM_OVERHEAD, UploadTooLarge
         limit = getattr(registry, "archive_upload_limit", 50 * 1024 * 1024)
         if length > limit + FORM_OVERHEAD:
             return 413, str(UploadTooLarge(limit)), {"file": str(UploadTooLarge(limit))}

@@ -1,6 +1,6 @@
 """The lottery (摇号) for people and for the JSON API: hold one, list them, show and verify one.
 
-Views are thin: they read the batch, call ``archive.lottery.hold_lottery`` and render; a
+Views are thin: they read the batch, call ``archive.workflow.lottery.draw.hold_lottery`` and render; a
 refusal (LotteryError) becomes a 422 with the model's message, and nothing is stored.
 """
 from __future__ import annotations
@@ -8,11 +8,10 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.view import exception_view_config, view_config
 
-from .. import lottery as model
-from ..filing import ValidationFailed
-from . import api as _api
-from .api import json_body, plain, text_value
-from .base import actor, can, schemas
+from ..workflow.lottery import draw as model
+from ..records.filing import ValidationFailed
+from .base import actor, can, _int_param, json_body, per_page_param, plain, schemas, text_value
+from .errors import answer_405
 from .errors import respond
 
 
@@ -195,8 +194,8 @@ def lottery_json(request, lottery):
              permission="view")
 def api_list(request):
     """Lotteries, newest first, a page at a time."""
-    page = _api._int_param(request, "page", "页码", 1)
-    per_page = _api.per_page_param(request)
+    page = _int_param(request, "page", "页码", 1)
+    per_page = per_page_param(request)
     items = request.root.lotteries.newest()
     return {"total": len(items), "page": page, "per_page": per_page,
             "items": [lottery_summary(request, lot)
@@ -243,7 +242,7 @@ def api_get(request):
 @view_config(route_name="api_lottery", require_csrf=False)
 def method_not_allowed(request):
     """405 with Allow for the lottery paths, as views/api.py answers for the others."""
-    return _api.method_not_allowed(request)
+    return answer_405(request)
 
 
 @exception_view_config(model.LotteryError)

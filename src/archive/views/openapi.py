@@ -16,9 +16,8 @@ from pyramid.interfaces import IRoutesMapper
 from pyramid.view import view_config
 
 from . import openapi_audit, openapi_history, openapi_search, openapi_workflow
-from .api import DEFAULT_PER_PAGE, MAX_PER_PAGE
-from ..validators import CEILING
-from .base import KIND_OF
+from ..schema.validators import CEILING
+from .base import DEFAULT_PER_PAGE, KIND_OF, MAX_PER_PAGE
 from .openapi_text import BLANK, NOT_BLANK, PARAM_TEXT, TEXT
 
 TITLES = {"household": "Household", "unit": "Unit"}
@@ -81,7 +80,7 @@ def openapi_paths(pattern):
 
 
 # -- schemas from the compiled metadata schemas --------------------------------------------
-# What the server takes for a phone number (archive.validators.phone): a mobile number or a
+# What the server takes for a phone number (archive.schema.validators.phone): a mobile number or a
 # landline with its area code; spaces anywhere are ignored, blanks around it too.
 PHONE = (r"^[ \t\r\n]*(1 *[3-9]( *[0-9]){9}|0( *[0-9]){2,3} *-?( *[0-9]){7,8}"
          r"( *- *[0-9]( *[0-9]){0,5})?)[ \t\r\n]*$")

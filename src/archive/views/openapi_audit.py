@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..audit.rules import CATEGORIES, RULES, SEVERITIES
 from ..audit.runs import STATUSES
-from ..credit import REASONS
-from .api import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from ..workflow.credit import REASONS
 from .openapi_text import NOT_BLANK, PARAM_TEXT, TEXT
+from .base import DEFAULT_PER_PAGE, MAX_PER_PAGE
 
 
 def _ref(name):

@@ -1,7 +1,7 @@
 """The OpenAPI description of the case history (GET /api/households/{no}/history)."""
 from __future__ import annotations
 
-from ..history import DOC_CHANGES, FACTS, GROUPS
+from ..records.history import DOC_CHANGES, FACTS, GROUPS
 
 
 def _ref(name):

@@ -11,8 +11,7 @@ from pyramid.view import exception_view_config, view_config
 from ..search.fields import FACETS
 from ..search.index import lookup
 from ..search.query import QueryError, Searcher, SearchRequest
-from .api import plain
-from .base import CONTAINER_OF, can
+from .base import can, CONTAINER_OF, plain
 from .errors import respond
 
 KIND_TITLES = {"household": ("住户档案", "Households"), "unit": ("房源档案", "Units"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.view import view_config
 
-from ..filing import now
-from ..users import ROLES, UserError, role_title
+from ..records.filing import now
+from ..access.users import ROLES, UserError, role_title
 from .base import actor
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.view import view_config
 
-from .. import filing
+from ..records import filing
 from ..workflow import NotPermitted, TransitionRefused, WrongState
 from .base import actor, can
 
@@ -52,7 +52,7 @@ def _step_title(proc, dossier, version, locale):
     if version.transition:
         t = proc.workflow(dossier).transition(version.transition)
         return t.title(locale) if t else version.transition
-    from ..version import action_title
+    from ..records.version import action_title
     return action_title(version.action, locale)
 
 

@@ -1,6 +1,6 @@
 """OCR (文字识别) of scanned PDFs, whose text layer is blank, after the text layer step.
 
-A scanned page is a picture: archive.textlayer finds no text in it and queues the file
+A scanned page is a picture: archive.workers.textlayer finds no text in it and queues the file
 revision here. Tesseract (``chi_sim``) reads each page rendered at 300 dpi; that takes
 seconds per page, so it runs in a worker of its own, one file per transaction, and text
 layers and the search index keep flowing meanwhile. The recognised text is recorded on
@@ -19,15 +19,15 @@ import pypdfium2 as pdfium
 import pytesseract
 
 from .background import Worker
-from .pdf import MAX_TEXT
-from .search.queue import index_later
+from ..records.pdf import MAX_TEXT
+from ..search.queue import index_later
 from .textlayer import TextQueue
 
 log = logging.getLogger(__name__)
 
 PAGE_TIMEOUT = 300          # seconds for one page; a hung tesseract must not stall the queue
 MAX_PIXELS = 40_000_000     # about A2 at 300 dpi: a poster-sized page is read at a lower dpi
-PAGE_SEPARATOR = "\n\f"     # as archive.pdf.text_of, so search can tell which page matched
+PAGE_SEPARATOR = "\n\f"     # as archive.records.pdf.text_of, so search can tell which page matched
 
 # Tesseract separates CJK characters by spaces; Chinese has none between words.
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"

@@ -5,7 +5,7 @@ clerk does not wait for it: filing puts the new file revision on a persistent qu
 worker (a thread in the web server, or ``drain`` from the command line) reads the text and
 records it. The queue lives in ZODB, so work pending at a crash is finished at the next
 start; and only committed filings are ever on it. A file whose layer is blank (a scan) goes
-on to OCR (archive.ocr); any other has its dossier queued for the search index.
+on to OCR (archive.workers.ocr); any other has its dossier queued for the search index.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import time
 
 from .background import Worker
 from .inbox import Queue
-from .pdf import text_of
-from .search.queue import index_later
+from ..records.pdf import text_of
+from ..search.queue import index_later
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class TextQueue(Queue):
     """File revisions waiting for their text layer, oldest first, each with its dossier.
 
-    Filings add to it without conflicting with each other or with the worker (archive.inbox).
+    Filings add to it without conflicting with each other or with the worker (archive.workers.inbox).
     """
 
     def add(self, revision, dossier=None):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-from . import idnumber
+from ..schema import idnumber
 from .workdays import add_months
 
 REASONS = {   # why a person may be barred (DOMAIN.md, the credit record)

@@ -132,7 +132,7 @@ class Workflows:
         if requested in (None, "", workflow.initial):
             return workflow.initial
         if requested not in workflow.entry:
-            from ..filing import ValidationFailed
+            from ..records.filing import ValidationFailed
             allowed = "、".join(workflow.states[s].title() for s in workflow.entry)
             raise ValidationFailed({"state": f"状态：新建档案只能处于以下状态之一：{allowed}"})
         return requested

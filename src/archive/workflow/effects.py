@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
-from .. import leases
-from ..workdays import after
+from . import leases
+from .workdays import after
 
 
 @dataclass(frozen=True)

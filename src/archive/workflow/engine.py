@@ -11,9 +11,9 @@ import itertools
 import zoneinfo
 from dataclasses import dataclass
 
-from ..dossier import DossierError, _check_comment
-from ..leases import LeaseError
-from ..workdays import Due, after
+from ..records.dossier import DossierError, _check_comment
+from .leases import LeaseError
+from .workdays import Due, after
 from . import guards
 from .effects import EffectError, Effects, parse_inputs
 
@@ -118,9 +118,9 @@ class Procedure:
     # -- acting --------------------------------------------------------------------
     def open_dossier(self, root, kind, cstruct, actor, comment="", when=None, patterns=None,
                      locale="zh", state=None):
-        """Create a dossier (archive.filing) placed at the start of its procedure, with the
+        """Create a dossier (archive.records.filing) placed at the start of its procedure, with the
         start's deadline; ``state`` may name an entry state (units from existing stock)."""
-        from ..filing import create_dossier
+        from ..records.filing import create_dossier
         start = self.workflows.initial_state(kind, state)
         dossier = create_dossier(root, self.schemas, kind, cstruct, actor, comment, when,
                                  patterns, locale, state=start)
@@ -219,7 +219,7 @@ class Procedure:
 
     @staticmethod
     def _role_title(role):
-        from ..users import ROLE_TITLES
+        from ..access.users import ROLE_TITLES
         return ROLE_TITLES.get(role, (role,))[0]
 
     # -- worklists -----------------------------------------------------------------

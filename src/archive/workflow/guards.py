@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
-from .. import leases
-from ..credit import reason_title
-from ..version import flatten
-from ..workdays import after, describe, working_days_between
+from . import leases
+from .credit import reason_title
+from ..records.version import flatten
+from .workdays import after, describe, working_days_between
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pathlib
 
 import yaml
 
-from ..workdays import UNITS
+from .workdays import UNITS
 
 REQUIRED_KEYS = ("code", "title", "region", "fonds", "durations", "required_documents")
 

@@ -35,8 +35,8 @@ import zoneinfo
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-from . import filing
-from .dossier import MAX_COMMENT
+from ...records import filing
+from ...records.dossier import MAX_COMMENT
 
 ALGORITHM = "HMAC-SHA256-v1"
 ALGORITHM_ZH = ("先按优先组分档：住户归入其任一优先保障情形所在的第一档，均不在其中的归入一般档，各档依次在前；"
@@ -324,7 +324,7 @@ def hold_lottery(root, registry, jurisdiction, archive_nos, seed, actor, tiers, 
     was published (a date or "YYYY-MM-DD"), required where ``notice_days`` is set.
     Every refusal is a LotteryError raised before anything is written.
     """
-    from .lottery_pdf import ResultPdf   # reportlab is loaded only when a lottery is held
+    from .pdf import ResultPdf  # reportlab is loaded only when a lottery is held
     check_seed(seed)
     if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
         raise LotteryError(f"说明应为不超过{MAX_COMMENT}个字符的文本", "comment")
@@ -348,7 +348,8 @@ def hold_lottery(root, registry, jurisdiction, archive_nos, seed, actor, tiers, 
     lottery = root.lotteries.add(Lottery(lottery_id, jurisdiction, seed, tiers, participants,
                                          order, when, actor, comment.strip(), names,
                                          announced_on))
-    pdfs = ResultPdf(lottery, title, registry.vocabularies["priority_groups"], local, issuer)
+    pdfs = ResultPdf(lottery, title, registry.vocabularies["priority_groups"], local, issuer,
+                     f"{ALGORITHM}。{ALGORITHM_ZH}", lambda no: sort_key(lottery.seed, no))
     filed = []
     for dossier in dossiers:
         rank = lottery.rank_of(dossier.archive_no)

@@ -27,8 +27,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .lottery import ALGORITHM, ALGORITHM_ZH, sort_key
-from .pdf import chinese_font
+from ...records.pdf import chinese_font
 
 FONT = chinese_font()
 
@@ -63,14 +62,18 @@ def tiers_text(lottery, titles) -> str:
 
 
 class ResultPdf:
-    """The PDFs of one lottery: ``for_household(archive_no)`` gives that household's copy."""
+    """The PDFs of one lottery: ``for_household(archive_no)`` gives that household's copy.
 
-    def __init__(self, lottery, jurisdiction_title, titles, local_when, issuer):
-        self.lottery, self.place = lottery, jurisdiction_title
+    ``algorithm`` (how the order is computed, in words) and ``key_of(archive_no)`` (each
+    household's sort key) come from the draw, which this module does not import: the PDF
+    prints what the draw did, so anyone can re-run it."""
+
+    def __init__(self, lottery, jurisdiction_title, titles, local_when, issuer, algorithm, key_of):
+        self.lottery, self.place, self.algorithm = lottery, jurisdiction_title, algorithm
         self.titles, self.when, self.issuer = titles, local_when, issuer
         self.rows = [[str(rank), no, lottery.name_of(no) or "—",
                       tier_title(lottery, tier, lottery.groups_of(no), titles),
-                      sort_key(lottery.seed, no)[:16]] for rank, no, tier in lottery.order]
+                      key_of(no)[:16]] for rank, no, tier in lottery.order]
         self.pages = max(1, -(-len(self.rows) // ROWS))
         self.table = PdfReader(io.BytesIO(self._table()))
 
@@ -96,7 +99,7 @@ class ResultPdf:
                  ("摇号时间", f"{self.when:%Y-%m-%d %H:%M:%S}（UTC {lot.when.isoformat()}）"),
                  ("组织人", lot.actor), ("参加户数", f"{len(lot.order)} 户"),
                  ("摇号种子", lot.seed), ("优先组设置", tiers_text(lot, self.titles)),
-                 ("排序算法", f"{ALGORITHM}。{ALGORITHM_ZH}"),
+                 ("排序算法", self.algorithm),
                  ("结果摘要", f"SHA-256：{lot.digest}（输入与结果的规范JSON的摘要，可在系统中复核）")]
         if lot.announced_on:
             facts.insert(2, ("预告发布日期", lot.announced_on.isoformat()))
@@ -182,7 +185,8 @@ def _clip(text, width, size):
     return text + "…"
 
 
-def render(lottery, receiving_no, jurisdiction_title, titles, local_when, issuer) -> bytes:
+def render(lottery, receiving_no, jurisdiction_title, titles, local_when, issuer, algorithm,
+           key_of) -> bytes:
     """One household's copy on its own (tests, re-printing); a batch uses ResultPdf once."""
-    pdfs = ResultPdf(lottery, jurisdiction_title, titles, local_when, issuer)
+    pdfs = ResultPdf(lottery, jurisdiction_title, titles, local_when, issuer, algorithm, key_of)
     return pdfs.for_household(receiving_no)
