@@ -340,15 +340,3 @@ def restore(request):
 @view_config(route_name="api_any")
 def unknown(request):
     raise HTTPNotFound(request.t("接口不存在"))
-
-
-def method_not_allowed(request):
-    """405 with an Allow header for a known API path asked with a method it does not take."""
-    from .errors import respond
-    from .openapi import route_methods
-    allowed = route_methods(request.registry, request.matched_route.name)
-    if "GET" in allowed:
-        allowed.add("HEAD")
-    response = respond(request, 405, request.t("不支持此请求方法"))
-    response.headers["Allow"] = ", ".join(sorted(allowed))
-    return response
