@@ -27,6 +27,7 @@ from .search.index import SearchIndex
 from .schema.registry import SchemaRegistry, default_directory
 from .access.security import ArchiveSecurityPolicy, LoginThrottle, RoleMatrix, is_token_request
 from .access.users import hasher_from_settings
+from .custody.arrangement import compile_rules
 from .workflow import procedure_from_settings
 
 from .evolve import alias_moved_modules
@@ -52,6 +53,8 @@ def main(global_config, **settings):
     registry = config.registry
     registry.archive_schemas = SchemaRegistry(schemas_dir)
     registry.archive_roles = RoleMatrix(schemas_dir / "roles.yaml")
+    # 整理: the retention table (schemas/retention.yaml) checked against the vocabularies
+    registry.archive_custody = compile_rules(registry.archive_schemas)
     registry.archive_procedure = procedure_from_settings(settings, registry.archive_schemas,
                                                          registry.archive_roles)
     registry.archive_profiles = registry.archive_procedure.profiles

@@ -169,6 +169,8 @@ def _parser():
     commands.add_parser("ocr", help="立即识别排队中的扫描件（OCR），每份文件提交一次").set_defaults(command=run_ocr)
     from .audit import commands as audit_commands
     audit_commands.register(commands)
+    from .custody import commands as custody_commands
+    custody_commands.register(commands)
     return parser
 
 
@@ -264,7 +266,7 @@ def run_evolve(session, args):
         root = session.root
         print(f"新建档案库（第 {root.generation} 代），无需升级。")
         return
-    ran = evolve.upgrade(existing, session.registry)
+    ran = evolve.upgrade(existing, session.registry, progress=ProgressBar(sys.stderr))
     print(f"运行了 {ran} 个升级步骤，数据库现为第 {existing.generation} 代。")
 
 

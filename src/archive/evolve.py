@@ -130,20 +130,36 @@ def _conflict_free(root, registry):
             index.index(dossier.archive_no, modified_hour(dossier.modified))
 
 
+def _item_numbers(root, registry, progress=None):
+    """Custody: 件号 for documents filed before, in filing order; the register of shelves."""
+    from .custody.arrangement import number_items
+    from .custody.shelving import Stacks
+    number_items(root, progress)
+    if getattr(root, "stacks", None) is None:
+        root.stacks = Stacks()
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue, _audits, _fixity_index, _conflict_free]   # STEPS[n]: generation n to n + 1
+         _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 
-def upgrade(root, registry, steps=None) -> int:
-    """Run the steps the root has not had yet; returns how many ran."""
+def upgrade(root, registry, steps=None, progress=None) -> int:
+    """Run the steps the root has not had yet; returns how many ran.
+
+    ``progress(done, total)`` is handed to the steps that take it (long walks over every
+    dossier), so ``archive evolve`` shows a bar."""
+    import inspect
     steps = STEPS if steps is None else steps
     ran = 0
     while root.generation < len(steps):
         step = steps[root.generation]
         log.info("evolve: generation %s -> %s (%s)", root.generation, root.generation + 1,
                  step.__doc__.strip().splitlines()[0] if step.__doc__ else step.__name__)
-        step(root, registry)
+        if progress is not None and "progress" in inspect.signature(step).parameters:
+            step(root, registry, progress=progress)
+        else:
+            step(root, registry)
         root.generation += 1
         ran += 1
     return ran

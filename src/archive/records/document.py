@@ -53,6 +53,8 @@ class FileRevision(Persistent):
 class Document(Persistent):
     """文件: descriptive metadata, every file revision, and which one is current."""
 
+    item_no = None   # 件号 within the dossier, given at filing (documents filed before: evolve)
+
     def __init__(self, doc_id: str, metadata: dict):
         self.__name__ = doc_id
         self.__parent__ = None

@@ -72,6 +72,9 @@ class Dossier(Persistent):
     # The current lease and every lease this dossier was ever part of (archive.workflow.leases).
     lease = None
     leases = ()
+    # 件号 (DA/T 22): the last item number given to a document of this dossier; numbers are
+    # given in filing order and never reused (archive.custody.arrangement reads them).
+    _item_seq = 0
 
     def __init__(self, archive_no: str, metadata: dict, actor: str, when: _dt.datetime,
                  comment: str = "", state: str | None = None):
@@ -126,6 +129,8 @@ class Dossier(Persistent):
         self._doc_seq += 1
         doc = Document(f"D{self._doc_seq:04d}", metadata)
         doc.__parent__ = self
+        self._item_seq += 1
+        doc.item_no = self._item_seq
         self._register(doc, doc.add_file(data, facts, filename, actor, when))
         self.documents[doc.doc_id] = doc
         self._record("filed", actor, when, comment or metadata.get("title", ""))
@@ -206,6 +211,12 @@ class Dossier(Persistent):
     def note_lease(self, actor, when, comment, details=()) -> Version:
         """A lease change that moves no state (a renewal, a transition period)."""
         return self._record("lease", actor, when, comment, details=tuple(details))
+
+    def note(self, action, actor, when, comment, details=()) -> Version:
+        """A recorded fact that changes neither metadata nor documents, e.g. a volume
+        shelved or moved (archive.custody.shelving): a version, so the history shows it."""
+        _check_comment(comment)
+        return self._record(action, actor, when, comment, details=tuple(details))
 
     def adopt_state(self, state, actor, when, comment, metadata=None) -> Version:
         """Place a dossier stored before the procedure existed into a state (evolve)."""

@@ -51,6 +51,7 @@ ACTIONS = {  # what a version records, as a clerk calls it
     "transition": ("办理", "Procedure step"),
     "lease": ("租赁变动", "Lease change"),
     "adopted": ("纳入流程管理", "Brought under the procedure"),
+    "shelved": ("上架/移库", "Shelved or moved"),   # archive.custody.shelving
 }
 
 
