@@ -51,6 +51,7 @@ ACTIONS = {   # how a clerk reads an action; transitions read "办理：<step>"
     "dossier.restored": ("恢复版本", "Version restored"),
     "dossier.lease": ("租赁变动", "Lease change"),
     "dossier.adopted": ("纳入流程管理", "Brought under the procedure"),
+    "dossier.shelved": ("上架/移库", "Volume shelved or moved"),
     "export": ("导出", "Export"),
     "credit.record": ("记录失信行为", "Credit event recorded"),
     "audit.run": ("完整性审计", "Integrity audit"),

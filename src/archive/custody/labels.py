@@ -30,7 +30,6 @@ def qr_drawing(value: str, size: float) -> Drawing:
     x0, y0, x1, y1 = widget.getBounds()
     drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
     drawing.add(widget)
-    drawing.qr_value = value
     return drawing
 
 

@@ -45,6 +45,14 @@ def includeme(config):
     r("audit_pdf", "/audits/{run_id}/report.pdf")
     r("credit", "/credit")
     r("household_credit_new", "/households/{no}/credit/new", traverse="/households/{no}")
+    # custody: bound volume, box labels, shelving and stock-takes (views/custody.py)
+    r("dossier_volume", f"/{KIND}/{{no}}/volume.pdf", **dossier)
+    r("dossier_labels", f"/{KIND}/{{no}}/labels.pdf", **dossier)
+    r("dossier_shelve", f"/{KIND}/{{no}}/place", **dossier)
+    r("places", "/shelving")
+    r("place", "/shelving/{code}")
+    r("place_stocktake", "/shelving/{code}/stocktakes")
+    r("stocktake", "/stocktakes/{number}")
 
     r("api_openapi", "/api/openapi.json")
     # lottery (摇号): views/lottery.py
@@ -70,6 +78,13 @@ def includeme(config):
     r("api_audit_acks", "/api/audits/{run_id}/acks")
     r("api_credit", "/api/credit")
     r("api_household_credit", "/api/households/{no}/credit", traverse="/households/{no}")
+    r("api_volume", f"/api/{KIND}/{{no}}/volume.pdf", **dossier)
+    r("api_labels", f"/api/{KIND}/{{no}}/labels.pdf", **dossier)
+    r("api_place", f"/api/{KIND}/{{no}}/place", **dossier)
+    r("api_places", "/api/places")
+    r("api_place_detail", "/api/places/{code}")
+    r("api_place_stocktakes", "/api/places/{code}/stocktakes")
+    r("api_stocktake", "/api/stocktakes/{number}")
     r("api_any", "/api/*rest")
     from pyramid.events import BeforeRender, NewResponse
     from .base import renderer_globals, security_headers

@@ -64,7 +64,10 @@ def file_json(request, dossier, doc, revision):
 
 
 def document_json(request, dossier, doc):
+    from ..custody.arrangement import arrangement_json   # 归档章 and carrier (DA/T 22)
     return {"doc_id": doc.doc_id, "metadata": plain(doc.metadata),
+            "arrangement": arrangement_json(dossier, doc, request.registry.archive_custody,
+                                            request.ui_locale),
             "withdrawn": doc.withdrawn, "withdraw_reason": doc.withdraw_reason,
             "current_file": doc.current_no or None,
             "files": [file_json(request, dossier, doc, r) for r in doc.files],
@@ -303,9 +306,12 @@ def diff(request):
     fields, documents = compare(a, b)
     show = (lambda p, v: v) if unmasked else (lambda p, v: mask_path(schema, p, v))
     locale = request.ui_locale
+    from ..custody.shelving import place_change   # a volume moved between the two versions
+    moved = place_change(dossier, a, b)
     return {
         "archive_no": dossier.archive_no, "from": a.number, "to": b.number,
         "unmasked": unmasked,
+        "place": {"old": moved[0], "new": moved[1]} if moved else None,
         "fields": [{"path": c.path, "title": schema.field_title(c.path, locale),
                     "old": plain(show(c.path, c.old)), "new": plain(show(c.path, c.new))}
                    for c in fields],

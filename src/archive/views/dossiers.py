@@ -121,6 +121,7 @@ def _editable(metadata):
 @view_config(route_name="dossier", renderer="archive:templates/dossier.pt", permission="view")
 def dossier_page(request):
     from .credit import credit_panel
+    from .custody import custody_panel
     dossier = request.context
     schema = schemas(request)[dossier.kind]
     unmasked = reveal(request, dossier)
@@ -135,6 +136,7 @@ def dossier_page(request):
             "doc_schema": schemas(request)["document"],
             "action_title": lambda a: action_title(a, request.ui_locale),
             "credit": credit_panel(request, dossier, unmasked),
+            "custody": custody_panel(request, dossier),
             "can": lambda p: can(request, p, dossier)}
 
 
@@ -176,6 +178,10 @@ def diff_page(request):
     locale = request.ui_locale
     rows = [(schema.field_title(c.path, locale), schema.display(c.path, show(c.path, c.old), locale),
              schema.display(c.path, show(c.path, c.new), locale)) for c in fields]
+    from ..custody.shelving import place_change   # a volume moved between the two versions
+    moved = place_change(dossier, a, b)
+    if moved:
+        rows.append((request.t("存放位置"), *moved))
     return {"dossier": dossier, "a": a, "b": b, "rows": rows, "documents": documents,
             "doc_schema": schemas(request)["document"], "unmasked": unmasked,
             "can": lambda p: can(request, p, dossier)}

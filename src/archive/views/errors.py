@@ -13,6 +13,7 @@ from ..records.filing import ValidationFailed
 from ..records.numbering import NumberingError
 from ..records.pdf import InvalidDocument
 from ..access.users import UserError
+from ..custody.shelving import PlaceConflict, PlaceNotFound, ShelvingError
 from ..workflow import NotPermitted, TransitionRefused, UnknownTransition, WrongState
 from .input import UploadTooLarge
 
@@ -83,6 +84,14 @@ def unknown_step(exc, request):
 @exception_view_config(NumberingError)
 def refused(exc, request):
     return respond(request, 400, str(exc))
+
+
+@exception_view_config(ShelvingError)
+def shelving_refused(exc, request):
+    """库房管理: an unknown place 404, a place registered twice or a volume already there 409,
+    anything else wrong with the input 422 naming the field."""
+    status = 404 if isinstance(exc, PlaceNotFound) else 409 if isinstance(exc, PlaceConflict) else 422
+    return respond(request, status, str(exc), {exc.field: str(exc)})
 
 
 @exception_view_config(BadCSRFToken)

@@ -6,6 +6,7 @@ open each hit on the right place of its dossier.
 """
 from __future__ import annotations
 
+from pyramid.httpexceptions import HTTPFound
 from pyramid.view import exception_view_config, view_config
 
 from ..search.fields import FACETS
@@ -81,6 +82,16 @@ def facet_title(request, name, value):
     return value
 
 
+def archive_no_hit(request, q):
+    """The dossier whose 档号 the query is exactly (the user may view), else None."""
+    number = q.strip()
+    for container in (request.root.households, request.root.units):
+        dossier = container.get(number)
+        if dossier is not None and can(request, "view", dossier):
+            return dossier
+    return None
+
+
 @view_config(route_name="search", renderer="archive:templates/search.pt", permission="view")
 def search_page(request):
     base = {"q": request.params.get("q", ""), "results": None, "hits": [], "error": None,
@@ -88,6 +99,10 @@ def search_page(request):
             "links": lambda h, d, doc: hit_links(request, h, d, doc), "facet_names": FACETS}
     if not base["q"].strip():
         return base
+    scanned = archive_no_hit(request, base["q"])
+    if scanned is not None:   # a box label's QR code, typed by a scanner: open the dossier
+        return HTTPFound(request.route_url("dossier", kind=CONTAINER_OF[scanned.kind],
+                                           no=scanned.archive_no))
     try:
         results = searcher(request).search(search_request(request.params))
     except QueryError as exc:
