@@ -26,6 +26,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9]{1,10}$")
 MAX_TITLE = 60
 MAX_SCANNED = 5000   # archive numbers in one stock-take: a room's worth, not a flood
 MAX_NUMBER = 100
+BLANKS = " \t\r\n"   # what is trimmed from typed input (the OpenAPI patterns say the same)
 
 
 class ShelvingError(Exception):
@@ -90,11 +91,11 @@ class Stacks(Persistent):
     # -- the register --------------------------------------------------------------------
     def add_place(self, parent, segment, title, actor, when) -> Place:
         """Register a room (no parent), or a shelf, layer or box inside ``parent``."""
-        parent = (parent or "").strip()
-        segment = segment.strip() if isinstance(segment, str) else ""
+        parent = (parent or "").strip(BLANKS)
+        segment = segment.strip(BLANKS) if isinstance(segment, str) else ""
         if not _SEGMENT.match(segment):
             raise ShelvingError("编号：应为1到10位字母或数字", "code")
-        if not isinstance(title, str) or len(title.strip()) > MAX_TITLE:
+        if not isinstance(title, str) or len(title) > MAX_TITLE:
             raise ShelvingError(f"名称：应为不超过{MAX_TITLE}个字符的文本", "title")
         if parent:
             above = self.place(parent)
@@ -164,7 +165,7 @@ def place_of(dossier) -> str | None:
 
 def shelve(stacks, dossier, code, actor, when, comment=""):
     """Put (or move) the dossier's paper volume into a box; recorded as a new version."""
-    code = code.strip() if isinstance(code, str) else ""
+    code = code.strip(BLANKS) if isinstance(code, str) else ""
     if not code:
         raise ShelvingError("存放位置：请选择要放入的盒")
     place = stacks.place(code)
@@ -206,16 +207,16 @@ def parse_numbers(value) -> list:
         value = re.split(r"[\s,，;；]+", value)
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise ShelvingError("档号：应为档号的列表，或每行一个档号的文本", "scanned")
-    out = []
-    for number in (v.strip() for v in value):
-        if not number:
-            continue
-        if len(number) > MAX_NUMBER:
-            raise ShelvingError(f"档号：“{number[:20]}…”过长，不是档号", "scanned")
-        if number not in out:
-            out.append(number)
-    if len(out) > MAX_SCANNED:
+    if len(value) > MAX_SCANNED:
         raise ShelvingError(f"档号：一次盘点最多{MAX_SCANNED}个档号", "scanned")
+    out, seen = [], set()
+    for raw in value:
+        if len(raw) > MAX_NUMBER:
+            raise ShelvingError(f"档号：“{raw[:20]}…”过长，不是档号", "scanned")
+        number = raw.strip(BLANKS)
+        if number and number not in seen:
+            seen.add(number)
+            out.append(number)
     return out
 
 

@@ -248,8 +248,13 @@ def api_stocktake_add(request):
     place = _place_or_404(request)
     body = json_body(request)
     comment = text_value(body, "comment", "说明")
+    scanned = body.get("scanned")
+    if not isinstance(scanned, list):   # the form takes lines of text; the API a list
+        if scanned is not None:
+            raise shelving.ShelvingError("档号：应为档号的列表", "scanned")
+        scanned = []
     take = shelving.take_stock(request.root.stacks, request.root, place.code,
-                               body.get("scanned", []), actor(request), filing.now(), comment)
+                               scanned, actor(request), filing.now(), comment)
     request.response.status = 201
     request.response.location = request.route_url("api_stocktake", number=take.number)
     return stocktake_json(request, take)
