@@ -83,17 +83,18 @@ def bind_volume(dossier, rules=None, *, doc_types=None, binder="", checker="", w
     front = PdfReader(io.BytesIO(_front_matter(dossier, items, rules, doc_types or {})))
     for page in front.pages:
         writer.add_page(page)
+    bound = []
     for item in items:
         with item.document.current_file.open() as fh:
             reader = PdfReader(io.BytesIO(fh.read()))
-        for offset, page in enumerate(reader.pages):
+        for page in reader.pages:
             added = writer.add_page(page)
             added.transfer_rotation_to_content()
-            box = added.mediabox
-            stamp = PdfReader(io.BytesIO(_page_number(item.first_page + offset, float(box.left),
-                                                      float(box.bottom), float(box.width),
-                                                      float(box.height))))
-            added.merge_page(stamp.pages[0])
+            bound.append(added)
+    # one overlay page per bound page, drawn in one go (one font, cloned into the volume once)
+    numbers = PdfReader(io.BytesIO(_page_numbers([page.mediabox for page in bound])))
+    for page, stamp in zip(bound, numbers.pages):
+        page.merge_page(stamp)
     back = PdfReader(io.BytesIO(_closing_sheet(dossier, items, binder, checker, when, note)))
     for page in back.pages:
         writer.add_page(page)
@@ -199,12 +200,18 @@ def _build(story, title) -> bytes:
     return out.getvalue()
 
 
-def _page_number(number, left, bottom, width, height) -> bytes:
-    """A transparent page of the given size with 页号 ``number`` in its upper right corner."""
+def _page_numbers(boxes) -> bytes:
+    """Transparent pages, one per media box, each with its 页号 (1, 2, …) in the upper right corner."""
     out = io.BytesIO()
-    c = _canvas.Canvas(out, pagesize=(left + width, bottom + height), invariant=1)
-    c.setFont(chinese_font(), 12)
-    c.drawRightString(left + width - 12 * mm, bottom + height - 12 * mm, str(number))
-    c.showPage()
+    c = _canvas.Canvas(out, invariant=1)
+    for number, box in enumerate(boxes, 1):
+        left, bottom = float(box.left), float(box.bottom)
+        width, height = float(box.width), float(box.height)
+        c.setPageSize((left + width, bottom + height))
+        c.setFont(chinese_font(), 12)
+        c.drawRightString(left + width - 12 * mm, bottom + height - 12 * mm, str(number))
+        c.showPage()
+    if not boxes:
+        c.showPage()
     c.save()
     return out.getvalue()
