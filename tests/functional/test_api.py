@@ -251,8 +251,7 @@ def test_file_document_and_read_it_back(api, store):
     doc = response.json
     assert response.location.endswith(f"/api/households/{no}/documents/{doc['doc_id']}")
     assert doc["metadata"] == {"doc_type": "application_form", "title": "公共租赁住房申请表",
-                               "date": "2026-03-02", "issuer": "张三", "doc_no": "",
-                               "carrier": ""}
+                               "date": "2026-03-02", "issuer": "张三", "doc_no": ""}
     assert doc["withdrawn"] is False and doc["current_file"] == 1
     (file,) = doc["files"]
     assert file["number"] == 1 and file["filename"] == "申请表.pdf"

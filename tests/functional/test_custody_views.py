@@ -197,6 +197,11 @@ def test_moves_are_versions_and_diffable(api, filed, browser):
     n = page.html.select_one("#current-version").text
     diff_page = browser.get(f"/households/{filed}/diff", {"a": int(n) - 1, "b": n})
     assert "存放位置" in diff_page.text and "A-01-02-001" in diff_page.text
+    history = browser.get(f"/households/{filed}/history")
+    assert "上架/移库" in history.text and "原存放位置" in history.text and "调整" in history.text
+    case = api.get(f"/api/households/{filed}/history", role="auditor").json["events"]
+    assert [dict(e["details"])["存放位置"] for e in case if e["kind"] == "shelved"] == \
+        ["A-01-02-001", "A-01-02-002"]
 
 
 def test_shelve_and_stocktake_through_the_pages(browser, api, filed):
@@ -249,10 +254,9 @@ def test_forged_forms_and_roles_are_refused(browser, api, filed):
     browser.post(f"/households/{filed}/place", {"place": "A-01-02-001"}, status=400)
     browser.post("/shelving/A/stocktakes", {"scanned": filed}, status=400)
     browser.login("auditor")
-    token = browser.get("/shelving").html.select_one("input[name=csrf_token]")
-    page = browser.get(f"/households/{filed}")
-    csrf = page.html.select_one("input[name=csrf_token]")["value"]
-    assert token is None or True
+    shelving = browser.get("/shelving")
+    assert shelving.html.select_one("#place-form") is None     # no form for those who may not
+    csrf = browser.get(f"/households/{filed}").html.select_one("input[name=csrf_token]")["value"]
     browser.post("/shelving", {"code": "C", "csrf_token": csrf}, status=403)
     browser.post(f"/households/{filed}/place", {"place": "A-01-02-001", "csrf_token": csrf}, status=403)
     browser.post("/shelving/A/stocktakes", {"scanned": filed, "csrf_token": csrf}, status=403)

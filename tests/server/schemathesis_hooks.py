@@ -105,6 +105,10 @@ def _existing_path_parameters(case):
         new["run_id"] = _pick(FIXTURES.get("audits", []), params) or new["run_id"]
     if "lottery_id" in new:
         new["lottery_id"] = _pick(FIXTURES.get("lotteries", []), params) or new["lottery_id"]
+    if "code" in new:   # custody: a storage place, a stock-take
+        new["code"] = _pick(FIXTURES.get("places", []), params) or new["code"]
+    if "number" in new and isinstance(new["number"], int) and new["number"] >= 1:
+        new["number"] = _pick(FIXTURES.get("stocktakes", []), params) or new["number"]
     if new != params:
         case.path_parameters = new
 
@@ -211,6 +215,10 @@ def _positive_references(case, body):
             body["fingerprint"] = _pick(FIXTURES["fingerprints"], body)
     if path == "/api/lotteries" and isinstance(body.get("households"), list) and body["households"]:
         body["households"] = sorted(set(FIXTURES.get("households", [])))[:len(body["households"])]
+    if path.endswith("/{no}/place") and method == "PUT" and "place" in body:
+        body["place"] = _pick(FIXTURES.get("boxes", []), body) or body["place"]
+    if path == "/api/places" and method == "POST" and isinstance(body.get("parent"), str):
+        body["parent"] = _pick(FIXTURES.get("shelves", []), body) or body["parent"]
     if path in ("/api/households", "/api/households/{no}") and method in ("POST", "PUT"):
         _satisfy_household_rules(body)
 

@@ -154,9 +154,12 @@ def test_filing_through_the_model_numbers_items(registry, tmp_path):
         from conftest import household_input
         dossier = filing.create_dossier(root, registry, "household", household_input(), "clerk")
         fields = {"doc_type": "pledge", "title": "承诺书", "date": "2026-03-02", "issuer": "张三"}
-        docs = [filing.file_document(dossier, registry, fields, make_pdf(), "f.pdf", "clerk")
-                for _ in range(2)]
+        docs = [filing.file_document(dossier, registry, {**fields, "carrier": carrier}, make_pdf(),
+                                     "f.pdf", "clerk") for carrier in ("", "paper")]
         assert [d.item_no for d in docs] == [1, 2]
+        # an empty carrier is not stored (records filed before the field read the same)
+        assert "carrier" not in docs[0].metadata and docs[1].metadata["carrier"] == "paper"
+        assert [arrangement.carrier(d) for d in docs] == ["electronic", "paper"]
     finally:
         tm.abort()
         conn.close()

@@ -79,6 +79,7 @@ class FieldSpec:
     max: float | None = None
     default: object = None
     description: dict | None = None
+    omit_empty: bool = False   # left empty, the field is not stored at all (added later: old records match)
     fields: tuple = ()
     item: "FieldSpec | None" = None
 
@@ -131,7 +132,7 @@ class DossierSchema:
             kw["missing"] = colander.required
             kw["missing_msg"] = missing_msg
         else:
-            kw["missing"] = self._empty(spec)
+            kw["missing"] = colander.drop if spec.omit_empty else self._empty(spec)
         if spec.default is not None:
             kw["default"] = spec.default
         if spec.max_length:
@@ -300,7 +301,7 @@ class SchemaRegistry:
             raise SchemaError(f"{here}: a sequence needs an item")
         item = self._spec(f["item"], here) if typ == "sequence" else None
         known = {k: f[k] for k in ("required", "vocabulary", "personal", "max_length",
-                                   "min", "max", "default", "description") if k in f}
+                                   "min", "max", "default", "description", "omit_empty") if k in f}
         return FieldSpec(name=name, type=typ, title=f["title"], fields=children, item=item, **known)
 
 
