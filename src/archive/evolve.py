@@ -130,8 +130,15 @@ def _conflict_free(root, registry):
             index.index(dossier.archive_no, modified_hour(dossier.modified))
 
 
+def _loan_book(root, registry):
+    """The loan book (利用登记簿: archive.custody.loans)."""
+    from .custody.loans import LoanBook
+    if getattr(root, "loans", None) is None:
+        root.loans = LoanBook()
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue, _audits, _fixity_index, _conflict_free]   # STEPS[n]: generation n to n + 1
+         _ocr_queue, _audits, _fixity_index, _conflict_free, _loan_book]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -70,6 +70,7 @@ def includeme(config):
     r("api_audit_acks", "/api/audits/{run_id}/acks")
     r("api_credit", "/api/credit")
     r("api_household_credit", "/api/households/{no}/credit", traverse="/households/{no}")
+    config.include(".loans")   # controlled use (利用/借阅): its routes, before the catch-all
     r("api_any", "/api/*rest")
     from pyramid.events import BeforeRender, NewResponse
     from .base import renderer_globals, security_headers
