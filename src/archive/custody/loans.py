@@ -395,8 +395,11 @@ class LoanContext:
 
     def __init__(self, loan, root, lender_roles):
         self.loan = loan
-        self.__parent__, self.__name__ = root, loan.loan_id
-        self.__acl__ = [("Allow", f"user:{loan.borrower}", ("see_loan",))] + [
+        self.__parent__ = root
+        self.__name__ = loan.loan_id if loan is not None else ""
+        # no such loan: whoever asks learns only that (404), like for any unknown id
+        who = [f"user:{loan.borrower}"] if loan is not None else ["system.Authenticated"]
+        self.__acl__ = [("Allow", p, ("see_loan",)) for p in who] + [
             ("Allow", f"role:{r}", ("see_loan",)) for r in lender_roles]
 
 

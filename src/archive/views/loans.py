@@ -56,7 +56,17 @@ def register_factory(request):
 
 
 def loan_factory(request):
-    return model.LoanContext(_loan(request), _root(request), _roles_with(request, "lend"))
+    """The loan's context; an unknown id is answered 404 by the view (so that a method the
+    path does not take is still a 405)."""
+    loan = _root(request).loans.get(request.matchdict.get("loan_id"))
+    return model.LoanContext(loan, _root(request), _roles_with(request, "lend"))
+
+
+def _context_loan(request):
+    loan = request.context.loan
+    if loan is None:
+        raise HTTPNotFound(request.t("借阅单不存在"))
+    return loan
 
 
 def granted_factory(request):
@@ -169,7 +179,7 @@ def _log(request, loan, step, when, detail=""):
 
 def take_step(request, step, data):
     """approve / refuse / lend / return, by the model's rules; logged."""
-    loan, book, when = request.context.loan, _root(request).loans, filing.now()
+    loan, book, when = _context_loan(request), _root(request).loans, filing.now()
     who = actor(request)
     if step == "approve":
         comment = text_value(data, "comment", "审批意见")
@@ -223,6 +233,14 @@ def _item_json(request, loan, item, day):
                                   no=item.archive_no))
     return {"kind": item.kind, "archive_no": item.archive_no, "doc_id": item.doc_id or None,
             "title": item.title, "href": href}
+
+
+def lender_worklist(request):
+    """For the home page of a lender: requests waiting and paper loans overdue (催还)."""
+    if not can(request, "lend", _root(request)):
+        return None
+    book = _root(request).loans
+    return {"pending": book.pending(), "overdue": book.overdue(today(request))}
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -299,7 +317,7 @@ def loan_new(request):
 
 @view_config(route_name="loan", renderer="archive:templates/loan.pt", permission="see_loan")
 def loan_page(request):
-    loan, day = request.context.loan, today(request)
+    loan, day = _context_loan(request), today(request)
     return {"loan": loan, "day": day, "status": loan.status(day),
             "items": [(item, _item_json(request, loan, item, day)["href"]) for item in loan.items],
             "uses": loan.history(), "lender": can(request, "lend") and loan.borrower != request.authenticated_userid,
@@ -398,7 +416,7 @@ def api_request(request):
 
 @view_config(route_name="api_loan", request_method="GET", renderer="json", permission="see_loan")
 def api_show(request):
-    return loan_json(request, request.context.loan, full=True)
+    return loan_json(request, _context_loan(request), full=True)
 
 
 @view_config(route_name="api_loan_approve", request_method="POST", renderer="json", permission="lend")
