@@ -43,13 +43,6 @@ def _root(request):
     return root_factory(request)
 
 
-def _loan(request):
-    loan = _root(request).loans.get(request.matchdict.get("loan_id"))
-    if loan is None:
-        raise HTTPNotFound(request.t("借阅单不存在"))
-    return loan
-
-
 # -- route factories: the contexts the security policy judges --------------------------------
 def register_factory(request):
     return model.LoanRegister(_root(request), _roles_with(request, "lend", "borrow"))
@@ -71,17 +64,32 @@ def _context_loan(request):
 
 def granted_factory(request):
     """The dossier or document of a grant's link; the policy decides whether it is granted."""
-    loan = _loan(request)
+    root = _root(request)
+    loan = root.loans.get(request.matchdict.get("loan_id"))
     kind = {v: k for k, v in KINDS.items()}.get(request.matchdict.get("kind"))
-    dossier = _root(request).container(kind).get(request.matchdict.get("no")) if kind else None
-    if dossier is None:
-        raise HTTPNotFound(request.t("页面或档案不存在"))
+    dossier = root.container(kind).get(request.matchdict.get("no")) if kind else None
     doc = None
-    if "doc" in request.matchdict:
+    if dossier is not None and "doc" in request.matchdict:
         doc = dossier.documents.get(request.matchdict["doc"])
-        if doc is None:
-            raise HTTPNotFound(request.t("文件不存在"))
+    if loan is None or dossier is None or (doc is None and "doc" in request.matchdict):
+        return _Missing(root)
     return model.GrantedObject(loan, dossier, doc, today(request))
+
+
+class _Missing:
+    """The context of a grant's link naming a loan, dossier or document that does not exist:
+    the view answers 404 (a route factory that raised would leave the error page no root)."""
+
+    __acl__ = [("Allow", "system.Authenticated", ("use",))]
+
+    def __init__(self, root):
+        self.__parent__, self.__name__ = root, ""
+
+
+def _granted(request):
+    if isinstance(request.context, _Missing):
+        raise HTTPNotFound(request.t("借阅单、档案或文件不存在"))
+    return request.context
 
 
 def includeme(config):
@@ -339,7 +347,7 @@ def loan_step(request):
 @view_config(route_name="loan_dossier", renderer="archive:templates/loan_dossier.pt", permission="use")
 def granted_dossier(request):
     """The dossier's description under a grant, masked unless the grant says otherwise (then logged)."""
-    granted, when = request.context, filing.now()
+    granted, when = _granted(request), filing.now()
     loan, dossier = granted.loan, granted.dossier
     schema = schemas(request)[dossier.kind]
     unmasked = can(request, "use_personal")
@@ -367,7 +375,7 @@ def granted_dossier(request):
 def granted_file(request):
     """A watermarked copy of the document's current file: the borrower, the number, the time
     on every page. The stored file is only read."""
-    granted, when = request.context, filing.now()
+    granted, when = _granted(request), filing.now()
     loan, dossier, doc = granted.loan, granted.dossier, granted.document
     revision = doc.current_file
     user = request.identity
