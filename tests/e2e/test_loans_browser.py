@@ -16,6 +16,12 @@ from conftest import PASSWORD, doc_fields, household_input, make_pdf
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture
+def settings(settings):
+    """The web server's sealer numbers new requests, as in production."""
+    return {**settings, "archive.loan_sealer": "true"}
+
+
 def sign_in(page, login):
     """The login form, then the loans link every borrower and lender has in the menu."""
     page.context.clear_cookies()

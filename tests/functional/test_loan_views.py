@@ -16,12 +16,6 @@ from conftest import PASSWORD, doc_fields, household_input, make_pdf
 
 
 @pytest.fixture
-def settings(settings):
-    """The sealer numbers requests when a test says so (``seal``), not at a random moment."""
-    return {**settings, "archive.loan_sealer": "false"}
-
-
-@pytest.fixture
 def world(app, users, store):
     """Two borrowers (a court, an inspection office), a lender who also borrows, and a
     household with two current documents and a withdrawn one; returns names and tokens."""
@@ -310,3 +304,39 @@ def test_english_pages(world, browser):
     browser.login("court")
     browser.get("/locale/en")
     assert "Request use" in browser.get("/loans").text
+
+
+def test_two_borrowers_filing_at_the_same_moment_both_commit_without_a_retry(world, app, store):
+    """Requests for different dossiers by different borrowers, released together by a
+    barrier: every one is kept, none conflicted (no retry), none answered 409."""
+    import threading
+
+    from pyramid_retry import IBeforeRetry
+    retries, statuses, errors = [], [], []
+    app.registry.registerHandler(lambda event: retries.append(event.request.path), (IBeforeRetry,))
+    barrier, rounds = threading.Barrier(2), 6
+
+    def borrower(login, no):
+        own = webtest.TestApp(app)
+        for _ in range(rounds):
+            barrier.wait()
+            try:
+                statuses.append(own.post_json("/api/loans", {
+                    "items": [no], "purpose": "inspection", "form": "read", "end": future()},
+                    headers=auth(world, login), status="*").status_int)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=borrower, args=args)
+               for args in (("court", world["no"]), ("inspect1", world["other"]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and statuses == [201] * (2 * rounds)
+    assert retries == []
+    assert loan_count(store) == 2 * rounds
+    seal(store)
+    with store() as root:
+        numbers = sorted(loan.number for loan in root.loans.values())
+    assert numbers == sorted({n for n in numbers}) and len(numbers) == 2 * rounds

@@ -107,6 +107,32 @@ def test_two_borrowers_requesting_at_the_same_time_do_not_conflict(db):
         c.close()
 
 
+def test_the_sealer_numbering_while_a_borrower_requests_does_not_conflict(db):
+    """The sealer drains the inbox of new requests while another request is added to it:
+    the merge keeps the new request waiting and the sealed one numbered."""
+    no = db.nos[0]
+    tm0 = transaction.TransactionManager()
+    conn0 = db.open(transaction_manager=tm0)
+    first = ask(conn0.root()[ROOT_KEY], no).loan_id
+    tm0.commit()
+    tms = [transaction.TransactionManager() for _ in range(2)]
+    conns = [db.open(transaction_manager=tm) for tm in tms]
+    for tm in tms:
+        tm.begin()
+    assert conns[0].root()[ROOT_KEY].loans.seal() == 1
+    second = ask(conns[1].root()[ROOT_KEY], db.nos[1], borrower="inspect1").loan_id
+    tms[0].commit()
+    tms[1].commit()                 # no ConflictError
+    tm0.begin()
+    book = conn0.root()[ROOT_KEY].loans
+    assert book[first].number == "JY-2026-00001" and book[second].number is None
+    assert {loan.loan_id for loan in book.pending()} == {first, second}
+    assert book.seal() == 1 and book[second].number == "JY-2026-00002"
+    tm0.commit()
+    for c in conns + [conn0]:
+        c.close()
+
+
 def test_sealing_and_deciding_and_using_concurrently_do_not_conflict(db):
     no = db.nos[0]
     tm0 = transaction.TransactionManager()

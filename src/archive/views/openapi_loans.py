@@ -94,6 +94,7 @@ def _step(summary, body=None, required=False):
 OPERATIONS = {
     "api_loans": {
         "get": {"summary": "借阅单：审批人（lend）看全部，利用者看自己的（新的在前）", "tags": ["Loans"],
+                "description": "see_loans 即持有 lend 或 borrow 权限的角色。",
                 "parameters": [
                     {"name": "status", "in": "query", "required": False,
                      "description": "只列出此状态的借阅单（未知状态以422拒绝）",
@@ -112,6 +113,7 @@ OPERATIONS = {
     },
     "api_loan": {
         "get": {"summary": "一张借阅单及其利用记录（利用者本人或审批人）", "tags": ["Loans"],
+                "description": "see_loan 即该借阅单的利用者本人或持有 lend 权限的角色；借阅单不存在时为404。",
                 "responses": {"200": _json(_ref("Loan")), **_errors(401, 403, 404)}},
     },
     "api_loan_approve": _step("批准利用申请（不能审批自己的申请：403；已审批：409）", "LoanDecision"),
