@@ -11,12 +11,11 @@ import io
 
 import pytest
 import transaction
-import ZODB
 from pypdf import PdfReader
 
 from archive.access.security import ArchiveSecurityPolicy, RoleMatrix
 from archive.custody import loans
-from archive.custody.loans import GrantedObject, Item, LoanError, LoanForbidden, LoanStateError
+from archive.custody.loans import GrantedObject, LoanError, LoanForbidden, LoanStateError
 from archive.custody.watermark import watermark_text, watermarked
 from archive.records import filing
 from archive.root import ROOT_KEY, bootstrap
