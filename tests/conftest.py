@@ -162,6 +162,7 @@ def settings(tmp_path):
         "archive.argon2.memory_cost": "1024",
         "archive.max_upload_mb": "2",
         "archive.log_sealer": "false",
+        "archive.loan_sealer": "false",
         "archive.text_worker": "false",
         "archive.search_worker": "false",
         "archive.ocr_worker": "false",

@@ -94,6 +94,10 @@ def main(global_config, **settings):
         from .access.auditlog import LogSealer
         registry.archive_log_sealer = LogSealer(db)
         registry.archive_log_sealer.start()
+    if asbool(settings.get("archive.loan_sealer", True)):
+        from .custody.loans import LoanSealer   # 借阅单号 for new loan requests
+        registry.archive_loan_sealer = LoanSealer(db)
+        registry.archive_loan_sealer.start()
     if asbool(settings.get("archive.text_worker", True)):
         from .workers.textlayer import TextWorker
         registry.archive_text_worker = TextWorker(db)

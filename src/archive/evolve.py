@@ -130,6 +130,13 @@ def _conflict_free(root, registry):
             index.index(dossier.archive_no, modified_hour(dossier.modified))
 
 
+def _loan_book(root, registry):
+    """The loan book (利用登记簿: archive.custody.loans)."""
+    from .custody.loans import LoanBook
+    if getattr(root, "loans", None) is None:
+        root.loans = LoanBook()
+
+
 def _item_numbers(root, registry, progress=None):
     """Custody: 件号 for documents filed before, in filing order; the register of shelves."""
     from .custody.arrangement import number_items
@@ -140,7 +147,8 @@ def _item_numbers(root, registry, progress=None):
 
 
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers]   # STEPS[n]: generation n to n + 1
+         _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
+         _loan_book]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

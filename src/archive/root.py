@@ -11,6 +11,7 @@ from .audit.runs import AuditBook
 from .access.auditlog import AuditLog
 from .records.container import DossierContainer, listing_paths
 from .workflow.credit import CreditRecord
+from .custody.loans import LoanBook
 from .records.fixity import FixityIndex
 from .workflow.leases import LeaseBook
 from .workflow.lottery.draw import LotteryBook
@@ -45,6 +46,7 @@ class ArchiveRoot(Persistent):
         self.audits = AuditBook()
         self.fixity = FixityIndex()
         self.stacks = Stacks()   # 库房管理: the register of storage places and the stock-takes
+        self.loans = LoanBook()
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import datetime as dt
 import json
 import os
 import re
@@ -42,7 +43,7 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
           "negative_data_rejection", "positive_data_acceptance", "unsupported_method",
           "missing_required_header", "ignored_auth")
 # Roles tried first for an operation's permission (the first one that holds it asks).
-ROLE_ORDER = ("archivist", "admin", "reviewer", "auditor", "inspector")
+ROLE_ORDER = ("archivist", "admin", "reviewer", "auditor", "inspector", "borrower")
 
 # Failures that stand, each with the reason. Keys: (operation, failure code, what the failure
 # says or the server answered), each a regular expression; the first that matches explains it.
@@ -149,6 +150,10 @@ def arrange(server) -> dict:
         if run["status"] in ("done", "failed"):
             break
         time.sleep(0.5)
+    loan = server.request("POST", "/api/loans", token="borrower", json={
+        "items": [households[0], f"{units[0]}/{documents[units[0]][0]}"], "purpose": "judicial",
+        "form": "read", "end": (dt.date.today() + dt.timedelta(days=30)).isoformat()})
+    assert loan.status == 201, loan    # so that the loan list and its schema hold something
     return {"tokens": {role: server.token(role) for role in ROLE_ORDER},
             "role_for": role_for_permissions(), "households": households, "units": units,
             "documents": documents, "versions": versions, "people": people, "url": server.url,

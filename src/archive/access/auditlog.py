@@ -58,6 +58,13 @@ ACTIONS = {   # how a clerk reads an action; transitions read "办理：<step>"
     "audit.ack": ("确认审计发现", "Audit finding acknowledged"),
     "lottery": ("摇号", "Lottery"),
     "demo.build": ("生成演示数据", "Demo data built"),
+    "loan.request": ("申请利用", "Use requested"),
+    "loan.approve": ("批准利用", "Use approved"),
+    "loan.refuse": ("不予利用", "Use refused"),
+    "loan.view": ("按借阅单查阅", "Viewed under a loan"),
+    "loan.download": ("按借阅单下载复制件", "Copy downloaded under a loan"),
+    "loan.lend": ("借出纸质档案", "Paper volume lent"),
+    "loan.return": ("归还纸质档案", "Paper volume returned"),
 }
 
 

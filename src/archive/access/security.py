@@ -87,7 +87,7 @@ class ArchiveSecurityPolicy:
         return [Everyone, Authenticated, f"user:{user.login}"] + [f"role:{r}" for r in user.roles]
 
     def permits(self, request, context, permission):
-        principals = self.principals(request)
+        principals = self.principals(request) + self._grants(request, context)
         for location in lineage(context):
             acl = getattr(location, "__acl__", None)
             # A per-object ACL (e.g. a restricted dossier) decides when one of its
@@ -95,6 +95,13 @@ class ArchiveSecurityPolicy:
             if acl and any(p in principals and _names(perms, permission) for _, p, perms in acl):
                 return self.acl_helper.permits(_Holder(acl), principals, permission)
         return self.acl_helper.permits(_Holder(self.root_acl), principals, permission)
+
+    def _grants(self, request, context):
+        """Principals for the grants (借阅授权) the user holds on this very object while they
+        last: an object that can be reached under a grant says which (archive.custody.loans)."""
+        held = getattr(context, "grant_principals", None)
+        user = self.identity(request) if held is not None else None
+        return list(held(user.login)) if user is not None else []
 
     def remember(self, request, userid, epoch=0, **kw):
         request.session["archive.epoch"] = epoch

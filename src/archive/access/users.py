@@ -15,10 +15,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-ROLES = ("admin", "archivist", "reviewer", "inspector", "auditor")
+ROLES = ("admin", "archivist", "reviewer", "inspector", "auditor", "borrower")
 ROLE_TITLES = {"admin": ("系统管理员", "Administrator"), "archivist": ("档案管理员", "Archivist"),
                "reviewer": ("审核员", "Reviewer"), "inspector": ("稽查员", "Inspector"),
-               "auditor": ("审计员", "Auditor")}
+               "auditor": ("审计员", "Auditor"), "borrower": ("利用者", "Borrower")}
 LOGIN = re.compile(r"^[a-z0-9_.-]{2,32}$")
 MIN_PASSWORD = 8
 

@@ -322,6 +322,20 @@ def unit_double_let(rule, ctx):
                               no, kind, ",".join(ids))
 
 
+@rule("loan_overdue", "major", "security", "archive",
+      ("借出档案逾期未还", "Paper loan overdue"),
+      ("外借的纸质档案已过借阅单的截止日期仍未归还（催还）。",
+       "A paper volume lent under a loan is past the loan's last day and not returned."))
+def loan_overdue(rule, ctx):
+    book = getattr(ctx.root, "loans", None)
+    for loan in (book.overdue(ctx.today) if book is not None else ()):
+        for kind, no in loan.dossiers():
+            yield Finding(rule.id, rule.severity,
+                          f"借阅单 {loan.label}（{loan.borrower_name}）借出的纸质档案应于 "
+                          f"{loan.end.isoformat()} 归还，已逾期 {(ctx.today - loan.end).days} 天",
+                          no, kind, f"loan:{loan.loan_id}")
+
+
 @rule("log_chain", "critical", "security", "archive",
       ("审计日志哈希链", "Audit log chain"),
       ("审计日志的哈希链从第一条到最后一条完整无缺，没有条目被改动、删除或截去。",

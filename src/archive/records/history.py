@@ -25,7 +25,7 @@ LEASE_ID = "租赁编号"                        # the detail label lease steps 
 # An event belongs to one or more of these groups; the history page filters by them.
 GROUPS = {"changes": ("信息变更", "Changes"), "documents": ("文件", "Documents"),
           "procedure": ("办理", "Procedure"), "lease": ("租赁", "Leases"),
-          "credit": ("诚信", "Credit")}
+          "credit": ("诚信", "Credit"), "use": ("利用", "Use")}
 GROUP_OF = {"created": "changes", "edited": "changes", "restored": "changes",
             "filed": "documents", "refiled": "documents", "document_edited": "documents",
             "withdrawn": "documents", "transition": "procedure", "adopted": "procedure",
@@ -151,6 +151,7 @@ def timeline(dossier, root, registry, locale="zh", *, procedure=None, unmasked=F
         prev = version
     events = _with_leases(events, dossier, workflow, locale, zone)
     events = _with_bans(events, dossier, root, people, workflow, locale, unmasked)
+    events += _uses(dossier, root, locale, zone)
     return sorted(events, key=_order)
 
 
@@ -358,3 +359,33 @@ def _banning_step(events, dossier, ban, workflow):
                 and event.actor == ban.recorded_by:
             return i
     return None
+
+
+# -- use (利用记录) -------------------------------------------------------------------------
+USE_TITLES = {"request": ("申请利用", "Use requested"), "approve": ("批准利用", "Use approved"),
+              "refuse": ("不予利用", "Use refused"), "view": ("按借阅单查阅", "Viewed under a loan"),
+              "download": ("按借阅单下载复制件", "Copy downloaded under a loan"),
+              "lend": ("借出纸质档案", "Paper volume lent"), "return": ("归还纸质档案", "Paper volume returned")}
+LOAN_LABEL = ("借阅单", "Loan")
+
+
+def _uses(dossier, root, locale, zone):
+    """Every use of the dossier under a loan (the loan book's records: archive.custody.loans)."""
+    book = getattr(root, "loans", None)
+    if book is None:
+        return []
+    out = []
+    for use in book.uses_of(dossier.kind, dossier.archive_no):
+        loan = book.get(use.loan_id)
+        label = loan.label if loan is not None else use.loan_id
+        details = ((_tr(LOAN_LABEL, locale), label),)
+        if use.doc_id:
+            details += ((_tr(("文件", "Document"), locale), use.doc_id),)
+        if use.detail:
+            details += ((_tr(LABELS["note"], locale), use.detail),)
+        title = _tr(USE_TITLES.get(use.action, (use.action, use.action)), locale)
+        fact = Fact("use", title, label, details)
+        out.append(Event(when=use.when, day=_local_day(use.when, zone), date_only=False,
+                         actor=use.actor, kind="use", groups=("use",), title=title,
+                         details=details, facts=(fact,)))
+    return out

@@ -85,6 +85,7 @@ def includeme(config):
     r("api_place_detail", "/api/places/{code}")
     r("api_place_stocktakes", "/api/places/{code}/stocktakes")
     r("api_stocktake", "/api/stocktakes/{number}")
+    config.include(".loans")   # controlled use (利用/借阅): its routes, before the catch-all
     r("api_any", "/api/*rest")
     from pyramid.events import BeforeRender, NewResponse
     from .base import renderer_globals, security_headers

@@ -13,7 +13,9 @@ def home(request):
         recent[kind] = root.container(kind).newest(8)
     from .workflow import worklist
     items, total = worklist(request, limit=15)
+    from .loans import lender_worklist
     return {
+        "lending": lender_worklist(request),
         "work": items, "work_total": total,
         "worklist_macros": get_renderer("archive:templates/worklist.pt").implementation(),
         "counts": {"household": len(root.households), "unit": len(root.units),
