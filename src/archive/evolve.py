@@ -130,8 +130,15 @@ def _conflict_free(root, registry):
             index.index(dossier.archive_no, modified_hour(dossier.modified))
 
 
+def _cluster(root, registry):
+    """The worker lease and heartbeat, login failures and the session secret in ZODB, shared
+    by every server of a cluster (README "More than one server")."""
+    from .workers.lease import ensure
+    ensure(root)
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue, _audits, _fixity_index, _conflict_free]   # STEPS[n]: generation n to n + 1
+         _ocr_queue, _audits, _fixity_index, _conflict_free, _cluster]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -19,6 +19,7 @@ from .workers.ocr import OcrQueue
 from .search.queue import IndexQueue
 from .workers.textlayer import TextQueue
 from .access.users import Users
+from .workers.lease import ensure as cluster_state
 
 ROOT_KEY = "archive"
 
@@ -43,6 +44,7 @@ class ArchiveRoot(Persistent):
         self.ocr_queue = OcrQueue()
         self.audits = AuditBook()
         self.fixity = FixityIndex()
+        cluster_state(self)
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0
