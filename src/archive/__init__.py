@@ -45,6 +45,7 @@ def main(global_config, **settings):
     # A response with a 4xx/5xx status never commits, even if a view wrote before refusing.
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     settings.setdefault("pyramid.default_locale_name", "zh_Hans")
+    settings.setdefault("tm.activate_hook", "archive.views.health.tm_wanted")   # not for /healthz
     config = Configurator(settings=settings, root_factory=store.root_factory)
     for name in ("pyramid_tm", "pyramid_retry", "pyramid_chameleon"):
         config.include(name)

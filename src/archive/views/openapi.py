@@ -15,7 +15,7 @@ import re
 from pyramid.interfaces import IRoutesMapper
 from pyramid.view import view_config
 
-from . import openapi_audit, openapi_history, openapi_search, openapi_workflow
+from . import openapi_audit, openapi_health, openapi_history, openapi_search, openapi_workflow
 from ..schema.validators import CEILING
 from .base import DEFAULT_PER_PAGE, KIND_OF, MAX_PER_PAGE
 from .openapi_text import BLANK, NOT_BLANK, PARAM_TEXT, TEXT
@@ -567,10 +567,10 @@ def build(registry) -> dict:
                       **openapi_workflow.kind_operations([f"{TITLES[kind]} dossiers"], kind)}
                for kind in TITLES}
     others = {**OPENAPI_OPERATIONS, **openapi_search.OPERATIONS, **openapi_workflow.GLOBAL_OPERATIONS,
-              **openapi_history.OPERATIONS, **openapi_audit.OPERATIONS}
+              **openapi_history.OPERATIONS, **openapi_audit.OPERATIONS, **openapi_health.OPERATIONS}
     paths = {}
     for route in mapper.get_routes():
-        if not route.pattern.startswith("/api/") or "*" in route.pattern:
+        if not (route.pattern.startswith("/api/") or route.name == "healthz") or "*" in route.pattern:
             continue
         for path, kind in openapi_paths(route.pattern):
             table = by_kind[kind] if kind else others
@@ -629,6 +629,7 @@ def _with_procedure(parts, registry):
     schemas.update(openapi_history.schemas(procedure))
     schemas.update(openapi_search.SCHEMAS)
     schemas.update(openapi_audit.SCHEMAS)
+    schemas.update(openapi_health.SCHEMAS)
     for kind, title in TITLES.items():
         workflow = procedure.workflows[kind]
         states = {"type": ["string", "null"], "enum": list(workflow.states) + [None],
