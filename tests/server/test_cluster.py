@@ -175,7 +175,7 @@ def test_worker_killed_and_restarted_the_queues_resume(cluster, web, worker):
     assert _found(second, word) == 0          # nobody indexes while the worker is down
     assert health["status"] == "degraded" or health["worker"]["alive"]
     worker.start()                            # the killed owner's pid is gone: taken over at once
-    assert wait_for(lambda: _found(second, word), WAIT, what="search after the worker restarted") == 1
+    wait_for(lambda: _found(second, word) == 3, WAIT, what="the three documents in search after the restart")
     queues = wait_for(lambda: (q := _health(second)["queues"]) and not any(q.values()) and q,
                       WAIT, what="empty queues")
     assert queues == {"text": 0, "ocr": 0, "index": 0, "audit": 0, "log": 0}
