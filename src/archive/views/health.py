@@ -6,7 +6,6 @@ connection before the view has a chance to report that the database is unreachab
 """
 from __future__ import annotations
 
-from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..workers import health
@@ -23,8 +22,8 @@ class HealthContext:
         request.environ["archive.identity"] = None     # archive.access.security.identity
 
 
-@view_config(route_name="healthz", request_method="GET", renderer="json",
-             permission=NO_PERMISSION_REQUIRED)
+@view_config(route_name="healthz", request_method="GET", renderer="json")   # public, as the
+# OpenAPI document is: the application sets no default permission
 def healthz(request):
     """200 with the report when the database answers, 503 when it does not."""
     status, report = health.check(request.registry._zodb_databases[""])

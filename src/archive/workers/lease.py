@@ -26,8 +26,10 @@ from persistent import Persistent
 
 from .background import LeaseLost
 
-HEARTBEAT = 2.0     # seconds between heartbeats of the lease's owner
-STALE = 20.0        # a heartbeat this old: the owner is gone, another may take the lease
+HEARTBEAT = 2.0     # seconds between heartbeats of the lease's owner on a shared store
+ALONE = 60.0        # ... on the embedded FileStorage, which no other process can open: a
+                    # heartbeat there only feeds /healthz, and each one is a transaction in Data.fs
+STALE = 20.0        # a heartbeat this old (or three intervals): the owner is gone
 
 
 class WorkerLease(Persistent):
@@ -40,8 +42,15 @@ class WorkerLease(Persistent):
 class Heartbeat(Persistent):
     """The lease owner's last sign of life (epoch seconds); written by the owner alone."""
 
+    every = HEARTBEAT   # the owner's interval between beats
+
     def __init__(self):
         self.owner, self.at, self.started = "", 0.0, 0.0
+
+
+def stale_after(beat) -> float:
+    """Seconds after its last beat an owner counts as gone."""
+    return max(STALE, 3 * beat.every)
 
 
 def ensure(root):
@@ -62,7 +71,8 @@ def ensure(root):
 class Claim:
     """This process's claim on the lease: its identity, and the checks its workers make."""
 
-    def __init__(self, host=None, pid=None, clock=time.time):
+    def __init__(self, host=None, pid=None, clock=time.time, every=HEARTBEAT):
+        self.every = every
         self.host = host or socket.gethostname()
         self.pid = pid or os.getpid()
         self.me = f"{self.host}:{self.pid}:{secrets.token_hex(4)}"
@@ -92,6 +102,8 @@ class Claim:
             lease.owner, lease.host, lease.pid, lease.since = self.me, self.host, self.pid, now
             beat.started = now
         beat.owner, beat.at = self.me, now
+        if beat.every != self.every:
+            beat.every = self.every
         return True
 
     def release(self, root):
@@ -102,7 +114,7 @@ class Claim:
             root.worker_heartbeat.at = 0.0
 
     def _gone(self, lease, beat, now) -> bool:
-        if beat.owner != lease.owner or now - beat.at > STALE:
+        if beat.owner != lease.owner or now - beat.at > stale_after(beat):
             return True
         return lease.host == self.host and lease.pid != self.pid and not _alive(lease.pid)
 
@@ -126,7 +138,7 @@ def status(root, now=None) -> dict:
         return {"owner": None, "heartbeat": None, "heartbeat_age": None, "alive": False}
     age = max(0.0, now - beat.at)
     return {"owner": lease.owner, "heartbeat": _iso(beat.at), "heartbeat_age": round(age, 1),
-            "alive": age <= STALE}
+            "alive": age <= stale_after(beat)}
 
 
 def _iso(epoch) -> str:

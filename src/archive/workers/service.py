@@ -14,7 +14,7 @@ import logging
 from pyramid.settings import asbool
 
 from .background import Worker
-from .lease import HEARTBEAT, Claim
+from .lease import ALONE, HEARTBEAT, Claim
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ class LeaseKeeper(Worker):
 
     label = "archive-lease"
 
-    def __init__(self, db, claim: Claim, interval=HEARTBEAT):
-        super().__init__(db, interval)
+    def __init__(self, db, claim: Claim):
+        super().__init__(db, claim.every)
         self.keeps = claim          # not ``claim``: the keeper itself must run without one
 
     def work(self, root, commit) -> int:
@@ -58,7 +58,9 @@ class Service:
     """The lease keeper and the workers the settings switch on, started and stopped together."""
 
     def __init__(self, db, settings, schemas, procedure, search_index):
-        self.claim = Claim()
+        from ..store import is_shared
+        # on the embedded FileStorage no other process can take over: beat seldom
+        self.claim = Claim(every=HEARTBEAT if is_shared(settings.get("zodbconn.uri", "")) else ALONE)
         self.keeper = LeaseKeeper(db, self.claim)
         self.workers = _workers(db, settings, schemas, procedure, search_index)
         for worker in self.workers.values():
