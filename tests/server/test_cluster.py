@@ -153,6 +153,28 @@ def test_login_throttling_and_sessions_hold_across_servers(cluster, web, worker)
     assert cluster.read("result = len(root.login_failures)") >= 5
 
 
+def test_the_store_merges_concurrent_additions_to_an_inbox(cluster, web, worker):
+    """Two transactions adding to one queue's inbox at once both commit: RelStorage merges in
+    the client, the ZEO server by importing archive (runzeo from the project's venv)."""
+    merged = cluster.read(
+        "import transaction\n"
+        "from archive.workers.inbox import Inbox\n"
+        "tms = [transaction.TransactionManager() for _ in range(2)]\n"
+        "conns = [db.open(transaction_manager=tm) for tm in tms]\n"
+        "conns[0].root()['cluster-test'] = Inbox()\n"
+        "tms[0].commit()\n"
+        "tms[0].begin()\n"
+        "tms[1].begin()\n"
+        "boxes = [c.root()['cluster-test'] for c in conns]\n"
+        "boxes[0].put(('a',), 1)\n"
+        "boxes[1].put(('b',), 2)\n"
+        "tms[0].commit()\n"
+        "tms[1].commit()\n"
+        "tms[0].begin()\n"
+        "result = [k[0] for k, _ in conns[0].root()['cluster-test'].items()]\n")
+    assert merged == ["a", "b"]
+
+
 def test_first_server_killed_the_second_serves_on(cluster, web, worker):
     first, second = web
     first.kill()
@@ -182,3 +204,13 @@ def test_worker_killed_and_restarted_the_queues_resume(cluster, web, worker):
     statuses = [_text_status(second, no, f"D000{n}") for n in (1, 2, 3)]
     assert statuses == ["done"] * 3
     assert not re.search(r"Traceback", worker.log_text()), worker.log_text()[-3000:]
+
+
+def test_health_is_503_when_the_store_is_gone(cluster, web, worker):
+    """The database dropped (RelStorage) or the ZEO server stopped: the server says so."""
+    second = web[1]
+    cluster.store.drop()
+    reply = wait_for(lambda: (r := second.request("GET", "/healthz", token=None)).status == 503 and r,
+                     WAIT, what="/healthz to notice the store is gone")
+    assert reply.json()["database"]["reachable"] is False
+    assert reply.json()["status"] == "unavailable"
