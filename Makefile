@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= development.ini
 
-.PHONY: run install test install-test system-deps system-test-deps bench bench-search bench-audit bench-load
+.PHONY: run install test install-test system-deps system-test-deps bench bench-search bench-audit bench-load run-zeo bench-cluster
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ system-test-deps: system-deps
 	$(call apt_install,command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "noto sans cjk",chromium fonts-noto-cjk)
 
 install-test: $(BIN)/python system-test-deps
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[test,postgresql,zeo]"
 
 test: install-test
 	$(BIN)/python -m pytest
@@ -60,3 +60,17 @@ bench-audit: install
 # city (python bench/load.py --users 4 --seconds 20 for a shorter run; --households N, --keep)
 bench-load: install
 	$(BIN)/python bench/load.py
+
+# The ZEO server for zeo.ini (README "More than one server"), run with the venv's runzeo:
+# it imports archive to merge concurrent additions to the queues' inboxes.
+run-zeo: install
+	mkdir -p var/zeo
+	$(BIN)/pip install -q -e ".[zeo]"
+	$(BIN)/runzeo -C zeo.conf
+
+# Filing documents/s with 8 clients: FileStorage, one and two web servers on RelStorage
+# (a throw-away PostgreSQL database on 127.0.0.1:5432) against the raw RelStorage blob-commit
+# rate (python bench/cluster.py --per-client 10 for a shorter run)
+bench-cluster: install
+	$(BIN)/pip install -q -e ".[test,postgresql]"
+	$(BIN)/python bench/cluster.py

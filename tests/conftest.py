@@ -176,6 +176,9 @@ def app(settings):
     application = main({}, **settings)
     yield application
     from archive.workers.background import Worker
+    service = getattr(application.registry, "archive_workers", None)
+    if service is not None:
+        service.stop(10)
     for worker in [w for w in vars(application.registry).values() if isinstance(w, Worker)]:
         worker.stop()
         worker.join(10)

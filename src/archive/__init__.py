@@ -25,10 +25,12 @@ from .root import bootstrap
 from .search import index_directory
 from .search.index import SearchIndex
 from .schema.registry import SchemaRegistry, default_directory
-from .access.security import ArchiveSecurityPolicy, LoginThrottle, RoleMatrix, is_token_request
+from .access.security import ArchiveSecurityPolicy, RoleMatrix, is_token_request
+from .access.throttle import LoginThrottle
 from .access.users import hasher_from_settings
 from .custody.arrangement import compile_rules
 from .workflow import procedure_from_settings
+from .workers.service import Service, enabled as workers_enabled
 
 from .evolve import alias_moved_modules
 
@@ -44,6 +46,7 @@ def main(global_config, **settings):
     # A response with a 4xx/5xx status never commits, even if a view wrote before refusing.
     settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
     settings.setdefault("pyramid.default_locale_name", "zh_Hans")
+    settings.setdefault("tm.activate_hook", "archive.views.health.tm_wanted")   # not for /healthz
     config = Configurator(settings=settings, root_factory=store.root_factory)
     for name in ("pyramid_tm", "pyramid_retry", "pyramid_chameleon"):
         config.include(name)
@@ -61,8 +64,10 @@ def main(global_config, **settings):
     registry.archive_catalog = Catalog()
     registry.archive_search = SearchIndex(index_directory(settings, PROJECT_DIR))
     registry.archive_hasher = hasher_from_settings(settings)
+    stored_secret = _open_store(registry)   # before the sessions, which may sign with its secret
+    db = registry._zodb_databases[""]
     registry.archive_throttle = LoginThrottle(
-        int(settings.get("archive.login_failures", 5)),
+        db, int(settings.get("archive.login_failures", 5)),
         int(settings.get("archive.login_window_minutes", 15)) * 60)
     registry.archive_upload_limit = int(float(settings.get("archive.max_upload_mb", 50)) * 1024 * 1024)
     registry.archive_patterns = {k.rsplit(".", 1)[1]: v for k, v in settings.items()
@@ -70,7 +75,7 @@ def main(global_config, **settings):
 
     config.set_security_policy(ArchiveSecurityPolicy(registry.archive_roles))
     config.set_session_factory(SignedCookieSessionFactory(
-        _session_secret(settings), httponly=True, samesite="Lax",
+        _session_secret(settings, stored_secret), httponly=True, samesite="Lax",
         secure=asbool(settings.get("archive.secure_cookies", False)), timeout=8 * 3600,
         reissue_time=600))
     # Every unsafe request needs the CSRF token, except token-authenticated API calls,
@@ -88,34 +93,9 @@ def main(global_config, **settings):
     config.add_static_view("deform_static", "deform:static/", cache_max_age=3600)
     config.include(".views")
     app = config.make_wsgi_app()
-    _open_store(registry)
-    db = registry._zodb_databases[""]
-    if asbool(settings.get("archive.log_sealer", True)):
-        from .access.auditlog import LogSealer
-        registry.archive_log_sealer = LogSealer(db)
-        registry.archive_log_sealer.start()
-    if asbool(settings.get("archive.loan_sealer", True)):
-        from .custody.loans import LoanSealer   # 借阅单号 for new loan requests
-        registry.archive_loan_sealer = LoanSealer(db)
-        registry.archive_loan_sealer.start()
-    if asbool(settings.get("archive.text_worker", True)):
-        from .workers.textlayer import TextWorker
-        registry.archive_text_worker = TextWorker(db)
-        registry.archive_text_worker.start()
-    if asbool(settings.get("archive.search_worker", True)):
-        from .search.index import IndexWorker
-        registry.archive_index_worker = IndexWorker(db, registry.archive_schemas, registry.archive_search)
-        registry.archive_index_worker.start()
-    if asbool(settings.get("archive.ocr_worker", True)):
-        from .workers.ocr import OcrOptions, OcrWorker
-        registry.archive_ocr_worker = OcrWorker(db, OcrOptions.from_settings(settings))
-        registry.archive_ocr_worker.start()
-    if asbool(settings.get("archive.audit_worker", True)):
-        from .audit.worker import AuditWorker, parse_schedule
-        registry.archive_audit_worker = AuditWorker(db, registry.archive_procedure,
-                                                    registry.archive_schemas, registry.archive_search,
-                                                    at=parse_schedule(settings.get("archive.audit_at")))
-        registry.archive_audit_worker.start()
+    if workers_enabled(settings):    # off on the web servers of a cluster: archive worker does it
+        registry.archive_workers = Service(db, settings, registry.archive_schemas,
+                                           registry.archive_procedure, registry.archive_search).start()
     return app
 
 
@@ -138,11 +118,15 @@ def _serialise_template_compilation():
     BaseTemplate.cook = serialised
 
 
-def _session_secret(settings):
-    """The ini's secret, or one generated once into var/ so restarts keep sessions."""
+def _session_secret(settings, stored):
+    """The ini's secret; else, with the embedded FileStorage, the one generated once into
+    var/ (so restarts keep sessions, as before); else the secret kept in the database, the
+    same for every server of a cluster (a session begun on one is good on the others)."""
     secret = settings.get("archive.session_secret")
     if secret:
         return secret
+    if store.is_shared(settings.get("zodbconn.uri", "")):
+        return stored
     path = PROJECT_DIR / "var" / "session_secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,12 +145,21 @@ def _deform_renderer():
 
 
 def _open_store(registry):
-    """Create or upgrade the ArchiveRoot before the first request."""
+    """Create or upgrade the ArchiveRoot before the first request; returns its session secret.
+
+    Several servers of a cluster may start at once on a new or older database: all but one
+    then meet a conflict, and find the root made or upgraded when they try again."""
+    from ZODB.POSException import ConflictError
     db = registry._zodb_databases[""]
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     try:
-        with tm:
-            bootstrap(conn.root(), registry.archive_schemas)
+        for attempt in range(5):
+            try:
+                with tm:
+                    return bootstrap(conn.root(), registry.archive_schemas).session_secret
+            except ConflictError:
+                if attempt == 4:
+                    raise
     finally:
         conn.close()

@@ -10,7 +10,9 @@ Messages are in Chinese, for the office's administrator; a refusal exits with st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
+import io
 import os
 import pathlib
 import sys
@@ -18,6 +20,7 @@ import sys
 import transaction
 from pyramid.paster import get_appsettings
 from zc.lockfile import LockError
+from ZODB.POSException import ConflictError
 
 from . import evolve, store
 from .root import ROOT_KEY, bootstrap
@@ -79,6 +82,17 @@ class Session:
             self._root.log.seal()   # what the server left waiting, before the command reads it
         return self._root
 
+    def password(self, read):
+        """The password the command was given, read once (a command run again after a
+        conflict must not read standard input a second time)."""
+        if getattr(self, "_password", None) is None:
+            self._password = read()
+        return self._password
+
+    def forget(self):
+        """After an abort: the root is read afresh by the next attempt."""
+        self._root = None
+
     def commit(self):
         """Seal the command's log entries into the chain, then commit (archive.access.auditlog)."""
         if self._root is not None:
@@ -98,8 +112,17 @@ def _make_local_directories(uri):
         os.makedirs(os.path.dirname(urlparse(uri).path) or ".", exist_ok=True)
 
 
+ATTEMPTS = 5   # a command meeting a conflict with the servers beside it runs again this often
+
+
 def main(argv=None) -> int:
-    """Run one subcommand; returns the exit status (0, or 2 when the command is refused)."""
+    """Run one subcommand; returns the exit status (0, or 2 when the command is refused).
+
+    With ZEO or RelStorage the command runs beside the web servers and the worker, and its
+    commit may meet a conflict (someone saved the same object first): it is then aborted
+    and run again from the start, up to ``ATTEMPTS`` times, like a request. What it prints
+    on standard output is held back until it has committed, so a token is printed once,
+    and only the token that was stored."""
     args = _parser().parse_args(argv)
     try:
         session = Session(_settings(args.config))
@@ -111,15 +134,39 @@ def main(argv=None) -> int:
               "或改用 ZEO/RelStorage 等可多进程访问的存储", file=sys.stderr)
         return 2
     try:
-        status = args.command(session, args) or 0
-        session.commit()
-        return status
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return _attempt(session, args)
+            except ConflictError as exc:
+                session.tm.abort()
+                session.forget()
+                if attempt == ATTEMPTS:
+                    print(f"错误：其他进程一直在修改同一数据，{ATTEMPTS} 次尝试均未成功，请稍后再试（{exc}）",
+                          file=sys.stderr)
+                    return 1
+                print(f"与其他进程的修改冲突，重试（第 {attempt + 1} 次）……", file=sys.stderr)
     except ValueError as exc:  # UserError, ValidationFailed, CommandError: the input is wrong
         session.tm.abort()
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     finally:
         session.close()
+
+
+def _attempt(session, args) -> int:
+    """Run the command and commit; standard output is written only after the commit
+    (except for the worker, which runs until it is stopped and logs as it goes)."""
+    if getattr(args, "streams", False):
+        status = args.command(session, args) or 0
+        session.commit()
+        return status
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = args.command(session, args) or 0
+        session.commit()
+    sys.stdout.write(out.getvalue())
+    sys.stdout.flush()
+    return status
 
 
 def _settings(config):
@@ -166,6 +213,8 @@ def _parser():
     check = commands.add_parser("index-check", help="检查全文检索索引与数据库是否一致（不一致时退出码为 1）")
     check.add_argument("--fix", action="store_true", help="把缺失或过期的档案重新编入索引")
     check.set_defaults(command=index_check)
+    worker = commands.add_parser("worker", help="运行后台工作进程（文本层、OCR、检索索引、审计、日志封存），直到被停止")
+    worker.set_defaults(command=run_worker, streams=True)
     commands.add_parser("ocr", help="立即识别排队中的扫描件（OCR），每份文件提交一次").set_defaults(command=run_ocr)
     from .audit import commands as audit_commands
     audit_commands.register(commands)
@@ -181,7 +230,7 @@ def user_add(session, args):
     root = session.root
     if args.login.strip().lower() in root.users:  # refuse before asking for a password
         raise CommandError(f"登录名“{args.login.strip().lower()}”已存在")
-    user = root.users.add(args.login, args.name, args.roles, _read_password(), session.hasher)
+    user = root.users.add(args.login, args.name, args.roles, session.password(_read_password), session.hasher)
     root.log.append(actor=ACTOR, action="user.add", target=user.login, detail=",".join(user.roles))
     print(f"已添加用户 {user.login}（{_roles(user.roles)}）")
 
@@ -268,6 +317,50 @@ def run_evolve(session, args):
         return
     ran = evolve.upgrade(existing, session.registry, progress=ProgressBar(sys.stderr))
     print(f"运行了 {ran} 个升级步骤，数据库现为第 {existing.generation} 代。")
+
+
+def run_worker(session, args):
+    """``worker``: the cluster's after-commit work in this process, until SIGTERM or Ctrl-C.
+
+    The web servers of a cluster run with ``archive.workers = off``; this process takes the
+    cluster's lease (archive.workers.lease) and does each queued item once for all of them.
+    A second worker started beside it waits as a stand-by and takes over when the first
+    stops or dies."""
+    import signal
+    import threading
+
+    from .workers.lease import STALE
+    from .workers.service import Service
+    if not store.is_shared(session.settings["zodbconn.uri"]):
+        print("提示：FileStorage 只允许一个进程打开；网站服务本身即运行后台任务，"
+              "archive worker 用于 ZEO 或 RelStorage 集群。", file=sys.stderr)
+    _log_from_ini(args.config)
+    session.root                      # bootstrap or upgrade, then let go of the snapshot
+    session.commit()
+    service = Service(session.db, session.settings, session.registry, session.procedure,
+                      session.search_index)
+    if not service.workers:
+        raise CommandError("配置中所有后台任务均已关闭（archive.text_worker 等），无事可做")
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    service.start()
+    print(f"后台工作进程 {service.claim.me} 已启动：{'、'.join(service.workers)}；"
+          f"若另一工作进程持有租约，本进程在其心跳停止 {STALE:.0f} 秒后接替。", file=sys.stderr)
+    while not stopping.wait(1.0):
+        pass
+    print("正在停止后台工作进程……", file=sys.stderr)
+    service.stop()
+
+
+def _log_from_ini(config):
+    """The ini's [loggers] for a long-running command, as pserve does for the web server."""
+    from pyramid.paster import setup_logging
+    try:
+        setup_logging(config)
+    except Exception:   # an ini without logging sections: Python's defaults
+        import logging
+        logging.basicConfig(level=logging.INFO)
 
 
 def run_ocr(session, args):

@@ -146,9 +146,16 @@ def _item_numbers(root, registry, progress=None):
         root.stacks = Stacks()
 
 
+def _cluster(root, registry):
+    """The worker lease and heartbeat, login failures and the session secret in ZODB, shared
+    by every server of a cluster (README "More than one server")."""
+    from .workers.lease import ensure
+    ensure(root)
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
-         _loan_book]   # STEPS[n]: generation n to n + 1
+         _loan_book, _cluster]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

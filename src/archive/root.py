@@ -21,6 +21,7 @@ from .search.queue import IndexQueue
 from .workers.textlayer import TextQueue
 from .access.users import Users
 from .custody.shelving import Stacks
+from .workers.lease import ensure as cluster_state
 
 ROOT_KEY = "archive"
 
@@ -47,6 +48,7 @@ class ArchiveRoot(Persistent):
         self.fixity = FixityIndex()
         self.stacks = Stacks()   # 库房管理: the register of storage places and the stock-takes
         self.loans = LoanBook()
+        cluster_state(self)
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

@@ -24,10 +24,21 @@ _FILE_OPTIONS = {"create": int, "read_only": int, "quota": int}
 
 
 def resolve(uri):
-    """(storage factory, DB keyword arguments) for a store URI; see the module docstring."""
+    """(storage factory, DB keyword arguments) for a store URI; see the module docstring.
+
+    ``postgresql://`` is taken as RelStorage's ``postgres://`` (the name it registers with
+    zodburi), so the URI may be written as PostgreSQL itself spells it."""
     if uri.startswith("file://") and "blobstorage_dir=" in uri:
         return _file_with_blobs(uri)
+    if uri.startswith("postgresql://"):
+        uri = "postgres://" + uri[len("postgresql://"):]
     return zodburi.resolve_uri(uri)
+
+
+def is_shared(uri) -> bool:
+    """Whether several processes may open this store at once (ZEO, RelStorage), unlike a
+    FileStorage, which one process locks."""
+    return not uri.startswith(("file://", "memory://"))
 
 
 def _file_with_blobs(uri):

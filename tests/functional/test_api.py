@@ -508,12 +508,13 @@ def test_unknown_paths_and_methods(api):
 
 # -- the OpenAPI document cannot drift from the routes ---------------------------------------
 def _introspected_api_routes(registry):
-    """{route name: (pattern, {methods})} from Pyramid's introspector, for routes under /api/."""
+    """{route name: (pattern, {methods})} from Pyramid's introspector, for routes under /api/
+    and /healthz (described in the document too, for monitors)."""
     introspector = registry.introspector
     routes = {}
     for item in introspector.get_category("routes"):
         intr = item["introspectable"]
-        if intr["pattern"].startswith("/api/"):
+        if intr["pattern"].startswith("/api/") or intr["name"] == "healthz":
             routes[intr["name"]] = (intr["pattern"], set())
     for item in introspector.get_category("views"):
         intr = item["introspectable"]

@@ -89,7 +89,7 @@ class Server:
     ``retry.attempts`` …); a key the ini lacks is added to ``[app:main]``.
     """
 
-    def __init__(self, root, **settings):
+    def __init__(self, root, template="development.ini", tokens=None, **settings):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.var = self.root / "var"
@@ -98,9 +98,9 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
-        self._tokens = {}
+        self._tokens = dict(tokens or {})   # given: a cluster's server, on a store made already
         self._log = None
-        self.ini.write_text(server_ini(self.var, self.port, settings), encoding="utf-8")
+        self.ini.write_text(server_ini(self.var, self.port, settings, template), encoding="utf-8")
 
     # life cycle
     @property
@@ -239,9 +239,10 @@ class Server:
             conn.close()
 
 
-def server_ini(var: Path, port: int, settings: dict) -> str:
-    """development.ini with the store under ``var`` and the settings a test server needs."""
-    text = (TOP / "development.ini").read_text(encoding="utf-8")
+def server_ini(var: Path, port: int, settings: dict, template="development.ini") -> str:
+    """development.ini (or another of the example ini files) with the store under ``var``
+    and the settings a test server needs."""
+    text = (TOP / template).read_text(encoding="utf-8")
     text = text.replace("%(here)s/var", str(var)).replace("%(here)s", str(TOP))
     wanted = {"listen": f"127.0.0.1:{port}", "archive.index_dir": str(var / "index"),
               "archive.session_secret": secrets.token_hex(32),
@@ -523,3 +524,224 @@ def report(headline, sections: dict, server, limit=12) -> str:
     lines.append("--- server log tail ---")
     lines.append(server.log_tail(25))
     return "\n".join(lines)
+
+
+# -- clusters: several processes on one ZEO or RelStorage store ------------------------------
+class Postgres:
+    """A throw-away database on the machine's PostgreSQL (127.0.0.1:5432, user postgres,
+    trust), made by ``create`` and dropped, whoever still holds it open, by ``drop``.
+    The processes open it as relstorage.ini says, each with its own blob cache."""
+
+    template = "relstorage.ini"
+    DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+    def __init__(self, root):
+        self.name = f"archive_test_{secrets.token_hex(6)}"
+
+    def create(self):
+        self._sql(f'CREATE DATABASE "{self.name}"')
+        return self
+
+    def drop(self):
+        self._sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def uri(self, cache: Path) -> str:
+        return (f"postgresql://postgres@127.0.0.1:5432/{self.name}"
+                f"?blob_dir={cache}&shared_blob_dir=false")
+
+    def _sql(self, statement):
+        import psycopg2
+        conn = psycopg2.connect(self.DSN)
+        try:
+            conn.autocommit = True          # CREATE/DROP DATABASE cannot run in a transaction
+            with conn.cursor() as cursor:
+                cursor.execute(statement)
+        finally:
+            conn.close()
+
+
+class Zeo:
+    """A ZEO server on a free port over a FileStorage with blobs under ``root``, started with
+    the venv's ``runzeo`` (which can import archive, as the inbox merges need)."""
+
+    template = "zeo.ini"
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.port = free_port()
+        self.proc = None
+        self.log_path = self.root / "zeo.log"
+
+    def create(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        conf = self.root / "zeo.conf"
+        conf.write_text(f"<zeo>\n  address 127.0.0.1:{self.port}\n</zeo>\n"
+                        f"<filestorage 1>\n  path {self.root / 'Data.fs'}\n"
+                        f"  blob-dir {self.root / 'blobs'}\n</filestorage>\n", encoding="utf-8")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([str(VENV_BIN / "runzeo"), "-C", str(conf)], cwd=self.root,
+                                         env=_env(), stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log_path.read_text(errors="replace")[-2000:]
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"runzeo did not listen on {self.port}")
+
+    def drop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(30)
+
+    def uri(self, cache: Path) -> str:
+        return f"zeo://127.0.0.1:{self.port}?blob_dir={cache}&shared_blob_dir=false"
+
+
+class Cluster:
+    """Web servers and workers on one shared store (``Postgres`` or ``Zeo``), as relstorage.ini
+    or zeo.ini set them up: web servers with ``archive.workers = off``, one search index
+    directory, the session secret kept in the database; users of every role and their
+    tokens made once by the CLI before anything starts.
+
+        cluster = Cluster(tmp_path, Postgres)
+        first, second = cluster.server("web1"), cluster.server("web2")
+        worker = cluster.worker()
+        ...
+        cluster.close()                    # every process stopped, the database dropped
+    """
+
+    def __init__(self, root, store_type):
+        self.root = Path(root)
+        self.store = store_type(self.root / "store").create()
+        self.index = self.root / "index"
+        self.processes = []
+        self.tokens = {}
+        self.admin = self._ini("cli")
+        self._provision()
+
+    def settings(self, name) -> dict:
+        """A process's settings: the shared store (its own blob cache) and the shared index."""
+        return {"zodbconn.uri": self.store.uri(self.root / name / "blobcache"),
+                "archive.index_dir": str(self.index), "archive.session_secret": ""}
+
+    def _ini(self, name) -> Path:
+        ini = self.root / name / "process.ini"
+        ini.parent.mkdir(parents=True, exist_ok=True)
+        ini.write_text(server_ini(self.root / name / "var", free_port(), self.settings(name),
+                                  self.store.template), encoding="utf-8")
+        return ini
+
+    def _provision(self):
+        jobs = []
+        for role in ROLES:
+            jobs.append((f"add {role}", ["-c", str(self.admin), "user", "add", role, "--role", role],
+                         f"{PASSWORD}\n"))
+            jobs.append((role, ["-c", str(self.admin), "token", role], ""))
+        results = _run_cli_batch(jobs, self.root, 180)
+        refused = {k: v for k, v in results.items() if v[0] != 0}
+        assert not refused, f"the CLI refused: {refused}"
+        self.tokens = {role: results[role][1].split()[-1] for role in ROLES}
+
+    def server(self, name, **settings) -> Server:
+        """A web server (workers off, as relstorage.ini and zeo.ini have it), started."""
+        server = Server(self.root / name, template=self.store.template, tokens=self.tokens,
+                        **self.settings(name), **settings)
+        self.processes.append(server)
+        return server.start()
+
+    def worker(self, name="worker") -> "WorkerProcess":
+        """``archive worker`` on the cluster's store, started."""
+        worker = WorkerProcess(self._ini(name))
+        self.processes.append(worker)
+        return worker.start()
+
+    def cli(self, *args, input=None, timeout=300) -> subprocess.CompletedProcess:
+        """An ``archive`` command beside the running processes."""
+        return subprocess.run([str(VENV_BIN / "archive"), "-c", str(self.admin), *args], input=input,
+                              capture_output=True, text=True, cwd=self.root, env=_env(),
+                              timeout=timeout)
+
+    def read(self, code: str):
+        """Run ``code`` (Python with ``root``, the ArchiveRoot, in scope, setting ``result``) in a
+        process of its own on the shared store, beside the running servers; returns ``result``."""
+        script = ("import json, sys\nfrom pyramid.paster import get_appsettings\n"
+                  "from archive import store\nsettings = get_appsettings(sys.argv[1])\n"
+                  "db = store.open_database(settings['zodbconn.uri'])\nconn = db.open()\n"
+                  "root = conn.root()['archive']\nresult = None\n" + code +
+                  "\nprint(json.dumps(result))\nconn.close()\ndb.close()\n")
+        done = subprocess.run([str(VENV_BIN / "python"), "-c", script, str(self.admin)],
+                              capture_output=True, text=True, cwd=self.root, env=_env(), timeout=120)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def logs(self) -> str:
+        return "\n".join(p.log_text() for p in self.processes)
+
+    def close(self):
+        for process in self.processes:
+            process.kill()
+        self.store.drop()
+
+
+class WorkerProcess:
+    """``archive -c INI worker`` in its own process group, with its log; like ``Server``."""
+
+    def __init__(self, ini: Path):
+        self.ini = ini
+        self.log_path = ini.parent / "worker.log"
+        self.proc = None
+        self._log = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        """Start it and wait until it says it has started its threads."""
+        self._log = open(self.log_path, "ab")
+        before = self.log_text().count("已启动")
+        self.proc = subprocess.Popen([str(VENV_BIN / "archive"), "-c", str(self.ini), "worker"],
+                                     cwd=self.ini.parent, env=_env(), stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"archive worker exited:\n{self.log_text()[-3000:]}"
+            if self.log_text().count("已启动") > before:
+                return self
+            time.sleep(0.2)
+        raise AssertionError(f"archive worker did not start:\n{self.log_text()[-3000:]}")
+
+    def kill(self):
+        Server._signal(self, signal.SIGKILL)
+
+    def stop(self):
+        Server._signal(self, signal.SIGINT, then=signal.SIGTERM)
+
+    def log_text(self) -> str:
+        if self._log:
+            self._log.flush()
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+def wait_for(condition, timeout=60.0, interval=0.25, what="the condition"):
+    """Poll ``condition()`` until it returns something true; that value. No wall-clock limit
+    is asserted: ``timeout`` only ends a wait that would otherwise never end."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s")
+        time.sleep(interval)

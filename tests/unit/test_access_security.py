@@ -5,7 +5,8 @@ import pytest
 from pyramid.authorization import DENY_ALL
 
 from archive.schema.registry import default_directory
-from archive.access.security import LoginThrottle, RoleMatrix
+from archive.access.security import RoleMatrix
+from archive.access.throttle import LoginThrottle
 
 ROLES_FILE = default_directory() / "roles.yaml"
 
@@ -71,32 +72,50 @@ def test_unknown_role_in_roles_file_is_refused(roles_copy):
 
 
 # -- login throttle ---------------------------------------------------------------------------------
-def test_login_is_not_blocked_before_the_limit():
-    throttle = LoginThrottle(failures=3, window_seconds=60, clock=Clock())
+
+
+@pytest.fixture
+def db(registry, tmp_path):
+    """A real database with an archive root, where the throttle keeps its failures (a
+    FileStorage: MappingStorage does not resolve conflicts, a server's store does)."""
+    import transaction
+    import ZODB
+    from ZODB.FileStorage import FileStorage
+    from archive.root import bootstrap
+    database = ZODB.DB(FileStorage(str(tmp_path / "Data.fs")))
+    conn = database.open()
+    bootstrap(conn.root(), registry)
+    transaction.commit()
+    conn.close()
+    yield database
+    database.close()
+
+def test_login_is_not_blocked_before_the_limit(db):
+    throttle = LoginThrottle(db, failures=3, window_seconds=60, clock=Clock())
     for _ in range(2):
         throttle.failed("archivist")
     assert not throttle.blocked("archivist")
 
 
-def test_login_is_blocked_after_n_failures():
-    throttle = LoginThrottle(failures=3, window_seconds=60, clock=Clock())
+def test_login_is_blocked_after_n_failures(db):
+    throttle = LoginThrottle(db, failures=3, window_seconds=60, clock=Clock())
     for _ in range(3):
         throttle.failed("archivist")
     assert throttle.blocked("archivist")
 
 
-def test_block_lifts_after_the_window():
+def test_block_lifts_after_the_window(db):
     clock = Clock()
-    throttle = LoginThrottle(failures=3, window_seconds=60, clock=clock)
+    throttle = LoginThrottle(db, failures=3, window_seconds=60, clock=clock)
     for _ in range(3):
         throttle.failed("archivist")
     clock.now += 61
     assert not throttle.blocked("archivist")
 
 
-def test_only_failures_within_the_window_count():
+def test_only_failures_within_the_window_count(db):
     clock = Clock()
-    throttle = LoginThrottle(failures=3, window_seconds=60, clock=clock)
+    throttle = LoginThrottle(db, failures=3, window_seconds=60, clock=clock)
     throttle.failed("archivist")
     clock.now += 50
     throttle.failed("archivist")
@@ -105,24 +124,65 @@ def test_only_failures_within_the_window_count():
     assert not throttle.blocked("archivist")
 
 
-def test_block_ignores_the_case_of_the_login():
-    throttle = LoginThrottle(failures=2, window_seconds=60, clock=Clock())
+def test_block_ignores_the_case_of_the_login(db):
+    throttle = LoginThrottle(db, failures=2, window_seconds=60, clock=Clock())
     throttle.failed("Archivist")
     throttle.failed("ARCHIVIST")
     assert throttle.blocked("archivist")
 
 
-def test_block_applies_to_one_login_only():
-    throttle = LoginThrottle(failures=2, window_seconds=60, clock=Clock())
+def test_block_applies_to_one_login_only(db):
+    throttle = LoginThrottle(db, failures=2, window_seconds=60, clock=Clock())
     throttle.failed("archivist")
     throttle.failed("archivist")
     assert not throttle.blocked("reviewer")
 
 
-def test_success_clears_earlier_failures():
-    throttle = LoginThrottle(failures=3, window_seconds=60, clock=Clock())
+def test_success_clears_earlier_failures(db):
+    throttle = LoginThrottle(db, failures=3, window_seconds=60, clock=Clock())
     throttle.failed("archivist")
     throttle.failed("archivist")
     throttle.succeeded("archivist")
     throttle.failed("archivist")
     assert not throttle.blocked("archivist")
+
+
+def test_failures_count_across_servers(db):
+    """Two web servers (two throttles, each its own connections) share one count."""
+    clock = Clock()
+    first = LoginThrottle(db, failures=3, window_seconds=60, clock=clock)
+    second = LoginThrottle(db, failures=3, window_seconds=60, clock=clock)
+    first.failed("archivist")
+    second.failed("archivist")
+    first.failed("archivist")
+    assert second.blocked("archivist")
+
+
+def test_concurrent_failures_merge_instead_of_conflicting(db):
+    """Two servers recording a failure at the same moment: both kept, neither refused."""
+    import transaction
+    from archive.access.throttle import LoginFailures
+    tms = [transaction.TransactionManager() for _ in range(2)]
+    conns = [db.open(transaction_manager=tm) for tm in tms]
+    books = [c.root()["archive"].login_failures for c in conns]
+    assert isinstance(books[0], LoginFailures)
+    books[0].add("archivist", 1000.0)
+    books[1].add("archivist", 1000.0)
+    tms[0].commit()
+    tms[1].commit()
+    assert LoginThrottle(db, failures=2, window_seconds=60, clock=Clock()).blocked("archivist")
+    for c in conns:
+        c.close()
+
+
+def test_old_failures_are_dropped_when_new_ones_come(db):
+    import transaction
+    clock = Clock()
+    throttle = LoginThrottle(db, failures=3, window_seconds=60, clock=clock)
+    throttle.failed("archivist")
+    clock.now += 120
+    throttle.failed("reviewer")
+    conn = db.open()
+    assert [key[0] for key, _ in conn.root()["archive"].login_failures.items()] == ["reviewer"]
+    conn.close()
+    transaction.abort()

@@ -6,9 +6,6 @@ request is not subject to CSRF checks because no browser sends it on its own.
 """
 from __future__ import annotations
 
-import collections
-import threading
-import time
 
 import yaml
 from pyramid.authentication import SessionAuthenticationHelper
@@ -128,36 +125,3 @@ def is_token_request(request) -> bool:
     return bearer_token(request) is not None
 
 
-class LoginThrottle:
-    """Refuse further attempts after too many failures for one login within a window.
-
-    Kept in memory per process: it slows down guessing without turning every failed
-    login into a database write that concurrent attempts would conflict on.
-    """
-
-    def __init__(self, failures=5, window_seconds=900, clock=time.monotonic):
-        self.failures, self.window, self.clock = failures, window_seconds, clock
-        self._seen = collections.defaultdict(collections.deque)
-        self._lock = threading.Lock()
-
-    def _recent(self, key):
-        times = self._seen[key]
-        cutoff = self.clock() - self.window
-        while times and times[0] < cutoff:
-            times.popleft()
-        return times
-
-    def blocked(self, login) -> bool:
-        key = (login or "").lower()
-        with self._lock:
-            if key not in self._seen:  # no entry for every name ever tried
-                return False
-            return len(self._recent(key)) >= self.failures
-
-    def failed(self, login):
-        with self._lock:
-            self._recent((login or "").lower()).append(self.clock())
-
-    def succeeded(self, login):
-        with self._lock:
-            self._seen.pop((login or "").lower(), None)

@@ -8,12 +8,14 @@ from the start at the next start (an audit only reads the archive, so rerunning 
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import time
 import zoneinfo
 
 from ..workers.background import Worker
 from .runner import run_audit
 
+log = logging.getLogger(__name__)
 PROGRESS_EVERY = 1.0     # seconds between committed progress updates
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -61,6 +63,7 @@ def run_pending(root, procedure, schemas, search_index=None, commit=None, clock=
         run_audit(root, run, procedure, schemas, search_index=search_index, progress=progress)
     except Exception as exc:   # recorded on the run, so the auditor sees why it stopped
         run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+    log.info("audit %s: %s", run.run_id, run.status)
     if commit is not None:
         commit()
     return 1

@@ -151,9 +151,16 @@ class SearchIndex:
         every search after a change pay for the whole index (3–8 ms at 3,000 documents,
         about 150 ms at 20,000); separate files open in under a millisecond.
         """
-        for _ in range(100):
+        return self._wait_for_lock(lambda: self.ix.writer(limitmb=256, compound=False, codec=Codec()))
+
+    @staticmethod
+    def _wait_for_lock(open_writer, tries=100):
+        """Another process may hold the index's write lock: the worker indexing a batch
+        while ``archive reindex`` starts beside the running servers, or a reindex while the
+        worker wants to write. Wait for it (0.1 s a try), then give up with LockError."""
+        for _ in range(tries):
             try:
-                return self.ix.writer(limitmb=256, compound=False, codec=Codec())
+                return open_writer()
             except LockError:
                 time.sleep(0.1)
         raise LockError("搜索索引正被其他进程写入")
@@ -212,8 +219,9 @@ class SearchIndex:
         """A writer for a whole new index: documents analysed in ``procs`` processes, each
         making its own segment; on success every earlier entry is dropped at the commit."""
         with self._lock:
-            writer = self.ix.writer(limitmb=BULK_LIMIT_MB, procs=procs, multisegment=procs > 1,
-                                    compound=False, codec=Codec())
+            writer = self._wait_for_lock(lambda: self.ix.writer(
+                limitmb=BULK_LIMIT_MB, procs=procs, multisegment=procs > 1, compound=False,
+                codec=Codec()), tries=600)
             try:
                 yield writer
             except BaseException:
@@ -617,8 +625,12 @@ class IndexWorker(Worker):
         self.registry, self.index, self.batch = registry, index, batch
 
     def work(self, root, commit) -> int:
-        return drain(root, self.registry, self.index, limit=self.batch, batch=self.batch,
-                     commit=commit)
+        try:
+            return drain(root, self.registry, self.index, limit=self.batch, batch=self.batch,
+                         commit=commit)
+        except LockError:      # a reindex from the command line is writing: the queue waits
+            log.info("search index: another process is writing the index; the queue waits")
+            return 0
 
     def round(self, tm, conn):
         """As every worker's, and whatever escapes it is logged: the thread never ends

@@ -34,3 +34,17 @@ def index_later(root, dossier):
     queue = getattr(root, "index_queue", None)
     if queue is not None:
         queue.add(dossier_key(dossier.kind, dossier.archive_no))
+
+
+def lag_seconds(root, now_ns=None, scan=1000) -> float:
+    """How long the longest-waiting queued dossier has waited (0 when none waits): the
+    index's lag behind ZODB. Reads the inbox and at most ``scan`` entries of the tree, so
+    after a bulk load it is a lower bound, cheap enough for a health check."""
+    import itertools
+    queue = getattr(root, "index_queue", None)
+    if queue is None or not len(queue):
+        return 0.0
+    times = [when for _, when in queue._inbox.items()]
+    times += [when for _, when in itertools.islice(queue._items.items(), scan)]
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    return max(0.0, (now_ns - min(times)) / 1e9) if times else 0.0

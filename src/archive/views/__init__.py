@@ -6,6 +6,8 @@ KIND = "{kind:households|units}"
 def includeme(config):
     r = config.add_route
     r("login", "/login")
+    # health for load balancers and monitors, no login: views/health.py
+    r("healthz", "/healthz", factory="archive.views.health.HealthContext")
     r("logout", "/logout")
     r("locale", "/locale/{code:zh|en}")
     r("home", "/")

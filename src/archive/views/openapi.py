@@ -15,7 +15,8 @@ import re
 from pyramid.interfaces import IRoutesMapper
 from pyramid.view import view_config
 
-from . import openapi_audit, openapi_custody, openapi_history, openapi_loans, openapi_search, openapi_workflow
+from . import (openapi_audit, openapi_custody, openapi_health, openapi_history, openapi_loans,
+               openapi_search, openapi_workflow)
 from ..schema.validators import CEILING
 from .base import DEFAULT_PER_PAGE, KIND_OF, MAX_PER_PAGE
 from .openapi_text import BLANK, NOT_BLANK, PARAM_TEXT, TEXT
@@ -571,10 +572,11 @@ def build(registry) -> dict:
                for kind in TITLES}
     others = {**OPENAPI_OPERATIONS, **openapi_search.OPERATIONS, **openapi_workflow.GLOBAL_OPERATIONS,
               **openapi_history.OPERATIONS, **openapi_audit.OPERATIONS, **openapi_custody.OPERATIONS,
-              **openapi_loans.OPERATIONS}
+              **openapi_loans.OPERATIONS,
+              **openapi_health.OPERATIONS}
     paths = {}
     for route in mapper.get_routes():
-        if not route.pattern.startswith("/api/") or "*" in route.pattern:
+        if not (route.pattern.startswith("/api/") or route.name == "healthz") or "*" in route.pattern:
             continue
         for path, kind in openapi_paths(route.pattern):
             table = by_kind[kind] if kind else others
@@ -636,6 +638,7 @@ def _with_procedure(parts, registry):
     schemas.update(openapi_custody.schemas(registry))
     openapi_custody.extend(schemas)
     schemas.update(openapi_loans.schemas(registry.archive_schemas.vocabularies))
+    schemas.update(openapi_health.SCHEMAS)
     for kind, title in TITLES.items():
         workflow = procedure.workflows[kind]
         states = {"type": ["string", "null"], "enum": list(workflow.states) + [None],

@@ -12,7 +12,13 @@ import threading
 import transaction
 from ZODB.POSException import ConflictError
 
+
 log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """This process no longer owns the cluster's work (archive.workers.lease): the
+    transaction must not commit."""
 
 
 class Worker(threading.Thread):
@@ -21,9 +27,13 @@ class Worker(threading.Thread):
     ``work(root, commit)`` does one batch, calls ``commit`` and returns how many items it
     handled; the thread keeps calling it while there is work. A conflict or an error leaves
     the batch queued for the next pass, so the server's worker never dies of bad data.
+
+    ``claim`` (archive.workers.lease), set by the worker service, makes the thread work only
+    while its process holds the cluster's lease, and every commit check that it still does.
     """
 
     label = "archive-worker"
+    claim = None
 
     def __init__(self, db, interval=1.0):
         super().__init__(name=self.label, daemon=True)
@@ -47,17 +57,31 @@ class Worker(threading.Thread):
             conn.close()
 
     def round(self, tm, conn):
-        """Work until the queue is empty, a conflict, an error or a stop."""
+        """Work until the queue is empty, a conflict, an error, a stop or a lost lease."""
         try:
             tm.begin()
             root = conn.root()["archive"]
-            while self.work(root, tm.commit):
+            commit = self._committer(tm, root)
+            while self._ours(root) and self.work(root, commit):
                 tm.begin()
                 if self._stop_event.is_set():
                     break
             tm.abort()
-        except ConflictError:
+        except (ConflictError, LeaseLost):
             tm.abort()
         except Exception:
             log.exception("%s", self.label)
             tm.abort()
+
+    def _ours(self, root) -> bool:
+        return self.claim is None or self.claim.holds(root)
+
+    def _committer(self, tm, root):
+        """``tm.commit``, after checking (and pinning) the lease when the thread has a claim."""
+        if self.claim is None:
+            return tm.commit
+
+        def commit():
+            self.claim.check(root)
+            tm.commit()
+        return commit

@@ -112,6 +112,7 @@ def ocr_revision(revision, options: OcrOptions):
         return
     revision.text, revision.text_source, revision.ocr_pages = text, "ocr", count
     revision.text_status, revision.text_error = "ocr_done", ""
+    log.info("OCR read %s: %d pages", revision.sha256[:12], count)
 
 
 def _failed(revision, reason):
