@@ -75,9 +75,9 @@ def schemas(registry) -> dict:
             "place": {"type": "string", "minLength": 1, "pattern": NOT_BLANK, "description": "盒的编号"},
             "comment": {"type": ["string", "null"], "pattern": TEXT, "description": "说明（记入版本）"}}},
         "StockTakeInput": {"type": "object", "properties": {
-            "scanned": {"type": "array", "maxItems": MAX_SCANNED,
+            "scanned": {"type": ["array", "null"], "maxItems": MAX_SCANNED,
                         "items": {"type": "string", "maxLength": 100, "pattern": TEXT},
-                        "description": "清点到的档号（键入或扫描），重复的只计一次"},
+                        "description": "清点到的档号（键入或扫描），重复的只计一次；缺省或 null 为什么也没找到"},
             "comment": {"type": ["string", "null"], "pattern": TEXT}}},
         "StockTake": {"type": "object", "properties": {
             "number": {"type": "integer"}, "place": STRING,
