@@ -31,12 +31,13 @@ GROUP_OF = {"created": "changes", "edited": "changes", "restored": "changes",
             "withdrawn": "documents", "transition": "procedure", "adopted": "procedure",
             "lease": "lease"}
 DOCUMENT_ACTIONS = ("filed", "refiled", "document_edited", "withdrawn")
-FACTS = {   # lease and credit facts, as a clerk calls them
+FACTS = {   # lease, credit and use facts, as a clerk calls them
     "lease_offer": ("配租", "Unit offered"), "lease_start": ("租赁开始", "Lease started"),
     "lease_renewal": ("续租", "Lease renewed"),
     "lease_transition": ("进入退出过渡期", "Exit transition period"),
     "lease_end": ("租赁终止", "Lease ended"), "lease_cancelled": ("配租取消", "Allocation cancelled"),
     "lease": ("租赁变动", "Lease change"), "ban": ("限制申请", "Barred from applying"),
+    "use": ("利用", "Use"),     # a loan's request, decision, view, download, lending, return
 }
 EFFECT_FACT = {"allocate": "lease_offer", "start_lease": "lease_start", "renew_lease": "lease_renewal",
                "begin_transition": "lease_transition", "end_lease": "lease_end",

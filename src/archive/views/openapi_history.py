@@ -31,7 +31,7 @@ def schemas(procedure) -> dict:
             "date_only": {"type": "boolean"}, "actor": TEXT,
             "kind": {"type": "string", "description": "版本的操作（created, edited, filed, refiled, "
                                                       "document_edited, withdrawn, restored, transition, "
-                                                      "lease, adopted）或不属于任何版本的事实（见 Fact.kind）"},
+                                                      "lease, adopted）或不属于任何版本的事实（见 Fact.kind；use 为利用记录）"},
             "groups": {"type": "array", "items": {"type": "string", "enum": list(GROUPS)}},
             "title": TEXT, "comment": TEXT,
             "version": nullable_int, "restored_from": nullable_int,
@@ -53,7 +53,7 @@ def schemas(procedure) -> dict:
             "href": {"type": ["string", "null"], "format": "uri", "description": "该版本（GET …/versions/{n}）"}}},
         "HistoryFact": {"type": "object", "properties": {
             "kind": {"type": "string", "enum": list(FACTS)}, "title": TEXT,
-            "ref": {"type": "string", "description": "租赁编号，或受限人员的身份证号码（脱敏）"},
+            "ref": {"type": "string", "description": "租赁编号，受限人员的身份证号码（脱敏），或借阅单号"},
             "details": PAIRS,
             "link": {"type": ["object", "null"], "properties": {
                 "kind": {"type": "string", "enum": ["household", "unit"]}, "archive_no": TEXT,
