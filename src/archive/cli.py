@@ -264,7 +264,7 @@ def run_evolve(session, args):
         root = session.root
         print(f"新建档案库（第 {root.generation} 代），无需升级。")
         return
-    ran = evolve.upgrade(existing, session.registry)
+    ran = evolve.upgrade(existing, session.registry, progress=ProgressBar(sys.stderr))
     print(f"运行了 {ran} 个升级步骤，数据库现为第 {existing.generation} 代。")
 
 
