@@ -169,6 +169,8 @@ def _parser():
     commands.add_parser("ocr", help="立即识别排队中的扫描件（OCR），每份文件提交一次").set_defaults(command=run_ocr)
     from .audit import commands as audit_commands
     audit_commands.register(commands)
+    from .exchange import commands as exchange_commands
+    exchange_commands.register(commands)
     return parser
 
 

@@ -157,9 +157,16 @@ def _sm3(root, registry, progress=None):
             progress(n, len(dossiers))
 
 
+def _receipts(root, registry):
+    """The register of hand-over packages received, with their 四性检测 reports."""
+    from .exchange.receipts import ReceiptBook
+    if getattr(root, "receipts", None) is None:
+        root.receipts = ReceiptBook()
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free,
-         _sm3]   # STEPS[n]: generation n to n + 1
+         _sm3, _receipts]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

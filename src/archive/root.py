@@ -18,6 +18,7 @@ from .records.numbering import ArchiveNumbers
 from .workers.ocr import OcrQueue
 from .search.queue import IndexQueue
 from .workers.textlayer import TextQueue
+from .exchange.receipts import ReceiptBook
 from .access.users import Users
 
 ROOT_KEY = "archive"
@@ -43,6 +44,7 @@ class ArchiveRoot(Persistent):
         self.ocr_queue = OcrQueue()
         self.audits = AuditBook()
         self.fixity = FixityIndex()
+        self.receipts = ReceiptBook()     # hand-over packages received (archive.exchange)
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

@@ -87,6 +87,16 @@ class Document(Persistent):
         self.current_no = revision.number
         return revision
 
+    @classmethod
+    def imported(cls, doc_id, metadata, revisions, current_no, withdrawn=False, reason=""):
+        """A document as another archive kept it (接收): its file revisions as they were filed
+        (numbers, who, when), built here rather than refiled, which would stamp them now."""
+        doc = cls(doc_id, metadata)
+        doc.files.extend(sorted(revisions, key=lambda r: r.number))
+        doc.current_no, doc.withdrawn = current_no, withdrawn
+        doc.withdraw_reason = reason if withdrawn else ""
+        return doc
+
     def set_state(self, metadata, file_no, withdrawn, reason=""):
         """Point the document at an earlier state (restore); files are reused, not copied."""
         self.metadata = dict(metadata)
