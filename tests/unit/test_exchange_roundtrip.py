@@ -159,3 +159,33 @@ def test_a_tampered_bag_is_refused_and_nothing_imported(source, empty, registry,
     assert target.receipts.get(report.number) is report
     assert subprocess.run([sys.executable, "-m", "bagit", "--validate", str(copy)],
                           capture_output=True).returncode != 0
+
+
+def test_an_office_bag_without_versions_or_digests_is_brought_in(tmp_path, empty, registry):
+    """An office's existing electronic records: dossier.json with the metadata and the files,
+    no version history and no recorded digests; bagged by bagit itself."""
+    import bagit
+
+    from conftest import household_input, make_pdf
+    target, _ = empty
+    folder = tmp_path / "office" / "CZ-HH-2019-Y-00007"
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "a.pdf").write_bytes(make_pdf("申请表 旧档"))
+    record = {"kind": "household", "archive_no": "CZ-HH-2019-Y-00007", "created": "2019-04-01T02:00:00+00:00",
+              "created_by": "旧系统", "metadata": household_input(),
+              "documents": [{"doc_id": "D0001", "metadata": {"doc_type": "application_form", "title": "申请表",
+                                                             "date": "2019-03-30", "issuer": "张三", "doc_no": ""},
+                             "current_file": 1, "files": [{"number": 1, "path": "files/a.pdf", "filename": "a.pdf"}]}]}
+    (folder / "dossier.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    bagit.make_bag(str(tmp_path / "office"), checksums=["sha256"])
+    data = tmp_path / "office" / "data"
+    lines = [f"{hashlib.new('sm3', p.read_bytes()).hexdigest()}  data/{p.relative_to(data).as_posix()}\n"
+             for p in sorted(data.rglob("*")) if p.is_file()]
+    (tmp_path / "office" / "manifest-sm3.txt").write_text("".join(lines), encoding="utf-8")
+    report = receive_bag(target, tmp_path / "office", registry, actor="tester")
+    assert report.accepted
+    dossier = target.households["CZ-HH-2019-Y-00007"]
+    [version] = dossier.history()
+    assert version.actor == "旧系统" and version.when.year == 2019 and version.manifest[0].doc_id == "D0001"
+    assert dossier.documents["D0001"].current_file.sm3 == hashlib.new("sm3", make_pdf("申请表 旧档")).hexdigest()
+    assert "CZ-HH-2019-Y-00007" in target.numbers.issued

@@ -15,6 +15,7 @@ Order of work, so that a refusal changes nothing but the register of receipts:
 """
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import hashlib
 import json
@@ -27,7 +28,7 @@ from ..records import intake
 from ..records.document import Document, FileRevision
 from ..records.dossier import KINDS
 from ..records.filing import ValidationFailed, check_document_type, max_pages, validate
-from ..records.pdf import PdfFacts
+from ..records.version import DocEntry, Version
 from . import codec
 from .receipts import RecordResult
 
@@ -118,8 +119,6 @@ def _dossier_checks(root, registry, record, versions, patterns):
         validate(registry, kind, record.get("metadata") or {}, today=when)
     except ValidationFailed as exc:
         problems = exc.errors
-    if not versions:
-        problems = dict(problems, versions="没有任何版本记录")
     return tuple(checks) + intake.metadata_checks(registry[kind], record.get("metadata") or {}, problems)
 
 
@@ -151,7 +150,7 @@ def _file_checks(registry, dossier, doc, bag_dossier, digests, bag_path, limit_p
         facts, checks = intake.check_file(data, None, limit_pages)
         if facts is not None:
             sha, sm3 = digests.get(name, (facts.sha256, facts.sm3))
-            same = f.get("sha256") == sha and (not f.get("sm3") or f.get("sm3") == sm3)
+            same = (not f.get("sha256") or f["sha256"] == sha) and (not f.get("sm3") or f["sm3"] == sm3)
             checks = tuple(intake.Check("fixity", same, "" if same else "文件的校验值与档案记录不符")
                            if c.id == "fixity" else c for c in checks)
             bag_dossier.facts[(doc["doc_id"], int(f["number"]))] = facts
@@ -211,6 +210,16 @@ def receive_bag(root, path, registry, *, actor, when=None, patterns=None, progre
     return report
 
 
+def _first_version(record, metadata, documents):
+    """Version 1 of a dossier that comes without a version history (an office's existing
+    electronic records): its state as received, by whom it was made and when."""
+    when = codec.when(record.get("created")) or _dt.datetime.now(_dt.timezone.utc)
+    manifest = tuple(DocEntry(d.doc_id, d.current_no, d.current_file.sha256 if d.current_file else "",
+                              dict(d.metadata), d.withdrawn, d.withdraw_reason) for d in documents)
+    return Version(1, when, record.get("created_by") or "import", "接收移交（移交包中没有版本记录）", "created",
+                   copy.deepcopy(metadata), manifest, state=record.get("state") or "")
+
+
 def _bring_in(root, registry, bag_dossier, bag_path, report, actor, when, queue_text):
     """Build one dossier as it was and add it to the archive; the import is logged."""
     record, kind = bag_dossier.record, bag_dossier.record["kind"]
@@ -224,16 +233,20 @@ def _bring_in(root, registry, bag_dossier, bag_path, report, actor, when, queue_
             number = int(f["number"])
             data = (bag_dossier.folder / f["path"]).read_bytes()
             facts = bag_dossier.facts[(doc["doc_id"], number)]
-            revision = FileRevision(number, data, facts, f.get("filename", ""), f.get("filed_by", ""),
-                                    codec.when(f.get("filed_at")), f.get("content_type") or "application/pdf")
+            revision = FileRevision(number, data, facts, f.get("filename", ""),
+                                    f.get("filed_by") or record.get("created_by") or "import",
+                                    codec.when(f.get("filed_at") or record.get("created")) or when,
+                                    f.get("content_type") or "application/pdf")
             revision.intake = checks[(doc["doc_id"], number)]
             revisions.append(revision)
         documents.append(Document.imported(doc["doc_id"], codec.metadata(doc_schema, doc.get("metadata") or {}),
                                            revisions, int(doc.get("current_file") or 0),
                                            bool(doc.get("withdrawn")), doc.get("withdraw_reason", "")))
-    versions = [codec.version_from(v, schema, doc_schema) for v in bag_dossier.versions]
+    metadata = codec.metadata(schema, record.get("metadata") or {})
+    versions = [codec.version_from(v, schema, doc_schema) for v in bag_dossier.versions] or \
+        [_first_version(record, metadata, documents)]
     dossier = KINDS[kind].imported(
-        record["archive_no"], codec.metadata(schema, record.get("metadata") or {}), documents, versions,
+        record["archive_no"], metadata, documents, versions,
         created=codec.when(record.get("created")) or versions[0].when,
         created_by=record.get("created_by") or versions[0].actor,
         modified=codec.when(record.get("modified")) or versions[-1].when,
