@@ -178,7 +178,8 @@ def receive_bag(root, path, registry, *, actor, when=None, patterns=None, progre
             problems.append("移交包的 data/ 中没有任何档案（data/<档号>/dossier.json）")
         for n, folder in enumerate(folders, 1):
             record = _read_json(folder / "dossier.json", problems)
-            versions = _read_json(folder / "versions.json", problems) or []
+            versions = (_read_json(folder / "versions.json", problems)
+                        if (folder / "versions.json").exists() else None) or []
             if record is None:
                 continue
             bag_dossier = _Dossier(folder, record, versions)

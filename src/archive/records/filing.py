@@ -153,8 +153,13 @@ def record_intake(registry, dossier, doc, facts):
     if registry is None:
         doc.current_file.intake = intake.file_checks(facts)
         return
-    doc.current_file.intake = intake.at_filing(
-        facts, registry["document"], doc.metadata, dossier.archive_no, registry.numbering[dossier.kind])
+    checks = intake.at_filing(facts, registry["document"], doc.metadata, dossier.archive_no,
+                              registry.numbering[dossier.kind])
+    numbers = getattr(getattr(dossier.__parent__, "__parent__", None), "numbers", None)
+    if not checks[-1].passed and numbers is not None and dossier.archive_no in numbers.issued:
+        # issued by this archive under the rule of the day (an ini pattern, an older rule)
+        checks = checks[:-1] + (intake.Check("archive_no", True, "本档案库按当时的档号规则编号"),)
+    doc.current_file.intake = checks
 
 
 def _queue_text(dossier, doc):
