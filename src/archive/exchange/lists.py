@@ -77,7 +77,7 @@ def volume_contents_pdf(dossier, item_no) -> bytes:
     for doc in sorted(dossier.documents.values(), key=lambda d: d.doc_id):
         m, current = doc.metadata, doc.current_file
         table.append([p(f"{item_no(dossier, doc):04d}"), p(m.get("issuer", "")), p(m.get("doc_no", "")),
-                      p(m.get("title", "")), p(m.get("date").strftime("%Y%m%d") if m.get("date") else ""),
+                      p(m.get("title", "")), p(str(m.get("date") or "").replace("-", "")[:8]),
                       p(current.pages if current else ""), p("已撤出" if doc.withdrawn else "")])
     story.append(_table(table, [14 * mm, 30 * mm, 25 * mm, 60 * mm, 20 * mm, 12 * mm, 18 * mm]))
     return _pdf(story, f"卷内目录 {dossier.archive_no}")
