@@ -99,7 +99,12 @@ def _item_no(dossier, document) -> int:
     """件号: the document's place in filing order within its dossier, from 1.
 
     MERGE: replace with ``archive.custody.arrangement.item_no(document)`` (same value)."""
-    return sorted(dossier.documents.keys()).index(document.doc_id) + 1
+    return [d.doc_id for d in filing_order(dossier)].index(document.doc_id) + 1
+
+
+def filing_order(dossier) -> list:
+    """The dossier's documents in filing order (D0001, D0002 … D10000: by length, then text)."""
+    return sorted(dossier.documents.values(), key=lambda d: (len(d.doc_id), d.doc_id))
 
 
 def _volume_pdf(dossier) -> bytes:
@@ -126,7 +131,7 @@ def _history(dossier, root, registry, procedure):
 def write_dossier(writer, dossier, root, registry, procedure):
     """One dossier's part of the payload; returns (documents, file revisions) written."""
     base, documents, files = dossier.archive_no, [], 0
-    for doc in sorted(dossier.documents.values(), key=lambda d: d.doc_id):
+    for doc in filing_order(dossier):
         paths = {}
         for revision in doc.files:
             paths[revision.number] = f"files/{file_name(dossier, doc, revision)}"

@@ -74,7 +74,7 @@ def volume_contents_pdf(dossier, item_no) -> bytes:
     story = [p("卷内目录", title), Spacer(1, 4 * mm), p(f"档号：{dossier.archive_no}　题名：{dossier.title}", lead),
              Spacer(1, 3 * mm)]
     table = [[p("件号"), p("责任者"), p("文号"), p("题名"), p("日期"), p("页数"), p("备注")]]
-    for doc in sorted(dossier.documents.values(), key=lambda d: d.doc_id):
+    for doc in sorted(dossier.documents.values(), key=lambda d: (len(d.doc_id), d.doc_id)):   # filing order
         m, current = doc.metadata, doc.current_file
         table.append([p(f"{item_no(dossier, doc):04d}"), p(m.get("issuer", "")), p(m.get("doc_no", "")),
                       p(m.get("title", "")), p(str(m.get("date") or "").replace("-", "")[:8]),
