@@ -189,3 +189,24 @@ def test_an_office_bag_without_versions_or_digests_is_brought_in(tmp_path, empty
     assert version.actor == "旧系统" and version.when.year == 2019 and version.manifest[0].doc_id == "D0001"
     assert dossier.documents["D0001"].current_file.sm3 == hashlib.new("sm3", make_pdf("申请表 旧档")).hexdigest()
     assert "CZ-HH-2019-Y-00007" in target.numbers.issued
+
+
+def test_a_malformed_dossier_record_is_refused_with_a_report(source, empty, registry, tmp_path):
+    """A dossier.json whose document lacks its id (re-bagged so the checksums hold)."""
+    import bagit
+    _, bag, _ = source
+    target, _ = empty
+    copy = tmp_path / "malformed"
+    shutil.copytree(bag / "data", copy)
+    first = sorted(copy.glob("*/dossier.json"))[0]
+    record = json.loads(first.read_text(encoding="utf-8"))
+    del record["documents"][0]["doc_id"]
+    first.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    bagit.make_bag(str(copy), checksums=["sha256"])
+    data = copy / "data"
+    (copy / "manifest-sm3.txt").write_text("".join(
+        f"{hashlib.new('sm3', p.read_bytes()).hexdigest()}  data/{p.relative_to(data).as_posix()}\n"
+        for p in sorted(data.rglob("*")) if p.is_file()), encoding="utf-8")
+    with pytest.raises(ImportRefused, match="格式不正确"):
+        receive_bag(target, copy, registry, actor="tester")
+    assert len(target.households) == 0

@@ -128,6 +128,7 @@ class _Dossier:
     def __init__(self, folder, record, versions):
         self.folder, self.record, self.versions = folder, record, versions
         self.facts = {}       # (doc_id, file no) -> PdfFacts
+        self.parsed = []      # the versions as Version records
 
 
 def _file_checks(registry, dossier, doc, bag_dossier, digests, bag_path, limit_pages):
@@ -136,7 +137,7 @@ def _file_checks(registry, dossier, doc, bag_dossier, digests, bag_path, limit_p
     doc_problems = {}
     try:
         validate(registry, "document", doc.get("metadata") or {})
-        check_document_type(registry, _Kind(bag_dossier.record["kind"]), codec.metadata(
+        check_document_type(registry, _Kind(bag_dossier.record.get("kind")), codec.metadata(
             registry["document"], doc.get("metadata") or {}))
     except ValidationFailed as exc:
         doc_problems = exc.errors
@@ -156,6 +157,26 @@ def _file_checks(registry, dossier, doc, bag_dossier, digests, bag_path, limit_p
             bag_dossier.facts[(doc["doc_id"], int(f["number"]))] = facts
         results.append(RecordResult(dossier, checks + meta, doc["doc_id"], doc.get("item_no"), int(f["number"])))
     return results
+
+
+def _read_dossier(root, registry, folder, record, versions, digests, path, patterns, results):
+    """Check one dossier of the package and its files (results appended); its versions are
+    parsed here too, so a malformed one refuses the package before anything is built."""
+    if not isinstance(record, dict) or not isinstance(versions, list):
+        raise TypeError("dossier.json / versions.json")
+    bag_dossier = _Dossier(folder, record, versions)
+    kind = record["kind"] if record.get("kind") in KINDS else None
+    if kind is not None:
+        bag_dossier.parsed = [codec.version_from(v, registry[kind], registry["document"]) for v in versions]
+    number = record.get("archive_no", folder.name)
+    results.append(RecordResult(number, _dossier_checks(root, registry, record, versions, patterns)))
+    for doc in record.get("documents") or ():
+        if not isinstance(doc, dict) or not doc.get("doc_id"):
+            raise KeyError("doc_id")
+        for f in doc.get("files") or ():
+            int(f["number"])      # every file revision has a number
+        results += _file_checks(registry, number, doc, bag_dossier, digests, path, max_pages({}))
+    return bag_dossier
 
 
 class _Kind:
@@ -182,11 +203,12 @@ def receive_bag(root, path, registry, *, actor, when=None, patterns=None, progre
                         if (folder / "versions.json").exists() else None) or []
             if record is None:
                 continue
-            bag_dossier = _Dossier(folder, record, versions)
-            number = record.get("archive_no", folder.name)
-            results.append(RecordResult(number, _dossier_checks(root, registry, record, versions, patterns or {})))
-            for doc in record.get("documents") or ():
-                results += _file_checks(registry, number, doc, bag_dossier, digests, path, max_pages({}))
+            try:
+                bag_dossier = _read_dossier(root, registry, folder, record, versions, digests, path,
+                                            patterns or {}, results)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problems.append(f"{folder.name}/dossier.json 或 versions.json 的格式不正确（字段 {exc} 缺少或有误）")
+                continue
             read.append(bag_dossier)
             if progress is not None:
                 progress(n, 2 * len(folders))
@@ -244,7 +266,7 @@ def _bring_in(root, registry, bag_dossier, bag_path, report, actor, when, queue_
                                            revisions, int(doc.get("current_file") or 0),
                                            bool(doc.get("withdrawn")), doc.get("withdraw_reason", "")))
     metadata = codec.metadata(schema, record.get("metadata") or {})
-    versions = [codec.version_from(v, schema, doc_schema) for v in bag_dossier.versions] or \
+    versions = bag_dossier.parsed or \
         [_first_version(record, metadata, documents)]
     dossier = KINDS[kind].imported(
         record["archive_no"], metadata, documents, versions,
