@@ -89,5 +89,5 @@ def test_upgrade_runs_the_steps_from_their_generation(registry):
     assert root.generation == len(evolve.STEPS)
     del root.receipts
     root.generation = evolve.STEPS.index(evolve._sm3)
-    assert evolve.upgrade(root, registry, progress=lambda *a: None) == 2
+    assert evolve.upgrade(root, registry, progress=lambda *a: None) == len(evolve.STEPS) - evolve.STEPS.index(evolve._sm3)
     assert len(root.receipts) == 0
