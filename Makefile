@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= development.ini
 
-.PHONY: run install test install-test system-deps system-test-deps bench bench-search bench-audit bench-load run-zeo bench-cluster
+.PHONY: run install test install-test system-deps system-test-deps bench bench-search bench-audit bench-load run-zeo bench-cluster bench-exchange
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench-search: install
 
 bench-audit: install
 	$(BIN)/python bench/audit.py
+
+# hand-over packages out and in, and SM3 fixity, against raw copies and hashes (README)
+bench-exchange: install
+	$(BIN)/python bench/exchange.py
 
 # 20 simulated officers browsing, searching and filing for 5 minutes against pserve on the demo
 # city (python bench/load.py --users 4 --seconds 20 for a shorter run; --households N, --keep)

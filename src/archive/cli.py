@@ -220,6 +220,8 @@ def _parser():
     audit_commands.register(commands)
     from .custody import commands as custody_commands
     custody_commands.register(commands)
+    from .exchange import commands as exchange_commands
+    exchange_commands.register(commands)
     return parser
 
 

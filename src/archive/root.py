@@ -19,6 +19,7 @@ from .records.numbering import ArchiveNumbers
 from .workers.ocr import OcrQueue
 from .search.queue import IndexQueue
 from .workers.textlayer import TextQueue
+from .exchange.receipts import ReceiptBook
 from .access.users import Users
 from .custody.shelving import Stacks
 from .workers.lease import ensure as cluster_state
@@ -49,6 +50,7 @@ class ArchiveRoot(Persistent):
         self.stacks = Stacks()   # 库房管理: the register of storage places and the stock-takes
         self.loans = LoanBook()
         cluster_state(self)
+        self.receipts = ReceiptBook()     # hand-over packages received (archive.exchange)
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

@@ -31,6 +31,8 @@ class StoredFile:
     size: int = 0
     found_pages: int | None = None   # pages PDFium finds (when the PDF was opened)
     problem: str = ""        # why PDFium cannot open it ("" when it opens)
+    sm3_digest: str = ""     # SM3 of the stored bytes, from the same read as ``digest``
+    recorded_sm3: str = ""   # SM3 recorded at filing ("" before the evolve step gave it one)
 
     @property
     def subject(self):
@@ -38,11 +40,13 @@ class StoredFile:
 
 
 def facts(data, open_pdf) -> tuple:
-    """(readable, digest, size, pages, problem) of stored bytes (None: unreadable)."""
+    """(readable, digest, size, pages, problem, sm3) of stored bytes (None: unreadable):
+    the bytes are read once and feed both digests."""
     if data is None:
-        return (False, "", 0, None, "")
+        return (False, "", 0, None, "", "")
     pages, problem = open_pdf_facts(data) if open_pdf else (None, "")
-    return (True, hashlib.sha256(data).hexdigest(), len(data), pages, problem)
+    return (True, hashlib.sha256(data).hexdigest(), len(data), pages, problem,
+            hashlib.new("sm3", data).hexdigest())
 
 
 def open_pdf_facts(data):
@@ -139,7 +143,8 @@ class FileReader:
                 except Exception:   # no such object any more: unreadable, fixity says so
                     blob = None
             got = facts(_read_blob(blob) if blob is not None else None, self.open_pdf)
-        return StoredFile(entry.doc_id, entry.file_no, entry.sha256, entry.pages, *got)
+        return StoredFile(entry.doc_id, entry.file_no, entry.sha256, entry.pages, *got,
+                          recorded_sm3=entry.sm3)
 
 
 def _start_method():

@@ -93,8 +93,9 @@ def rule(id, severity, category, scope, titles, descriptions):
 # -- files ---------------------------------------------------------------------------------
 @rule("fixity", "critical", "authenticity", "file",
       ("固化信息校验", "Fixity"),
-      ("重新计算每个文件每个版本的SHA-256，与归档时记录的值比对。",
-       "Recompute the SHA-256 of every stored file, every revision, against the value recorded at filing."))
+      ("重新计算每个文件每个版本的SHA-256和SM3（同一次读取），与归档时记录的值比对。",
+       "Recompute the SHA-256 and SM3 of every stored file, every revision (one read feeds both), "
+       "against the values recorded at filing."))
 def fixity(rule, ctx, dossier, stored):
     if not stored.readable:
         yield rule.finding(f"文件 {stored.doc_id} 第 {stored.file_no} 版的内容无法读取（存储文件缺失）",
@@ -103,6 +104,10 @@ def fixity(rule, ctx, dossier, stored):
         yield rule.finding(f"文件 {stored.doc_id} 第 {stored.file_no} 版的SHA-256与归档时不符"
                            f"（归档时 {stored.sha256[:12]}…，现为 {stored.digest[:12]}…），内容已被改动",
                            dossier, stored.subject)
+    elif stored.recorded_sm3 and stored.sm3_digest != stored.recorded_sm3:
+        yield rule.finding(f"文件 {stored.doc_id} 第 {stored.file_no} 版的SM3与归档时不符"
+                           f"（归档时 {stored.recorded_sm3[:12]}…，现为 {stored.sm3_digest[:12]}…），"
+                           f"固化信息已被改动", dossier, stored.subject)
 
 
 @rule("usability", "major", "usability", "file",

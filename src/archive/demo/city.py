@@ -624,7 +624,8 @@ class _City:
         again = Doc(doc.doc_type, day, doc.variant, doc.tenancy)
         meta, ctx = self._describe(plan, again, self.current[plan])
         filing.refile_document(self.dossiers[plan], self.filed[doc], self.render(doc.doc_type, ctx),
-                               f"{doc.doc_type}_{day:%Y%m%d}.pdf", ACTOR, "补交新的收入证明", when=when)
+                               f"{doc.doc_type}_{day:%Y%m%d}.pdf", ACTOR, "补交新的收入证明", when=when,
+                               registry=self.registry)
         self.counts["refiles"] += 1
 
     def _do_edit(self, plan, edit, when):

@@ -27,6 +27,8 @@ class FileRevision(Persistent):
     text_source = "layer"   # "layer": the PDF's own text; "ocr": recognised from page images
     text_error = ""         # why OCR failed, in Chinese
     ocr_pages = None        # pages OCR read: fewer than ``pages`` when cut at archive.ocr_max_pages
+    sm3 = ""                # SM3 digest (GB/T 32905); files filed before it get it from evolve
+    intake = ()             # the intake check's results (archive.records.intake.Check), at filing
 
     def __init__(self, number: int, data: bytes, facts: PdfFacts, filename: str,
                  actor: str, when: _dt.datetime, content_type="application/pdf"):
@@ -34,6 +36,7 @@ class FileRevision(Persistent):
         self.filename = filename or f"file-{number}.pdf"
         self.content_type = content_type
         self.size, self.sha256, self.pages = facts.size, facts.sha256, facts.pages
+        self.sm3 = getattr(facts, "sm3", "")
         self.text = None          # filled in after the commit by archive.workers.textlayer
         self.text_status = "pending"
         self.filed_by, self.filed_at = actor, when
@@ -85,6 +88,19 @@ class Document(Persistent):
         self.files.append(revision)
         self.current_no = revision.number
         return revision
+
+    @classmethod
+    def imported(cls, doc_id, metadata, revisions, current_no, withdrawn=False, reason="",
+                 item_no=None):
+        """A document as another archive kept it (接收): its file revisions as they were filed
+        (numbers, who, when), built here rather than refiled, which would stamp them now;
+        its 件号 as the package gave it (None: numbered after the others on import)."""
+        doc = cls(doc_id, metadata)
+        doc.item_no = item_no
+        doc.files.extend(sorted(revisions, key=lambda r: r.number))
+        doc.current_no, doc.withdrawn = current_no, withdrawn
+        doc.withdraw_reason = reason if withdrawn else ""
+        return doc
 
     def set_state(self, metadata, file_no, withdrawn, reason=""):
         """Point the document at an earlier state (restore); files are reused, not copied."""

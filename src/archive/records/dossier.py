@@ -90,6 +90,38 @@ class Dossier(Persistent):
         self.state, self.state_since = state, (when if state else None)
         self._record("created", actor, when, comment)
 
+    @classmethod
+    def imported(cls, archive_no, metadata, documents, versions, *, created, created_by,
+                 modified, state=None, state_since=None, due=None, due_estimated=False):
+        """A dossier as another archive kept it (接收, archive.exchange): its versions exactly as
+        they were recorded (numbers, who, when, why, snapshots, manifests) and its documents
+        with every file revision. Nothing is recorded now: ``update`` and ``_record`` would
+        stamp a new version with today's time; the import itself is logged by its caller."""
+        if not versions:
+            raise DossierError(f"档案 {archive_no} 没有任何版本记录，无法接收")
+        dossier = cls.__new__(cls)
+        Persistent.__init__(dossier)
+        dossier.__name__ = dossier.archive_no = archive_no
+        dossier.__parent__ = None
+        dossier.metadata = copy.deepcopy(metadata)
+        dossier.documents, dossier.versions = OOBTree(), IOBTree()
+        for doc in documents:
+            doc.__parent__ = dossier
+            dossier.documents[doc.doc_id] = doc
+        for version in sorted(versions, key=lambda v: v.number):
+            dossier.versions[version.number] = StoredVersion(version)
+        dossier.created, dossier.created_by, dossier.modified = created, created_by, modified
+        dossier._doc_seq = max((int(d.doc_id[1:]) for d in documents if d.doc_id[1:].isdigit()), default=0)
+        # 件号: kept as the package numbered them; documents without one follow in filing order
+        dossier._item_seq = max((d.item_no for d in documents if d.item_no), default=0)
+        for doc in sorted(documents, key=lambda d: (len(d.doc_id), d.doc_id)):
+            if not doc.item_no:
+                dossier._item_seq += 1
+                doc.item_no = dossier._item_seq
+        dossier.state, dossier.state_since = state, state_since
+        dossier.due, dossier.due_estimated = due, due_estimated
+        return dossier
+
     # -- reading ---------------------------------------------------------------------
     @property
     def latest(self) -> Version:

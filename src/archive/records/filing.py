@@ -12,6 +12,7 @@ import colander
 
 from ..schema import idnumber
 from .dossier import KINDS, MAX_COMMENT, Dossier
+from . import intake
 from .pdf import MAX_PAGES, inspect
 from ..schema.registry import SchemaRegistry, error_messages
 
@@ -130,18 +131,35 @@ def file_document(dossier, registry, cstruct, data, filename, actor, comment="",
     check_document_type(registry, dossier, metadata)
     facts = inspect(data, limit, pages or max_pages())
     doc = dossier.file_document(metadata, data, facts, filename, actor, when or now(), comment)
+    record_intake(registry, dossier, doc, facts)
     _queue_text(dossier, doc)
     return doc
 
 
 def refile_document(dossier, doc_id, data, filename, actor, comment="", when=None, limit=None,
-                    pages=None):
+                    pages=None, registry=None):
     """A new file for an existing document (a new file revision, the old one kept)."""
     dossier.document(doc_id)  # unknown document: refuse before reading the upload
     facts = inspect(data, limit, pages or max_pages())
     version = dossier.refile_document(doc_id, data, facts, filename, actor, when or now(), comment)
+    record_intake(registry, dossier, dossier.document(doc_id), facts)
     _queue_text(dossier, dossier.document(doc_id))
     return version
+
+
+def record_intake(registry, dossier, doc, facts):
+    """Keep the intake check (接收检测) with the new file revision: what filing checked, as a
+    record (archive.records.intake); the registry gives the schema and the 档号 rule."""
+    if registry is None:
+        doc.current_file.intake = intake.file_checks(facts)
+        return
+    checks = intake.at_filing(facts, registry["document"], doc.metadata, dossier.archive_no,
+                              registry.numbering[dossier.kind])
+    numbers = getattr(getattr(dossier.__parent__, "__parent__", None), "numbers", None)
+    if not checks[-1].passed and numbers is not None and dossier.archive_no in numbers.issued:
+        # issued by this archive under the rule of the day (an ini pattern, an older rule)
+        checks = checks[:-1] + (intake.Check("archive_no", True, "本档案库按当时的档号规则编号"),)
+    doc.current_file.intake = checks
 
 
 def _queue_text(dossier, doc):

@@ -1,4 +1,4 @@
-"""The fixity index (固化信息登记): every stored file's SHA-256, size and page count as
+"""The fixity index (固化信息登记): every stored file's SHA-256, SM3, size and page count as
 recorded at filing, with its blob's oid, for the whole archive in one BTree.
 
 The audit's fixity and usability rules walk this index instead of every dossier,
@@ -28,11 +28,12 @@ class FixityEntry:
     size: int
     pages: int | None
     blob: object
+    sm3: str = ""      # GB/T 32905; "" for an entry recorded before SM3 was (evolve adds it)
 
 
 class FixityIndex(Persistent):
     """(kind, archive number) -> the dossier's files as (document id, file number, sha256,
-    size, pages, blob oid) tuples in filing order: one small value per dossier, so the
+    size, pages, blob oid, sm3) tuples in filing order: one small value per dossier, so the
     whole index is read in a few hundred records."""
 
     def __init__(self):
@@ -52,8 +53,18 @@ class FixityIndex(Persistent):
         if blob._p_oid is None and self._p_jar is not None:
             self._p_jar.add(blob)
         self._entries[key] = files + ((doc_id, revision.number, revision.sha256, revision.size,
-                                       revision.pages, blob._p_oid or blob),)
+                                       revision.pages, blob._p_oid or blob, revision.sm3),)
         self._count.change(1)
+
+    def add_sm3(self, dossier, digests):
+        """Complete a dossier's entries recorded before SM3 with ``{(doc_id, file_no): sm3}``
+        (evolve): the one change an entry ever gets, filling a value it never had."""
+        key = (dossier.kind, dossier.archive_no)
+        files = self._entries.get(key, ())
+        completed = tuple(f[:6] + (digests.get((f[0], f[1]), f[6] if len(f) > 6 else ""),)
+                          for f in files)
+        if completed != files:
+            self._entries[key] = completed
 
     def record_dossier(self, dossier):
         """Every file the dossier holds (a dossier filed before it joined the archive, evolve)."""

@@ -47,6 +47,12 @@ class PdfFacts:
     size: int
     sha256: str
     pages: int
+    sm3: str = ""    # GB/T 32905 (国密 SM3), beside SHA-256: DA/T 97-2023 cites it for digests
+
+
+def digests(data: bytes) -> tuple[str, str]:
+    """(SHA-256, SM3) of the same bytes: the two fixity values every stored file carries."""
+    return hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
 
 
 def inspect(data: bytes, limit: int | None = None, max_pages: int | None = None) -> PdfFacts:
@@ -84,7 +90,8 @@ def inspect(data: bytes, limit: int | None = None, max_pages: int | None = None)
         raise InvalidDocument("PDF文件没有页面")
     if pages > max_pages:
         raise InvalidDocument(_too_many_pages(max_pages))
-    return PdfFacts(len(data), hashlib.sha256(data).hexdigest(), pages)
+    sha256, sm3 = digests(data)
+    return PdfFacts(len(data), sha256, pages, sm3)
 
 
 def _too_many_pages(max_pages):

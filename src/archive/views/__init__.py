@@ -45,6 +45,12 @@ def includeme(config):
     r("audit_acks", "/audits/{run_id}/acks")
     r("audit_csv", "/audits/{run_id}/report.csv")
     r("audit_pdf", "/audits/{run_id}/report.pdf")
+    # hand-over packages (移交与接收): views/exchange.py
+    r("dossier_bag", f"/{KIND}/{{no}}/bag.zip", **dossier)
+    r("receipts", "/receipts")
+    r("receipt", "/receipts/{number:\\d+}")
+    r("receipt_csv", "/receipts/{number:\\d+}/report.csv")
+    r("receipt_pdf", "/receipts/{number:\\d+}/report.pdf")
     r("credit", "/credit")
     r("household_credit_new", "/households/{no}/credit/new", traverse="/households/{no}")
     # custody: bound volume, box labels, shelving and stock-takes (views/custody.py)

@@ -54,8 +54,10 @@ def dossier_json(request, dossier, unmasked=False):
 def file_json(request, dossier, doc, revision):
     return {"number": revision.number, "filename": revision.filename,
             "content_type": revision.content_type, "size": revision.size,
-            "sha256": revision.sha256, "pages": revision.pages,
+            "sha256": revision.sha256, "sm3": revision.sm3 or None, "pages": revision.pages,
             "filed_at": plain(revision.filed_at), "filed_by": revision.filed_by,
+            "intake": [{"check": c.id, "title": c.title(request.ui_locale), "passed": c.passed,
+                        "category": c.category, "detail": c.detail} for c in revision.intake],
             "text_status": getattr(revision, "text_status", "done"),
             "text_source": revision.text_source, "text_error": revision.text_error,
             "current": revision.number == doc.current_no,
@@ -248,7 +250,7 @@ def refile_document(request):
     data, filename = read_upload(request, "file")
     filing.refile_document(dossier, doc.doc_id, data, filename, actor(request),
                            request.POST.get("comment", ""),
-                           limit=request.registry.archive_upload_limit)
+                           limit=request.registry.archive_upload_limit, registry=schemas(request))
     return _created(request, document_json(request, dossier, doc),
                     _url(request, "api_document_content", dossier, doc=doc.doc_id,
                          _query={"file": doc.current_no}))

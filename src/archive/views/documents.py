@@ -61,7 +61,7 @@ def document_refile(request):
     data, filename = read_upload(request, "upload")
     filing.refile_document(dossier, doc.doc_id, data, filename, actor(request),
                            request.POST.get("comment", ""),
-                           limit=request.registry.archive_upload_limit)
+                           limit=request.registry.archive_upload_limit, registry=schemas(request))
     request.session.flash(request.t("已替换文件，保存为第 {n} 版", n=dossier.latest.number))
     return HTTPFound(dossier_url(request, dossier, _anchor="documents"))
 

@@ -18,6 +18,7 @@ from pyramid.view import view_config
 from . import (openapi_audit, openapi_custody, openapi_health, openapi_history, openapi_loans,
                openapi_search, openapi_workflow)
 from ..schema.validators import CEILING
+from ..records.intake import CATEGORIES as INTAKE_CATEGORIES, CHECKS as INTAKE_CHECKS
 from .base import DEFAULT_PER_PAGE, KIND_OF, MAX_PER_PAGE
 from .openapi_text import BLANK, NOT_BLANK, PARAM_TEXT, TEXT
 
@@ -237,7 +238,17 @@ def components(registry) -> dict:
             "number": {"type": "integer"}, "filename": {"type": "string"},
             "content_type": {"type": "string"}, "size": {"type": "integer"},
             "sha256": {"type": "string"}, "pages": {"type": "integer"},
+            "sm3": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$",
+                    "description": "SM3杂凑值（GB/T 32905），归档时记录；升级前归档且尚未补算的文件为 null"},
             "filed_at": DATETIME, "filed_by": {"type": "string"},
+            "intake": {"type": "array", "description": "接收检测（DA/T 70-2018）：归档或导入时逐项检测的结果",
+                       "items": {"type": "object", "required": ["check", "title", "passed", "category", "detail"],
+                                 "properties": {
+                                     "check": {"type": "string", "enum": list(INTAKE_CHECKS)},
+                                     "title": {"type": "string"}, "passed": {"type": "boolean"},
+                                     "category": {"type": "string", "enum": list(INTAKE_CATEGORIES),
+                                                  "description": "四性：真实性、完整性、可用性、安全性"},
+                                     "detail": {"type": "string"}}}},
             "text_status": {"type": "string", "enum": ["pending", "done", "failed", "ocr_pending",
                                                        "ocr_done", "ocr_failed"],
                             "description": "文字层（全文检索用）在提交后由后台读取；"

@@ -1,0 +1,292 @@
+"""Receiving a hand-over package (接收): check the bag, run the intake check on every
+record, and only then bring every dossier in whole — or nothing.
+
+Order of work, so that a refusal changes nothing but the register of receipts:
+1. the bag: ``bagit`` checks its structure and completeness (every payload file in the
+   manifest, nothing missing, Payload-Oxum); the SHA-256 *and* SM3 of every payload file
+   are computed here in one read and compared with both manifests (and the tag manifests
+   with the tag files), so a changed byte or a deleted manifest line is found;
+2. the records: each dossier's JSON read, its 档号 checked against the archive (an
+   existing one refuses the package) and the rule, its metadata against the schema, and
+   each file revision through the same checks as filing (``records.intake``), its digests
+   against the ones the package recorded;
+3. the dossiers built as they were (``Dossier.imported``: versions, who, when, comments,
+   snapshots, manifests, every file revision) and added to the archive.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import json
+import os
+import pathlib
+
+import bagit
+
+from ..records import intake
+from ..records.document import Document, FileRevision
+from ..records.dossier import KINDS
+from ..records.filing import ValidationFailed, check_document_type, max_pages, validate
+from ..records.version import DocEntry, Version
+from . import codec
+from .receipts import RecordResult
+
+
+class ImportRefused(ValueError):
+    """A package refused as a whole; ``report`` is its 四性检测 report, kept in the register."""
+
+    def __init__(self, message, report):
+        super().__init__(message)
+        self.report = report
+
+
+def _manifest(path) -> dict:
+    """{path in the bag: digest} of a (tag) manifest; {} when it does not exist."""
+    if not path.exists():
+        return {}
+    entries = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            digest, name = line.strip().split(maxsplit=1)
+            entries[name.replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")] = digest.lower()
+    return entries
+
+
+def check_bag(path) -> tuple[list, dict]:
+    """(problems, {payload path: (sha256, sm3)}): the bag's faults in Chinese, one per line."""
+    path = pathlib.Path(path)
+    problems = []
+    try:
+        bag = bagit.Bag(str(path))
+        bag.validate(completeness_only=True)
+    except bagit.BagValidationError as exc:
+        problems += [f"移交包不完整：{d}" for d in exc.details] or [f"移交包不完整：{exc.message}"]
+    except bagit.BagError as exc:
+        return [f"不是有效的BagIt移交包：{exc}"], {}
+    manifests = {alg: _manifest(path / f"manifest-{alg}.txt") for alg in ("sha256", "sm3")}
+    for alg, entries in manifests.items():
+        if not entries:
+            problems.append(f"缺少 manifest-{alg}.txt 或其为空")
+    digests = {}
+    for name in sorted(set(manifests["sha256"]) | set(manifests["sm3"])):
+        try:
+            data = (path / name).read_bytes()
+        except OSError:
+            problems.append(f"{name}：文件缺失")
+            continue
+        found = {"sha256": hashlib.sha256(data).hexdigest(), "sm3": hashlib.new("sm3", data).hexdigest()}
+        digests[name] = (found["sha256"], found["sm3"])
+        for alg, entries in manifests.items():
+            if name not in entries:
+                problems.append(f"{name}：manifest-{alg}.txt 中没有这个文件的校验值")
+            elif entries[name] != found[alg]:
+                problems.append(f"{name}：{alg.upper()} 校验值不符（清单 {entries[name][:12]}…，实际 {found[alg][:12]}…）")
+    for alg in ("sha256", "sm3"):
+        for name, digest in _manifest(path / f"tagmanifest-{alg}.txt").items():
+            try:
+                if hashlib.new(alg, (path / name).read_bytes()).hexdigest() != digest:
+                    problems.append(f"{name}：{alg.upper()} 校验值与 tagmanifest-{alg}.txt 不符")
+            except OSError:
+                problems.append(f"{name}：标签文件缺失")
+    return problems, digests
+
+
+def _dossier_dirs(path):
+    data = pathlib.Path(path) / "data"
+    return sorted(p for p in data.iterdir() if (p / "dossier.json").is_file()) if data.is_dir() else []
+
+
+def _read_json(path, problems):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        problems.append(f"{path.name}：无法读取（{exc}）")
+        return None
+
+
+def _dossier_checks(root, registry, record, versions, patterns):
+    """The dossier's own checks: 档号 new to the archive and well formed, metadata valid."""
+    kind, number = record.get("kind"), record.get("archive_no", "")
+    if kind not in KINDS:
+        return (intake.Check("metadata_valid", False, f"未知的档案类别“{kind}”"),)
+    checks = [intake.archive_no_check(number, patterns.get(kind) or registry.numbering[kind])]
+    if number in root.households or number in root.units:
+        checks.append(intake.Check("archive_no", False, f"档号 {number} 在本档案库中已存在"))
+    when = codec.when(versions[-1]["when"]).date() if versions else None
+    problems = {}
+    try:
+        validate(registry, kind, record.get("metadata") or {}, today=when)
+    except ValidationFailed as exc:
+        problems = exc.errors
+    return tuple(checks) + intake.metadata_checks(registry[kind], record.get("metadata") or {}, problems)
+
+
+class _Dossier:
+    """A dossier read from the package, with its file revisions' facts."""
+
+    def __init__(self, folder, record, versions):
+        self.folder, self.record, self.versions = folder, record, versions
+        self.facts = {}       # (doc_id, file no) -> PdfFacts
+        self.parsed = []      # the versions as Version records
+
+
+def _file_checks(registry, dossier, doc, bag_dossier, digests, bag_path, limit_pages):
+    """Each file revision of a document: the filing checks, and its digests as recorded."""
+    results = []
+    doc_problems = {}
+    try:
+        validate(registry, "document", doc.get("metadata") or {})
+        check_document_type(registry, _Kind(bag_dossier.record.get("kind")), codec.metadata(
+            registry["document"], doc.get("metadata") or {}))
+    except ValidationFailed as exc:
+        doc_problems = exc.errors
+    meta = intake.metadata_checks(registry["document"], doc.get("metadata") or {}, doc_problems)
+    for f in doc.get("files") or ():
+        name = f"data/{bag_dossier.folder.name}/{f['path']}"
+        try:
+            data = (bag_path / name).read_bytes()
+        except (OSError, KeyError):
+            data = b""
+        facts, checks = intake.check_file(data, None, limit_pages)
+        if facts is not None:
+            sha, sm3 = digests.get(name, (facts.sha256, facts.sm3))
+            same = (not f.get("sha256") or f["sha256"] == sha) and (not f.get("sm3") or f["sm3"] == sm3)
+            checks = tuple(intake.Check("fixity", same, "" if same else "文件的校验值与档案记录不符")
+                           if c.id == "fixity" else c for c in checks)
+            bag_dossier.facts[(doc["doc_id"], int(f["number"]))] = facts
+        results.append(RecordResult(dossier, checks + meta, doc["doc_id"], doc.get("item_no"), int(f["number"])))
+    return results
+
+
+def _read_dossier(root, registry, folder, record, versions, digests, path, patterns, results):
+    """Check one dossier of the package and its files (results appended); its versions are
+    parsed here too, so a malformed one refuses the package before anything is built."""
+    if not isinstance(record, dict) or not isinstance(versions, list):
+        raise TypeError("dossier.json / versions.json")
+    bag_dossier = _Dossier(folder, record, versions)
+    kind = record["kind"] if record.get("kind") in KINDS else None
+    if kind is not None:
+        bag_dossier.parsed = [codec.version_from(v, registry[kind], registry["document"]) for v in versions]
+    number = record.get("archive_no", folder.name)
+    results.append(RecordResult(number, _dossier_checks(root, registry, record, versions, patterns)))
+    for doc in record.get("documents") or ():
+        if not isinstance(doc, dict) or not doc.get("doc_id"):
+            raise KeyError("doc_id")
+        for f in doc.get("files") or ():
+            int(f["number"])      # every file revision has a number
+        results += _file_checks(registry, number, doc, bag_dossier, digests, path, max_pages({}))
+    return bag_dossier
+
+
+class _Kind:
+    """What ``check_document_type`` asks of a dossier: its kind."""
+
+    def __init__(self, kind):
+        self.kind = kind
+
+
+def receive_bag(root, path, registry, *, actor, when=None, patterns=None, progress=None, queue_text=True):
+    """Import the package at ``path`` whole, or refuse it (ImportRefused) having imported
+    nothing; either way its 四性检测 report is kept in ``root.receipts`` and returned."""
+    path = pathlib.Path(path)
+    when = when or _dt.datetime.now(_dt.timezone.utc)
+    problems, digests = check_bag(path)
+    read, results = [], []
+    if not problems:
+        folders = _dossier_dirs(path)
+        if not folders:
+            problems.append("移交包的 data/ 中没有任何档案（data/<档号>/dossier.json）")
+        for n, folder in enumerate(folders, 1):
+            record = _read_json(folder / "dossier.json", problems)
+            versions = (_read_json(folder / "versions.json", problems)
+                        if (folder / "versions.json").exists() else None) or []
+            if record is None:
+                continue
+            try:
+                bag_dossier = _read_dossier(root, registry, folder, record, versions, digests, path,
+                                            patterns or {}, results)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problems.append(f"{folder.name}/dossier.json 或 versions.json 的格式不正确（字段 {exc} 缺少或有误）")
+                continue
+            read.append(bag_dossier)
+            if progress is not None:
+                progress(n, 2 * len(folders))
+    files = sum(1 for r in results if r.file_no is not None)
+    failed = [r for r in results if not r.passed]
+    refusal = ""
+    if problems:
+        refusal = f"移交包校验未通过（{len(problems)} 处）：" + "；".join(problems[:5])
+    elif failed:
+        existing = [r.archive_no for r in failed for c in r.checks if not c.passed and "已存在" in c.detail]
+        refusal = (f"档号已存在：{'、'.join(existing)}" if existing else
+                   f"{len(failed)} 项记录未通过接收检测，例如 {failed[0].archive_no} "
+                   f"{failed[0].doc_id}：" + "；".join(c.detail or c.title() for c in failed[0].checks if not c.passed))
+    report = root.receipts.add(when=when, actor=actor, bag=path.name, accepted=not refusal, refusal=refusal,
+                               problems=tuple(problems), dossiers=len(read), files=files, results=tuple(results))
+    if refusal:
+        raise ImportRefused(refusal, report)
+    for n, bag_dossier in enumerate(read, 1):
+        _bring_in(root, registry, bag_dossier, path, report, actor, when, queue_text)
+        if progress is not None:
+            progress(len(read) + n, 2 * len(read))
+    return report
+
+
+def _first_version(record, metadata, documents):
+    """Version 1 of a dossier that comes without a version history (an office's existing
+    electronic records): its state as received, by whom it was made and when."""
+    when = codec.when(record.get("created")) or _dt.datetime.now(_dt.timezone.utc)
+    manifest = tuple(DocEntry(d.doc_id, d.current_no, d.current_file.sha256 if d.current_file else "",
+                              dict(d.metadata), d.withdrawn, d.withdraw_reason) for d in documents)
+    return Version(1, when, record.get("created_by") or "import", "接收移交（移交包中没有版本记录）", "created",
+                   copy.deepcopy(metadata), manifest, state=record.get("state") or "")
+
+
+def _bring_in(root, registry, bag_dossier, bag_path, report, actor, when, queue_text):
+    """Build one dossier as it was and add it to the archive; the import is logged."""
+    record, kind = bag_dossier.record, bag_dossier.record["kind"]
+    schema, doc_schema = registry[kind], registry["document"]
+    checks = {(r.doc_id, r.file_no): r.checks for r in report.results
+              if r.archive_no == record["archive_no"] and r.file_no is not None}
+    documents = []
+    for doc in record.get("documents") or ():
+        revisions = []
+        for f in doc.get("files") or ():
+            number = int(f["number"])
+            data = (bag_dossier.folder / f["path"]).read_bytes()
+            facts = bag_dossier.facts[(doc["doc_id"], number)]
+            revision = FileRevision(number, data, facts, f.get("filename", ""),
+                                    f.get("filed_by") or record.get("created_by") or "import",
+                                    codec.when(f.get("filed_at") or record.get("created")) or when,
+                                    f.get("content_type") or "application/pdf")
+            revision.intake = checks[(doc["doc_id"], number)]
+            revisions.append(revision)
+        documents.append(Document.imported(doc["doc_id"], codec.metadata(doc_schema, doc.get("metadata") or {}),
+                                           revisions, int(doc.get("current_file") or 0),
+                                           bool(doc.get("withdrawn")), doc.get("withdraw_reason", ""),
+                                           _item_no(doc.get("item_no"))))
+    metadata = codec.metadata(schema, record.get("metadata") or {})
+    versions = bag_dossier.parsed or \
+        [_first_version(record, metadata, documents)]
+    dossier = KINDS[kind].imported(
+        record["archive_no"], metadata, documents, versions,
+        created=codec.when(record.get("created")) or versions[0].when,
+        created_by=record.get("created_by") or versions[0].actor,
+        modified=codec.when(record.get("modified")) or versions[-1].when,
+        state=record.get("state"), state_since=codec.when(record.get("state_since")),
+        due=codec.day(record.get("due")), due_estimated=bool(record.get("due_estimated")))
+    root.container(kind).add(dossier)
+    root.numbers.issued.add(dossier.archive_no)     # never issued again by this archive
+    if queue_text:
+        for doc in documents:
+            for revision in doc.files:
+                root.text_queue.add(revision, dossier)
+    root.log.append(actor, "exchange.import", dossier.archive_no,
+                    f"接收移交包 {os.path.basename(str(bag_path))}（第 {report.number} 次接收检测），"
+                    f"{len(versions)} 个版本，{sum(len(d.files) for d in documents)} 个文件版本", when)
+
+
+def _item_no(value):
+    """The package's 件号 of a document, when it gives a usable one (a positive whole number)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -1,0 +1,212 @@
+"""Hand-over packages: a demo city exported as a BagIt bag and imported into an empty
+archive is the same archive (every dossier, version, document and file by SHA-256); the
+bag validates with bagit's own command line, without the system; a changed byte or a
+deleted manifest line is refused with a report and nothing imported; an existing 档号 too."""
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+import transaction
+import ZODB
+import zodburi
+
+from archive.demo.city import build_city
+from archive.exchange.bag import TRANSFER_LIST, export_bag, select
+from archive.exchange.lists import intake_csv, intake_pdf
+from archive.exchange.receive import ImportRefused, receive_bag
+from archive.root import bootstrap
+
+
+def _open(where, registry):
+    factory, kw = zodburi.resolve_uri(f"file://{where}/Data.fs?blobstorage_dir={where}/blobs")
+    db = ZODB.DB(factory(), **kw)
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    return db, tm, bootstrap(conn.root(), registry)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory, registry, procedure):
+    """A small committed demo city and the bag exported from all of it."""
+    where = tmp_path_factory.mktemp("source")
+    db, tm, root = _open(where, registry)
+    build_city(root, registry, procedure, households=30, units=20, documents=420)
+    tm.commit()
+    bag = where / "bag"
+    dossiers = select(root, city=None, year=None, archive_nos=list(root.households.keys()) + list(root.units.keys()))
+    summary = export_bag(root, dossiers, bag, registry, office="常州市住房保障中心档案室", actor="tester",
+                         procedure=procedure)
+    yield root, bag, summary
+    tm.abort()
+    db.close()
+
+
+@pytest.fixture
+def empty(tmp_path, registry):
+    (tmp_path / "target").mkdir()
+    db, tm, root = _open(tmp_path / "target", registry)
+    yield root, tm
+    tm.abort()
+    db.close()
+
+
+def _snapshot(root):
+    """Every dossier as comparable values: metadata, state, versions, documents, files by SHA-256."""
+    out = {}
+    for kind in ("household", "unit"):
+        for dossier in root.container(kind).values():
+            out[dossier.archive_no] = (
+                kind, dossier.metadata, dossier.state, dossier.state_since, dossier.due, dossier.created,
+                dossier.created_by, [box.version for box in dossier.versions.values()],
+                [(d.doc_id, d.metadata, d.withdrawn, d.withdraw_reason, d.current_no,
+                  [(r.number, r.filename, r.filed_by, r.filed_at, r.size, r.pages, r.sha256, r.sm3,
+                    hashlib.sha256(r.read()).hexdigest()) for r in d.files])
+                 for d in dossier.documents.values()])
+    return out
+
+
+def test_bag_validates_without_the_system(source):
+    _, bag, summary = source
+    done = subprocess.run([sys.executable, "-m", "bagit", "--validate", str(bag)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    info = (bag / "bag-info.txt").read_text(encoding="utf-8")
+    assert f"Payload-Oxum: {summary.payload_bytes}.{summary.payload_files}" in info
+    assert "全宗: CZ" in info and "移交单位: 常州市住房保障中心档案室" in info
+    sm3 = (bag / "manifest-sm3.txt").read_text(encoding="utf-8").splitlines()
+    assert len(sm3) == summary.payload_files
+    assert "manifest-sm3.txt" in (bag / "tagmanifest-sha256.txt").read_text(encoding="utf-8")
+    digest, name = sm3[0].split("  ", 1)
+    assert hashlib.new("sm3", (bag / name).read_bytes()).hexdigest() == digest
+
+
+def test_bag_layout_names_files_by_archive_number_and_item(source):
+    root, bag, summary = source
+    dossier = next(d for d in root.households.values() if any(len(doc.files) > 1 for doc in d.documents.values()))
+    folder = bag / "data" / dossier.archive_no
+    record = json.loads((folder / "dossier.json").read_text(encoding="utf-8"))
+    assert record["archive_no"] == dossier.archive_no
+    doc = next(d for d in record["documents"] if len(d["files"]) > 1)
+    current = [f for f in doc["files"] if f["current"]]
+    assert len(current) == 1 and current[0]["path"].endswith(".current.pdf")
+    assert current[0]["path"] == f"files/{dossier.archive_no}-{doc['item_no']:04d}.v{current[0]['number']}.current.pdf"
+    assert all((folder / f["path"]).is_file() for f in doc["files"])
+    versions = json.loads((folder / "versions.json").read_text(encoding="utf-8"))
+    assert [v["number"] for v in versions] == list(dossier.versions.keys())
+    assert json.loads((folder / "history.json").read_text(encoding="utf-8"))
+    assert (folder / "volume.pdf").read_bytes().startswith(b"%PDF")
+    from pypdf import PdfReader
+    text = "".join(p.extract_text() for p in PdfReader(bag / TRANSFER_LIST).pages)
+    assert "移交清册" in text and dossier.archive_no in text
+
+
+def test_round_trip_into_an_empty_archive(source, empty, registry):
+    root, bag, summary = source
+    target, tm = empty
+    report = receive_bag(target, bag, registry, actor="tester")
+    assert report.accepted and report.dossiers == summary.dossiers and report.files == summary.files
+    assert _snapshot(target) == _snapshot(root)
+    assert len(target.fixity) == len(root.fixity)
+    entry = next(iter(target.fixity.entries()))
+    assert entry.sm3 and len(entry.sm3) == 64
+    assert all(r.intake and all(c.passed for c in r.intake)
+               for d in target.households.values() for doc in d.documents.values() for r in doc.files)
+    tm.commit()
+    # the same 档号 again: refused with a report, nothing imported twice
+    with pytest.raises(ImportRefused, match="已存在") as refused:
+        receive_bag(target, bag, registry, actor="tester")
+    assert not refused.value.report.accepted
+    assert "四性检测" in "".join(__import__("pypdf").PdfReader(
+        __import__("io").BytesIO(intake_pdf(refused.value.report))).pages[0].extract_text())
+    assert intake_csv(refused.value.report).startswith("\ufeff档号".encode())
+
+
+def _tampered(bag, tmp_path, change):
+    copy = tmp_path / "tampered"
+    shutil.copytree(bag, copy)
+    change(copy)
+    return copy
+
+
+def _flip_a_byte(copy):
+    target = sorted((copy / "data").rglob("*.current.pdf"))[0]
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+
+
+def _drop_a_manifest_line(copy):
+    manifest = copy / "manifest-sha256.txt"
+    lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
+    manifest.write_text("".join(lines[1:]), encoding="utf-8")
+
+
+@pytest.mark.parametrize("change, says", [(_flip_a_byte, "校验值不符"), (_drop_a_manifest_line, "manifest")])
+def test_a_tampered_bag_is_refused_and_nothing_imported(source, empty, registry, tmp_path, change, says):
+    _, bag, _ = source
+    target, _ = empty
+    copy = _tampered(bag, tmp_path, change)
+    with pytest.raises(ImportRefused) as refused:
+        receive_bag(target, copy, registry, actor="tester")
+    report = refused.value.report
+    assert not report.accepted and report.problems and says in "".join(report.problems)
+    assert len(target.households) == len(target.units) == 0 and len(target.fixity) == 0
+    assert target.receipts.get(report.number) is report
+    assert subprocess.run([sys.executable, "-m", "bagit", "--validate", str(copy)],
+                          capture_output=True).returncode != 0
+
+
+def test_an_office_bag_without_versions_or_digests_is_brought_in(tmp_path, empty, registry):
+    """An office's existing electronic records: dossier.json with the metadata and the files,
+    no version history and no recorded digests; bagged by bagit itself."""
+    import bagit
+
+    from conftest import household_input, make_pdf
+    target, _ = empty
+    folder = tmp_path / "office" / "CZ-HH-2019-Y-00007"
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "a.pdf").write_bytes(make_pdf("申请表 旧档"))
+    record = {"kind": "household", "archive_no": "CZ-HH-2019-Y-00007", "created": "2019-04-01T02:00:00+00:00",
+              "created_by": "旧系统", "metadata": household_input(),
+              "documents": [{"doc_id": "D0001", "metadata": {"doc_type": "application_form", "title": "申请表",
+                                                             "date": "2019-03-30", "issuer": "张三", "doc_no": ""},
+                             "current_file": 1, "files": [{"number": 1, "path": "files/a.pdf", "filename": "a.pdf"}]}]}
+    (folder / "dossier.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    bagit.make_bag(str(tmp_path / "office"), checksums=["sha256"])
+    data = tmp_path / "office" / "data"
+    lines = [f"{hashlib.new('sm3', p.read_bytes()).hexdigest()}  data/{p.relative_to(data).as_posix()}\n"
+             for p in sorted(data.rglob("*")) if p.is_file()]
+    (tmp_path / "office" / "manifest-sm3.txt").write_text("".join(lines), encoding="utf-8")
+    report = receive_bag(target, tmp_path / "office", registry, actor="tester")
+    assert report.accepted
+    dossier = target.households["CZ-HH-2019-Y-00007"]
+    [version] = dossier.history()
+    assert version.actor == "旧系统" and version.when.year == 2019 and version.manifest[0].doc_id == "D0001"
+    assert dossier.documents["D0001"].current_file.sm3 == hashlib.new("sm3", make_pdf("申请表 旧档")).hexdigest()
+    assert "CZ-HH-2019-Y-00007" in target.numbers.issued
+
+
+def test_a_malformed_dossier_record_is_refused_with_a_report(source, empty, registry, tmp_path):
+    """A dossier.json whose document lacks its id (re-bagged so the checksums hold)."""
+    import bagit
+    _, bag, _ = source
+    target, _ = empty
+    copy = tmp_path / "malformed"
+    shutil.copytree(bag / "data", copy)
+    first = sorted(copy.glob("*/dossier.json"))[0]
+    record = json.loads(first.read_text(encoding="utf-8"))
+    del record["documents"][0]["doc_id"]
+    first.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    bagit.make_bag(str(copy), checksums=["sha256"])
+    data = copy / "data"
+    (copy / "manifest-sm3.txt").write_text("".join(
+        f"{hashlib.new('sm3', p.read_bytes()).hexdigest()}  data/{p.relative_to(data).as_posix()}\n"
+        for p in sorted(data.rglob("*")) if p.is_file()), encoding="utf-8")
+    with pytest.raises(ImportRefused, match="格式不正确"):
+        receive_bag(target, copy, registry, actor="tester")
+    assert len(target.households) == 0
