@@ -202,3 +202,41 @@ def test_listing_filters_by_procedure_state(browser, arrange):
     page = browser.get("/households?state=registered")
     assert page.html.select_one("#total").text == "1"
     assert "已登记轮候" in page.html.select_one("#listing td.state").text
+
+
+# -- refusals on the record (issue 16, item 5) ------------------------------------------------
+def test_a_refused_step_is_in_the_case_history_but_is_no_version(client, store):
+    no = client.app.post_json("/api/households", __import__("conftest").household_input(),
+                              headers=client._h("archivist"), status=201).json["archive_no"]
+    refused = client.step(no, "accept", comment="先试一次", status=422)
+    assert "申请表" in refused["problems"][0]
+    client.step(no, "sign", status=409)
+    client.step(no, "accept", role="archivist", status=403)
+    with store() as root:
+        household = root.households[no]
+        assert household.latest.number == 1          # no version for a refusal
+        assert household.state == "applied"
+    events = client.get(f"/api/households/{no}/history?kind=attempts")["events"]
+    assert [e["kind"] for e in events] == ["attempt"] * 3
+    first = events[0]
+    assert first["actor"] == "reviewer" and first["transition"] == "accept"
+    assert first["title"] == "被拒绝：受理" and first["flagged"] is True
+    assert ["说明", "先试一次"] in first["details"]
+    assert any(d[0] == "拒绝原因" and "申请表" in d[1] for d in first["details"])
+    assert events[1]["transition"] == "sign" and "待受理" in events[1]["details"][0][1]
+    assert events[2]["actor"] == "archivist" and "只能由" in events[2]["details"][0][1]
+    # the page shows it, and the audit log has it
+    page = client.app.get(f"/households/{no}/history", headers=client._h("reviewer"))
+    assert "被拒绝：受理" in page.text and "拒绝原因" in page.text
+    with store() as root:
+        assert root.log.newest(10, action="refused", target=no)
+
+
+def test_a_refused_form_post_is_recorded_too(browser, client):
+    no = client.app.post_json("/api/households", __import__("conftest").household_input(),
+                              headers=client._h("archivist"), status=201).json["archive_no"]
+    browser.login("reviewer")
+    form = browser.get(f"/households/{no}/transitions/accept").forms["transition-form"]
+    form.submit(status=422)
+    events = client.get(f"/api/households/{no}/history?kind=attempts")["events"]
+    assert len(events) == 1 and events[0]["transition"] == "accept"
