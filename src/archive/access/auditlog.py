@@ -56,6 +56,9 @@ ACTIONS = {   # how a clerk reads an action; transitions read "办理：<step>"
     "audit.run": ("完整性审计", "Integrity audit"),
     "audit.ack": ("确认审计发现", "Audit finding acknowledged"),
     "lottery": ("摇号", "Lottery"),
+    "lottery.announce": ("摇号预告", "Lottery announced"),
+    "lottery.redraw": ("重新摇号", "Lottery redraw"),
+    "refused": ("办理被拒绝", "Step refused"),
     "demo.build": ("生成演示数据", "Demo data built"),
 }
 

@@ -10,7 +10,7 @@ the dossier object once the inbox exists.
 
 The request that was refused answers 4xx and pyramid_tm aborts it, so the web layer
 writes the attempt in a transaction of its own after that abort (views/aftermath.py).
-Attempts are written once and never changed; keys are (time, actor, sequence) so the
+Attempts are written once and never changed; keys are (time, sequence, actor) so the
 case history lists them in order.
 """
 from __future__ import annotations
@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from ..workers.inbox import Inbox
 
 OUTCOMES = {"refused": ("被拒绝", "Refused"), "drawn": ("已摇号", "Drawn"),
-            "announced": ("已预告", "Announced")}
+            "announced": ("已预告", "Announced"),
+            "redraw_requested": ("申请重新摇号", "Redraw requested"),
+            "redraw_approved": ("同意重新摇号", "Redraw approved")}
 _seq = itertools.count()
 
 
@@ -35,7 +37,7 @@ class Attempt:
     kind: str                   # "step" (a procedure step) or "lottery"
     name: str                   # the step's name, or the lottery id
     title: str                  # the step's or lottery's title as a clerk reads it
-    outcome: str                # refused | drawn | announced
+    outcome: str                # a key of OUTCOMES
     reasons: tuple = ()         # why it was refused, one message each
     details: tuple = ()         # (label, value) pairs
 
@@ -49,7 +51,7 @@ def record(dossier, attempt: Attempt) -> Attempt:
     box = getattr(dossier, "attempts", None)
     if box is None:
         box = dossier.attempts = Inbox()
-    key = (attempt.when.isoformat(), attempt.actor, next(_seq), secrets.token_hex(4))
+    key = (attempt.when.isoformat(), next(_seq), attempt.actor, secrets.token_hex(4))
     box.put(key, attempt)
     return attempt
 

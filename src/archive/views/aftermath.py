@@ -69,3 +69,19 @@ def record_refusal(request, exc):
             root.log.append(attempt.actor, "refused", no,
                             f"{attempt.title}：{'；'.join(attempt.reasons)}"[:500], attempt.when)
     after_abort(request, write)
+
+
+def record_lottery_attempt(request, exc):
+    """Keep a refused draw in the case history of every household of its batch."""
+    if exc.attempt is None:
+        return
+    attempt, numbers = exc.attempt, tuple(exc.households)
+
+    def write(root):
+        for no in numbers:
+            dossier = root.households.get(no)
+            if dossier is not None:
+                attempts.record(dossier, attempt)
+        root.log.append(attempt.actor, "lottery", exc.lottery_id or "",
+                        f"摇号被拒绝：{'；'.join(attempt.reasons)}"[:500], attempt.when)
+    after_abort(request, write)
