@@ -52,12 +52,10 @@ class Families:
     def profile(self, h):
         return self.procedure.profiles[h.city.code]
 
-    def limit(self, h, path="eligibility.income_per_capita_max"):
-        """The city's figure for a limit (a number, or ``{below: n}`` for a strict one)."""
-        value = self.profile(h).value(path)
-        if isinstance(value, dict):
-            value = next((v for v in value.values() if isinstance(v, (int, float))), None)
-        return value
+    def limit(self, h, path="eligibility.income_per_capita_max", size=1):
+        """The city's figure for a limit, for a household of ``size`` (Profile.limit)."""
+        limit = self.profile(h).limit(path, size)
+        return None if limit is None else limit.value
 
     # -- drawing -------------------------------------------------------------------------
     def draw(self, scenario=None, cities=CITIES) -> Plan:
@@ -130,7 +128,7 @@ class Families:
         for path, field in (("eligibility.income_per_capita_max", "income_per_capita"),
                             ("eligibility.assets_max", "assets"),
                             ("eligibility.housing_area_per_capita_max", "housing_area_per_capita")):
-            cap = self.limit(h, path)   # incomes are drawn within the city's limits
+            cap = self.limit(h, path, 1 + len(members))   # drawn within the city's limits
             if cap is not None and h.cstruct[field] > 0.97 * cap:
                 h.cstruct[field] = round(0.97 * cap * rng.uniform(0.8, 1.0), 2)
         h.employer = (f"{city.name}民政局" if poor or elderly else

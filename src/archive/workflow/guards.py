@@ -78,34 +78,54 @@ def elapsed(guard, ctx, procedure):
                     f"至 {end.isoformat()} 期满，还剩{remaining}")]
 
 
+def household_size(dossier) -> int:
+    """The applicant and every co-applicant (共同申请人) listed."""
+    return 1 + len(dossier.metadata.get("members") or ())
+
+
 def field(guard, ctx, procedure):
     """A metadata value within the profile's limit (income, assets, housing area).
 
-    A limit is a number (the value may reach it: 不高于) or ``{below: n}`` / ``{above: n}``
-    (strictly: 低于 / 高于), as the city's text words it."""
+    A limit is a number (the value may reach it: 不高于), ``{below: n}`` / ``{above: n}``
+    (strictly: 低于 / 高于), as the city's text words it, or a table by household size
+    (profiles.Profile.limit)."""
     path = guard.arg
     spec = ctx.schemas[ctx.dossier.kind].spec(path)
     label = spec.label() if spec else path
+    value = flatten(ctx.dossier.metadata).get(path)
+    return _within(guard, ctx, label, value)
+
+
+def unit_area(guard, ctx, procedure):
+    """The unit offered is within the city's area standard for the household's size
+    (德州 第二十条: 1人30、2人45、3人及以上60平方米)."""
+    unit = ctx.root.units.get(ctx.inputs.get("unit")) if ctx.inputs.get("unit") else None
+    if unit is None:
+        return []       # no unit named yet, or an unknown one: the allocation says which
+    return _within(guard, ctx, f"房源 {unit.archive_no} 的建筑面积（㎡）", unit.metadata.get("area"))
+
+
+def _within(guard, ctx, label, value):
     out = []
+    size = household_size(ctx.dossier) if ctx.dossier.kind == "household" else 1
     for bound in ("max", "min"):
         if bound not in guard.options:
             continue
-        limit = ctx.profile.value(guard.options[bound]) if ctx.profile else None
+        limit = ctx.profile.limit(guard.options[bound], size) if ctx.profile else None
         if limit is None:
             continue
-        strict = isinstance(limit, dict)
-        if strict:
-            limit = limit.get("below" if bound == "max" else "above")
-        value = flatten(ctx.dossier.metadata).get(path)
-        city = ctx.profile.title()
+        strict, figure, city = limit.strict, limit.value, ctx.profile.title()
+        basis = f"；{limit.basis}" if limit.basis else ""
         if value is None:
-            out.append(Problem(f"未填写{label}，无法核对{city}的限额 {limit:,}", guard.overridable))
-        elif bound == "max" and (value >= limit if strict else value > limit):
+            out.append(Problem(f"未填写{label}，无法核对{city}的限额 {figure:,}", guard.overridable))
+        elif bound == "max" and (value >= figure if strict else value > figure):
             rule = "应低于" if strict else "不得高于"
-            out.append(Problem(f"{label} {value:,} 超过{city}的限额（{rule} {limit:,}）", guard.overridable))
-        elif bound == "min" and (value <= limit if strict else value < limit):
+            out.append(Problem(f"{label} {value:,} 超过{city}的限额（{rule} {figure:,}{basis}）",
+                               guard.overridable))
+        elif bound == "min" and (value <= figure if strict else value < figure):
             rule = "应高于" if strict else "不得低于"
-            out.append(Problem(f"{label} {value:,} 低于{city}的下限（{rule} {limit:,}）", guard.overridable))
+            out.append(Problem(f"{label} {value:,} 低于{city}的下限（{rule} {figure:,}{basis}）",
+                               guard.overridable))
     return out
 
 
@@ -122,4 +142,4 @@ def lease_term(guard, ctx, procedure):
 
 
 GUARDS = {"documents": documents, "no_ban": no_ban, "elapsed": elapsed, "field": field,
-          "lease_term": lease_term}
+          "lease_term": lease_term, "unit_area": unit_area}
