@@ -165,3 +165,18 @@ def test_other_cities_set_no_area_standard(procedure, root, registry):
     unit = walk.new_unit(procedure, root, area=80)
     step(procedure, root, household, "allocate", T0 + 40 * walk.DAY, inputs={"unit": unit.archive_no})
     assert household.state == "allocated"
+
+
+@pytest.mark.parametrize("area, refused", [(60.0, False), (65.5, True)])
+def test_dezhou_delivers_new_units_of_60_square_metres_at_most(procedure, root, registry, area, refused):
+    unit = walk.new_unit(procedure, root, "building", jurisdiction="dezhou", district="德城区", area=area)
+    walk.file(registry, unit, *walk.stage_docs(procedure, unit, "deliver"))
+    roles = ("archivist",)
+    if not refused:
+        procedure.perform(root, unit, "deliver", "archivist", roles, "验收合格", when=T0)
+        assert unit.state == "delivered"
+        return
+    with pytest.raises(TransitionRefused) as exc:
+        procedure.perform(root, unit, "deliver", "archivist", roles, "验收合格", when=T0)
+    assert exc.value.problems == ["建筑面积（㎡） 65.5 超过德州市的限额（不得高于 60）"]
+    assert exc.value.overridable
