@@ -215,6 +215,8 @@ class Workflows:
                 raise WorkflowError(f"{here}: unknown field {raw['field']!r}")
             if not ({"max", "min"} & set(options)):
                 raise WorkflowError(f"{here}: a field guard needs max or min")
+        if gkind == "documents" and options.get("dated") not in (None, "review_year"):
+            raise WorkflowError(f"{here}: dated is review_year (or left out)")
         if gkind == "unit_area" and not ({"max", "min"} & set(options)):
             raise WorkflowError(f"{here}: a unit_area guard needs max or min")
         return Guard(gkind, raw[gkind], options)

@@ -30,17 +30,49 @@ def check(ctx, procedure) -> list:
 
 
 def documents(guard, ctx, procedure):
-    """The profile's required documents for this stage are filed and not withdrawn."""
+    """The profile's required documents for this stage are filed and not withdrawn; with
+    ``dated: review_year`` (the annual review) each must be dated in the review's year:
+    last year's declaration, still in the dossier, does not prove this year's income."""
     if ctx.profile is None:
         return []
     required = ctx.profile.required_documents(guard.arg)
-    present = {d.metadata.get("doc_type") for d in ctx.dossier.active_documents()}
+    active = list(ctx.dossier.active_documents())
+    present = {d.metadata.get("doc_type") for d in active}
     missing = [c for c in required if c not in present]
-    if not missing:
-        return []
     vocab = ctx.schemas.vocabularies["document_types"]
-    names = "、".join(vocab.title(c) for c in missing)
-    return [Problem(f"缺少文件：{names}（{ctx.profile.title()}办理此步骤须备）")]
+    out = []
+    if missing:
+        names = "、".join(vocab.title(c) for c in missing)
+        out.append(Problem(f"缺少文件：{names}（{ctx.profile.title()}办理此步骤须备）"))
+    if guard.options.get("dated") == "review_year" and ctx.dossier.state_since is not None:
+        out += _outside_review_year(required, active, ctx, procedure, vocab)
+    return out
+
+
+def _outside_review_year(required, active, ctx, procedure, vocab):
+    """Each required type needs a document dated in the review year: from the day the
+    yearly deadline started (the signing, the last review or renewal: the state's clock)
+    up to today. A document of last year's review, still filed, is named as such."""
+    since, today = procedure.today(ctx.dossier.state_since), ctx.today
+    out = []
+    for code in required:
+        of_type = [d for d in active if d.metadata.get("doc_type") == code]
+        if not of_type or any(since <= (_date_of(d) or _dt.date.min) <= today for d in of_type):
+            continue
+        newest = max(of_type, key=lambda d: (_date_of(d) or _dt.date.min, d.doc_id))
+        day = _date_of(newest)
+        when = ("未填写日期" if day is None else
+                f"日期为 {day.isoformat()}，晚于今天" if day > today else f"日期为 {day.isoformat()}")
+        out.append(Problem(
+            f"{vocab.title(code)}“{newest.metadata.get('title', '')}”（{newest.doc_id}）{when}，"
+            f"不属于本次年审的年度（{since.isoformat()} 至 {today.isoformat()}，自签约或上次年审、续租起算）："
+            f"请归档本年度的{vocab.title(code)}"))
+    return out
+
+
+def _date_of(document):
+    day = document.metadata.get("date")
+    return day if isinstance(day, _dt.date) else None
 
 
 def no_ban(guard, ctx, procedure):
