@@ -15,7 +15,7 @@ import yaml
 
 from .profiles import ProfileError, Profiles
 
-GUARD_KINDS = ("documents", "no_ban", "elapsed", "field", "lease_term", "unit_area")
+GUARD_KINDS = ("documents", "no_ban", "elapsed", "field", "lease_term", "unit_area", "draw_order")
 TRANSITION_KEYS = {"name", "title", "from", "to", "roles", "permission", "comment", "guards",
                    "effect", "driven_by", "keep_clock", "flag", "ban"}
 STATE_KEYS = {"name", "title", "worklist", "deadline", "remind", "final"}
@@ -161,6 +161,12 @@ class Workflows:
         for name in entry:
             if name not in states:
                 raise WorkflowError(f"{where}: entry state {name!r} is not a state")
+        for t in transitions.values():
+            for g in t.guards:
+                unknown = [p for p in g.options.get("passes") or () if p not in transitions]
+                if g.kind == "draw_order" and unknown:
+                    raise WorkflowError(f"{where}: transition {t.name!r}: guard: draw_order passes "
+                                        f"unknown step(s) {', '.join(map(str, unknown))}")
         workflow = Workflow(kind, _titles(data.get("title"), where), initial, entry, states, transitions)
         _check_graph(workflow, where)
         return workflow

@@ -10,6 +10,8 @@ import datetime as _dt
 from dataclasses import dataclass
 
 from . import leases
+from .lottery.draw import REGISTERED
+from .lottery.holding import latest_drawn
 from .credit import reason_title
 from ..records.version import flatten
 from .workdays import after, describe, working_days_between
@@ -173,5 +175,38 @@ def lease_term(guard, ctx, procedure):
         start, end, ctx.profile.value("lease.min_years"), ctx.profile.value("lease.max_years"))]
 
 
+def draw_order(guard, ctx, procedure):
+    """Units are offered in the order of the household's newest drawn lottery (选房顺序号,
+    tier by tier, as the draw ordered them): refused while a household ahead still waits to
+    choose, unless a step of ``passes`` (declined with cause, absent) was recorded for it
+    since the draw. The household ahead is named as the published notice names it (masked
+    name and archive number: personal data is masked for every role by default)."""
+    lottery = latest_drawn(ctx.root, ctx.dossier.archive_no)
+    if lottery is None:
+        return []           # not allocated through a lottery (e.g. direct allocation)
+    rank = lottery.rank_of(ctx.dossier.archive_no)
+    passes = set(guard.options.get("passes") or ())
+    for ahead, no, _ in lottery.order:
+        if ahead >= rank:
+            break
+        other = ctx.root.households.get(no)
+        if other is None or other.state != REGISTERED or _passed(other, lottery, passes):
+            continue
+        return [Problem(f"选房顺序未到：本户为摇号 {lottery.lottery_id} 第 {rank} 号，排在前面的第 {ahead} 号 "
+                        f"{lottery.name_of(no) or '—'}（{no}）尚未选房；如其有正当理由放弃或未到场，"
+                        f"请先在其档案中办理“有正当理由放弃”或“未到场选房，顺延”")]
+    return []
+
+
+def _passed(dossier, lottery, passes) -> bool:
+    """A step of ``passes`` (or an allocation) recorded on the dossier since the draw."""
+    for version in dossier.history():
+        if version.when < lottery.when:
+            break
+        if version.transition in passes or version.transition == "allocate":
+            return True
+    return False
+
+
 GUARDS = {"documents": documents, "no_ban": no_ban, "elapsed": elapsed, "field": field,
-          "lease_term": lease_term, "unit_area": unit_area}
+          "lease_term": lease_term, "unit_area": unit_area, "draw_order": draw_order}
