@@ -13,14 +13,14 @@ any language:
    are unique, so two households never share a key.
 
 The order depends only on the seed, the tiers and who takes part (with their groups),
-never on the order the participants are given in. Each held lottery is kept with its
-inputs and result, and its digest is the SHA-256 of their canonical JSON (see
+never on the order the participants are given in. Each lottery is kept with its inputs
+and result, and its digest is the SHA-256 of their canonical JSON (see
 ``Lottery.canonical``), written in the hash-chained audit log as well as on the page and
 in the PDF filed into every participating household's dossier (一户一档).
 
-Where the jurisdiction's profile sets an advance notice period (``lottery.notice_days``,
-预告期), the lottery is held only once that many days have passed since the notice was
-published (``announced_on``, 预告发布日期); see ``check_notice``.
+A lottery is announced with the SHA-256 commitment of its seed and drawn once (holding.py);
+where the profile sets an advance notice period (``lottery.notice_days``, 预告期) the draw
+date is at least that many days after the notice (``check_notice``).
 """
 from __future__ import annotations
 
