@@ -527,3 +527,30 @@ def test_openapi_describes_the_lottery_paths(app, users):
         assert op["x-permission"] == "lottery" and {status, "403", "404", "409"} <= set(op["responses"])
     shown = one["get"]["responses"]["200"]["content"]["application/json"]["schema"]["allOf"][1]
     assert shown["properties"]["commitment"]["type"] == ["string", "null"]
+
+
+def test_a_redraw_through_the_pages_needs_another_officer(app, browser, users, store, registered,
+                                                          clock, second):
+    nos, _ = registered
+    held = _drawn(_api(app, users), clock, nos[:3])
+    browser.login("reviewer")
+    page = browser.get(f"/lotteries/{held['lottery_id']}")
+    form = page.forms["redraw-form"]
+    form["reason"], form["draw_on"] = "摇号时公证员未到场", "2026-03-20"
+    page = form.submit(status=200)                        # a new seed made here, shown once
+    new_seed = page.html.select_one("#seed-once").text
+    assert "待另一名摇号人员同意" in page.html.select_one("#lottery-message").text
+    page = browser.get(f"/lotteries/{held['lottery_id']}")
+    assert "摇号时公证员未到场" in page.html.select_one("#redraw-pending").text
+    refused = page.forms["approve-form"].submit(status=403)
+    assert "另一名摇号人员同意" in refused.html.select_one("#lottery-error").text
+    other = webtest.TestApp(app)
+    form = other.get("/login").forms[0]
+    form["login"], form["password"] = "reviewer2", PASSWORD
+    form.submit()
+    result = other.get(f"/lotteries/{held['lottery_id']}").forms["approve-form"].submit().follow()
+    new_id = result.html.select_one("#lottery-id").text
+    assert new_id != held["lottery_id"] and held["lottery_id"] in result.html.select_one("#redraw-of").text
+    assert hashlib.sha256(new_seed.encode()).hexdigest() == result.html.select_one("#commitment").text
+    old = browser.get(f"/lotteries/{held['lottery_id']}")
+    assert new_id in old.html.select_one("#superseded-by").text and old.html.select_one("#draw-form") is None

@@ -1,7 +1,10 @@
-"""The lottery (摇号) for people and for the JSON API: hold one, list them, show and verify one.
+"""The lottery (摇号) for people and for the JSON API: announce a batch, draw it, ask for and
+consent to a redraw, list them, show and verify one.
 
-Views are thin: they read the batch, call ``archive.workflow.lottery.draw.hold_lottery`` and render; a
-refusal (LotteryError) becomes a 422 with the model's message, and nothing is stored.
+Views are thin: they read the input, call ``archive.workflow.lottery.holding`` and render; a
+refusal (LotteryError) becomes its 4xx with the model's message and nothing is stored, but
+a refused draw is recorded in every household of the batch after the abort
+(views/aftermath.py).
 """
 from __future__ import annotations
 
@@ -234,8 +237,7 @@ def _result_page(request, lottery, verified):
             "can_hold": can(request, "lottery", request.root),
             "pending": redraw if redraw is not None and not redraw.approved_by else None,
             "attempts": _attempts(lottery, request), "error": None, "message": None,
-            "generated_seed": None, "today": filing.now().astimezone(
-                __import__("zoneinfo").ZoneInfo(_zone(request))).date()}
+            "generated_seed": None}
 
 
 STATE_TITLES = {"announced": "已预告，待摇号", "drawn": "已摇号", "superseded": "已重新摇号（本批次作废）"}
