@@ -20,8 +20,10 @@ def new_unit(procedure, root, state="vacant", when=T0, **extra):
 
 
 def file(registry, dossier, *types, when=T0):
+    """File documents dated the day before ``when`` (papers are dated before they are filed)."""
     for code in types:
-        filing.file_document(dossier, registry, {"doc_type": code, "title": code, "date": "2026-03-01",
+        filing.file_document(dossier, registry, {"doc_type": code, "title": code,
+                                                 "date": (when - DAY).date().isoformat(),
                                                  "issuer": "住建局"}, PDF, f"{code}.pdf", "archivist",
                              when=when)
 

@@ -202,3 +202,120 @@ def test_listing_filters_by_procedure_state(browser, arrange):
     page = browser.get("/households?state=registered")
     assert page.html.select_one("#total").text == "1"
     assert "已登记轮候" in page.html.select_one("#listing td.state").text
+
+
+# -- refusals on the record (issue 16, item 5) ------------------------------------------------
+def test_a_refused_step_is_in_the_case_history_but_is_no_version(client, store):
+    no = client.app.post_json("/api/households", __import__("conftest").household_input(),
+                              headers=client._h("archivist"), status=201).json["archive_no"]
+    refused = client.step(no, "accept", comment="先试一次", status=422)
+    assert "申请表" in refused["problems"][0]
+    client.step(no, "sign", status=409)
+    client.step(no, "accept", role="archivist", status=403)
+    with store() as root:
+        household = root.households[no]
+        assert household.latest.number == 1          # no version for a refusal
+        assert household.state == "applied"
+    events = client.get(f"/api/households/{no}/history?kind=attempts")["events"]
+    assert [e["kind"] for e in events] == ["attempt"] * 3
+    first = events[0]
+    assert first["actor"] == "reviewer" and first["transition"] == "accept"
+    assert first["title"] == "被拒绝：受理" and first["flagged"] is True
+    assert ["说明", "先试一次"] in first["details"]
+    assert any(d[0] == "拒绝原因" and "申请表" in d[1] for d in first["details"])
+    assert events[1]["transition"] == "sign" and "待受理" in events[1]["details"][0][1]
+    assert events[2]["actor"] == "archivist" and "只能由" in events[2]["details"][0][1]
+    # the page shows it, and the audit log has it
+    page = client.app.get(f"/households/{no}/history", headers=client._h("reviewer"))
+    assert "被拒绝：受理" in page.text and "拒绝原因" in page.text
+    with store() as root:
+        assert root.log.newest(10, action="refused", target=no)
+
+
+def test_a_refused_form_post_is_recorded_too(browser, client):
+    no = client.app.post_json("/api/households", __import__("conftest").household_input(),
+                              headers=client._h("archivist"), status=201).json["archive_no"]
+    browser.login("reviewer")
+    form = browser.get(f"/households/{no}/transitions/accept").forms["transition-form"]
+    form.submit(status=422)
+    events = client.get(f"/api/households/{no}/history?kind=attempts")["events"]
+    assert len(events) == 1 and events[0]["transition"] == "accept"
+
+
+# -- issue 16: allocation in draw order, limits by household size, the review's year ----------
+def test_allocation_out_of_draw_order_is_a_422_naming_who_is_ahead_and_recorded(client, arrange, app):
+    import hashlib
+    from archive.workflow.lottery import holding
+    seed = "functional-order-1"
+
+    def setup(procedure, root, registry):
+        nos = registered(procedure, root, registry, n=3)
+        lottery, _ = holding.announce(root, registry, "changzhou", nos, "reviewer", [], "2026-04-01",
+                                      hashlib.sha256(seed.encode()).hexdigest(),
+                                      when=walk.T0 + 10 * walk.DAY)
+        holding.draw_lottery(root, registry, lottery, seed, "reviewer", when=walk.T0 + 31 * walk.DAY)
+        units = [walk.new_unit(procedure, root, unit_no=f"70{i}").archive_no for i in range(2)]
+        return [no for _, no, _ in lottery.order], units, lottery.name_of(lottery.order[0][1])
+    order, units, first_name = arrange(setup)
+    refused = client.step(order[1], "allocate", inputs={"unit": units[0]}, status=422)
+    assert refused["problems"][0].startswith("选房顺序未到：") and f"{first_name}（{order[0]}）" in refused["problems"][0]
+    assert refused["overridable"] is False
+    events = client.get(f"/api/households/{order[1]}/history?kind=attempts")["events"]
+    assert events[-1]["transition"] == "allocate" and events[-1]["title"] == "被拒绝：配租"
+    names = [t["name"] for t in client.get(f"/api/households/{order[0]}/transitions")["transitions"]]
+    assert "skip_turn" in names
+    assert "必须填写说明" in client.step(order[0], "skip_turn", status=422)["error"]
+    client.step(order[0], "skip_turn", comment="电话通知两次，未到场选房")
+    assert client.step(order[1], "allocate", inputs={"unit": units[0]})["state"]["code"] == "allocated"
+
+
+def test_changzhou_asset_limit_for_a_household_of_one_is_a_422_with_the_basis(client, arrange):
+    def setup(procedure, root, registry):
+        household = walk.new_household(procedure, root, members=[], assets=200000)
+        walk.prepared(procedure, root, registry, household, "accept", walk.T0)
+        walk.file(registry, household, *walk.stage_docs(procedure, household, "approve"))
+        return household.archive_no
+    no = arrange(setup)
+    refused = client.step(no, "approve", comment="经审核", status=422)
+    assert refused["problems"] == ["家庭资产（元） 200,000.0 超过常州市的限额（不得高于 191,925；"
+                                   "1人家庭为上年度城镇居民人均可支配收入 63,975 的 3 倍）"]
+    assert refused["overridable"] is True
+    body = client.step(no, "approve", comment="经集体研究破格", override=True)
+    assert body["state"]["code"] == "approved"
+
+
+def test_dezhou_unit_over_the_area_standard_is_a_422(client, arrange):
+    def setup(procedure, root, registry):
+        household = walk.new_household(procedure, root, jurisdiction="dezhou", district="德城区",
+                                       hukou_district="德城区")
+        walk.to_registered(procedure, root, registry, household)
+        unit = walk.new_unit(procedure, root, jurisdiction="dezhou", district="德城区", area=58.6)
+        return household.archive_no, unit.archive_no
+    no, unit = arrange(setup)
+    refused = client.step(no, "allocate", inputs={"unit": unit}, status=422)
+    assert refused["problems"] == [f"房源 {unit} 的建筑面积（㎡） 58.6 超过德州市的限额（不得高于 45；2人家庭）"]
+
+
+def test_last_year_s_declaration_is_a_422_at_the_annual_review(client, arrange):
+    def setup(procedure, root, registry):
+        (no,) = registered(procedure, root, registry)
+        household = root.households[no]
+        unit = walk.new_unit(procedure, root)
+        when = walk.T0 + 40 * walk.DAY
+        walk.step(procedure, root, household, "allocate", when, inputs={"unit": unit.archive_no})
+        walk.prepared(procedure, root, registry, household, "sign", when,
+                      inputs={"start": "2026-04-15", "end": "2029-04-14"})
+        walk.file(registry, household, "annual_declaration", "recheck_opinion", when=when - 30 * walk.DAY)
+        return no
+    no = arrange(setup)
+    refused = client.step(no, "annual_review", status=422)
+    assert len(refused["problems"]) == 2 and "不属于本次年审的年度" in refused["problems"][0]
+    assert refused["overridable"] is False
+    import zoneinfo
+    from archive.records import filing
+    today = filing.now().astimezone(zoneinfo.ZoneInfo("Asia/Shanghai")).date().isoformat()
+    for code in ("annual_declaration", "recheck_opinion"):
+        client.app.post(f"/api/households/{no}/documents", doc_fields(doc_type=code, date=today),
+                        headers=client._h("archivist"), status=201,
+                        upload_files=[("file", f"{code}.pdf", make_pdf(code), "application/pdf")])
+    assert client.step(no, "annual_review")["state"]["code"] == "leased"

@@ -54,11 +54,18 @@ DEVIATIONS: dict[tuple[str, str, str], str] = {
     (r"POST /api/(households|units)/\{no\}/transitions", "ST202", r"不能办理|必须填写|填写的内容有误"):
         STATE + ": a step's guards (documents the city requires at this step, publicity days "
         "left, income limits, the lease inputs) are listed in `problems` with a 422.",
-    (r"POST /api/lotteries", "ST202", r"住户档案不存在|已登记轮候|不属于.*的住户|预告|辖区"):
-        STATE + ": a lottery draws households that are 已登记轮候 in the named jurisdiction, "
-        "and some cities require an advance notice date at least N days before the draw; "
-        "the store schemathesis runs on holds no waiting household (the hooks name existing "
-        "ones, so the refusal is the state's, not an unknown number's).",
+    (r"POST /api/lotteries", "ST202",
+     r"住户档案不存在|已登记轮候|不属于.*的住户|预告|辖区|摇号日期|尚未摇号的批次"):
+        STATE + ": a lottery announces households that are 已登记轮候 in the named jurisdiction "
+        "and in no other batch awaiting its draw, with a draw date no earlier than today and, "
+        "in some cities, at least N days after the notice; the store schemathesis runs on holds "
+        "no waiting household (the hooks name existing ones, so the refusal is the state's, "
+        "not an unknown number's).",
+    (r"POST /api/lotteries/\{lottery_id\}/(draw|redraw|redraw/approve)", "ST202",
+     r"摇号批次不存在|只摇一次|未到预告的摇号日期|承诺值不符|不能再摇|无人可摇|重新摇号|摇号日期"):
+        STATE + ": a batch is drawn once, on or after its announced date, with the seed whose "
+        "SHA-256 is the published commitment; a redraw is asked for once and approved by "
+        "another officer (403 for the same one). The store holds no announced batch.",
     (r"POST /api/(households|units)/\{no\}/documents/\{doc\}/files", "ST202", r"已撤出"):
         STATE + ": a withdrawn document (schemathesis withdraws some during the run) is not "
         "refiled until it is reinstated.",

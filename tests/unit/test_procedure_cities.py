@@ -36,7 +36,7 @@ def test_all_five_seed_cities_have_a_profile(procedure):
 @pytest.mark.parametrize("city", CITIES)
 def test_household_from_application_to_exit(city, procedure, root, registry):
     profile = procedure.profiles[city]
-    unit = new_unit(procedure, root, "vacant", jurisdiction=city)
+    unit = new_unit(procedure, root, "vacant", jurisdiction=city, area=45.0)   # 德州: 2 persons, 45 m²
     household = new_household(procedure, root, jurisdiction=city, income_per_capita=900.0,
                               assets=5000, housing_area_per_capita=6.0)
     assert household.archive_no.startswith(profile.fonds + "-HH-")

@@ -61,6 +61,7 @@ CST = _dt.timezone(_dt.timedelta(hours=8))
 # (layout, weight, area range in m²): 厦门 single room ~30, one-bedroom ~45, two ~60, three ~70
 LAYOUTS = (("studio", 20, (26, 33)), ("one", 35, (40, 50)), ("two", 35, (55, 65)),
            ("three", 10, (66, 75)))
+DEZHOU_AREA = {"studio": 30.0, "one": 45.0, "two": 60.0, "three": 60.0}
 # Order of a dossier's events on one day: opened, papers received, data corrected, the
 # step, the step's own outcome filed, later corrections; the paper-register migration last.
 CREATE, FILE, EDIT, STEP, FILE_AFTER, EDIT_AFTER, MIGRATE = range(7)
@@ -204,6 +205,8 @@ class _City:
             key = (project, str(rng.randint(1, 12)), f"{rng.randint(1, 18)}{rng.randint(1, 4):02d}")
         self.unit_keys.add(key)
         area = round(rng.uniform(low, high), 2)
+        if city.code == "dezhou":   # 德州 第十条 新建套型 ≤ 60㎡, sized to 第二十条's 30/45/60 standard
+            area = min(area, DEZHOU_AREA[layout])
         number = 8 + sum(map(ord, project)) % 190  # one street number per estate
         cstruct = {"project": project, "building": key[1], "unit_no": key[2],
                    "address": f"{city.name}{district}{road}{number}号{project}{key[1]}栋{key[2]}室",
@@ -230,9 +233,10 @@ class _City:
         return u
 
     def _let_units(self):
-        """Give each allocation a unit of the household's city that was free at the time, in
-        the order the allocations happened; an allocation for which no unit was free did not
-        happen: the household is still waiting (登记/轮候)."""
+        """Give each allocation a unit of the household's city that was free at the time (and
+        within the city's area standard for its size), in the order the allocations happened;
+        an allocation for which no unit was free did not happen: the household is still
+        waiting (登记/轮候)."""
         offers = sorted((t for h in self.households for t in h.tenancies),
                         key=lambda t: (t.allocated, t.household.index))
         for t in offers:
@@ -241,6 +245,7 @@ class _City:
                 continue   # an earlier allocation of this household found no unit
             free = [u for u in self.units if u.city is h.city and u.free_from
                     and u.free_from <= t.allocated - 10 * DAY]
+            free = [u for u in free if self._fits(h, u)]   # 德州: within the area standard
             if not free:
                 self.families.truncate(h, t)
                 continue
@@ -250,6 +255,11 @@ class _City:
             t.rent = unit.cstruct["rent"]
             t.deposit = self._deposit(h, unit)
             unit.free_from = self._hand_back(unit, t)
+
+    def _fits(self, h, unit):
+        """Within the city's area standard for the household's size (德州 第二十条), if any."""
+        limit = self.profile(h).limit("allocation.area_standard", 1 + len(h.cstruct["members"]))
+        return limit is None or unit.cstruct["area"] <= limit.value
 
     def _deposit(self, h, unit):
         """腾冲: 1,200 yuan (廉租 800); elsewhere the profile's, or two months' rent."""

@@ -52,12 +52,10 @@ class Families:
     def profile(self, h):
         return self.procedure.profiles[h.city.code]
 
-    def limit(self, h, path="eligibility.income_per_capita_max"):
-        """The city's figure for a limit (a number, or ``{below: n}`` for a strict one)."""
-        value = self.profile(h).value(path)
-        if isinstance(value, dict):
-            value = next((v for v in value.values() if isinstance(v, (int, float))), None)
-        return value
+    def limit(self, h, path="eligibility.income_per_capita_max", size=1):
+        """The city's figure for a limit, for a household of ``size`` (Profile.limit)."""
+        limit = self.profile(h).limit(path, size)
+        return None if limit is None else limit.value
 
     # -- drawing -------------------------------------------------------------------------
     def draw(self, scenario=None, cities=CITIES) -> Plan:
@@ -130,7 +128,7 @@ class Families:
         for path, field in (("eligibility.income_per_capita_max", "income_per_capita"),
                             ("eligibility.assets_max", "assets"),
                             ("eligibility.housing_area_per_capita_max", "housing_area_per_capita")):
-            cap = self.limit(h, path)   # incomes are drawn within the city's limits
+            cap = self.limit(h, path, 1 + len(members))   # drawn within the city's limits
             if cap is not None and h.cstruct[field] > 0.97 * cap:
                 h.cstruct[field] = round(0.97 * cap * rng.uniform(0.8, 1.0), 2)
         h.employer = (f"{city.name}民政局" if poor or elderly else
@@ -312,10 +310,13 @@ class Families:
             docs += self._step_docs(h, s, prev)
         docs.sort(key=lambda d: d.date)
         for s in h.steps:
+            dated = _dated(workflow, s.name)    # the annual review: this year's papers, each time
             for code in _needs(workflow, profile, s.name):
-                if code in marked:
+                if code in marked and not dated:
                     continue
                 found = [d for d in docs if d.doc_type == code and d.date <= s.day]
+                if dated:
+                    found.reverse()             # the newest: the one this step produced
                 doc = next((d for d in found if d.tenancy is s.tenancy), found[0] if found else None)
                 if doc is None:
                     doc = Doc(code, s.day, tenancy=s.tenancy)
@@ -354,9 +355,10 @@ class Families:
         if s.name == "sign":
             return [Doc("lease_contract", d, tenancy=t), Doc("deposit_receipt", d, tenancy=t),
                     Doc("handover", t.start + rng.randint(1, 7) * DAY, tenancy=t, after=True)]
-        if s.name == "annual_review":
-            return [Doc("annual_declaration", d - rng.randint(10, 30) * DAY, d.year - 1, t),
-                    Doc("recheck_opinion", d - rng.randint(0, 3) * DAY, d.year - 1, t)]
+        if s.name == "annual_review":   # dated within the review's year: not before the last step
+            last = max([x.day for x in h.steps if x is not s and x.day <= d], default=prev)
+            return [Doc("annual_declaration", max(d - rng.randint(10, 30) * DAY, last), d.year - 1, t),
+                    Doc("recheck_opinion", max(d - rng.randint(0, 3) * DAY, last), d.year - 1, t)]
         if s.name == "renew":
             return [Doc("recheck_opinion", d - rng.randint(3, 10) * DAY, d.year, t),
                     Doc("lease_contract", d, tenancy=t)]
@@ -436,6 +438,13 @@ class Families:
         rng = self.rng
         return (f"{city.name}{district}{rng.choice(roads)}{rng.randint(1, 320)}号"
                 f"{rng.randint(1, 24)}幢{rng.randint(1, 18)}{rng.randint(1, 4):02d}室")
+
+
+def _dated(workflow, name):
+    """Whether step ``name`` wants its documents dated in the review's year (dated guards)."""
+    transition = workflow.transition(name)
+    return transition is not None and any(g.kind == "documents" and g.options.get("dated")
+                                          for g in transition.guards)
 
 
 def _needs(workflow, profile, name):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from ..workflow.credit import reason_title
 from ..schema.idnumber import mask as mask_id
 from ..access.personal import mask_path
+from . import attempts
 from .version import action_title, compare
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")   # when no procedure (which knows the office's zone) is given
@@ -25,7 +26,8 @@ LEASE_ID = "租赁编号"                        # the detail label lease steps 
 # An event belongs to one or more of these groups; the history page filters by them.
 GROUPS = {"changes": ("信息变更", "Changes"), "documents": ("文件", "Documents"),
           "procedure": ("办理", "Procedure"), "lease": ("租赁", "Leases"),
-          "credit": ("诚信", "Credit"), "use": ("利用", "Use")}
+          "credit": ("诚信", "Credit"), "use": ("利用", "Use"),
+          "attempts": ("办理尝试", "Attempts")}
 GROUP_OF = {"created": "changes", "edited": "changes", "restored": "changes",
             "filed": "documents", "refiled": "documents", "document_edited": "documents",
             "withdrawn": "documents", "transition": "procedure", "adopted": "procedure",
@@ -55,6 +57,7 @@ LABELS = {  # labels of the facts this module writes (version details keep their
     "transition_until": ("过渡期至", "Transition period until"),
 }
 RESTORED = ("恢复到第 {n} 版", "Restored version {n}")
+REASON = ("拒绝原因", "Refused because")
 
 
 def _tr(pair, locale):
@@ -153,6 +156,7 @@ def timeline(dossier, root, registry, locale="zh", *, procedure=None, unmasked=F
     events = _with_leases(events, dossier, workflow, locale, zone)
     events = _with_bans(events, dossier, root, people, workflow, locale, unmasked)
     events += _uses(dossier, root, locale, zone)
+    events += [_attempt_event(a, workflow, locale, zone) for a in attempts.of(dossier)]
     return sorted(events, key=_order)
 
 
@@ -390,3 +394,17 @@ def _uses(dossier, root, locale, zone):
                          actor=use.actor, kind="use", groups=("use",), title=title,
                          details=details, facts=(fact,)))
     return out
+
+
+# -- attempts (records/attempts.py) -------------------------------------------------------------
+def _attempt_event(attempt, workflow, locale, zone):
+    """A refused step or a lottery attempt: not a version, shown among them by time."""
+    step = workflow.transition(attempt.name) if workflow is not None and attempt.kind == "step" else None
+    title = step.title(locale) if step is not None else attempt.title
+    sep = ": " if locale == "en" else "："
+    details = tuple((_tr(REASON, locale), r) for r in attempt.reasons) + tuple(attempt.details)
+    return Event(when=attempt.when, day=_local_day(attempt.when, zone), date_only=False,
+                 actor=attempt.actor, kind="attempt", groups=("attempts",),
+                 title=f"{attempt.outcome_title(locale)}{sep}{title}",
+                 transition=attempt.name if step is not None else "", details=details,
+                 flagged=attempt.outcome == "refused")

@@ -16,6 +16,7 @@ from ..access.users import UserError
 from ..custody.shelving import PlaceConflict, PlaceNotFound, ShelvingError
 from ..workflow import NotPermitted, TransitionRefused, UnknownTransition, WrongState
 from .input import UploadTooLarge
+from .aftermath import record_refusal
 
 
 def is_api(request) -> bool:
@@ -68,6 +69,7 @@ def step_refused(exc, request):
     """A procedure step refused: 403 (role), 409 (state moved on), 422 (guards), with
     every reason listed so the clerk knows what to do next."""
     status = 403 if isinstance(exc, NotPermitted) else 409 if isinstance(exc, WrongState) else 422
+    record_refusal(request, exc)
     if is_api(request):
         return _json(request, {"error": str(exc), "status": status, "problems": exc.problems,
                                "overridable": exc.overridable}, status)

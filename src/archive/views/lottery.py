@@ -1,15 +1,22 @@
-"""The lottery (摇号) for people and for the JSON API: hold one, list them, show and verify one.
+"""The lottery (摇号) for people and for the JSON API: announce a batch, draw it, ask for and
+consent to a redraw, list them, show and verify one.
 
-Views are thin: they read the batch, call ``archive.workflow.lottery.draw.hold_lottery`` and render; a
-refusal (LotteryError) becomes a 422 with the model's message, and nothing is stored.
+Views are thin: they read the input, call ``archive.workflow.lottery.holding`` and render; a
+refusal (LotteryError) becomes its 4xx with the model's message and nothing is stored, but
+a refused draw is recorded in every household of the batch after the abort
+(views/aftermath.py).
 """
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.renderers import render_to_response
 from pyramid.view import exception_view_config, view_config
 
-from ..workflow.lottery import draw as model
+from ..records import attempts, filing
 from ..records.filing import ValidationFailed
+from ..workflow.lottery import draw as model
+from ..workflow.lottery import holding
+from .aftermath import record_lottery_attempt
 from .base import actor, can, _int_param, json_body, per_page_param, plain, schemas, text_value
 from .errors import answer_405
 from .errors import respond
@@ -40,15 +47,33 @@ def _jurisdictions(request):
     return schemas(request).vocabularies["jurisdictions"]
 
 
-def _hold(request, jurisdiction, households, seed, comment, announced_on):
-    """Hold the lottery; an empty seed means one generated now."""
-    if isinstance(seed, str):
-        seed = seed.strip()
-    return model.hold_lottery(
-        request.root, schemas(request), jurisdiction, households,
-        seed if seed not in (None, "") else model.new_seed(), actor(request),
-        _tiers(request, jurisdiction), comment=comment, zone=_zone(request),
-        announced_on=announced_on, notice_days=_notice_days(request, jurisdiction))
+def _announce(request, jurisdiction, households, draw_on, commitment, comment, announced_on):
+    """Announce a batch: (lottery, the seed made for it when no commitment was given)."""
+    if isinstance(commitment, str):
+        commitment = commitment.strip()
+    return holding.announce(
+        request.root, schemas(request), jurisdiction, households, actor(request),
+        _tiers(request, jurisdiction), draw_on, commitment or None, announced_on,
+        _notice_days(request, jurisdiction), comment, filing.now(), _zone(request))
+
+
+def _draw(request, lottery, seed):
+    return holding.draw_lottery(request.root, schemas(request), lottery,
+                                seed.strip() if isinstance(seed, str) else seed, actor(request),
+                                filing.now(), _zone(request))
+
+
+def _request_redraw(request, lottery, reason, draw_on, commitment):
+    if isinstance(commitment, str):
+        commitment = commitment.strip()
+    return holding.request_redraw(request.root, lottery, actor(request), reason, draw_on,
+                                  commitment or None, filing.now(), _zone(request))
+
+
+def _approve_redraw(request, lottery):
+    return holding.approve_redraw(request.root, schemas(request), lottery, actor(request),
+                                  _notice_days(request, lottery.jurisdiction), filing.now(),
+                                  _zone(request))
 
 
 def _lottery_or_404(request):
@@ -91,6 +116,7 @@ def _rows(request, lottery):
              permission="view")
 def lottery_list(request):
     return {"lotteries": request.root.lotteries.newest(100), "total": len(request.root.lotteries),
+            "state_titles": STATE_TITLES,
             "jurisdictions": _jurisdictions(request),
             "can_hold": can(request, "lottery", request.root)}
 
@@ -104,14 +130,20 @@ def lottery_new(request):
     if request.method == "POST":
         households = request.POST.getall("households")
         try:
-            lottery = _hold(request, jurisdiction, households, request.POST.get("seed", ""),
-                            request.POST.get("comment", ""), request.POST.get("announced_on"))
+            lottery, seed = _announce(request, jurisdiction, households,
+                                      request.POST.get("draw_on"), request.POST.get("commitment"),
+                                      request.POST.get("comment", ""),
+                                      request.POST.get("announced_on"))
         except model.LotteryError as exc:
-            request.response.status = 422
+            request.response.status = exc.status
             return _new_page(request, jurisdiction, str(exc), set(households), request.POST)
-        request.session.flash(request.t("已完成摇号：{id}，共 {n} 户，结果已归入各户档案",
-                                        id=lottery.lottery_id, n=len(lottery.order)))
-        return HTTPFound(request.route_url("lottery", lottery_id=lottery.lottery_id))
+        request.response.status = 201     # the page itself: a generated seed is shown only here
+        page = _result_page(request, lottery, None)
+        page["generated_seed"] = seed
+        page["message"] = request.t("已发布摇号预告：{id}，共 {n} 户", id=lottery.lottery_id,
+                                    n=len(lottery.households()))
+        return render_to_response("archive:templates/lottery.pt", page, request=request,
+                                  response=request.response)
     return _new_page(request, jurisdiction)
 
 
@@ -147,6 +179,44 @@ def lottery_page(request):
     return _result_page(request, _lottery_or_404(request), None)
 
 
+# the three steps of a batch from its page: draw, ask for a redraw, consent to it
+STEPS = {"lottery_draw": (lambda request, lot: _draw(request, lot, request.POST.get("seed", "")),
+                          "已完成摇号：{id}，结果已归入各户档案"),
+         "lottery_redraw": (lambda request, lot: _request_redraw(
+             request, lot, request.POST.get("reason", ""), request.POST.get("draw_on"),
+             request.POST.get("commitment")), "已申请重新摇号：{id}，待另一名摇号人员同意"),
+         "lottery_approve": (lambda request, lot: _approve_redraw(request, lot),
+                             "已同意重新摇号，新批次：{id}")}
+
+
+@view_config(route_name="lottery_draw", request_method="POST", permission="lottery")
+@view_config(route_name="lottery_redraw", request_method="POST", permission="lottery")
+@view_config(route_name="lottery_approve", request_method="POST", permission="lottery")
+def lottery_step(request):
+    """A step of the batch from its page; a refusal shows the page again with the reason."""
+    lottery = _lottery_or_404(request)
+    step, message = STEPS[request.matched_route.name]
+    try:
+        result = step(request, lottery)
+    except model.LotteryError as exc:
+        record_lottery_attempt(request, exc)
+        request.response.status = exc.status
+        page = _result_page(request, lottery, None)
+        page["error"] = str(exc)
+        return render_to_response("archive:templates/lottery.pt", page, request=request,
+                                  response=request.response)
+    if isinstance(result, tuple):       # a redraw asked for with a seed made here
+        result, seed = result
+        if seed:
+            page = _result_page(request, result, None)
+            page["generated_seed"] = seed
+            page["message"] = request.t(message, id=result.lottery_id)
+            return render_to_response("archive:templates/lottery.pt", page, request=request,
+                                      response=request.response)
+    request.session.flash(request.t(message, id=result.lottery_id))
+    return HTTPFound(request.route_url("lottery", lottery_id=result.lottery_id))
+
+
 @view_config(route_name="lottery_verify", renderer="archive:templates/lottery.pt",
              permission="view")
 def lottery_verify(request):
@@ -157,19 +227,49 @@ def lottery_verify(request):
 
 def _result_page(request, lottery, verified):
     titles = _group_titles(request)
+    redraw = lottery.redraw
     return {"lottery": lottery, "verified": verified, "rows": _rows(request, lottery),
             "jurisdiction_title": _jurisdictions(request).title(lottery.jurisdiction,
                                                                 request.ui_locale),
             "tiers": [titles(tier) for tier in lottery.tiers],
-            "algorithm": model.ALGORITHM_ZH}
+            "algorithm": model.ALGORITHM_ZH, "how_to_verify": holding.VERIFY_ZH,
+            "state_title": request.t(STATE_TITLES[lottery.state]),
+            "can_hold": can(request, "lottery", request.root),
+            "pending": redraw if redraw is not None and not redraw.approved_by else None,
+            "attempts": _attempts(lottery, request), "error": None, "message": None,
+            "generated_seed": None}
+
+
+STATE_TITLES = {"announced": "已预告，待摇号", "drawn": "已摇号", "superseded": "已重新摇号（本批次作废）"}
+
+
+def _attempts(lottery, request):
+    """Every attempt on the batch, from the case history of its first household (each
+    household of the batch holds the same attempts)."""
+    for no in lottery.households():
+        dossier = request.root.households.get(no)
+        if dossier is not None:
+            return [a for a in attempts.of(dossier) if a.name == lottery.lottery_id]
+    return []
 
 
 # -- API -------------------------------------------------------------------------------
 def lottery_summary(request, lottery):
     return {"lottery_id": lottery.lottery_id, "jurisdiction": lottery.jurisdiction,
-            "when": plain(lottery.when), "actor": lottery.actor, "households": len(lottery.order),
-            "digest": lottery.digest,
+            "state": lottery.state, "draw_on": plain(lottery.draw_on),
+            "when": plain(lottery.when), "actor": lottery.actor or None,
+            "households": len(lottery.households()),
+            "digest": lottery.digest or None,
             "href": request.route_url("api_lottery", lottery_id=lottery.lottery_id)}
+
+
+def _redraw_json(redraw):
+    if redraw is None:
+        return None
+    return {"requested_by": redraw.requested_by, "requested_at": plain(redraw.requested_at),
+            "reason": redraw.reason, "commitment": redraw.commitment,
+            "draw_on": plain(redraw.draw_on), "approved_by": redraw.approved_by or None,
+            "approved_at": plain(redraw.approved_at)}
 
 
 def lottery_json(request, lottery):
@@ -179,15 +279,26 @@ def lottery_json(request, lottery):
         row.pop("group_titles")
         row["document"] = (request.route_url("api_document", kind="households",
                                              no=row["archive_no"], doc=doc) if doc else None)
+    links = {"self": request.route_url("api_lottery", lottery_id=lottery.lottery_id),
+             "html": request.route_url("lottery", lottery_id=lottery.lottery_id),
+             "draw": request.route_url("api_lottery_draw", lottery_id=lottery.lottery_id),
+             "redraw": request.route_url("api_lottery_redraw", lottery_id=lottery.lottery_id)}
     return {**lottery_summary(request, lottery), "comment": lottery.comment,
             "announced_on": plain(lottery.announced_on),
+            "announced_at": plain(lottery.announced_at), "announced_by": lottery.announced_by or None,
+            "commitment": lottery.commitment,
             "jurisdiction_title": _jurisdictions(request).title(lottery.jurisdiction),
             "seed": lottery.seed, "algorithm": model.ALGORITHM,
             "algorithm_description": model.ALGORITHM_ZH,
             "tiers": [list(t) for t in lottery.tiers], "order": rows,
-            "verified": lottery.verify(),
-            "links": {"self": request.route_url("api_lottery", lottery_id=lottery.lottery_id),
-                      "html": request.route_url("lottery", lottery_id=lottery.lottery_id)}}
+            "batch": lottery.households(), "absent": list(lottery.absent),
+            "redraw_of": lottery.redraw_of, "superseded_by": lottery.superseded_by,
+            "redraw": _redraw_json(lottery.redraw or lottery.approval),
+            "attempts": [{"when": plain(a.when), "actor": a.actor, "outcome": a.outcome,
+                          "outcome_title": a.outcome_title(request.ui_locale),
+                          "reasons": list(a.reasons), "details": [list(d) for d in a.details]}
+                         for a in _attempts(lottery, request)],
+            "verified": lottery.verify(), "links": links}
 
 
 @view_config(route_name="api_lotteries", request_method="GET", renderer="json",
@@ -204,8 +315,9 @@ def api_list(request):
 
 @view_config(route_name="api_lotteries", request_method="POST", renderer="json",
              permission="lottery")
-def api_hold(request):
-    """JSON {jurisdiction, households: [档号...], seed?, comment?, announced_on?} → 201."""
+def api_announce(request):
+    """JSON {jurisdiction, households: [档号...], draw_on, commitment?, announced_on?, comment?}
+    → 201, the announced batch; without a commitment the seed made for it is in ``seed_once``."""
     body = json_body(request)
     errors = {}
     jurisdiction = body.get("jurisdiction")
@@ -214,23 +326,74 @@ def api_hold(request):
     households = body.get("households")
     if not isinstance(households, list) or any(not isinstance(n, str) for n in households):
         errors["households"] = "参加摇号的住户：应为档号列表"
-    seed = body.get("seed")
-    if seed is not None and not isinstance(seed, str):
-        errors["seed"] = model.SEED_MESSAGE
-    announced_on = body.get("announced_on")
-    if announced_on is not None and not isinstance(announced_on, str):
-        errors["announced_on"] = model.NOTICE_MESSAGE
+    for name, message in (("announced_on", model.NOTICE_MESSAGE),
+                          ("draw_on", holding.DRAW_ON_MESSAGE),
+                          ("commitment", model.COMMITMENT_MESSAGE)):
+        if body.get(name) is not None and not isinstance(body.get(name), str):
+            errors[name] = message
+    if "draw_on" not in errors and not body.get("draw_on"):
+        errors["draw_on"] = holding.DRAW_ON_MESSAGE
     try:
         comment = text_value(body, "comment", "说明")
     except ValidationFailed as exc:
         errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    lottery = _hold(request, jurisdiction, households, seed, comment, announced_on)
+    lottery, seed = _announce(request, jurisdiction, households, body["draw_on"],
+                              body.get("commitment"), comment, body.get("announced_on"))
+    return _created(request, lottery, seed)
+
+
+def _created(request, lottery, seed=None):
     url = request.route_url("api_lottery", lottery_id=lottery.lottery_id)
     request.response.status = 201
     request.response.location = url
-    return lottery_json(request, lottery)
+    out = lottery_json(request, lottery)
+    if seed:
+        out["seed_once"] = seed
+    return out
+
+
+def _body_strings(request, *names):
+    body = json_body(request)
+    bad = {n: f"{n}：应为文本" for n in names if body.get(n) is not None and not isinstance(body.get(n), str)}
+    if bad:
+        raise ValidationFailed(bad)
+    return body
+
+
+@view_config(route_name="api_lottery_draw", request_method="POST", renderer="json",
+             permission="lottery")
+def api_draw(request):
+    """JSON {seed} → 200, the drawn batch; every attempt is recorded, refused ones too."""
+    lottery = _lottery_or_404(request)
+    body = _body_strings(request, "seed")
+    if not body.get("seed"):
+        raise ValidationFailed({"seed": model.SEED_MESSAGE})
+    return lottery_json(request, _draw(request, lottery, body["seed"]))
+
+
+@view_config(route_name="api_lottery_redraw", request_method="POST", renderer="json",
+             permission="lottery")
+def api_redraw(request):
+    """JSON {reason, draw_on, commitment?} → 200 with the request awaiting consent."""
+    lottery = _lottery_or_404(request)
+    body = _body_strings(request, "reason", "draw_on", "commitment")
+    lottery, seed = _request_redraw(request, lottery, body.get("reason"), body.get("draw_on"),
+                                    body.get("commitment"))
+    out = lottery_json(request, lottery)
+    if seed:
+        out["seed_once"] = seed
+    return out
+
+
+@view_config(route_name="api_lottery_approve", request_method="POST", renderer="json",
+             permission="lottery")
+def api_approve(request):
+    """{} → 201, the new batch announced for the redraw (another officer than who asked)."""
+    lottery = _lottery_or_404(request)
+    json_body(request) if request.body else None
+    return _created(request, _approve_redraw(request, lottery))
 
 
 @view_config(route_name="api_lottery", request_method="GET", renderer="json", permission="view")
@@ -240,6 +403,9 @@ def api_get(request):
 
 @view_config(route_name="api_lotteries", require_csrf=False)
 @view_config(route_name="api_lottery", require_csrf=False)
+@view_config(route_name="api_lottery_draw", require_csrf=False)
+@view_config(route_name="api_lottery_redraw", require_csrf=False)
+@view_config(route_name="api_lottery_approve", require_csrf=False)
 def method_not_allowed(request):
     """405 with Allow for the lottery paths, as views/api.py answers for the others."""
     return answer_405(request)
@@ -247,4 +413,7 @@ def method_not_allowed(request):
 
 @exception_view_config(model.LotteryError)
 def lottery_refused(exc, request):
-    return respond(request, 422, str(exc), {exc.field: str(exc)} if exc.field else None)
+    """422 (input), 409 (the batch's state), 403 (the same officer consenting); a refused
+    draw is recorded in every household of the batch after the abort."""
+    record_lottery_attempt(request, exc)
+    return respond(request, exc.status, str(exc), {exc.field: str(exc)} if exc.field else None)

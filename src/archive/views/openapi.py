@@ -17,6 +17,7 @@ from pyramid.view import view_config
 
 from . import (openapi_audit, openapi_custody, openapi_health, openapi_history, openapi_loans,
                openapi_search, openapi_workflow)
+from ..records.attempts import OUTCOMES
 from ..schema.validators import CEILING
 from ..records.intake import CATEGORIES as INTAKE_CATEGORIES, CHECKS as INTAKE_CHECKS
 from .base import DEFAULT_PER_PAGE, KIND_OF, MAX_PER_PAGE
@@ -513,21 +514,55 @@ OPENAPI_OPERATIONS = {"api_openapi": {"get": {
 
 # -- lottery (摇号): /api/lotteries, views/lottery.py -------------------------------------------
 PATH_PARAMS["lottery_id"] = _param("lottery_id", "path", "摇号批次编号（如 YH-CZ-2026-001）")
+_NULLABLE = lambda schema: {**schema, "type": [schema["type"], "null"]}  # noqa: E731
+_DATE = {"type": "string", "format": "date"}
+_HEX64 = {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}
 _LOTTERY_SUMMARY = {"type": "object", "properties": {
-    "lottery_id": {"type": "string"}, "jurisdiction": {"type": "string"}, "when": DATETIME,
-    "actor": {"type": "string"}, "households": {"type": "integer"},
-    "digest": {"type": "string", "description": "输入与结果的规范JSON的SHA-256"},
+    "lottery_id": {"type": "string"}, "jurisdiction": {"type": "string"},
+    "state": {"type": "string", "enum": ["announced", "drawn", "superseded"],
+              "description": "announced 已预告待摇号；drawn 已摇号；superseded 已重新摇号（本批次作废，记录保留）"},
+    "draw_on": {"type": ["string", "null"], "format": "date", "description": "预告的摇号日期"},
+    "when": {"type": ["string", "null"], "format": "date-time", "description": "摇号时间；未摇号为 null"},
+    "actor": {"type": ["string", "null"], "description": "摇号人"},
+    "households": {"type": "integer", "description": "本批次（预告时确定）的户数"},
+    "digest": {"type": ["string", "null"], "description": "输入与结果的规范JSON的SHA-256；未摇号为 null"},
     "href": {"type": "string", "format": "uri"}}}
-_NOTICE = ("预告发布日期（YYYY-MM-DD）。辖区规则设有预告期（lottery.notice_days，如腾冲市15日）的必填，"
-           "摇号日期不得早于预告发布日期加该天数；不得晚于摇号日期。未设预告期的可不填，填写的记入结果和摘要")
+_NOTICE = ("预告发布日期（YYYY-MM-DD），留空为今天，不得晚于今天。辖区规则设有预告期（lottery.notice_days，"
+           "如腾冲市15日）的，摇号日期不得早于预告发布日期（及本预告登记之日）加该天数")
+_REDRAW = {"type": ["object", "null"], "description": "重新摇号申请（待同意或已同意）", "properties": {
+    "requested_by": {"type": "string"}, "requested_at": DATETIME, "reason": {"type": "string"},
+    "commitment": {"type": "string"}, "draw_on": _DATE,
+    "approved_by": {"type": ["string", "null"]},
+    "approved_at": {"type": ["string", "null"], "format": "date-time"}}}
 _LOTTERY = {"allOf": [_LOTTERY_SUMMARY, {"type": "object", "properties": {
     "comment": {"type": "string"}, "jurisdiction_title": {"type": "string"},
     "announced_on": {"type": ["string", "null"], "format": "date",
                      "description": "预告发布日期；未记录的为 null"},
-    "seed": {"type": "string"}, "algorithm": {"type": "string", "const": "HMAC-SHA256-v1"},
+    "announced_at": {"type": ["string", "null"], "format": "date-time",
+                     "description": "预告（及种子承诺值）登记的时间；早于预告制度的记录为 null"},
+    "announced_by": {"type": ["string", "null"]},
+    "commitment": {"type": ["string", "null"],
+                   "description": "种子承诺值：摇号种子（UTF-8）的SHA-256，随预告公布；早于预告制度的记录为 null"},
+    "seed": {"type": ["string", "null"], "description": "摇号种子；摇号后公开，之前为 null"},
+    "algorithm": {"type": "string", "const": "HMAC-SHA256-v1"},
     "algorithm_description": {"type": "string"},
     "tiers": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
-    "verified": {"type": "boolean", "description": "按记录的种子重新摇号，结果与摘要均与记录一致"},
+    "batch": {"type": "array", "items": {"type": "string"}, "description": "预告时确定的住户档号"},
+    "absent": {"type": "array", "items": {"type": "string"},
+               "description": "摇号时已不在已登记轮候状态、未参加摇号的住户"},
+    "redraw_of": {"type": ["string", "null"], "description": "本批次重新摇号的原批次"},
+    "superseded_by": {"type": ["string", "null"], "description": "重新摇号产生的新批次"},
+    "redraw": _REDRAW,
+    "attempts": {"type": "array", "description": "每次尝试（预告、摇号、被拒绝的摇号、重摇申请与同意），最早的在前",
+                 "items": {"type": "object", "properties": {
+                     "when": DATETIME, "actor": {"type": "string"},
+                     "outcome": {"type": "string", "enum": list(OUTCOMES)},
+                     "outcome_title": {"type": "string"},
+                     "reasons": {"type": "array", "items": {"type": "string"}},
+                     "details": {"type": "array", "items": {"type": "array", "items": {"type": "string"},
+                                                            "minItems": 2, "maxItems": 2}}}}},
+    "verified": {"type": ["boolean", "null"],
+                 "description": "按记录的种子重新摇号：结果、摘要与种子承诺值均一致；未摇号为 null"},
     "order": {"type": "array", "items": {"type": "object", "properties": {
         "rank": {"type": "integer"}, "archive_no": {"type": "string"},
         "tier": {"type": "integer", "description": "1起；大于优先组数的为一般组"},
@@ -536,36 +571,67 @@ _LOTTERY = {"allOf": [_LOTTERY_SUMMARY, {"type": "object", "properties": {
         "key": {"type": "string", "description": "HMAC-SHA256(种子, 档号) 十六进制"},
         "document": {"type": ["string", "null"], "format": "uri"}}}},
     "links": {"type": "object", "additionalProperties": {"type": "string"}}}}]}
-_LOTTERY_INPUT = {"type": "object", "required": ["jurisdiction", "households"], "properties": {
+_SEED_ONCE = {"type": "object", "properties": {"seed_once": {
+    "type": "string", "description": "未给种子承诺值时系统生成的摇号种子：只在这一次应答中出现，系统不保存"}}}
+_LOTTERY_NEW = {"allOf": [_LOTTERY, _SEED_ONCE]}
+_LOTTERY_INPUT = {"type": "object", "required": ["jurisdiction", "households", "draw_on"], "properties": {
     "jurisdiction": {"type": "string", "title": "辖区代码"},
     "households": {"type": "array", "minItems": 1, "uniqueItems": True,
-                   "items": {"type": "string"}, "title": "参加摇号的住户档号（须为已登记轮候）"},
-    "seed": {"type": ["string", "null"], "minLength": 8, "maxLength": 128,
-             "pattern": "^[!-~]{8,128}$", "description": "留空则由系统生成"},
+                   "items": {"type": "string"}, "title": "参加摇号的住户档号（须为已登记轮候，且不在另一未摇号的批次中）"},
+    "draw_on": {"type": "string", "format": "date", "description": "摇号日期（不早于今天，并满足预告期）"},
+    "commitment": {**_NULLABLE(_HEX64),
+                   "description": "种子承诺值：摇号种子的SHA-256（64位十六进制）；留空则由系统生成种子并在应答的 seed_once 中给出一次"},
     "comment": {"type": "string", "maxLength": 2000},
     "announced_on": {"type": ["string", "null"], "format": "date", "description": _NOTICE}}}
+_DRAW_INPUT = {"type": "object", "required": ["seed"], "properties": {
+    "seed": {"type": "string", "minLength": 8, "maxLength": 128, "pattern": "^[!-~]{8,128}$",
+             "description": "摇号种子；其SHA-256必须等于预告公布的承诺值"}}}
+_REDRAW_INPUT = {"type": "object", "required": ["reason", "draw_on"], "properties": {
+    "reason": {"type": "string", "minLength": 1, "maxLength": 2000, "description": "重新摇号的理由"},
+    "draw_on": {"type": "string", "format": "date", "description": "新批次的摇号日期"},
+    "commitment": {**_NULLABLE(_HEX64), "description": "新种子的承诺值；留空则由系统生成（seed_once）"}}}
+_EMPTY_INPUT = {"type": "object", "properties": {}}
+
+
+def _lottery_post(summary, body, status, description, schema, codes):
+    return {"summary": summary, "tags": ["Lotteries"],
+            "requestBody": {"required": body is not _EMPTY_INPUT, "content": {
+                "application/json": {"schema": body}}},
+            "responses": {status: {"description": description,
+                                   "content": {"application/json": {"schema": schema}}},
+                          **_errors(*codes)}}
+
+
 OPENAPI_OPERATIONS.update({
     "api_lotteries": {
-        "get": {"summary": "摇号记录（新的在前）", "tags": ["Lotteries"], "parameters": page_params(),
+        "get": {"summary": "摇号批次（新的在前）", "tags": ["Lotteries"], "parameters": page_params(),
                 "responses": {"200": {"description": "成功", "content": {"application/json": {
                     "schema": {"type": "object", "properties": {
                         "total": {"type": "integer"}, "page": {"type": "integer"},
                         "per_page": {"type": "integer"},
                         "items": {"type": "array", "items": _LOTTERY_SUMMARY}}}}}},
                     **_errors(401, 403, 422)}},
-        "post": {"summary": "组织摇号：对一批已登记轮候的住户排出选房顺序，结果PDF归入每户档案",
-                 "tags": ["Lotteries"],
-                 "requestBody": {"required": True, "content": {
-                     "application/json": {"schema": _LOTTERY_INPUT}}},
-                 "responses": {"201": {"description": "已摇号（Location 为结果地址）",
-                                       "content": {"application/json": {"schema": _LOTTERY}}},
-                               **_errors(400, 401, 403, 422)}},
+        "post": _lottery_post(
+            "发布摇号预告：确定一批已登记轮候的住户、摇号日期和种子承诺值（SHA-256），记入每户案件历程",
+            _LOTTERY_INPUT, "201", "已预告（Location 为批次地址）", _LOTTERY_NEW,
+            (400, 401, 403, 409, 422)),
     },
     "api_lottery": {
-        "get": {"summary": "摇号结果（含复核）", "tags": ["Lotteries"],
+        "get": {"summary": "摇号批次（含复核）", "tags": ["Lotteries"],
                 "responses": {"200": {"description": "成功", "content": {
                     "application/json": {"schema": _LOTTERY}}}, **_errors(401, 403, 404)}},
     },
+    "api_lottery_draw": {"post": _lottery_post(
+        "摇号：以与承诺值相符的种子摇号，同一批次只摇一次；结果PDF归入每户档案。每次尝试（含被拒绝的）"
+        "都记入每户案件历程：种子不符、格式不对为422，未到摇号日期、已摇号、已作废为409",
+        _DRAW_INPUT, "200", "已摇号", _LOTTERY, (400, 401, 403, 404, 409, 422))},
+    "api_lottery_redraw": {"post": _lottery_post(
+        "申请重新摇号：写明理由、新的摇号日期和新种子承诺值，待另一名摇号人员同意",
+        _REDRAW_INPUT, "200", "已申请", _LOTTERY_NEW, (400, 401, 403, 404, 409, 422))},
+    "api_lottery_approve": {"post": _lottery_post(
+        "同意重新摇号（须为申请人以外的摇号人员，否则403）：原批次作废并保留，新批次以申请的承诺值重新预告",
+        _EMPTY_INPUT, "201", "新批次已预告（Location 为其地址）", _LOTTERY,
+        (400, 401, 403, 404, 409, 422))},
 })
 # -- end lottery ------------------------------------------------------------------------------
 PATH_PARAMS.update(openapi_audit.PATH_PARAMS)

@@ -31,7 +31,9 @@ def schemas(procedure) -> dict:
             "date_only": {"type": "boolean"}, "actor": TEXT,
             "kind": {"type": "string", "description": "版本的操作（created, edited, filed, refiled, "
                                                       "document_edited, withdrawn, restored, transition, "
-                                                      "lease, adopted）或不属于任何版本的事实（见 Fact.kind；use 为利用记录）"},
+                                                      "lease, adopted）、不属于任何版本的事实（见 Fact.kind；use 为利用记录），"
+                                                      "或 attempt：被拒绝的办理步骤、摇号的每次尝试（谁、何时、"
+                                                      "哪一步、拒绝原因在 details 中），不是档案的版本"},
             "groups": {"type": "array", "items": {"type": "string", "enum": list(GROUPS)}},
             "title": TEXT, "comment": TEXT,
             "version": nullable_int, "restored_from": nullable_int,

@@ -11,6 +11,7 @@ from pyramid.view import view_config
 from ..records import filing
 from ..workflow import NotPermitted, TransitionRefused, WrongState
 from .base import actor, can
+from .aftermath import record_refusal
 
 INPUT_NAMES = ("unit", "start", "end", "rent", "deposit")
 
@@ -76,6 +77,7 @@ def transition_page(request):
         except TransitionRefused as exc:
             request.response.status = (403 if isinstance(exc, NotPermitted) else
                                        409 if isinstance(exc, WrongState) else 422)
+            record_refusal(request, exc)
             refused = exc
         else:
             request.session.flash(request.t("已办理：{step}，当前状态：{state}",

@@ -15,7 +15,7 @@ import yaml
 
 from .profiles import ProfileError, Profiles
 
-GUARD_KINDS = ("documents", "no_ban", "elapsed", "field", "lease_term")
+GUARD_KINDS = ("documents", "no_ban", "elapsed", "field", "lease_term", "unit_area", "draw_order")
 TRANSITION_KEYS = {"name", "title", "from", "to", "roles", "permission", "comment", "guards",
                    "effect", "driven_by", "keep_clock", "flag", "ban"}
 STATE_KEYS = {"name", "title", "worklist", "deadline", "remind", "final"}
@@ -161,6 +161,12 @@ class Workflows:
         for name in entry:
             if name not in states:
                 raise WorkflowError(f"{where}: entry state {name!r} is not a state")
+        for t in transitions.values():
+            for g in t.guards:
+                unknown = [p for p in g.options.get("passes") or () if p not in transitions]
+                if g.kind == "draw_order" and unknown:
+                    raise WorkflowError(f"{where}: transition {t.name!r}: guard: draw_order passes "
+                                        f"unknown step(s) {', '.join(map(str, unknown))}")
         workflow = Workflow(kind, _titles(data.get("title"), where), initial, entry, states, transitions)
         _check_graph(workflow, where)
         return workflow
@@ -215,6 +221,10 @@ class Workflows:
                 raise WorkflowError(f"{here}: unknown field {raw['field']!r}")
             if not ({"max", "min"} & set(options)):
                 raise WorkflowError(f"{here}: a field guard needs max or min")
+        if gkind == "documents" and options.get("dated") not in (None, "review_year"):
+            raise WorkflowError(f"{here}: dated is review_year (or left out)")
+        if gkind == "unit_area" and not ({"max", "min"} & set(options)):
+            raise WorkflowError(f"{here}: a unit_area guard needs max or min")
         return Guard(gkind, raw[gkind], options)
 
     def _check_role(self, role, here):
@@ -254,6 +264,7 @@ class Workflows:
                                 stage in _stages_of(workflow):
                             raise WorkflowError(f"{profile.where}: required_documents.{stage}: "
                                                 f"{code!r} is not a {kind} document")
+            self._check_limits(profile)
             for tier in profile.value("lottery.priority_tiers", []) or []:
                 for code in tier:
                     if code not in groups:
@@ -263,6 +274,23 @@ class Workflows:
             if notice is not None and (type(notice) is not int or notice < 1):
                 raise WorkflowError(f"{profile.where}: lottery.notice_days must be a whole number "
                                     f"of days (1 or more) or null, not {notice!r}")
+
+
+    def _check_limits(self, profile):
+        """Every limit a field or unit_area guard reads has a shape the guard understands
+        (a number, {below|above: n}, or a table by household size), for every size."""
+        for workflow in self.kinds.values():
+            for t in workflow.transitions.values():
+                for g in t.guards:
+                    if g.kind not in ("field", "unit_area"):
+                        continue
+                    for bound in ("max", "min"):
+                        if bound in g.options:
+                            try:
+                                for size in range(1, 10):
+                                    profile.limit(g.options[bound], size)
+                            except ProfileError as exc:
+                                raise WorkflowError(str(exc)) from None
 
 
 def _stages_of(workflow):

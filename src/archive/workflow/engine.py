@@ -11,6 +11,7 @@ import itertools
 import zoneinfo
 from dataclasses import dataclass
 
+from ..records import attempts
 from ..records.dossier import DossierError, _check_comment
 from .leases import LeaseError
 from .workdays import Due, after
@@ -24,6 +25,9 @@ class UnknownTransition(DossierError):
 
 class TransitionRefused(DossierError):
     """A step refused for the reasons listed in ``problems`` (messages for the clerk)."""
+
+    attempt = None      # the Attempt to put on the record (set by Procedure.perform)
+    dossier = None      # (kind, archive number) of the dossier it was refused on
 
     def __init__(self, message, problems=(), overridable=False):
         super().__init__(message)
@@ -130,9 +134,26 @@ class Procedure:
 
     def perform(self, root, dossier, name, actor, roles, comment="", override=False,
                 inputs=None, when=None):
-        """Take step ``name``; raises before changing anything when it may not be taken."""
+        """Take step ``name``; raises before changing anything when it may not be taken.
+
+        A refusal carries the Attempt to record (who tried which step, when, why refused):
+        the caller keeps it on the dossier once the refused transaction is gone
+        (records/attempts.py, views/aftermath.py)."""
         when = when or _dt.datetime.now(_dt.timezone.utc)
         transition = self._transition(dossier, name)
+        try:
+            return self._perform(root, dossier, transition, actor, roles, comment, override,
+                                 inputs, when)
+        except TransitionRefused as exc:
+            exc.dossier = (dossier.kind, dossier.archive_no)
+            exc.attempt = attempts.Attempt(
+                when, actor, "step", transition.name, transition.title(), "refused",
+                tuple(exc.problems or [str(exc)]),
+                ((("说明", comment.strip()),) if isinstance(comment, str) and comment.strip()
+                 else ()) + ((("破格办理", "是"),) if override is True else ()))
+            raise
+
+    def _perform(self, root, dossier, transition, actor, roles, comment, override, inputs, when):
         state = self.state(dossier)
         if state.name not in transition.sources:
             message = f"档案当前处于“{state.title()}”，不能办理“{transition.title()}”"

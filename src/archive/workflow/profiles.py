@@ -7,6 +7,7 @@ workflow reads every rule from it, so a sixth city is a new file and no code.
 from __future__ import annotations
 
 import pathlib
+from dataclasses import dataclass
 
 import yaml
 
@@ -48,11 +49,67 @@ class Profile:
             node = node[part]
         return node
 
+    def limit(self, path: str, household_size: int = 1) -> "Limit | None":
+        """The limit at ``path`` for a household of this size; None when the city sets none.
+
+        A limit is a number (the value may reach it: 不高于), ``{below: x}`` / ``{above: x}``
+        (strictly: 低于 / 高于), or a table by household size (常州 第十四条(四): assets ≤ 3×,
+        4×, 5× last year's disposable income for 1, 2, 3+ persons; 德州 第二十条: 30/45/60 m²)::
+
+            {by_household_size: {1: 3, 2: 4, 3: 5}, times: reference.disposable_income,
+             times_title: 上年度城镇居民人均可支配收入, strict: false}
+
+        The largest size listed covers larger households too; ``times`` (a path in this
+        profile) multiplies the row. A wrong shape is a ProfileError naming the file and key.
+        """
+        raw = self.value(path)
+        if raw is None:
+            return None
+        where = f"{self.where}: {path}"
+        strict = False
+        if isinstance(raw, dict) and set(raw) <= {"below", "above"} and len(raw) == 1:
+            strict, (raw,) = True, raw.values()
+        if _number(raw):
+            return Limit(raw, strict)
+        if not isinstance(raw, dict) or not isinstance(raw.get("by_household_size"), dict):
+            raise ProfileError(f"{where}: a limit is a number, {{below|above: n}} or "
+                               f"{{by_household_size: {{1: n, 2: n, ...}}, times?: path}}")
+        unknown = set(raw) - {"by_household_size", "times", "times_title", "strict"}
+        if unknown:
+            raise ProfileError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+        rows = raw["by_household_size"]
+        if not rows or any(type(k) is not int or k < 1 or not _number(v) for k, v in rows.items()):
+            raise ProfileError(f"{where}.by_household_size: sizes 1, 2, ... each with a number")
+        size = max([k for k in rows if k <= max(household_size, 1)] or [min(rows)])
+        factor, value = rows[size], rows[size]
+        basis = f"{size}人{'及以上' if size == max(rows) and size > 1 else ''}家庭"
+        if raw.get("times") is not None:
+            base = self.value(raw["times"])
+            if not _number(base):
+                raise ProfileError(f"{where}.times: {raw['times']} is not a number in this profile")
+            value = round(base * factor, 2)
+            title = raw.get("times_title") or raw["times"]
+            basis += f"为{title} {base:,} 的 {factor:g} 倍"
+        return Limit(value, bool(raw.get("strict", strict)), basis)
+
     def duration(self, name) -> dict | None:
         return self.durations.get(name)
 
     def required_documents(self, stage) -> tuple:
         return self.documents.get(stage, ())
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit as it applies to one household: the figure, whether it may be reached, and
+    how it was worked out (“2人家庭为…的 4 倍”, empty for a plain figure)."""
+    value: float
+    strict: bool = False
+    basis: str = ""
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _duration(spec, where):

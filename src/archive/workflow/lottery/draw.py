@@ -13,14 +13,14 @@ any language:
    are unique, so two households never share a key.
 
 The order depends only on the seed, the tiers and who takes part (with their groups),
-never on the order the participants are given in. Each held lottery is kept with its
-inputs and result, and its digest is the SHA-256 of their canonical JSON (see
+never on the order the participants are given in. Each lottery is kept with its inputs
+and result, and its digest is the SHA-256 of their canonical JSON (see
 ``Lottery.canonical``), written in the hash-chained audit log as well as on the page and
 in the PDF filed into every participating household's dossier (一户一档).
 
-Where the jurisdiction's profile sets an advance notice period (``lottery.notice_days``,
-预告期), the lottery is held only once that many days have passed since the notice was
-published (``announced_on``, 预告发布日期); see ``check_notice``.
+A lottery is announced with the SHA-256 commitment of its seed and drawn once (holding.py);
+where the profile sets an advance notice period (``lottery.notice_days``, 预告期) the draw
+date is at least that many days after the notice (``check_notice``).
 """
 from __future__ import annotations
 
@@ -30,13 +30,11 @@ import hmac
 import json
 import re
 import secrets
-import zoneinfo
+from dataclasses import dataclass
 
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-from ...records import filing
-from ...records.dossier import MAX_COMMENT
 
 ALGORITHM = "HMAC-SHA256-v1"
 ALGORITHM_ZH = ("先按优先组分档：住户归入其任一优先保障情形所在的第一档，均不在其中的归入一般档，各档依次在前；"
@@ -49,14 +47,23 @@ MAX_BATCH = 500   # each copy lists the whole batch: ~15 ms a household at 500 (
 SEED_MIN, SEED_MAX = 8, 128
 SEED_MESSAGE = f"摇号种子应为{SEED_MIN}至{SEED_MAX}个可见ASCII字符（字母、数字或英文符号，不含空格和中文）"
 NOTICE_MESSAGE = "预告发布日期应为 YYYY-MM-DD 格式的日期（如 2026-03-01）"
+COMMITMENT_MESSAGE = "种子承诺值应为64位十六进制字符（摇号种子的SHA-256值）"
 
 
 class LotteryError(ValueError):
-    """A lottery refused before anything is stored; ``field`` names the input at fault."""
+    """A lottery refused before anything is stored; ``field`` names the input at fault and
+    ``status`` the HTTP answer (422 for bad input, 409 for a step the batch's state forbids,
+    403 for the wrong officer). A refused draw carries the ``attempt`` to record in the
+    batch's ``households`` (see holding.py)."""
 
-    def __init__(self, message, field=None):
+    attempt = None
+    households = ()
+    lottery_id = None
+
+    def __init__(self, message, field=None, status=422):
         super().__init__(message)
         self.field = field
+        self.status = status
 
 
 # -- the draw ------------------------------------------------------------------------------
@@ -164,12 +171,32 @@ def check_notice(announced_on, draw_date, notice_days, title):
 
 # -- the record ----------------------------------------------------------------------------
 class Lottery(Persistent):
-    """One held lottery: its inputs, its result and who held it when. Written once."""
+    """One lottery batch (摇号批次): announced with a commitment to its seed, drawn once.
+
+    Announced (``state`` "announced"): the batch of households, the tiers, the date of the
+    notice and of the draw, and the SHA-256 of the seed (``commitment``) are fixed and
+    published; the seed itself is not kept. Drawn ("drawn"): the seed that matched the
+    commitment, the order, who drew it when and the digest, written once. A redraw is a new
+    lottery (``redraw_of``) made by a second officer's consent; this one is then
+    "superseded", everything it recorded kept. Lotteries stored before announcements
+    existed are drawn lotteries without a commitment (the class defaults below).
+    """
 
     announced_on = None     # 预告发布日期 (a date); lotteries stored before it was kept have none
+    state = "drawn"         # announced | drawn | superseded
+    commitment = None       # SHA-256 (hex) of the seed, published with the notice
+    draw_on = None          # the draw's date as announced
+    announced_at = None     # when the announcement (and its commitment) was recorded
+    announced_by = ""
+    absent = ()             # announced households no longer waiting at the draw (not drawn)
+    redraw_of = None        # the lottery this one redraws
+    superseded_by = None    # the lottery that redrew this one
+    redraw = None           # a RedrawRequest awaiting (or given) a second officer's consent
+    approval = None         # for a redraw: the RedrawRequest it was made from, with its approver
 
     def __init__(self, lottery_id, jurisdiction, seed, tiers, participants, order, when,
-                 actor, comment="", names=(), announced_on=None):
+                 actor, comment="", names=(), announced_on=None, commitment=None,
+                 draw_on=None, state="drawn"):
         self.lottery_id = lottery_id
         self.jurisdiction = jurisdiction
         self.seed = seed
@@ -183,13 +210,32 @@ class Lottery(Persistent):
         self.names = tuple(names)   # (archive_no, masked applicant name) as published
         self.documents = ()         # (archive_no, doc_id) of the filed result, per household
         self.announced_on = parse_notice_date(announced_on)
+        self.commitment = commitment
+        self.draw_on = draw_on
+        self.state = state
+        self.digest = self.compute_digest() if state == "drawn" else ""
+
+    @property
+    def drawn(self) -> bool:
+        return self.seed is not None and bool(self.order)
+
+    def record_draw(self, seed, participants, order, when, actor, absent=()):
+        """The draw's result, once; the digest covers it with the announcement's facts."""
+        self.seed = seed
+        self.participants = tuple(sorted((no, tuple(sorted(groups or ())))
+                                         for no, groups in participants))
+        self.order = tuple(tuple(place) for place in order)
+        self.when, self.actor = when, actor
+        self.absent = tuple(sorted(absent))
+        self.state = "drawn"
         self.digest = self.compute_digest()
 
     def canonical(self) -> bytes:
         """The inputs and the result as canonical JSON (sorted keys, no spaces, UTF-8).
 
-        ``announced_on`` ("YYYY-MM-DD") is a key only when there is one, so that lotteries
-        stored before it was kept give the same bytes, and the same digest, as before.
+        ``announced_on`` ("YYYY-MM-DD"), ``commitment``, ``draw_on``, ``absent`` and
+        ``redraw_of`` are keys only when there is one, so that lotteries stored before
+        they were kept give the same bytes, and the same digest, as before.
         """
         facts = {
             "algorithm": ALGORITHM, "lottery_id": self.lottery_id,
@@ -200,19 +246,36 @@ class Lottery(Persistent):
         }
         if self.announced_on is not None:
             facts["announced_on"] = self.announced_on.isoformat()
+        if self.commitment:
+            facts["commitment"] = self.commitment
+        if self.draw_on is not None:
+            facts["draw_on"] = self.draw_on.isoformat()
+        if self.absent:
+            facts["absent"] = list(self.absent)
+        if self.redraw_of:
+            facts["redraw_of"] = self.redraw_of
         return json.dumps(facts, ensure_ascii=False, sort_keys=True,
                           separators=(",", ":")).encode("utf-8")
 
     def compute_digest(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
 
-    def verify(self) -> bool:
-        """Re-run the draw: True when it gives the stored order and the digest still holds."""
+    def verify(self) -> bool | None:
+        """Re-run the draw: True when it gives the stored order, the seed matches the
+        published commitment and the digest still holds; None while not yet drawn."""
+        if not self.drawn:
+            return None
+        if self.commitment and commitment_of(self.seed) != self.commitment:
+            return False
         try:
             again = tuple(tuple(p) for p in draw(self.seed, self.participants, self.tiers))
         except LotteryError:
             return False
         return again == tuple(tuple(p) for p in self.order) and self.compute_digest() == self.digest
+
+    def households(self) -> list:
+        """Every household of the batch as announced (drawn or absent), in archive order."""
+        return sorted({no for no, _ in self.participants} | set(self.absent))
 
     def groups_of(self, archive_no) -> tuple:
         return dict(self.participants).get(archive_no, ())
@@ -229,6 +292,34 @@ class Lottery(Persistent):
     def tier_groups(self, tier) -> tuple:
         """The group codes of a priority tier (empty for the general tier)."""
         return self.tiers[tier - 1] if tier <= len(self.tiers) else ()
+
+    def sort_time(self):
+        return self.when or self.announced_at
+
+
+@dataclass(frozen=True)
+class RedrawRequest:
+    """A redraw asked for with its reason and the commitment of the new seed; a second
+    officer with the lottery permission (not the one who asked) consents to it."""
+    requested_by: str
+    requested_at: _dt.datetime
+    reason: str
+    commitment: str
+    draw_on: _dt.date
+    approved_by: str = ""
+    approved_at: _dt.datetime | None = None
+
+
+def commitment_of(seed: str) -> str:
+    """The published commitment to a seed: SHA-256 of its UTF-8 bytes, lowercase hex."""
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()
+
+
+def check_commitment(value):
+    """A commitment is 64 hexadecimal characters (a SHA-256); returned in lowercase."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", value.strip()):
+        raise LotteryError(COMMITMENT_MESSAGE, "commitment")
+    return value.strip().lower()
 
 
 class LotteryBook(Persistent):
@@ -264,7 +355,7 @@ class LotteryBook(Persistent):
     def newest(self, limit=None) -> list:
         """Newest first. Lotteries are rare events (a few per batch of units), so sorting
         them all is cheap and spares a second index."""
-        items = sorted(self._items.values(), key=lambda lot: (lot.when, lot.lottery_id),
+        items = sorted(self._items.values(), key=lambda lot: (lot.sort_time(), lot.lottery_id),
                        reverse=True)
         return items if limit is None else items[:limit]
 
@@ -312,56 +403,3 @@ def _batch(root, jurisdiction, title, archive_nos) -> list:
     if waiting:
         raise LotteryError(f"未处于“已登记轮候”状态的住户不能参加摇号：{_listed(waiting)}", "households")
     return dossiers
-
-
-def hold_lottery(root, registry, jurisdiction, archive_nos, seed, actor, tiers, when=None,
-                 comment="", zone="Asia/Shanghai", issuer=DEFAULT_ISSUER, announced_on=None,
-                 notice_days=None) -> Lottery:
-    """Check the batch, draw, keep the Lottery and file its PDF into each household's dossier.
-
-    ``registry`` is the SchemaRegistry; ``tiers`` the profile's ``lottery.priority_tiers``
-    and ``notice_days`` its ``lottery.notice_days``; ``announced_on`` the date the notice
-    was published (a date or "YYYY-MM-DD"), required where ``notice_days`` is set.
-    Every refusal is a LotteryError raised before anything is written.
-    """
-    from .pdf import ResultPdf  # reportlab is loaded only when a lottery is held
-    check_seed(seed)
-    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
-        raise LotteryError(f"说明应为不超过{MAX_COMMENT}个字符的文本", "comment")
-    vocab = registry.vocabularies["jurisdictions"]
-    if not isinstance(jurisdiction, str) or jurisdiction not in vocab:
-        raise LotteryError(f"辖区不存在：{jurisdiction}", "jurisdiction")
-    title = vocab.title(jurisdiction)
-    # whole seconds: the time is part of the digest and is read back off the PDF
-    when = (when or filing.now()).astimezone(_dt.timezone.utc).replace(microsecond=0)
-    local = when.astimezone(zoneinfo.ZoneInfo(zone))
-    announced_on = parse_notice_date(announced_on)
-    check_notice(announced_on, local.date(), notice_days, title)
-    dossiers = _batch(root, jurisdiction, title, archive_nos)
-    participants = [(d.archive_no, tuple(d.metadata.get("priority_groups") or ()))
-                    for d in dossiers]
-    order = draw(seed, participants, tiers)
-    lottery_id = root.lotteries.issue_id(filing.fonds_of(registry, {"jurisdiction": jurisdiction}),
-                                         local.year)
-    names = [(d.archive_no, mask_name((d.metadata.get("applicant") or {}).get("name", "")))
-             for d in dossiers]
-    lottery = root.lotteries.add(Lottery(lottery_id, jurisdiction, seed, tiers, participants,
-                                         order, when, actor, comment.strip(), names,
-                                         announced_on))
-    pdfs = ResultPdf(lottery, title, registry.vocabularies["priority_groups"], local, issuer,
-                     f"{ALGORITHM}。{ALGORITHM_ZH}", lambda no: sort_key(lottery.seed, no))
-    filed = []
-    for dossier in dossiers:
-        rank = lottery.rank_of(dossier.archive_no)
-        pdf = pdfs.for_household(dossier.archive_no)
-        doc = filing.file_document(
-            dossier, registry,
-            {"doc_type": "lottery_record", "title": f"摇号结果（{lottery_id}）",
-             "date": local.date().isoformat(), "issuer": issuer, "doc_no": lottery_id},
-            pdf, f"{lottery_id}-{dossier.archive_no}.pdf", actor,
-            f"摇号 {lottery_id}：选房顺序号第 {rank} 号（共 {len(order)} 户）", when=when)
-        filed.append((dossier.archive_no, doc.doc_id))
-    lottery.documents = tuple(filed)
-    root.log.append(actor, "lottery", lottery_id,
-                    f"{title} {len(order)}户；摘要 {lottery.digest}", when)
-    return lottery

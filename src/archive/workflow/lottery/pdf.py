@@ -68,8 +68,10 @@ class ResultPdf:
     household's sort key) come from the draw, which this module does not import: the PDF
     prints what the draw did, so anyone can re-run it."""
 
-    def __init__(self, lottery, jurisdiction_title, titles, local_when, issuer, algorithm, key_of):
+    def __init__(self, lottery, jurisdiction_title, titles, local_when, issuer, algorithm, key_of,
+                 how_to_verify=""):
         self.lottery, self.place, self.algorithm = lottery, jurisdiction_title, algorithm
+        self.how_to_verify = how_to_verify
         self.titles, self.when, self.issuer = titles, local_when, issuer
         self.rows = [[str(rank), no, lottery.name_of(no) or "—",
                       tier_title(lottery, tier, lottery.groups_of(no), titles),
@@ -103,6 +105,17 @@ class ResultPdf:
                  ("结果摘要", f"SHA-256：{lot.digest}（输入与结果的规范JSON的摘要，可在系统中复核）")]
         if lot.announced_on:
             facts.insert(2, ("预告发布日期", lot.announced_on.isoformat()))
+        if lot.commitment:
+            facts.insert(facts.index(("摇号种子", lot.seed)) + 1,
+                         ("种子承诺值", f"SHA-256：{lot.commitment}（随预告公布；SHA-256(摇号种子) 应与之相同）"))
+        if lot.draw_on:
+            facts.insert(3, ("预告摇号日期", lot.draw_on.isoformat()))
+        if lot.absent:
+            facts.append(("未参加", "、".join(lot.absent) + "（预告后已不在轮候，未参加摇号）"))
+        if lot.redraw_of and lot.approval:
+            a = lot.approval
+            facts.append(("重新摇号", f"重摇 {lot.redraw_of}；理由：{a.reason}；申请人 {a.requested_by}，"
+                                     f"同意人 {a.approved_by}"))
         if lot.comment:
             facts.append(("说明", lot.comment))
         table = Table([[p(k), p(v)] for k, v in facts], colWidths=(26 * mm, None))
@@ -120,6 +133,8 @@ class ResultPdf:
                  Spacer(1, 3 * mm), statement, Spacer(1, 5 * mm), table, Spacer(1, 5 * mm),
                  p(f"全部住户的选房顺序见后附摇号结果表（共 {self.pages} 页）。本公告由{self.issuer}于"
                    f"{self.when:%Y年%m月%d日}出具，归入本户住房保障对象档案。")]
+        if self.how_to_verify:
+            story += [Spacer(1, 3 * mm), p(self.how_to_verify)]
         buf = io.BytesIO()
         SimpleDocTemplate(buf, pagesize=A4, invariant=1, leftMargin=18 * mm, rightMargin=18 * mm,
                           topMargin=18 * mm, bottomMargin=18 * mm).build(story)
@@ -186,7 +201,8 @@ def _clip(text, width, size):
 
 
 def render(lottery, receiving_no, jurisdiction_title, titles, local_when, issuer, algorithm,
-           key_of) -> bytes:
+           key_of, how_to_verify="") -> bytes:
     """One household's copy on its own (tests, re-printing); a batch uses ResultPdf once."""
-    pdfs = ResultPdf(lottery, jurisdiction_title, titles, local_when, issuer, algorithm, key_of)
+    pdfs = ResultPdf(lottery, jurisdiction_title, titles, local_when, issuer, algorithm, key_of,
+                     how_to_verify)
     return pdfs.for_household(receiving_no)
