@@ -41,7 +41,7 @@ system-test-deps: system-deps
 	$(call apt_install,command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "noto sans cjk",chromium fonts-noto-cjk)
 
 install-test: $(BIN)/python system-test-deps
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[test,postgresql,zeo]"
 
 test: install-test
 	$(BIN)/python -m pytest

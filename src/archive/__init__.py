@@ -109,6 +109,10 @@ def main(global_config, **settings):
                                                     registry.archive_schemas, registry.archive_search,
                                                     at=parse_schedule(settings.get("archive.audit_at")))
         registry.archive_audit_worker.start()
+    from .preservation.pack import PackWorker
+    registry.archive_pack_worker = PackWorker.from_settings(db, settings)   # archive.pack_at
+    if registry.archive_pack_worker is not None:
+        registry.archive_pack_worker.start()
     return app
 
 

@@ -101,6 +101,8 @@ def _make_local_directories(uri):
 def main(argv=None) -> int:
     """Run one subcommand; returns the exit status (0, or 2 when the command is refused)."""
     args = _parser().parse_args(argv)
+    if getattr(args, "without_store", False):   # backup, restore: below ZODB (archive.preservation)
+        return _without_store(args)
     try:
         session = Session(_settings(args.config))
     except CommandError as exc:
@@ -120,6 +122,15 @@ def main(argv=None) -> int:
         return 2
     finally:
         session.close()
+
+
+def _without_store(args) -> int:
+    """Run a command that works on the store's files or database rather than through ZODB."""
+    try:
+        return args.command(_settings(args.config), args) or 0
+    except ValueError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
 
 
 def _settings(config):
@@ -169,6 +180,8 @@ def _parser():
     commands.add_parser("ocr", help="立即识别排队中的扫描件（OCR），每份文件提交一次").set_defaults(command=run_ocr)
     from .audit import commands as audit_commands
     audit_commands.register(commands)
+    from .preservation import commands as preservation_commands
+    preservation_commands.register(commands)
     return parser
 
 

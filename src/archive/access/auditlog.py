@@ -57,6 +57,7 @@ ACTIONS = {   # how a clerk reads an action; transitions read "办理：<step>"
     "audit.ack": ("确认审计发现", "Audit finding acknowledged"),
     "lottery": ("摇号", "Lottery"),
     "demo.build": ("生成演示数据", "Demo data built"),
+    "store.pack": ("压缩数据库历史", "Database history packed"),
 }
 
 
