@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 
 import transaction
 
@@ -34,6 +35,8 @@ class Opened:
         self.uri, self.registry = uri, registry
 
     def __enter__(self):
+        if self.uri.startswith("file://"):
+            os.makedirs(os.path.dirname(self.uri[len("file://"):].split("?")[0]), exist_ok=True)
         self.db = store.open_database(self.uri)
         self.tm = transaction.TransactionManager()
         self.conn = self.db.open(transaction_manager=self.tm)
