@@ -172,9 +172,15 @@ def _pg_dump(store: PostgresStore, directory, say) -> BackupReport:
 def check_client_version(store: PostgresStore, program):
     """pg_dump and pg_restore refuse a server newer than themselves: say so plainly first."""
     import psycopg2
+    if shutil.which(program) is None:
+        raise PreservationError(f"找不到 {program}：请安装 Debian 的 postgresql-client")
     client = subprocess.run([program, "--version"], capture_output=True, text=True).stdout
-    client_major = int(re.search(r"(\d+)(?:\.\d+)?", client.split(")")[-1]).group(1))
-    with psycopg2.connect(store.dsn()) as conn, conn.cursor() as cursor:
+    client_major = int(re.search(r"\)\s*(\d+)", client).group(1))   # "pg_dump (PostgreSQL) 15.20 …"
+    try:
+        conn = psycopg2.connect(store.dsn())
+    except psycopg2.Error as exc:
+        raise PreservationError(f"连不上数据库 {store.dbname}：{str(exc).strip()}") from None
+    with conn, conn.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
         server_major = int(cursor.fetchone()[0]) // 10000
     conn.close()

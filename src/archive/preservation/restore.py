@@ -152,8 +152,9 @@ def _remove(*paths):
 def _pg_restore(store: PostgresStore, directory, at, force, say) -> RestoreReport:
     import psycopg2
     point = choose(directory, at, kinds=("pg_dump",))
-    check_client_version(store, "pg_restore")
-    with psycopg2.connect(store.dsn()) as conn, conn.cursor() as cursor:
+    check_client_version(store, "pg_restore")     # and the database answers
+    conn = psycopg2.connect(store.dsn())
+    with conn, conn.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
         tables = cursor.fetchone()[0]
     conn.close()
