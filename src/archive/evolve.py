@@ -130,8 +130,24 @@ def _conflict_free(root, registry):
             index.index(dossier.archive_no, modified_hour(dossier.modified))
 
 
+def _small_records(root, registry):
+    """Generation 10: what every filing rewrites made small (bench/growth.py): each dossier's
+    fixity facts in a record of its own, the inboxes of the log and the queues sharded, the
+    log's sealed entries in small buckets."""
+    from .access.auditlog import LogEntries
+    from .workers.inbox import sharded
+    root.fixity.compact()
+    for holder in (root.log, root.text_queue, root.ocr_queue, root.index_queue):
+        holder._inbox = sharded(getattr(holder, "_inbox", None))
+    log = root.log
+    if not isinstance(log.entries, LogEntries):
+        entries = LogEntries()
+        entries.update(log.entries)
+        log.entries = entries
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue, _audits, _fixity_index, _conflict_free]   # STEPS[n]: generation n to n + 1
+         _ocr_queue, _audits, _fixity_index, _conflict_free, _small_records]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -100,8 +100,8 @@ class DossierContainer(Persistent):
         self.reindex(dossier)
         self.logged(dossier, dossier.latest)
         fixity = getattr(self.__parent__, "fixity", None)
-        if fixity is not None and len(dossier.documents):
-            fixity.record_dossier(dossier)   # files filed before it joined the archive
+        if fixity is not None:
+            fixity.record_dossier(dossier)   # its record, and files filed before it joined
         return dossier
 
     def logged(self, dossier, version):

@@ -82,12 +82,17 @@ class Dossier(Persistent):
         self.documents = OOBTree()
         self.versions = IOBTree()
         self.created, self.created_by = when, actor
-        self.modified = when
-        self._doc_seq = 0
         self.state, self.state_since = state, (when if state else None)
         self._record("created", actor, when, comment)
 
     # -- reading ---------------------------------------------------------------------
+    @property
+    def modified(self):
+        """When the dossier last changed: its newest version's time. Derived rather than
+        stored, so filing a document does not rewrite the dossier's own record (its
+        metadata with it) on every change; dossiers stored with the attribute read the same."""
+        return self.latest.when
+
     @property
     def latest(self) -> Version:
         return self.versions[self.versions.maxKey()].version
@@ -123,8 +128,7 @@ class Dossier(Persistent):
     def file_document(self, metadata, data, facts, filename, actor, when, comment="") -> Document:
         """File a new document with its first file."""
         _check_comment(comment)
-        self._doc_seq += 1
-        doc = Document(f"D{self._doc_seq:04d}", metadata)
+        doc = Document(self._next_doc_id(), metadata)
         doc.__parent__ = self
         self._register(doc, doc.add_file(data, facts, filename, actor, when))
         self.documents[doc.doc_id] = doc
@@ -214,6 +218,14 @@ class Dossier(Persistent):
             self.metadata = copy.deepcopy(metadata)
         return self._record("adopted", actor, when, comment)
 
+    def _next_doc_id(self) -> str:
+        """D0001, D0002 …: one past the highest id (documents are never removed). Read from
+        the documents rather than a counter on the dossier, so filing leaves the dossier's
+        own record as it was."""
+        if not len(self.documents):
+            return "D0001"
+        return f"D{int(self.documents.maxKey()[1:]) + 1:04d}"
+
     def _register(self, doc, revision):
         """The new file's fixity facts into the archive's index (archive.records.fixity)."""
         index = index_of(self)
@@ -237,7 +249,6 @@ class Dossier(Persistent):
                           copy.deepcopy(self.metadata), manifest, restored_from,
                           transition, self.state or "", details)
         self.versions[number] = StoredVersion(version)
-        self.modified = when
         if self.__parent__ is not None and hasattr(self.__parent__, "reindex"):
             self.__parent__.reindex(self)
             self.__parent__.logged(self, version)

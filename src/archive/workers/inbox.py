@@ -11,10 +11,17 @@ each side added and drops what each side removed. So requests never conflict ove
 A ``Queue`` puts new items in its inbox and keeps the rest in a BTree: when a single
 process adds in bulk (the demo, an import) the inbox spills into the tree, so the inbox
 object stays small and rewriting it stays cheap.
+
+An inbox is rewritten whole by every addition, so its cost grows with what waits in it
+(bench/growth.py found 5–7 KB per filing for the log's and the text queue's). A
+``ShardedInbox`` spreads the items over ``SHARDS`` small inboxes by a stable hash of the
+key, so an addition rewrites one shard holding a few items.
 """
 from __future__ import annotations
 
+import heapq
 import itertools
+import zlib
 
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
@@ -88,6 +95,53 @@ def _same(a, b) -> bool:
         return False
 
 
+class ShardedInbox(Persistent):
+    """An Inbox spread over ``SHARDS`` Inboxes (same methods); this object itself is
+    written once, at creation, and never again."""
+
+    SHARDS = 32
+
+    def __init__(self, items=()):
+        self._shards = tuple(Inbox() for _ in range(self.SHARDS))
+        for key, value in items:
+            self.put(key, value)
+
+    def _shard(self, key) -> Inbox:
+        """The same shard for a key in every process (Python's own str hash is salted)."""
+        return self._shards[zlib.crc32(repr(key).encode("utf-8")) % len(self._shards)]
+
+    def __len__(self):
+        return sum(len(shard) for shard in self._shards)
+
+    def __contains__(self, key):
+        return key in self._shard(key)
+
+    def get(self, key, default=None):
+        return self._shard(key).get(key, default)
+
+    def put(self, key, value):
+        self._shard(key).put(key, value)
+
+    def pop(self, key):
+        """Remove ``key``; True when it was here."""
+        return self._shard(key).pop(key)
+
+    def items(self):
+        """Items in key order, from every shard."""
+        return list(heapq.merge(*(shard.items() for shard in self._shards), key=lambda kv: kv[0]))
+
+    def drain(self):
+        """Every item, in key order, removed (only shards that held any are rewritten)."""
+        return list(heapq.merge(*(shard.drain() for shard in self._shards), key=lambda kv: kv[0]))
+
+
+def sharded(inbox) -> ShardedInbox:
+    """A ShardedInbox holding what ``inbox`` (an Inbox, a ShardedInbox or None) holds (evolve)."""
+    if isinstance(inbox, ShardedInbox):
+        return inbox
+    return ShardedInbox(inbox.items() if inbox is not None else ())
+
+
 class Queue(Persistent):
     """Work waiting for a worker, oldest key first: new items in the inbox, the rest in a tree."""
 
@@ -96,7 +150,7 @@ class Queue(Persistent):
     def __init__(self):
         self._items = OOBTree()
         self._count = Length()
-        self._inbox = Inbox()
+        self._inbox = ShardedInbox()
 
     def __len__(self):
         # the tree's count (kept by the worker and bulk adders) plus the inbox's items: a key
