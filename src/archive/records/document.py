@@ -15,18 +15,58 @@ from ZODB.blob import Blob
 from .pdf import PdfFacts
 
 
-class FileRevision(Persistent):
-    """One file as filed: its bytes in a blob and the fixity facts read at filing.
+class TextLayer(Persistent):
+    """What was read from a file revision after filing, in a record of its own: reading the
+    text then rewrites this small record, not the revision (whose earlier copy would stay
+    in an unpacked Data.fs: bench/growth.py)."""
 
-    Its content is written once. Only the text read from it afterwards is recorded on it:
-    ``text``, ``text_status`` (pending → done | failed | ocr_pending → ocr_done | ocr_failed)
-    and where the text came from.
-    """
-
-    # class defaults, so revisions stored before OCR read them
+    text = None             # None until read
+    text_status = "pending"  # pending → done | failed | ocr_pending → ocr_done | ocr_failed
     text_source = "layer"   # "layer": the PDF's own text; "ocr": recognised from page images
     text_error = ""         # why OCR failed, in Chinese
     ocr_pages = None        # pages OCR read: fewer than ``pages`` when cut at archive.ocr_max_pages
+
+
+def _read_later(name):
+    """A text attribute of the revision, kept in its TextLayer; revisions stored before
+    generation 10 keep it on themselves (or read TextLayer's class default)."""
+    def get(self):
+        layer = self._layer                          # activates a ghost revision
+        if layer is not None:
+            return getattr(layer, name)
+        return self.__dict__.get(name, getattr(TextLayer, name))
+
+    def set(self, value):         # a revision without a TextLayer (FileRevision.__setattr__)
+        self.__dict__[name] = value
+        self._p_changed = True
+    return property(get, set, doc=f"The revision's {name} (archive.workers.textlayer, ocr).")
+
+
+class FileRevision(Persistent):
+    """One file as filed: its bytes in a blob and the fixity facts read at filing.
+
+    Its content is written once. Only the text read from it afterwards is recorded, in its
+    TextLayer: ``text``, ``text_status`` (pending → done | failed | ocr_pending → ocr_done |
+    ocr_failed) and where the text came from.
+    """
+
+    _layer = None
+    text = _read_later("text")
+    text_status = _read_later("text_status")
+    text_source = _read_later("text_source")
+    text_error = _read_later("text_error")
+    ocr_pages = _read_later("ocr_pages")
+    _LAYERED = frozenset(("text", "text_status", "text_source", "text_error", "ocr_pages"))
+
+    def __setattr__(self, name, value):
+        # Persistent marks the revision changed on any attribute set, even one a property
+        # passes on: the text layer's go straight to the TextLayer, leaving the revision as is.
+        if name in FileRevision._LAYERED:
+            layer = self._layer
+            if layer is not None:
+                setattr(layer, name, value)
+                return
+        super().__setattr__(name, value)
 
     def __init__(self, number: int, data: bytes, facts: PdfFacts, filename: str,
                  actor: str, when: _dt.datetime, content_type="application/pdf"):
@@ -34,8 +74,7 @@ class FileRevision(Persistent):
         self.filename = filename or f"file-{number}.pdf"
         self.content_type = content_type
         self.size, self.sha256, self.pages = facts.size, facts.sha256, facts.pages
-        self.text = None          # filled in after the commit by archive.workers.textlayer
-        self.text_status = "pending"
+        self._layer = TextLayer()  # filled in after the commit by archive.workers.textlayer
         self.filed_by, self.filed_at = actor, when
         self.blob = Blob()
         with self.blob.open("w") as fh:

@@ -7,6 +7,7 @@ behind; nothing offers to edit or drop a version.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 
 from BTrees.IOBTree import IOBTree
@@ -51,12 +52,68 @@ class DocumentNotFound(DossierError, KeyError):
         return self.args[0] if self.args else "文件不存在"
 
 
+class SharedPart(Persistent):
+    """A piece of a version that later versions share while it stays the same: a document
+    as it stood (DocEntry) or the metadata snapshot. Written once, never changed."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 class StoredVersion(Persistent):
     """A version in its own database record, so a commit writes only the new version
-    instead of rewriting every earlier one that shares its BTree bucket."""
+    instead of rewriting every earlier one that shares its BTree bucket.
 
-    def __init__(self, version: Version):
-        self.version = version
+    The record holds the version's own facts and refers to its metadata snapshot and to
+    each document's entry as ``SharedPart`` records, reusing the previous version's parts
+    that did not change: filing a document writes one new entry, not a copy of every
+    document's entry and of the metadata (bench/growth.py: 2.2 KB a filing before, for
+    dossiers of ten documents). ``version`` reads as the whole immutable Version either
+    way; versions stored whole before generation 10 read as they were stored.
+    """
+
+    def __init__(self, version: Version, previous=None):
+        self._store(version, previous)
+
+    def _store(self, version, previous=None):
+        metadata, entries = previous._parts() if previous is not None else (None, {})
+        self._head = dataclasses.replace(version, metadata=None, manifest=())
+        self._metadata = metadata if metadata is not None and metadata.value == version.metadata \
+            else SharedPart(version.metadata)
+        self._manifest = tuple(entries[e.doc_id] if e.doc_id in entries and entries[e.doc_id].value == e
+                               else SharedPart(e) for e in version.manifest)
+        self._v_version = None
+
+    def _parts(self):
+        """(metadata part, {doc_id: entry part}) for the next version to reuse; none for a
+        version stored whole."""
+        if getattr(self, "_head", None) is None:
+            return None, {}
+        return self._metadata, {part.value.doc_id: part for part in self._manifest}
+
+    @property
+    def when(self):
+        """The version's time, without assembling the whole version."""
+        head = self._head if getattr(self, "_head", None) is not None else self.__dict__["version"]
+        return head.when
+
+    @property
+    def version(self) -> Version:
+        cached = getattr(self, "_v_version", None)
+        if cached is not None:
+            return cached
+        if getattr(self, "_head", None) is None:       # stored whole (and now active)
+            return self.__dict__["version"]
+        self._v_version = dataclasses.replace(self._head, metadata=self._metadata.value,
+                                              manifest=tuple(part.value for part in self._manifest))
+        return self._v_version
+
+    @version.setter
+    def version(self, version):
+        self._p_activate()
+        self.__dict__.pop("version", None)
+        self._store(version)
+        self._p_changed = True
 
 
 class Dossier(Persistent):
@@ -91,7 +148,7 @@ class Dossier(Persistent):
         """When the dossier last changed: its newest version's time. Derived rather than
         stored, so filing a document does not rewrite the dossier's own record (its
         metadata with it) on every change; dossiers stored with the attribute read the same."""
-        return self.latest.when
+        return self.versions[self.versions.maxKey()].when
 
     @property
     def latest(self) -> Version:
@@ -248,7 +305,8 @@ class Dossier(Persistent):
         version = Version(number, when, actor, comment or "", action,
                           copy.deepcopy(self.metadata), manifest, restored_from,
                           transition, self.state or "", details)
-        self.versions[number] = StoredVersion(version)
+        self.versions[number] = StoredVersion(
+            version, self.versions[self.versions.maxKey()] if len(self.versions) else None)
         if self.__parent__ is not None and hasattr(self.__parent__, "reindex"):
             self.__parent__.reindex(self)
             self.__parent__.logged(self, version)

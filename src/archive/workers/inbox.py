@@ -14,7 +14,7 @@ object stays small and rewriting it stays cheap.
 
 An inbox is rewritten whole by every addition, so its cost grows with what waits in it
 (bench/growth.py found 5–7 KB per filing for the log's and the text queue's). A
-``ShardedInbox`` spreads the items over ``SHARDS`` small inboxes by a stable hash of the
+``ShardedInbox`` spreads the items over ``SHARDS`` (64) small inboxes by a stable hash of the
 key, so an addition rewrites one shard holding a few items.
 """
 from __future__ import annotations
@@ -99,7 +99,7 @@ class ShardedInbox(Persistent):
     """An Inbox spread over ``SHARDS`` Inboxes (same methods); this object itself is
     written once, at creation, and never again."""
 
-    SHARDS = 32
+    SHARDS = 64
 
     def __init__(self, items=()):
         self._shards = tuple(Inbox() for _ in range(self.SHARDS))
