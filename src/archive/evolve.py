@@ -132,11 +132,15 @@ def _conflict_free(root, registry):
 
 def _small_records(root, registry):
     """Generation 10: what every filing rewrites made small (bench/growth.py): each dossier's
-    fixity facts in a record of its own, the inboxes of the log and the queues sharded, the
-    log's sealed entries in small buckets."""
+    fixity facts in a record of its own, the listing indexes and the log's sealed entries in
+    small buckets, the inboxes of the log and the queues sharded."""
     from .access.auditlog import LogEntries
+    from .records.container import small
     from .workers.inbox import sharded
     root.fixity.compact()
+    for kind in ("household", "unit"):
+        for index in root.container(kind).indexes.values():
+            index.forward, index.reverse = small(index.forward), small(index.reverse)
     for holder in (root.log, root.text_queue, root.ocr_queue, root.index_queue):
         holder._inbox = sharded(getattr(holder, "_inbox", None))
     log = root.log
