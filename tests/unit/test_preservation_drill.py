@@ -114,3 +114,21 @@ def test_restore_lists_the_points(drill, capsys):
     ini, backups, _, _ = drill
     status, out, _ = run(capsys, "-c", ini, "restore", backups, "--list")
     assert status == 0 and out.split()[1::2] == ["full", "incremental"]
+
+
+def test_a_backup_runs_beside_the_open_store_and_a_restore_does_not(tmp_path, registry):
+    """A real ``archive`` process while this one holds the FileStorage open (as the web
+    server does): the backup reads Data.fs without its lock; the restore refuses."""
+    import subprocess
+    import sys
+    office = tmp_path / "office"
+    ini, backups = ini_for(office), str(tmp_path / "backups")
+    command = [os.path.join(os.path.dirname(sys.executable), "archive"), "-c", ini]
+    with Opened(uri_of(office), registry) as session:
+        build(session, registry, households=1)
+        session.commit()
+        done = subprocess.run(command + ["backup", backups], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "全量备份" in done.stdout and len(blob_files(os.path.join(backups, "blobs"))) == 5
+        done = subprocess.run(command + ["restore", backups, "--force"], capture_output=True, text=True)
+        assert done.returncode == 2 and "正被其他进程" in done.stderr
