@@ -65,6 +65,8 @@ def test_restoring_the_first_point_gives_the_archive_as_it_was(drill, tmp_path, 
     _, backups, (first, _), _ = drill
     elsewhere = tmp_path / "elsewhere"
     ini = ini_for(elsewhere)
+    from archive import store
+    store.open_database(uri_of(elsewhere)).close()     # an empty store: ZODB's root, no archive
     stamp = points(backups)[0][0]
     status, out, err = run(capsys, "-c", ini, "restore", backups, "--at", stamp)
     assert status == 0, err

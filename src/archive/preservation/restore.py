@@ -83,7 +83,7 @@ def _repozo(store: FileStore, directory, at, force, progress, say) -> RestoreRep
         except BaseException:
             _remove(staging, staged_blobs)
             raise
-        moved = _move_aside(store) if force else ()
+        moved = _move_aside(store) if force else _clear_empty(store)
         os.replace(staging, store.path)
         if staged_blobs:
             os.replace(staged_blobs, store.blob_dir)
@@ -95,12 +95,23 @@ def _repozo(store: FileStore, directory, at, force, progress, say) -> RestoreRep
 
 
 def _file_store_holds_data(store: FileStore) -> bool:
-    """Any transaction in Data.fs (a new FileStorage is its 4-byte magic), or any blob file."""
-    if os.path.exists(store.path) and os.path.getsize(store.path) > 4:
-        return True
+    """An archive in Data.fs (even one with no dossier yet: the web server makes it at its
+    first start), or any blob file. A Data.fs holding only ZODB's empty root is empty."""
+    import ZODB
+    from ZODB.FileStorage import FileStorage
     if store.blob_dir and os.path.isdir(store.blob_dir):
-        return any(name.endswith(".blob") for _, _, names in os.walk(store.blob_dir) for name in names)
-    return False
+        if any(name.endswith(".blob") for _, _, names in os.walk(store.blob_dir) for name in names):
+            return True
+    if not os.path.exists(store.path) or os.path.getsize(store.path) <= 4:
+        return False
+    db = ZODB.DB(FileStorage(store.path, read_only=True))
+    try:
+        conn = db.open()
+        held = len(conn.root()) > 0
+        conn.close()
+    finally:
+        db.close()
+    return held
 
 
 def _stage_blobs(data_fs, directory, staged_dir, layout, progress) -> int:
@@ -139,6 +150,13 @@ def _move_aside(store: FileStore) -> tuple:
         if os.path.exists(store.path + extra):
             os.remove(store.path + extra)
     return tuple(moved)
+
+
+def _clear_empty(store: FileStore) -> tuple:
+    """An empty store's files (a 4-byte Data.fs, a blob directory without blob files, as a
+    first start leaves them) make way for the restored ones; nothing is moved aside."""
+    _remove(store.blob_dir, *(store.path + extra for extra in (".index", ".tmp")))
+    return ()
 
 
 def _remove(*paths):
