@@ -151,8 +151,7 @@ class AuditLog(Persistent):
         record = (when, actor, action, target, str(detail))
         if self._inbox is None:     # a log from before generation 9, not yet evolved
             return self._chain([record])[-1]
-        self._inbox.put((time.time_ns(), secrets.token_hex(4)), record)
-        if len(self._inbox) > SEAL_AT:
+        if self._inbox.put((time.time_ns(), secrets.token_hex(4)), record) > self._inbox.limit(SEAL_AT):
             self.seal()
         return LogEntry(None, *record, "", "")
 

@@ -43,9 +43,15 @@ class Inbox(Persistent):
     def get(self, key, default=None):
         return self._items.get(key, default)
 
-    def put(self, key, value):
+    def put(self, key, value) -> int:
+        """Keep ``value`` under ``key``; returns how many items this inbox now holds."""
         self._items[key] = value
         self._p_changed = True
+        return len(self._items)
+
+    def limit(self, total) -> int:
+        """What ``put`` returns once ``total`` items wait (see ShardedInbox.limit)."""
+        return total
 
     def pop(self, key):
         """Remove ``key``; True when it was here."""
@@ -119,8 +125,15 @@ class ShardedInbox(Persistent):
     def get(self, key, default=None):
         return self._shard(key).get(key, default)
 
-    def put(self, key, value):
-        self._shard(key).put(key, value)
+    def put(self, key, value) -> int:
+        """Keep ``value`` under ``key``; returns how many items its shard now holds."""
+        return self._shard(key).put(key, value)
+
+    def limit(self, total) -> int:
+        """The shard size an adder compares with, rather than ``total``: counting every
+        shard on each addition would load 64 records. A shard past twice its share of
+        ``total`` is rare until about ``total`` items wait in all."""
+        return max(1, 2 * total // len(self._shards))
 
     def pop(self, key):
         """Remove ``key``; True when it was here."""
@@ -162,8 +175,7 @@ class Queue(Persistent):
 
     def _put(self, key, value):
         """Queue ``value`` under ``key``; past ``SPILL`` waiting items, move them to the tree."""
-        self._inbox.put(key, value)
-        if len(self._inbox) > self.SPILL:
+        if self._inbox.put(key, value) > self._inbox.limit(self.SPILL):
             for k, v in self._inbox.drain():
                 if k not in self._items:
                     self._count.change(1)
