@@ -30,7 +30,7 @@ from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 
 from ..workers.background import Worker
-from ..workers.inbox import ShardedInbox
+from ..workers.inbox import ShardedInbox, crowded
 
 GENESIS = "0" * 64
 SEAL_AT = 200          # waiting entries beyond which the appender seals them itself
@@ -151,7 +151,7 @@ class AuditLog(Persistent):
         record = (when, actor, action, target, str(detail))
         if self._inbox is None:     # a log from before generation 9, not yet evolved
             return self._chain([record])[-1]
-        if self._inbox.put((time.time_ns(), secrets.token_hex(4)), record) > self._inbox.limit(SEAL_AT):
+        if crowded(self._inbox, self._inbox.put((time.time_ns(), secrets.token_hex(4)), record), SEAL_AT):
             self.seal()
         return LogEntry(None, *record, "", "")
 

@@ -130,9 +130,8 @@ class ShardedInbox(Persistent):
         return self._shard(key).put(key, value)
 
     def limit(self, total) -> int:
-        """The shard size an adder compares with, rather than ``total``: counting every
-        shard on each addition would load 64 records. A shard past twice its share of
-        ``total`` is rare until about ``total`` items wait in all."""
+        """The shard size past which an adder counts every shard to compare with ``total``
+        (``crowded``): counting on each addition would load 64 records."""
         return max(1, 2 * total // len(self._shards))
 
     def pop(self, key):
@@ -146,6 +145,14 @@ class ShardedInbox(Persistent):
     def drain(self):
         """Every item, in key order, removed (only shards that held any are rewritten)."""
         return list(heapq.merge(*(shard.drain() for shard in self._shards), key=lambda kv: kv[0]))
+
+
+def crowded(inbox, held, total) -> bool:
+    """Whether more than ``total`` items wait, after an addition left ``held`` where it
+    went: counted across the shards only when that one is past twice its share, so the
+    threshold is exact (no adder spills or seals below it, which would conflict with the
+    worker) while a usual addition loads one shard."""
+    return held > inbox.limit(total) and len(inbox) > total
 
 
 def sharded(inbox) -> ShardedInbox:
@@ -175,7 +182,7 @@ class Queue(Persistent):
 
     def _put(self, key, value):
         """Queue ``value`` under ``key``; past ``SPILL`` waiting items, move them to the tree."""
-        if self._inbox.put(key, value) > self._inbox.limit(self.SPILL):
+        if crowded(self._inbox, self._inbox.put(key, value), self.SPILL):
             for k, v in self._inbox.drain():
                 if k not in self._items:
                     self._count.change(1)
