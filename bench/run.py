@@ -7,7 +7,9 @@
    UI and the API use (validation, PDF inspection, SHA-256, blob, version) -> documents/s;
 2. the dossier page of a dossier with V versions, rendered through the WSGI app as an
    archivist sees it -> p50/p95 latency;
-3. storage size (Data.fs + blobs) and the process's peak memory (ru_maxrss).
+3. storage size (Data.fs + blobs), Data.fs's growth per filed document (filing and the
+   text layers; unpacked: FileStorage appends every object state) and, after a pack, the
+   live data per document; and the process's peak memory (ru_maxrss).
 """
 from __future__ import annotations
 
@@ -173,6 +175,13 @@ def page_latency(app, number, requests):
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
+def packed_size(app):
+    """Data.fs's size once every superseded object state is dropped: the live data."""
+    db = app.registry._zodb_databases[""]
+    db.pack(time.time() + 1)
+    return db.storage.getSize()
+
+
 def size_of(path):
     return sum(f.stat().st_size for f in pathlib.Path(path).rglob("*") if f.is_file())
 
@@ -189,19 +198,26 @@ def main_(argv=None):
     os.makedirs(workdir, exist_ok=True)
     app = open_app(workdir)
     print(f"benchmark in {workdir}", file=sys.stderr)
+    data_fs = pathlib.Path(workdir) / "Data.fs"
+    start_size = data_fs.stat().st_size
     filed, elapsed = build(app, args.households, args.docs)
     texts, text_elapsed = text_layers(app)
+    growth = data_fs.stat().st_size - start_size
     number = deep_dossier(app, args.versions)
     p50, p95 = page_latency(app, number, args.requests)
-    data_fs = pathlib.Path(workdir) / "Data.fs"
+    unpacked = data_fs.stat().st_size
+    live = packed_size(app)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"households                 {args.households}")
     print(f"documents filed            {filed} in {elapsed:.1f} s")
     print(f"documents filed per second {filed / elapsed:.1f}  (each a committed transaction)")
     print(f"text layers (background)   {texts} in {text_elapsed:.1f} s, {texts / text_elapsed:.1f}/s")
     print(f"dossier page, {args.versions} versions  p50 {p50:.1f} ms   p95 {p95:.1f} ms  ({args.requests} requests)")
-    print(f"storage                    Data.fs {data_fs.stat().st_size / 2**20:.1f} MiB, "
+    print(f"storage                    Data.fs {unpacked / 2**20:.1f} MiB, "
           f"blobs {size_of(pathlib.Path(workdir) / 'blobs') / 2**20:.1f} MiB")
+    print(f"Data.fs growth per document {growth / filed / 1024:.1f} KiB  (filing and text layer, unpacked; "
+          f"{growth / 2**20:.1f} MiB for {filed} documents)")
+    print(f"live data after a pack     {live / filed / 1024:.1f} KiB per document  (Data.fs {live / 2**20:.1f} MiB)")
     print(f"peak memory (RSS)          {peak_mb:.0f} MiB")
 
 

@@ -124,6 +124,8 @@ def main(argv=None) -> int:
     on standard output is held back until it has committed, so a token is printed once,
     and only the token that was stored."""
     args = _parser().parse_args(argv)
+    if getattr(args, "without_store", False):   # backup, restore: below ZODB (archive.preservation)
+        return _without_store(args)
     try:
         session = Session(_settings(args.config))
     except CommandError as exc:
@@ -167,6 +169,15 @@ def _attempt(session, args) -> int:
     sys.stdout.write(out.getvalue())
     sys.stdout.flush()
     return status
+
+
+def _without_store(args) -> int:
+    """Run a command that works on the store's files or database rather than through ZODB."""
+    try:
+        return args.command(_settings(args.config), args) or 0
+    except ValueError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
 
 
 def _settings(config):
@@ -222,6 +233,8 @@ def _parser():
     custody_commands.register(commands)
     from .exchange import commands as exchange_commands
     exchange_commands.register(commands)
+    from .preservation import commands as preservation_commands
+    preservation_commands.register(commands)
     return parser
 
 

@@ -187,9 +187,29 @@ def _receipts(root, registry):
         root.receipts = ReceiptBook()
 
 
+def _small_records(root, registry):
+    """What every filing rewrites made small (bench/growth.py): each dossier's
+    fixity facts in a record of its own, the listing indexes and the log's sealed entries in
+    small buckets, the inboxes of the log and the queues sharded."""
+    from .access.auditlog import LogEntries
+    from .records.container import small
+    from .workers.inbox import sharded
+    root.fixity.compact()
+    for kind in ("household", "unit"):
+        for index in root.container(kind).indexes.values():
+            index.forward, index.reverse = small(index.forward), small(index.reverse)
+    for holder in (root.log, root.text_queue, root.ocr_queue, root.index_queue):
+        holder._inbox = sharded(getattr(holder, "_inbox", None))
+    log = root.log
+    if not isinstance(log.entries, LogEntries):
+        entries = LogEntries()
+        entries.update(log.entries)
+        log.entries = entries
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
-         _loan_book, _cluster, _sm3, _receipts]   # STEPS[n]: generation n to n + 1
+         _loan_book, _cluster, _sm3, _receipts, _small_records]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

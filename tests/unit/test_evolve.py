@@ -123,3 +123,52 @@ def test_generation_7_and_8_add_audits_credit_events_the_log_head_and_the_fixity
     assert root.log.check().ok and root.log.head[0] == len(root.log)
     assert [(e.doc_id, e.file_no, e.sha256) for e in root.fixity.of("household", dossier.archive_no)] == \
         [(doc.doc_id, 1, doc.current_file.sha256)]
+
+
+def test_generation_10_makes_what_a_filing_rewrites_small_and_keeps_everything(registry):
+    """A generation-9 archive (plain inboxes, 60-entry log buckets, 30-entry index buckets,
+    every dossier's fixity facts as a tuple in a shared bucket) keeps every entry, queued
+    item and index value through the step, in the new shapes."""
+    import datetime as dt
+
+    import ZODB
+    from BTrees.LOBTree import LOBTree
+    from BTrees.OOBTree import OOBTree
+
+    from archive.access.auditlog import LogEntries
+    from archive.records import filing
+    from archive.records.container import IndexTree
+    from archive.records.fixity import DossierFiles
+    from archive.workers.inbox import Inbox, ShardedInbox
+    from conftest import doc_fields, household_input, make_pdf
+    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    dossier = filing.create_dossier(root, registry, "household", household_input(), "archivist")
+    filing.file_document(dossier, registry, doc_fields(), make_pdf(), "a.pdf", "archivist")
+    root.log.seal()
+    root.log.append("admin", "login", when=dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc))  # waiting
+    before = (root.log.check().head, [e.hash for e in root.log.entries.values()], len(root.log),
+              list(root.fixity.entries()), len(root.text_queue), len(root.index_queue),
+              {p: list(i.forward.items()) for p, i in root.households.indexes.items()})
+    # the generation-9 shapes
+    root.log.entries = LOBTree(root.log.entries)
+    for holder in (root.log, root.text_queue, root.ocr_queue, root.index_queue):
+        old = Inbox()
+        for key, value in holder._inbox.items():
+            old.put(key, value)
+        holder._inbox = old
+    for index in root.households.indexes.values():
+        index.forward, index.reverse = OOBTree(index.forward), OOBTree(index.reverse)
+    entries = root.fixity._entries
+    for key, held in list(entries.items()):
+        entries[key] = tuple((f[0], f[1], f[2].hex(), *f[3:]) for f in held.files)
+    root.generation = 9
+    evolve.upgrade(root, registry)
+    assert isinstance(root.log.entries, LogEntries) and isinstance(root.log._inbox, ShardedInbox)
+    assert isinstance(root.text_queue._inbox, ShardedInbox)
+    assert all(isinstance(i.forward, IndexTree) and isinstance(i.reverse, IndexTree)
+               for i in root.households.indexes.values())
+    assert all(isinstance(v, DossierFiles) for v in root.fixity._entries.values())
+    after = (root.log.check().head, [e.hash for e in root.log.entries.values()], len(root.log),
+             list(root.fixity.entries()), len(root.text_queue), len(root.index_queue),
+             {p: list(i.forward.items()) for p, i in root.households.indexes.items()})
+    assert after == before and root.log.seal() == 1 and root.log.check().ok

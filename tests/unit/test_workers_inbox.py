@@ -98,9 +98,11 @@ def test_the_same_key_changed_on_both_sides_keeps_ours(two):
 
 def test_a_bulk_adder_spills_into_the_tree():
     q = Items()
-    for i in range(Queue.SPILL + 5):
+    for i in range(3 * Queue.SPILL):       # past SPILL (seen from a crowded shard) all spill
         q.add((i, "x"), i)
-    assert len(q._inbox) < Queue.SPILL and len(q) == Queue.SPILL + 5
+        assert len(q._inbox) <= len(q._inbox._shards) * q._inbox.limit(Queue.SPILL)
+        assert q._count() == 0 or i >= Queue.SPILL
+    assert q._count() > 0 and len(q) == 3 * Queue.SPILL
     assert [k for k, _ in q.take(3)] == [(0, "x"), (1, "x"), (2, "x")]
 
 

@@ -30,7 +30,7 @@ from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 
 from ..workers.background import Worker
-from ..workers.inbox import Inbox
+from ..workers.inbox import ShardedInbox, crowded
 
 GENESIS = "0" * 64
 SEAL_AT = 200          # waiting entries beyond which the appender seals them itself
@@ -68,7 +68,17 @@ ACTIONS = {   # how a clerk reads an action; transitions read "办理：<step>"
     "loan.download": ("按借阅单下载复制件", "Copy downloaded under a loan"),
     "loan.lend": ("借出纸质档案", "Paper volume lent"),
     "loan.return": ("归还纸质档案", "Paper volume returned"),
+    "store.pack": ("压缩数据库历史", "Database history packed"),
 }
+
+
+class LogEntries(LOBTree):
+    """The sealed entries by number, in small buckets: a seal rewrites the newest bucket,
+    and with a bucket of at most 8 entries that is about 2 KB, not the 9 KB of a
+    60-entry bucket (bench/growth.py), on every commit of a quiet server where each seal
+    holds one entry. Internal nodes are kept small for the same reason."""
+    max_leaf_size = 8
+    max_internal_size = 32
 
 
 def action_title(action, locale="zh") -> str:
@@ -124,13 +134,13 @@ class AuditLog(Persistent):
     entries wait in ``_inbox`` until ``seal`` chains them."""
 
     head = None     # (number, hash) of the newest entry; None for logs kept before it existed
-    _inbox = None   # logs kept before the inbox get one from evolve (generation 9)
+    _inbox = None   # logs kept before the inbox get one from evolve (generation 9; sharded: 10)
 
     def __init__(self):
         self.__name__, self.__parent__ = "log", None
-        self.entries = LOBTree()
+        self.entries = LogEntries()
         self.head = (0, GENESIS)
-        self._inbox = Inbox()
+        self._inbox = ShardedInbox()
 
     def __len__(self):
         return self._last() + self.waiting()
@@ -152,8 +162,7 @@ class AuditLog(Persistent):
         record = (when, actor, action, target, str(detail))
         if self._inbox is None:     # a log from before generation 9, not yet evolved
             return self._chain([record])[-1]
-        self._inbox.put((time.time_ns(), secrets.token_hex(4)), record)
-        if len(self._inbox) > SEAL_AT:
+        if crowded(self._inbox, self._inbox.put((time.time_ns(), secrets.token_hex(4)), record), SEAL_AT):
             self.seal()
         return LogEntry(None, *record, "", "")
 

@@ -20,14 +20,24 @@ PROGRESS_EVERY = 1.0     # seconds between committed progress updates
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
-def parse_schedule(value):
-    """The nightly audit's time from the setting ``archive.audit_at`` ("02:30"), or None."""
+def parse_schedule(value, setting="archive.audit_at"):
+    """A nightly job's time from its setting (``archive.audit_at``: "02:30"), or None."""
     if not value or not str(value).strip():
         return None
     try:
         return _dt.time.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValueError(f"archive.audit_at: a time of day such as 02:30, not {value!r}") from None
+        raise ValueError(f"{setting}: a time of day such as 02:30, not {value!r}") from None
+
+
+def due_today(at, last, now=None) -> bool:
+    """Whether a job scheduled daily at ``at`` (Beijing time) should run now: its time has
+    come today and it last ran (``last``, a datetime or None) before today. The nightly
+    audit and the nightly pack (archive.preservation.pack) share it."""
+    now = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(ZONE)
+    if at is None or now.time() < at:
+        return False
+    return last is None or last.astimezone(ZONE).date() < now.date()
 
 
 def queue_scheduled(root, at, now=None):
@@ -36,12 +46,10 @@ def queue_scheduled(root, at, now=None):
     A FileStorage admits one process, so this, not cron, is how the default set-up gets
     its nightly audit; with ZEO or RelStorage ``archive audit`` from cron works as well."""
     now = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(ZONE)
-    if at is None or now.time() < at:
-        return None
     book = root.audits
-    for run in book.newest(20):
-        if run.trigger == "schedule" and run.requested.astimezone(ZONE).date() == now.date():
-            return None
+    last = max((run.requested for run in book.newest(20) if run.trigger == "schedule"), default=None)
+    if not due_today(at, last, now):
+        return None
     return book.new_run("schedule", now.astimezone(_dt.timezone.utc), "schedule")
 
 

@@ -17,13 +17,30 @@ from ..search.queue import index_later
 from .version import flatten
 
 
+class IndexTree(OOBTree):
+    """An OOBTree in small buckets (and small internal nodes): a new dossier is indexed by
+    rewriting buckets of at most 8 entries, about 300 bytes, not the 30-entry buckets of a
+    plain OOBTree, about 1 KB each, in every listing index (bench/growth.py)."""
+    max_leaf_size = 8
+    max_internal_size = 16
+
+
+def small(tree) -> IndexTree:
+    """``tree``'s items in an IndexTree (evolve, generation 10)."""
+    if isinstance(tree, IndexTree):
+        return tree
+    out = IndexTree()
+    out.update(tree)
+    return out
+
+
 class FieldIndex(Persistent):
     """value -> set of ids, and id -> value, for one metadata path."""
 
     def __init__(self, path):
         self.path = path
-        self.forward = OOBTree()
-        self.reverse = OOBTree()
+        self.forward = IndexTree()
+        self.reverse = IndexTree()
 
     def index(self, doc_id, value):
         old = self.reverse.get(doc_id, _MISSING)
@@ -100,8 +117,8 @@ class DossierContainer(Persistent):
         self.reindex(dossier)
         self.logged(dossier, dossier.latest)
         fixity = getattr(self.__parent__, "fixity", None)
-        if fixity is not None and len(dossier.documents):
-            fixity.record_dossier(dossier)   # files filed before it joined the archive
+        if fixity is not None:
+            fixity.record_dossier(dossier)   # its record, and files filed before it joined
         return dossier
 
     def logged(self, dossier, version):

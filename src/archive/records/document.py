@@ -7,6 +7,7 @@ withdrawn (撤出), which is a recorded state, never a deletion.
 from __future__ import annotations
 
 import datetime as _dt
+import zlib
 
 from persistent import Persistent
 from persistent.list import PersistentList
@@ -15,20 +16,72 @@ from ZODB.blob import Blob
 from .pdf import PdfFacts
 
 
-class FileRevision(Persistent):
-    """One file as filed: its bytes in a blob and the fixity facts read at filing.
+class TextLayer(Persistent):
+    """What was read from a file revision after filing, in a record of its own: reading the
+    text then rewrites this small record, not the revision (whose earlier copy would stay
+    in an unpacked Data.fs: bench/growth.py).
 
-    Its content is written once. Only the text read from it afterwards is recorded on it:
-    ``text``, ``text_status`` (pending → done | failed | ocr_pending → ocr_done | ocr_failed)
-    and where the text came from.
+    The text is kept zlib-compressed: it is derived data (read again from the PDF at will)
+    and was half of the live data per document; the demo city's text layers shrink to 58 %.
     """
 
-    # class defaults, so revisions stored before OCR read them
+    _z = None               # the text, UTF-8 and zlib; None until read
+    text_status = "pending"  # pending → done | failed | ocr_pending → ocr_done | ocr_failed
     text_source = "layer"   # "layer": the PDF's own text; "ocr": recognised from page images
     text_error = ""         # why OCR failed, in Chinese
     ocr_pages = None        # pages OCR read: fewer than ``pages`` when cut at archive.ocr_max_pages
+
+    @property
+    def text(self):
+        return None if self._z is None else zlib.decompress(self._z).decode("utf-8", "surrogatepass")
+
+    @text.setter
+    def text(self, value):
+        self._z = None if value is None else zlib.compress(value.encode("utf-8", "surrogatepass"), 6)
+
+
+def _read_later(name):
+    """A text attribute of the revision, kept in its TextLayer; revisions stored before
+    the small-records evolve step keep it on themselves (or read TextLayer's class default)."""
+    def get(self):
+        layer = self._layer                          # activates a ghost revision
+        if layer is not None:
+            return getattr(layer, name)
+        return self.__dict__.get(name, None if name == "text" else getattr(TextLayer, name))
+
+    def set(self, value):         # a revision without a TextLayer (FileRevision.__setattr__)
+        self.__dict__[name] = value
+        self._p_changed = True
+    return property(get, set, doc=f"The revision's {name} (archive.workers.textlayer, ocr).")
+
+
+class FileRevision(Persistent):
+    """One file as filed: its bytes in a blob and the fixity facts read at filing.
+
+    Its content is written once. Only the text read from it afterwards is recorded, in its
+    TextLayer: ``text``, ``text_status`` (pending → done | failed | ocr_pending → ocr_done |
+    ocr_failed) and where the text came from.
+    """
+
+    _layer = None
     sm3 = ""                # SM3 digest (GB/T 32905); files filed before it get it from evolve
     intake = ()             # the intake check's results (archive.records.intake.Check), at filing
+    text = _read_later("text")
+    text_status = _read_later("text_status")
+    text_source = _read_later("text_source")
+    text_error = _read_later("text_error")
+    ocr_pages = _read_later("ocr_pages")
+    _LAYERED = frozenset(("text", "text_status", "text_source", "text_error", "ocr_pages"))
+
+    def __setattr__(self, name, value):
+        # Persistent marks the revision changed on any attribute set, even one a property
+        # passes on: the text layer's go straight to the TextLayer, leaving the revision as is.
+        if name in FileRevision._LAYERED:
+            layer = self._layer
+            if layer is not None:
+                setattr(layer, name, value)
+                return
+        super().__setattr__(name, value)
 
     def __init__(self, number: int, data: bytes, facts: PdfFacts, filename: str,
                  actor: str, when: _dt.datetime, content_type="application/pdf"):
@@ -37,8 +90,7 @@ class FileRevision(Persistent):
         self.content_type = content_type
         self.size, self.sha256, self.pages = facts.size, facts.sha256, facts.pages
         self.sm3 = getattr(facts, "sm3", "")
-        self.text = None          # filled in after the commit by archive.workers.textlayer
-        self.text_status = "pending"
+        self._layer = TextLayer()  # filled in after the commit by archive.workers.textlayer
         self.filed_by, self.filed_at = actor, when
         self.blob = Blob()
         with self.blob.open("w") as fh:

@@ -11,10 +11,17 @@ each side added and drops what each side removed. So requests never conflict ove
 A ``Queue`` puts new items in its inbox and keeps the rest in a BTree: when a single
 process adds in bulk (the demo, an import) the inbox spills into the tree, so the inbox
 object stays small and rewriting it stays cheap.
+
+An inbox is rewritten whole by every addition, so its cost grows with what waits in it
+(bench/growth.py found 5–7 KB per filing for the log's and the text queue's). A
+``ShardedInbox`` spreads the items over ``SHARDS`` (64) small inboxes by a stable hash of the
+key, so an addition rewrites one shard holding a few items.
 """
 from __future__ import annotations
 
+import heapq
 import itertools
+import zlib
 
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
@@ -36,9 +43,15 @@ class Inbox(Persistent):
     def get(self, key, default=None):
         return self._items.get(key, default)
 
-    def put(self, key, value):
+    def put(self, key, value) -> int:
+        """Keep ``value`` under ``key``; returns how many items this inbox now holds."""
         self._items[key] = value
         self._p_changed = True
+        return len(self._items)
+
+    def limit(self, total) -> int:
+        """What ``put`` returns once ``total`` items wait (see ShardedInbox.limit)."""
+        return total
 
     def pop(self, key):
         """Remove ``key``; True when it was here."""
@@ -88,6 +101,67 @@ def _same(a, b) -> bool:
         return False
 
 
+class ShardedInbox(Persistent):
+    """An Inbox spread over ``SHARDS`` Inboxes (same methods); this object itself is
+    written once, at creation, and never again."""
+
+    SHARDS = 64
+
+    def __init__(self, items=()):
+        self._shards = tuple(Inbox() for _ in range(self.SHARDS))
+        for key, value in items:
+            self.put(key, value)
+
+    def _shard(self, key) -> Inbox:
+        """The same shard for a key in every process (Python's own str hash is salted)."""
+        return self._shards[zlib.crc32(repr(key).encode("utf-8")) % len(self._shards)]
+
+    def __len__(self):
+        return sum(len(shard) for shard in self._shards)
+
+    def __contains__(self, key):
+        return key in self._shard(key)
+
+    def get(self, key, default=None):
+        return self._shard(key).get(key, default)
+
+    def put(self, key, value) -> int:
+        """Keep ``value`` under ``key``; returns how many items its shard now holds."""
+        return self._shard(key).put(key, value)
+
+    def limit(self, total) -> int:
+        """The shard size past which an adder counts every shard to compare with ``total``
+        (``crowded``): counting on each addition would load 64 records."""
+        return max(1, 2 * total // len(self._shards))
+
+    def pop(self, key):
+        """Remove ``key``; True when it was here."""
+        return self._shard(key).pop(key)
+
+    def items(self):
+        """Items in key order, from every shard."""
+        return list(heapq.merge(*(shard.items() for shard in self._shards), key=lambda kv: kv[0]))
+
+    def drain(self):
+        """Every item, in key order, removed (only shards that held any are rewritten)."""
+        return list(heapq.merge(*(shard.drain() for shard in self._shards), key=lambda kv: kv[0]))
+
+
+def crowded(inbox, held, total) -> bool:
+    """Whether more than ``total`` items wait, after an addition left ``held`` where it
+    went: counted across the shards only when that one is past twice its share, so the
+    threshold is exact (no adder spills or seals below it, which would conflict with the
+    worker) while a usual addition loads one shard."""
+    return held > inbox.limit(total) and len(inbox) > total
+
+
+def sharded(inbox) -> ShardedInbox:
+    """A ShardedInbox holding what ``inbox`` (an Inbox, a ShardedInbox or None) holds (evolve)."""
+    if isinstance(inbox, ShardedInbox):
+        return inbox
+    return ShardedInbox(inbox.items() if inbox is not None else ())
+
+
 class Queue(Persistent):
     """Work waiting for a worker, oldest key first: new items in the inbox, the rest in a tree."""
 
@@ -96,7 +170,7 @@ class Queue(Persistent):
     def __init__(self):
         self._items = OOBTree()
         self._count = Length()
-        self._inbox = Inbox()
+        self._inbox = ShardedInbox()
 
     def __len__(self):
         # the tree's count (kept by the worker and bulk adders) plus the inbox's items: a key
@@ -108,8 +182,7 @@ class Queue(Persistent):
 
     def _put(self, key, value):
         """Queue ``value`` under ``key``; past ``SPILL`` waiting items, move them to the tree."""
-        self._inbox.put(key, value)
-        if len(self._inbox) > self.SPILL:
+        if crowded(self._inbox, self._inbox.put(key, value), self.SPILL):
             for k, v in self._inbox.drain():
                 if k not in self._items:
                     self._count.change(1)

@@ -107,4 +107,8 @@ def _workers(db, settings, schemas, procedure, search_index) -> dict:
     if asbool(settings.get("archive.audit_worker", True)):
         from ..audit.worker import AuditWorker, parse_schedule
         out["audit"] = AuditWorker(db, procedure, schemas, search_index, at=parse_schedule(settings.get("archive.audit_at")))
+    from ..preservation.pack import PackWorker
+    pack = PackWorker.from_settings(db, settings)   # archive.pack_at: the nightly pack, off by default
+    if pack is not None:
+        out["pack"] = pack
     return out
