@@ -171,6 +171,8 @@ def _parser():
     audit_commands.register(commands)
     from .custody import commands as custody_commands
     custody_commands.register(commands)
+    from .disposition import commands as disposition_commands
+    disposition_commands.register(commands)
     return parser
 
 

@@ -139,8 +139,15 @@ def _item_numbers(root, registry, progress=None):
         root.stacks = Stacks()
 
 
+def _disposition(root, registry, progress=None):
+    """Disposition: the book of disposition dates, holds, appraisals and destruction lists."""
+    from .disposition.book import fill
+    fill(root, progress=progress)
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
-         _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers]   # STEPS[n]: generation n to n + 1
+         _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
+         _disposition]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -20,6 +20,7 @@ from .search.queue import IndexQueue
 from .workers.textlayer import TextQueue
 from .access.users import Users
 from .custody.shelving import Stacks
+from .disposition.book import DispositionBook
 
 ROOT_KEY = "archive"
 
@@ -45,6 +46,7 @@ class ArchiveRoot(Persistent):
         self.audits = AuditBook()
         self.fixity = FixityIndex()
         self.stacks = Stacks()   # 库房管理: the register of storage places and the stock-takes
+        self.disposition = DispositionBook()   # 鉴定与处置: dates, holds, appraisals, destruction
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

@@ -75,6 +75,9 @@ class Dossier(Persistent):
     # 件号 (DA/T 22): the last item number given to a document of this dossier; numbers are
     # given in filing order and never reused (archive.custody.arrangement reads them).
     _item_seq = 0
+    # 销毁 (archive.disposition.destruction): what was destroyed, when, on whose approval;
+    # None while the dossier still holds its files.
+    destruction = None
 
     def __init__(self, archive_no: str, metadata: dict, actor: str, when: _dt.datetime,
                  comment: str = "", state: str | None = None):
@@ -167,6 +170,9 @@ class Dossier(Persistent):
             raise NothingChanged("该文件已撤出")
         if not isinstance(reason, str) or not reason.strip():
             raise DossierError("撤出文件必须说明原因")
+        root = getattr(self.__parent__, "__parent__", None)
+        if getattr(root, "disposition", None) is not None:
+            root.disposition.guard_withdrawal(root, self, when)   # a held dossier keeps its documents
         _check_comment(reason)
         doc.set_state(doc.metadata, doc.current_no, True, reason.strip())
         return self._record("withdrawn", actor, when, reason.strip())
