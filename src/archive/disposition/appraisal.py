@@ -13,7 +13,7 @@ import datetime as _dt
 from dataclasses import dataclass, replace
 
 from .book import book_of, key_of
-from .errors import Invalid, NotFound, SamePerson
+from .errors import Invalid, NotFound, SamePerson, WrongState
 from .blocking import check_not_held
 from .holds import _note
 
@@ -60,10 +60,10 @@ def propose(root, schedule, dossier, action, years, reason, actor, when, search=
         years = 0
     reason = _note(reason, "鉴定理由")
     if getattr(dossier, "destruction", None) is not None:
-        raise Invalid(f"档案 {dossier.archive_no} 已销毁", "archive_no")
+        raise WrongState(f"档案 {dossier.archive_no} 已销毁", "archive_no")
     check_not_held(root, dossier, when.date(), "鉴定", search)
     if pending(root, dossier) is not None:
-        raise Invalid(f"档案 {dossier.archive_no} 已有待审批的鉴定意见", "action")
+        raise WrongState(f"档案 {dossier.archive_no} 已有待审批的鉴定意见", "action")
     book = book_of(root)
     appraisal = Appraisal(len(book.appraisals_of(dossier)) + 1, action, years, reason, actor, when)
     book.appraisals[key_of(dossier)] = book.appraisals_of(dossier) + (appraisal,)
@@ -84,7 +84,7 @@ def decide(root, schedule, dossier, number, approve, opinion, actor, when, searc
         raise NotFound(f"档案 {dossier.archive_no} 没有第 {number} 号鉴定意见")
     appraisal = found[0]
     if appraisal.status != "proposed":
-        raise Invalid(f"第 {number} 号鉴定意见已由 {appraisal.decided_by} 审批", "number")
+        raise WrongState(f"第 {number} 号鉴定意见已由 {appraisal.decided_by} 审批", "number")
     if appraisal.proposed_by == actor:
         raise SamePerson("鉴定意见须由提出人以外的另一人审批（提出人不能审批自己的意见）", "approve")
     check_not_held(root, dossier, when.date(), "审批鉴定意见", search)

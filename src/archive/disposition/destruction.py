@@ -20,7 +20,7 @@ from persistent.list import PersistentList
 
 from .appraisal import approved_destruction
 from .book import book_of, find, key_of
-from .errors import Invalid, NotFound, SamePerson
+from .errors import Invalid, NotFound, SamePerson, WrongState
 from .blocking import check_not_held
 
 STATUS = {"drafted": ("待批准", "Awaiting approval"), "approved": ("已批准，待销毁", "Approved"),
@@ -98,11 +98,11 @@ def draw(root, schedule, archive_nos, actor, when, comment="", search=None) -> D
         dossier = find(root, number)
         appraisal = approved_destruction(root, dossier)
         if getattr(dossier, "destruction", None) is not None:
-            raise Invalid(f"档案 {number} 已销毁", "archive_nos")
+            raise WrongState(f"档案 {number} 已销毁", "archive_nos")
         if appraisal is None:
-            raise Invalid(f"档案 {number} 没有经批准的销毁鉴定意见", "archive_nos")
+            raise WrongState(f"档案 {number} 没有经批准的销毁鉴定意见", "archive_nos")
         if key_of(dossier) in listed:
-            raise Invalid(f"档案 {number} 已列入另一份未执行的销毁清册", "archive_nos")
+            raise WrongState(f"档案 {number} 已列入另一份未执行的销毁清册", "archive_nos")
         check_not_held(root, dossier, when.date(), "列入销毁清册", search)
         docs = list(dossier.documents.values())
         rows.append(ListRow(dossier.kind, number, dossier.title, len(docs),
@@ -127,7 +127,7 @@ def approve(root, number, actor, when) -> DestructionList:
     """批准: by someone other than who drew the list up."""
     lst = get_list(root, number)
     if lst.status != "drafted":
-        raise Invalid(f"销毁清册 {number} 已由 {lst.approved_by} 批准", "number")
+        raise WrongState(f"销毁清册 {number} 已由 {lst.approved_by} 批准", "number")
     if actor == lst.drawn_by:
         raise SamePerson("销毁清册须由拟制人以外的另一人批准")
     lst.status, lst.approved_by, lst.approved_at = "approved", actor, when
@@ -143,9 +143,9 @@ def carry_out(root, schedule, number, supervisor, when, search=None) -> Destruct
     text is still being read."""
     lst = get_list(root, number)
     if lst.status == "done":
-        raise Invalid(f"销毁清册 {number} 已于 {lst.carried_out_at:%Y-%m-%d} 执行", "number")
+        raise WrongState(f"销毁清册 {number} 已于 {lst.carried_out_at:%Y-%m-%d} 执行", "number")
     if lst.status != "approved":
-        raise Invalid(f"销毁清册 {number} 尚未批准，不能销毁", "number")
+        raise WrongState(f"销毁清册 {number} 尚未批准，不能销毁", "number")
     if supervisor in (lst.approved_by, lst.drawn_by):
         raise SamePerson("监销人须是拟制人、批准人以外的第三人", "supervisor")
     book, today = book_of(root), when.date()
@@ -155,13 +155,13 @@ def carry_out(root, schedule, number, supervisor, when, search=None) -> Destruct
         check_not_held(root, dossier, today, "销毁", search)
         due = schedule.due(dossier, book.extensions.get(key_of(dossier), 0))
         if due is None or due > today:
-            raise Invalid(f"档案 {row.archive_no} 未到处置日期"
+            raise WrongState(f"档案 {row.archive_no} 未到处置日期"
                           f"（{due:%Y-%m-%d}）" if due else f"档案 {row.archive_no} 没有处置日期（永久保管或期限未开始）",
                           "number")
         busy = [f"{d.doc_id}#{r.number}" for d in dossier.documents.values() for r in d.files
                 if getattr(r, "text_status", "done") in BUSY]
         if busy:
-            raise Invalid(f"档案 {row.archive_no} 的文件 {'、'.join(busy)} 正在识别文字，请稍后再销毁", "number")
+            raise WrongState(f"档案 {row.archive_no} 的文件 {'、'.join(busy)} 正在识别文字，请稍后再销毁", "number")
         dossiers.append((dossier, row))
     for dossier, row in dossiers:
         destroy(root, dossier, lst, supervisor, when)

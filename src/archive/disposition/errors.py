@@ -29,3 +29,8 @@ class NotFound(DispositionError):
 
 class Invalid(DispositionError):
     status = 422
+
+
+class WrongState(DispositionError):
+    """The step does not fit where the dossier or list stands (not approved, done already,
+    not yet due, decided already): 409, as a procedure step out of turn."""

@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, replace
 
-from .blocking import check_not_held, open_holds  # noqa: F401 (the views ask holds for both)
+
 from .book import book_of, key_of
-from .errors import Invalid, NotFound
+from .errors import Invalid, NotFound, WrongState
 
 MAX_NOTE = 2000
 
@@ -75,7 +75,7 @@ def release(root, schedule, dossier, hold_id, note, actor, when) -> Hold:
     for i, hold in enumerate(holds):
         if hold.hold_id == hold_id:
             if not hold.open:
-                raise Invalid(f"冻结 {hold_id} 已于 {hold.released_at:%Y-%m-%d} 解除", "hold")
+                raise WrongState(f"冻结 {hold_id} 已于 {hold.released_at:%Y-%m-%d} 解除", "hold")
             holds[i] = released = replace(hold, released_by=actor, released_at=when, release_note=note)
             book.holds[key_of(dossier)] = tuple(holds)
             dossier.note("released", actor, when, f"解除冻结 {hold_id}：{note}",
@@ -92,4 +92,4 @@ def every_hold(root):
 
 def _not_destroyed(dossier):
     if getattr(dossier, "destruction", None) is not None:
-        raise Invalid(f"档案 {dossier.archive_no} 已销毁", "archive_no")
+        raise WrongState(f"档案 {dossier.archive_no} 已销毁", "archive_no")

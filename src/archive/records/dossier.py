@@ -129,6 +129,7 @@ class Dossier(Persistent):
     def file_document(self, metadata, data, facts, filename, actor, when, comment="") -> Document:
         """File a new document with its first file."""
         _check_comment(comment)
+        self._check_not_destroyed()
         self._doc_seq += 1
         doc = Document(f"D{self._doc_seq:04d}", metadata)
         doc.__parent__ = self
@@ -143,6 +144,7 @@ class Dossier(Persistent):
                         metadata=None) -> Version:
         """File a new file for an existing document; its earlier files stay."""
         _check_comment(comment)
+        self._check_not_destroyed()
         doc = self.document(doc_id)
         if doc.withdrawn:
             raise DossierError("该文件已撤出，请先恢复后再替换")
@@ -183,6 +185,7 @@ class Dossier(Persistent):
         Documents filed after that version are withdrawn again, never deleted.
         """
         _check_comment(comment)
+        self._check_not_destroyed()
         old = self.version(number)
         latest = self.latest
         if old.number == latest.number:
@@ -230,6 +233,11 @@ class Dossier(Persistent):
         if metadata is not None:
             self.metadata = copy.deepcopy(metadata)
         return self._record("adopted", actor, when, comment)
+
+    def _check_not_destroyed(self):
+        """A stub (its files lawfully destroyed) takes no files and restores no version."""
+        if self.destruction is not None:
+            raise DossierError(f"档案 {self.archive_no} 的文件已按销毁清册销毁，不能再归档、替换或恢复版本")
 
     def _register(self, doc, revision):
         """The new file's fixity facts into the archive's index (archive.records.fixity)."""

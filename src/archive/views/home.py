@@ -13,7 +13,10 @@ def home(request):
         recent[kind] = root.container(kind).newest(8)
     from .workflow import worklist
     items, total = worklist(request, limit=15)
+    from .disposition import due_items   # 到期鉴定, for those who may appraise
+    due, due_total = due_items(request, limit=10) if request.has_permission("dispose", root) else ([], 0)
     return {
+        "due": due, "due_total": due_total,
         "work": items, "work_total": total,
         "worklist_macros": get_renderer("archive:templates/worklist.pt").implementation(),
         "counts": {"household": len(root.households), "unit": len(root.units),
