@@ -50,7 +50,7 @@ def approved_destruction(root, dossier) -> Appraisal | None:
 
 def propose(root, schedule, dossier, action, years, reason, actor, when, search=None) -> Appraisal:
     """鉴定意见 proposed; refused for a held, destroyed or already-proposed dossier."""
-    if action not in schedule.actions:
+    if not isinstance(action, str) or action not in schedule.actions:
         raise Invalid("鉴定处置意见：应为延长保管期限、销毁或移交档案馆", "action")
     if action == "extend":
         if isinstance(years, bool) or not isinstance(years, int) or \

@@ -53,7 +53,7 @@ def _note(note, title, required=True) -> str:
 
 def place(root, schedule, dossier, reason, note, actor, when) -> Hold:
     """冻结 the dossier for ``reason``; recorded as a version and in the audit log."""
-    if reason not in schedule.hold_reasons:
+    if not isinstance(reason, str) or reason not in schedule.hold_reasons:
         raise Invalid(f"冻结原因：应为{'、'.join(z for z, _ in schedule.hold_reasons.values())}之一",
                       "reason")
     note = _note(note, "冻结说明")

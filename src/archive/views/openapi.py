@@ -16,6 +16,7 @@ from pyramid.interfaces import IRoutesMapper
 from pyramid.view import view_config
 
 from . import openapi_audit, openapi_custody, openapi_history, openapi_search, openapi_workflow
+from . import openapi_disposition
 from ..schema.validators import CEILING
 from .base import DEFAULT_PER_PAGE, KIND_OF, MAX_PER_PAGE
 from .openapi_text import BLANK, NOT_BLANK, PARAM_TEXT, TEXT
@@ -558,6 +559,7 @@ OPENAPI_OPERATIONS.update({
 # -- end lottery ------------------------------------------------------------------------------
 PATH_PARAMS.update(openapi_audit.PATH_PARAMS)
 PATH_PARAMS.update(openapi_custody.PATH_PARAMS)
+PATH_PARAMS.update(openapi_disposition.PATH_PARAMS)
 
 
 def build(registry) -> dict:
@@ -566,10 +568,12 @@ def build(registry) -> dict:
     archive = registry.archive_schemas
     by_kind = {kind: {**operations(kind, archive[kind]),
                       **openapi_workflow.kind_operations([f"{TITLES[kind]} dossiers"], kind),
-                      **openapi_custody.kind_operations([f"{TITLES[kind]} dossiers"])}
+                      **openapi_custody.kind_operations([f"{TITLES[kind]} dossiers"]),
+                      **openapi_disposition.kind_operations([f"{TITLES[kind]} dossiers"])}
                for kind in TITLES}
     others = {**OPENAPI_OPERATIONS, **openapi_search.OPERATIONS, **openapi_workflow.GLOBAL_OPERATIONS,
-              **openapi_history.OPERATIONS, **openapi_audit.OPERATIONS, **openapi_custody.OPERATIONS}
+              **openapi_history.OPERATIONS, **openapi_audit.OPERATIONS, **openapi_custody.OPERATIONS,
+              **openapi_disposition.OPERATIONS}
     paths = {}
     for route in mapper.get_routes():
         if not route.pattern.startswith("/api/") or "*" in route.pattern:
@@ -633,6 +637,8 @@ def _with_procedure(parts, registry):
     schemas.update(openapi_audit.SCHEMAS)
     schemas.update(openapi_custody.schemas(registry))
     openapi_custody.extend(schemas)
+    schemas.update(openapi_disposition.schemas(registry))
+    openapi_disposition.extend(schemas)
     for kind, title in TITLES.items():
         workflow = procedure.workflows[kind]
         states = {"type": ["string", "null"], "enum": list(workflow.states) + [None],
