@@ -81,11 +81,40 @@ def test_destroyed_file_is_nowhere_on_disk(app, users, store, tmp_path):
     db = registry._zodb_databases[""]
     removed = purge.after_destruction(db, registry.archive_schemas, index, [("household", no)])
     assert found_under(tmp_path, needle) == [], removed
-    with store() as root:   # the stub: what was destroyed, when, on whose approval
+    with _Abort(store) as root:   # the stub: what was destroyed, when, on whose approval
         stub = root.households[no]
         assert stub.destruction.approved_by == "reviewer" and stub.destruction.supervisor == "admin"
         assert stub.archive_no == no and stub.title
         assert [f.sha256 for f in stub.destruction.files] == sums
         assert not any(len(d.files) for d in stub.documents.values())
         assert len(root.fixity.of("household", no)) == 0
+        # the integrity audit knows stubs: nothing missing, nothing incomplete, nothing left
+        findings = _audit(root, registry)
+        assert [f for f in findings if f.dossier == no] == []
+        # a stub that still held a file would be a critical finding
+        stub.documents["D0001"].files.append(object.__new__(type("Left", (), {"number": 9})))
+        found = [f for f in _audit(root, registry) if f.dossier == no]
+        assert [f.rule for f in found] == ["stub"] and found[0].severity == "critical"
     transaction.abort()
+
+
+def _audit(root, registry):
+    from archive.audit.runner import run_audit
+    from archive.audit.runs import AuditBook
+    run = AuditBook().new_run("auditor", dt.datetime.now(dt.timezone.utc), "test",
+                              ["fixity", "usability", "manifest", "completeness", "stub"])
+    return run_audit(root, run, registry.archive_procedure, registry.archive_schemas)
+
+
+class _Abort:
+    """A store session that never commits (the test plants a fault in it)."""
+
+    def __init__(self, store):
+        self.session = store()
+
+    def __enter__(self):
+        return self.session.__enter__()
+
+    def __exit__(self, *exc):
+        self.session.tm.abort()
+        self.session.conn.close()
