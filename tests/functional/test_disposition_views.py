@@ -193,7 +193,7 @@ def test_destruction_refusals(api, store):
     approved(api, due)
     m = api.post("/api/destruction-lists", {"archive_nos": [due]}, status=201).json["number"]
     api.post(f"/api/destruction-lists/{m}/approval", role="reviewer")
-    api.post(f"/api/households/{due}/holds", {"reason": "audit", "note": "审计"}, role="auditor", status=201)
+    api.post(f"/api/households/{due}/holds", {"reason": "audit", "note": "审计"}, role="inspector", status=201)
     r = api.post(f"/api/destruction-lists/{m}/execution", role="admin", status=409)
     assert "冻结" in r.json["error"]
     with store() as root:
