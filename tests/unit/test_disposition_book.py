@@ -23,19 +23,22 @@ def test_an_unchanged_date_writes_nothing(tmp_path):
     import ZODB
     from ZODB.FileStorage import FileStorage
     db = ZODB.DB(FileStorage(str(tmp_path / "Data.fs"), blob_dir=str(tmp_path / "blobs")))
-    conn = db.open()
-    root = conn.root()["archive"] = archive()
-    dossier = household(root)
-    transaction.commit()
-    book = root.disposition
-    dossier.note("shelved", "archivist", EXIT, "上架")    # a change that moves no date
-    assert conn._registered_objects and not any(
-        o is book or o is book._date or o is book._by_date for o in conn._registered_objects)
-    dossier.move("reopen", "leased", "reviewer", EXIT, "复核")   # leaving the exit state moves it
-    assert any(o is book._date for o in conn._registered_objects)
-    transaction.abort()
-    conn.close()
-    db.close()
+    tm = transaction.TransactionManager()    # its own: the thread's default is other tests'
+    conn = db.open(transaction_manager=tm)
+    try:
+        root = conn.root()["archive"] = archive()
+        dossier = household(root)
+        tm.commit()
+        book = root.disposition
+        dossier.note("shelved", "archivist", EXIT, "上架")    # a change that moves no date
+        assert conn._registered_objects and not any(
+            o is book or o is book._date or o is book._by_date for o in conn._registered_objects)
+        dossier.move("reopen", "leased", "reviewer", EXIT, "复核")   # leaving the exit state moves it
+        assert any(o is book._date for o in conn._registered_objects)
+    finally:
+        tm.abort()
+        conn.close()
+        db.close()
 
 
 def test_a_permanent_document_takes_the_dossier_off_the_index():
