@@ -29,6 +29,7 @@ from .access.security import ArchiveSecurityPolicy, RoleMatrix, is_token_request
 from .access.throttle import LoginThrottle
 from .access.users import hasher_from_settings
 from .custody.arrangement import compile_rules
+from .disposition.schedule import compile_schedule
 from .workflow import procedure_from_settings
 from .workers.service import Service, enabled as workers_enabled
 
@@ -61,6 +62,10 @@ def main(global_config, **settings):
     registry.archive_procedure = procedure_from_settings(settings, registry.archive_schemas,
                                                          registry.archive_roles)
     registry.archive_profiles = registry.archive_procedure.profiles
+    # 鉴定与处置: when each kind's retention period starts (schemas/disposition.yaml)
+    registry.archive_disposition = compile_schedule(registry.archive_schemas,
+                                                    registry.archive_procedure.workflows,
+                                                    rules=registry.archive_custody)
     registry.archive_catalog = Catalog()
     registry.archive_search = SearchIndex(index_directory(settings, PROJECT_DIR))
     registry.archive_hasher = hasher_from_settings(settings)

@@ -235,6 +235,8 @@ def _parser():
     exchange_commands.register(commands)
     from .preservation import commands as preservation_commands
     preservation_commands.register(commands)
+    from .disposition import commands as disposition_commands
+    disposition_commands.register(commands)
     return parser
 
 

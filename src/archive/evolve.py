@@ -207,9 +207,16 @@ def _small_records(root, registry):
         log.entries = entries
 
 
+def _disposition(root, registry, progress=None):
+    """Disposition: the book of disposition dates, holds, appraisals and destruction lists."""
+    from .disposition.book import fill
+    fill(root, progress=progress)
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
-         _loan_book, _cluster, _sm3, _receipts, _small_records]   # STEPS[n]: generation n to n + 1
+         _loan_book, _cluster, _sm3, _receipts, _small_records,
+         _disposition]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

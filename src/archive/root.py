@@ -23,6 +23,7 @@ from .exchange.receipts import ReceiptBook
 from .access.users import Users
 from .custody.shelving import Stacks
 from .workers.lease import ensure as cluster_state
+from .disposition.book import DispositionBook
 
 ROOT_KEY = "archive"
 
@@ -51,6 +52,7 @@ class ArchiveRoot(Persistent):
         self.loans = LoanBook()
         cluster_state(self)
         self.receipts = ReceiptBook()     # hand-over packages received (archive.exchange)
+        self.disposition = DispositionBook()   # 鉴定与处置: dates, holds, appraisals, destruction
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

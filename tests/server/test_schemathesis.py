@@ -79,6 +79,18 @@ DEVIATIONS: dict[tuple[str, str, str], str] = {
         STATE + ": a place is registered once; schemathesis sends the same code again.",
     (r"PUT /api/(households|units)/\{no\}/place", "ST202", r"无需移动"):
         STATE + ": a volume is not moved to the box it already stands in.",
+    # disposition (views/disposition.py): every step depends on what the dossier and the
+    # lists hold — a proposal pending or decided, a hold placed, four eyes, a list approved.
+    (r"POST /api/(households|units)/\{no\}/(appraisals|holds)", "ST202",
+     r"没有第 \d+ 号鉴定意见|须由提出人以外|已由 .* 审批|已冻结|已有待审批|没有冻结|已于 .* 解除|已销毁"):
+        STATE + ": an appraisal is decided once, by someone other than its proposer, while the "
+        "dossier is not held; a hold is released once (the numbers are the store's, not the schema's).",
+    (r"(GET|POST) /api/destruction-lists", "ST202",
+     r"销毁清册.*不存在|档号 .* 不存在|没有经批准的销毁鉴定意见|尚未批准|已由 .* 批准|拟制人以外|监销人须是|"
+     r"已列入另一份|处置日期|已销毁|已冻结|已于 .* 执行"):
+        STATE + ": a destruction list names dossiers whose destruction an appraisal approved, is "
+        "approved by another and carried out by a third person, once, when every dossier is due "
+        "and not held.",
     (r"POST /api/(households|units)/\{no\}/restore", "ST202", r"版本：应为版本号（整数）"):
         "JSON Schema counts 3.0 as an integer; the server takes a version number only as "
         "a JSON integer or digits (views/api.py restore), never as a float.",

@@ -133,7 +133,7 @@ def usability(rule, ctx, dossier, stored):
        "Every version's record of a document points at a stored file with the recorded SHA-256."))
 def manifest(rule, ctx, dossier):
     stored = ctx.stored_files(dossier)
-    seen = set()
+    seen = _destroyed(dossier)   # a stub's files went by a destruction list, recorded there
     for version in ctx.history(dossier):
         for entry in version.manifest:
             key = (entry.doc_id, entry.file_no, entry.sha256)
@@ -156,8 +156,8 @@ def manifest(rule, ctx, dossier):
        "withdrawn; an application awaiting acceptance holds the whole application set."))
 def completeness(rule, ctx, dossier):
     profile = ctx.procedure.profile(dossier)
-    if profile is None:
-        return
+    if profile is None or getattr(dossier, "destruction", None) is not None:
+        return   # a stub (its files lawfully destroyed) is complete as what it is
     workflow = ctx.procedure.workflow(dossier)
     initial = dossier.kind == "household" and dossier.state == workflow.initial
     stages = list(ctx.application_stages) if initial else []
@@ -177,6 +177,34 @@ def completeness(rule, ctx, dossier):
         names = "、".join(vocab.title(c) for c in missing)
         yield rule.finding(f"已办理步骤所需的文件缺失：{names}（{profile.title()}）", dossier,
                            ",".join(sorted(missing)))
+
+
+def _destroyed(dossier) -> set:
+    """(doc_id, file_no, sha256) of the files a destruction list destroyed (a stub's record)."""
+    record = getattr(dossier, "destruction", None)
+    if record is None:
+        return set()
+    return ({(f.doc_id, f.file_no, f.sha256) for f in record.files}
+            | {(d.doc_id, 0, "") for d in dossier.documents.values()})   # versions since: no file
+
+
+@rule("stub", "critical", "authenticity", "dossier",
+      ("销毁存根", "Destruction stubs"),
+      ("已按销毁清册销毁的档案不再有任何文件（文件版本和固化信息登记均已清除），且存根记录了每个被销毁文件的SHA-256。",
+       "A dossier destroyed by a destruction list holds no file any more (no revision, no fixity entry) "
+       "and its stub records the SHA-256 of every destroyed file."))
+def stub(rule, ctx, dossier):
+    record = getattr(dossier, "destruction", None)
+    if record is None:
+        return
+    left = [f"{d.doc_id}#{r.number}" for d in dossier.documents.values() for r in d.files]
+    left += [f"{e[0]}#{e[1]}" for e in ctx.stored_files(dossier)]
+    if left:
+        yield rule.finding(f"档案已按销毁清册第 {record.list_number} 号销毁，但仍有文件：{'、'.join(sorted(set(left)))}",
+                           dossier, "files")
+    missing = [f"{f.doc_id}#{f.file_no}" for f in record.files if len(f.sha256 or "") != 64]
+    if missing:
+        yield rule.finding(f"销毁存根缺少文件 {'、'.join(missing)} 的SHA-256", dossier, "sha256")
 
 
 @rule("lease_link", "critical", "integrity", "dossier",

@@ -142,6 +142,9 @@ class DossierContainer(Persistent):
         flat.update(modified=modified_hour(dossier.modified), state=dossier.state, due=dossier.due)
         for path, index in self.indexes.items():
             index.index(dossier.archive_no, _sortable(flat.get(path)))
+        disposition = getattr(self.__parent__, "disposition", None)
+        if disposition is not None:   # the disposition date (archive.disposition.book)
+            disposition.reindex(dossier)
 
     def query(self, filters=None, sort="archive_no", reverse=False, offset=0, limit=20):
         """(total, dossiers on this page) for equality filters and one sort key."""

@@ -133,6 +133,9 @@ class Dossier(Persistent):
     # (archive.custody.arrangement reads them); this keeps the highest an import or the
     # evolve step gave, filing reads the last document's instead of counting here.
     _item_seq = 0
+    # 销毁 (archive.disposition.destruction): what was destroyed, when, on whose approval;
+    # None while the dossier still holds its files.
+    destruction = None
 
     def __init__(self, archive_no: str, metadata: dict, actor: str, when: _dt.datetime,
                  comment: str = "", state: str | None = None):
@@ -221,6 +224,7 @@ class Dossier(Persistent):
     def file_document(self, metadata, data, facts, filename, actor, when, comment="") -> Document:
         """File a new document with its first file."""
         _check_comment(comment)
+        self._check_not_destroyed()
         doc = Document(self._next_doc_id(), metadata)
         doc.__parent__ = self
         doc.item_no = self._next_item_no()
@@ -233,6 +237,7 @@ class Dossier(Persistent):
                         metadata=None) -> Version:
         """File a new file for an existing document; its earlier files stay."""
         _check_comment(comment)
+        self._check_not_destroyed()
         doc = self.document(doc_id)
         if doc.withdrawn:
             raise DossierError("该文件已撤出，请先恢复后再替换")
@@ -260,6 +265,9 @@ class Dossier(Persistent):
             raise NothingChanged("该文件已撤出")
         if not isinstance(reason, str) or not reason.strip():
             raise DossierError("撤出文件必须说明原因")
+        root = getattr(self.__parent__, "__parent__", None)
+        if getattr(root, "disposition", None) is not None:
+            root.disposition.guard_withdrawal(root, self, when)   # a held dossier keeps its documents
         _check_comment(reason)
         doc.set_state(doc.metadata, doc.current_no, True, reason.strip())
         return self._record("withdrawn", actor, when, reason.strip())
@@ -270,6 +278,7 @@ class Dossier(Persistent):
         Documents filed after that version are withdrawn again, never deleted.
         """
         _check_comment(comment)
+        self._check_not_destroyed()
         old = self.version(number)
         latest = self.latest
         if old.number == latest.number:
@@ -332,6 +341,11 @@ class Dossier(Persistent):
         dossier, so filing leaves the dossier's own record as it was."""
         last = self.documents[self.documents.maxKey()].item_no if len(self.documents) else 0
         return max(last or 0, self._item_seq) + 1
+
+    def _check_not_destroyed(self):
+        """A stub (its files lawfully destroyed) takes no files and restores no version."""
+        if self.destruction is not None:
+            raise DossierError(f"档案 {self.archive_no} 的文件已按销毁清册销毁，不能再归档、替换或恢复版本")
 
     def _register(self, doc, revision):
         """The new file's fixity facts into the archive's index (archive.records.fixity)."""

@@ -112,6 +112,14 @@ class FixityIndex(Persistent):
             for revision in doc.files:
                 self.record(dossier, doc.doc_id, revision)
 
+    def forget(self, kind, archive_no) -> int:
+        """Drop a dossier's entries when its files are lawfully destroyed (archive.disposition:
+        the stub keeps their SHA-256); the only removal the index knows."""
+        files = _plain(self._entries.pop((kind, archive_no), ()))
+        if files:
+            self._count.change(-len(files))
+        return len(files)
+
     def of(self, kind, archive_no) -> list:
         """One dossier's entries, in filing order."""
         return [FixityEntry(kind, archive_no, *f) for f in _plain(self._entries.get((kind, archive_no), ()))]

@@ -52,6 +52,12 @@ ACTIONS = {  # what a version records, as a clerk calls it
     "lease": ("租赁变动", "Lease change"),
     "adopted": ("纳入流程管理", "Brought under the procedure"),
     "shelved": ("上架/移库", "Shelved or moved"),   # archive.custody.shelving
+    # archive.disposition
+    "held": ("冻结", "Held"),
+    "released": ("解除冻结", "Hold released"),
+    "appraisal": ("鉴定意见", "Appraisal proposed"),
+    "appraisal_decided": ("鉴定审批", "Appraisal decided"),
+    "destroyed": ("销毁", "Destroyed"),
 }
 
 

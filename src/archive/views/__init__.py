@@ -64,6 +64,18 @@ def includeme(config):
     r("place", "/shelving/{code}")
     r("place_stocktake", "/shelving/{code}/stocktakes")
     r("stocktake", "/stocktakes/{number}")
+    # disposition: the appraisal worklist, holds, appraisals, destruction (views/disposition.py)
+    r("disposition", "/disposition")
+    r("holds", "/holds")
+    r("destruction_lists", "/destruction-lists")
+    r("destruction_list", "/destruction-lists/{list_no}")
+    r("destruction_list_pdf", "/destruction-lists/{list_no}/list.pdf")
+    r("destruction_list_approval", "/destruction-lists/{list_no}/approval")
+    r("destruction_list_execution", "/destruction-lists/{list_no}/execution")
+    r("dossier_holds", f"/{KIND}/{{no}}/holds", **dossier)
+    r("dossier_hold_release", f"/{KIND}/{{no}}/holds/{{hold}}/release", **dossier)
+    r("dossier_appraisals", f"/{KIND}/{{no}}/appraisals", **dossier)
+    r("dossier_appraisal_decision", f"/{KIND}/{{no}}/appraisals/{{appraisal}}/decision", **dossier)
 
     r("api_openapi", "/api/openapi.json")
     # lottery (摇号): views/lottery.py
@@ -100,6 +112,17 @@ def includeme(config):
     r("api_place_stocktakes", "/api/places/{code}/stocktakes")
     r("api_stocktake", "/api/stocktakes/{number}")
     config.include(".loans")   # controlled use (利用/借阅): its routes, before the catch-all
+    r("api_due", "/api/disposition/due")
+    r("api_holds", "/api/holds")
+    r("api_destruction_lists", "/api/destruction-lists")
+    r("api_destruction_list", "/api/destruction-lists/{list_no}")
+    r("api_destruction_list_pdf", "/api/destruction-lists/{list_no}/list.pdf")
+    r("api_destruction_list_approval", "/api/destruction-lists/{list_no}/approval")
+    r("api_destruction_list_execution", "/api/destruction-lists/{list_no}/execution")
+    r("api_dossier_holds", f"/api/{KIND}/{{no}}/holds", **dossier)
+    r("api_dossier_hold_release", f"/api/{KIND}/{{no}}/holds/{{hold}}/release", **dossier)
+    r("api_dossier_appraisals", f"/api/{KIND}/{{no}}/appraisals", **dossier)
+    r("api_dossier_appraisal_decision", f"/api/{KIND}/{{no}}/appraisals/{{appraisal}}/decision", **dossier)
     r("api_any", "/api/*rest")
     from pyramid.events import BeforeRender, NewResponse
     from .base import renderer_globals, security_headers

@@ -41,6 +41,7 @@ def dossier_json(request, dossier, unmasked=False):
                       for d in sorted(dossier.documents.values(), key=lambda d: d.doc_id)],
         "linked": [{"archive_no": d.archive_no, "kind": d.kind, "title": d.title,
                     "href": _url(request, "api_dossier", d)} for d in _linked(request, dossier)],
+        "disposition": _disposition(request, dossier),
         "links": {"self": _url(request, "api_dossier", dossier),
                   "documents": _url(request, "api_documents", dossier),
                   "versions": _url(request, "api_versions", dossier),
@@ -49,6 +50,11 @@ def dossier_json(request, dossier, unmasked=False):
                   "transitions": _url(request, "api_transitions", dossier),
                   "html": _url(request, "dossier", dossier)},
     }
+
+
+def _disposition(request, dossier):
+    from .disposition import disposition_json   # 处置日期, holds, appraisals, a stub's record
+    return disposition_json(request, dossier)
 
 
 def file_json(request, dossier, doc, revision):

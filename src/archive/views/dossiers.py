@@ -122,6 +122,7 @@ def _editable(metadata):
 def dossier_page(request):
     from .credit import credit_panel
     from .custody import custody_panel
+    from .disposition import disposition_panel
     dossier = request.context
     schema = schemas(request)[dossier.kind]
     unmasked = reveal(request, dossier)
@@ -137,6 +138,7 @@ def dossier_page(request):
             "action_title": lambda a: action_title(a, request.ui_locale),
             "credit": credit_panel(request, dossier, unmasked),
             "custody": custody_panel(request, dossier),
+            "disposition": disposition_panel(request, dossier),
             "can": lambda p: can(request, p, dossier)}
 
 

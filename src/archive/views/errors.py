@@ -14,6 +14,7 @@ from ..records.numbering import NumberingError
 from ..records.pdf import InvalidDocument
 from ..access.users import UserError
 from ..custody.shelving import PlaceConflict, PlaceNotFound, ShelvingError
+from ..disposition.errors import DispositionError
 from ..workflow import NotPermitted, TransitionRefused, UnknownTransition, WrongState
 from .input import UploadTooLarge
 from .aftermath import record_refusal
@@ -94,6 +95,13 @@ def shelving_refused(exc, request):
     anything else wrong with the input 422 naming the field."""
     status = 404 if isinstance(exc, PlaceNotFound) else 409 if isinstance(exc, PlaceConflict) else 422
     return respond(request, status, str(exc), {exc.field: str(exc)})
+
+
+@exception_view_config(DispositionError)
+def disposition_refused(exc, request):
+    """鉴定与处置: a held dossier 409, the same person twice 403, an unknown dossier or list
+    404, wrong input 422 naming the field; each with the reason in Chinese."""
+    return respond(request, exc.status, str(exc), {exc.field: str(exc)} if exc.field else None)
 
 
 @exception_view_config(BadCSRFToken)

@@ -14,8 +14,11 @@ def home(request):
     from .workflow import worklist
     items, total = worklist(request, limit=15)
     from .loans import lender_worklist
+    from .disposition import due_items   # 到期鉴定, for those who may appraise
+    due, due_total = due_items(request, limit=10) if request.has_permission("dispose", root) else ([], 0)
     return {
         "lending": lender_worklist(request),
+        "due": due, "due_total": due_total,
         "work": items, "work_total": total,
         "worklist_macros": get_renderer("archive:templates/worklist.pt").implementation(),
         "counts": {"household": len(root.households), "unit": len(root.units),

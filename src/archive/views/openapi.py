@@ -18,6 +18,7 @@ from pyramid.view import view_config
 from . import (openapi_audit, openapi_custody, openapi_health, openapi_history, openapi_loans,
                openapi_search, openapi_workflow)
 from ..records.attempts import OUTCOMES
+from . import openapi_disposition
 from ..schema.validators import CEILING
 from ..records.intake import CATEGORIES as INTAKE_CATEGORIES, CHECKS as INTAKE_CHECKS
 from .base import DEFAULT_PER_PAGE, KIND_OF, MAX_PER_PAGE
@@ -637,6 +638,7 @@ OPENAPI_OPERATIONS.update({
 PATH_PARAMS.update(openapi_audit.PATH_PARAMS)
 PATH_PARAMS.update(openapi_custody.PATH_PARAMS)
 PATH_PARAMS.update(openapi_loans.PATH_PARAMS)
+PATH_PARAMS.update(openapi_disposition.PATH_PARAMS)
 
 
 def build(registry) -> dict:
@@ -645,12 +647,14 @@ def build(registry) -> dict:
     archive = registry.archive_schemas
     by_kind = {kind: {**operations(kind, archive[kind]),
                       **openapi_workflow.kind_operations([f"{TITLES[kind]} dossiers"], kind),
-                      **openapi_custody.kind_operations([f"{TITLES[kind]} dossiers"])}
+                      **openapi_custody.kind_operations([f"{TITLES[kind]} dossiers"]),
+                      **openapi_disposition.kind_operations([f"{TITLES[kind]} dossiers"])}
                for kind in TITLES}
     others = {**OPENAPI_OPERATIONS, **openapi_search.OPERATIONS, **openapi_workflow.GLOBAL_OPERATIONS,
               **openapi_history.OPERATIONS, **openapi_audit.OPERATIONS, **openapi_custody.OPERATIONS,
               **openapi_loans.OPERATIONS,
-              **openapi_health.OPERATIONS}
+              **openapi_health.OPERATIONS,
+              **openapi_disposition.OPERATIONS}
     paths = {}
     for route in mapper.get_routes():
         if not (route.pattern.startswith("/api/") or route.name == "healthz") or "*" in route.pattern:
@@ -716,6 +720,8 @@ def _with_procedure(parts, registry):
     openapi_custody.extend(schemas)
     schemas.update(openapi_loans.schemas(registry.archive_schemas.vocabularies))
     schemas.update(openapi_health.SCHEMAS)
+    schemas.update(openapi_disposition.schemas(registry))
+    openapi_disposition.extend(schemas)
     for kind, title in TITLES.items():
         workflow = procedure.workflows[kind]
         states = {"type": ["string", "null"], "enum": list(workflow.states) + [None],
