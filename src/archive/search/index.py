@@ -48,7 +48,7 @@ BULK_LIMIT_MB = 1536
 # The index format this code writes (schema, codec). An index made by earlier code has
 # another mark (or none): it still answers, slowly, until ``archive reindex`` makes it
 # anew; ``archive index-check`` and the audit's search_index rule say so.
-FORMAT = "archive-search 2: array codec, body without character offsets"
+FORMAT = "archive-search 3: CJK bigrams, pinyin, archive-number prefixes, NFKC, people on documents"
 MARK = "ARCHIVE_FORMAT"
 
 # A dossier the indexer cannot index (its entries or their writing raise) is tried again
