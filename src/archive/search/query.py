@@ -132,6 +132,12 @@ class Searcher:
         a phrase on a field without positions (name n-grams) becomes a plain term."""
         if isinstance(node, Phrase) and not self.index.ix.schema[node.fieldname].format.supports("positions"):
             return Term(node.fieldname, "".join(node.words), boost=node.boost)
+        if isinstance(node, TermRange) and node.fieldname == "number":
+            # whole archive numbers (the number field also holds their leading parts, which
+            # would bring whole batches into a range between two numbers)
+            return TermRange("archive_no", (node.start or "").upper() or None,
+                             (node.end or "").upper() or None, node.startexcl, node.endexcl,
+                             boost=node.boost)
         if isinstance(node, TermRange) and node.fieldname in EXACT:
             return TermRange(node.fieldname, (node.start or "").lower() or None,
                              (node.end or "").lower() or None, node.startexcl, node.endexcl,
