@@ -33,9 +33,10 @@ _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 # allowed about 1,300 dense pages (2 M characters, some 6 s to index); names, numbers and
 # titles far more than any real one. Facet and key fields are codes, archive numbers.
 LIMITS = {"body": 2_000_000, "_stored_body": 2_000_000, "title": 2_000, "names": 2_000,
-          "idno": 4_000, "phone": 4_000, "number": 4_000, "grams": 2_002_001, "pinyin": 4_000}
-# A document's copy of its household's names and their pinyin weighs this much against
-# the household entry's own: a name finds the household first, then its documents.
+          "people": 2_000, "idno": 4_000, "phone": 4_000, "number": 4_000, "grams": 2_002_001, "pinyin": 4_000}
+# A document's copy of its household's pinyin weighs this much against the household
+# entry's own (its names are in ``people``, which weighs a quarter of ``names``): a name
+# finds the household first, then its documents; 姓名: still names dossiers only.
 PEOPLE_BOOST = 0.25
 CODE_LIMIT = 500
 VALUE_LIMIT = 100_000     # one metadata value (notes): the others still fit in the body
@@ -54,6 +55,7 @@ def schema() -> Schema:
         title=_words(words, field_boost=3.0),
         body=_words(words),           # positions for phrases; snippets need no offsets
         names=NGRAM(minsize=1, maxsize=4, field_boost=2.0),   # 张, 伟 and 张伟 find 张伟
+        people=NGRAM(minsize=1, maxsize=4, field_boost=0.5),  # a document's household's names
         pinyin=TEXT(analyzer=exact, field_boost=2.0),     # wuyun, wy and wu find 吴云
         grams=_bigrams(),             # 入证 and 员收入 find 家庭成员收入证明
         idno=TEXT(analyzer=exact, field_boost=5.0),       # whole values only
@@ -148,9 +150,9 @@ def entries(dossier, registry) -> list[dict]:
             _text(m.get("doc_no")), _shown(docs, "date", m.get("date"))]))
         body = f"{head}\n{text[:LIMITS['body']]}"
         title = _text(m.get("title")) or doc.doc_id
-        out.append(dict(common, **people, key=f"{key}/{doc.doc_id}", kind="document", doc_id=doc.doc_id,
-                        title=title, body=body, _stored_body=mask_text(body),
-                        _names_boost=PEOPLE_BOOST, _pinyin_boost=PEOPLE_BOOST,
+        out.append(dict(common, people=people["names"], pinyin=people["pinyin"],
+                        key=f"{key}/{doc.doc_id}", kind="document", doc_id=doc.doc_id,
+                        title=title, body=body, _stored_body=mask_text(body), _pinyin_boost=PEOPLE_BOOST,
                         number=" ".join(archive_prefixes(dossier.archive_no)
                                         + ([_text(m.get("doc_no"))] if m.get("doc_no") else [])),
                         doc_type=_text(m.get("doc_type")), date=day, year=str(day.year),
@@ -176,7 +178,7 @@ def _cleaned(entry: dict) -> dict:
 
 
 # The searched texts (keys, codes and archive numbers as the dossier has them).
-_NORMALISED = ("title", "body", "_stored_body", "names", "pinyin", "idno", "phone", "number", "grams")
+_NORMALISED = ("title", "body", "_stored_body", "names", "people", "pinyin", "idno", "phone", "number", "grams")
 
 
 def _empty(value) -> bool:

@@ -29,7 +29,7 @@ from .fields import FACETS
 
 MAX_QUERY = 200
 MAX_PER_PAGE = 100
-SEARCHED = ("title", "body", "names", "idno", "phone", "number", "pinyin")
+SEARCHED = ("title", "body", "names", "people", "idno", "phone", "number", "pinyin")
 # A bigram match's score against a word match's (it ranks below them anyway: ``fast``).
 GRAM_BOOST = 0.2
 ALIASES = {  # field: what clerks call it
