@@ -6,9 +6,12 @@
 
 1. corpus: ``--docs`` documents of about 1,500 Chinese characters (bench/corpus.py, seeded),
    ten per household, plus one household entry per ten documents, all made by the
-   application's own ``fields.entries()``;
+   application's own ``fields.entries()``, spooled to a file in the work directory and
+   streamed from it, so no pass holds the corpus in memory (at 10^6 documents it is 3 GB);
 2. indexing into the application's whoosh schema: documents/s including the final commit,
-   CPU seconds, index size; by default with ``SearchIndex.bulk_writer`` (``archive reindex``),
+   CPU seconds, index size, and the peak memory of the indexing (the sum of the resident
+   sizes of this process and every process it started, sampled every 0.2 s, and each
+   process's own peak); by default with ``SearchIndex.bulk_writer`` (``archive reindex``),
    or with ``--writer best`` each writer option is first tried on ``--trial`` documents and the
    fastest builds the full index (a small trial favours commits in batches, whose merges
    grow with the index: 96/s at 10,000 documents, 68/s at 100,000);
@@ -18,7 +21,9 @@
    facet counts and snippets) and through a plain ``searcher.search(q, limit=20)``;
 4. the same corpus and queries in SQLite FTS5 (rjieba words, ``unicode61``; ``--trigram``
    adds a ``trigram`` table on the raw text) with bm25 order, snippet(), a count and two
-   facet GROUP BYs;
+   facet GROUP BYs; built twice: with the words alone (the reference before the bigram
+   field), and with a column of the same CJK bigrams the whoosh index holds (``grams``),
+   the same indexing work as whoosh's;
 5. one pass of whoosh's own ``search_page`` with seven ``groupedby`` facets (the search page
    before ``archive.search.fast``): its times are the before, and its totals, facet counts and
    hits are checked to equal the ones the search page now gives (``--no-check`` skips it).
@@ -36,10 +41,12 @@ import os
 import random
 import resource
 import shutil
+import pickle
 import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,7 +55,7 @@ sys.path.insert(0, HERE)
 import corpus as corpus_  # noqa: E402
 from whoosh import index as whoosh_index  # noqa: E402
 
-from archive.search.analysis import chinese_analyzer  # noqa: E402
+from archive.search.analysis import chinese_analyzer, cjk_bigrams  # noqa: E402
 from archive.search.index import SearchIndex  # noqa: E402
 from archive.search.query import Searcher, SearchRequest  # noqa: E402
 
@@ -85,27 +92,136 @@ def summary(ms):
     return {"p50": statistics.median(ms), "p95": percentile(ms, 95), "max": max(ms)}
 
 
+# -- the corpus, spooled ---------------------------------------------------------------------
+class Spool:
+    """The corpus's entries pickled one after another in a file: each pass streams them."""
+
+    def __init__(self, path):
+        self.path, self.entries, self.docs = path, 0, 0
+
+    def write(self, corpus, documents, progress=None):
+        households = -(-documents // corpus_.DOCS_PER_HOUSEHOLD)
+        with open(self.path, "wb") as fh:
+            for i in range(households):
+                keep = documents - i * corpus_.DOCS_PER_HOUSEHOLD
+                for entry in corpus.dossier_entries(i)[:1 + keep]:
+                    pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    self.entries += 1
+                    self.docs += entry["kind"] == "document"
+                if progress is not None and (i + 1) % 2000 == 0:
+                    progress(i + 1, households)
+        return self
+
+    def __len__(self):
+        return self.entries
+
+    def __iter__(self):
+        with open(self.path, "rb") as fh:
+            while True:
+                try:
+                    yield pickle.load(fh)
+                except EOFError:
+                    return
+
+    def head(self, entries):
+        """The first ``entries`` entries (a writer trial's sample)."""
+        out = []
+        for entry in self:
+            if len(out) == entries:
+                break
+            out.append(entry)
+        return out
+
+
+# -- memory -----------------------------------------------------------------------------------
+def _rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid):
+    """``pid`` and every process below it (from /proc/*/stat parent ids)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    stat = fh.read()
+                parents.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
+            except (OSError, ValueError):
+                continue
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo += parents.get(current, [])
+    return out
+
+
+class PeakMemory(threading.Thread):
+    """The peak of the summed resident size of this process and all its children (and
+    each one's own peak), sampled every ``interval`` seconds while running."""
+
+    def __init__(self, interval=0.2):
+        super().__init__(daemon=True)
+        self.interval, self.peak, self.per_process = interval, 0, {}
+        self._stop_event = threading.Event()
+
+    def run(self):
+        while not self._stop_event.is_set():
+            sizes = {pid: _rss_kib(pid) for pid in _descendants(os.getpid())}
+            self.peak = max(self.peak, sum(sizes.values()))
+            for pid, size in sizes.items():
+                self.per_process[pid] = max(self.per_process.get(pid, 0), size)
+            self._stop_event.wait(self.interval)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop_event.set()
+        self.join()
+
+    def figures(self):
+        """(peak of the sum in MiB, [peak of each process in MiB, largest first])."""
+        return self.peak / 1024, sorted((v / 1024 for v in self.per_process.values()), reverse=True)
+
+
 # -- indexing -----------------------------------------------------------------------------
 def build_whoosh(path, entries, writer, schema_=None, progress=True):
-    """Index ``entries`` with the named writer option; returns figures (wall, CPU, size)."""
+    """Index ``entries`` (a list or a ``Spool``) with the named writer option; returns
+    figures (wall, CPU, size, peak memory of all processes)."""
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     if schema_ is not None:
         whoosh_index.create_in(path, schema_)
     index = SearchIndex(path)
-    docs = sum(1 for e in entries if e["kind"] == "document")
+    docs = 0
+    base = _rss_kib(os.getpid()) / 1024
     cpu0, t0 = cpu_seconds(), time.perf_counter()
-    with _writer(index, writer) as add:
-        for n, entry in enumerate(entries, 1):
-            add(entry)
-            if progress and n % 5000 == 0:
-                rate = n / (time.perf_counter() - t0)
-                say(f"  whoosh/{writer}: {n:,} of {len(entries):,} entries added, {rate:.0f}/s")
-        t1 = time.perf_counter()
+    with PeakMemory() as memory:
+        with _writer(index, writer) as add:
+            for n, entry in enumerate(entries, 1):
+                add(entry)
+                docs += entry["kind"] == "document"
+                if progress and n % 5000 == 0:
+                    rate = n / (time.perf_counter() - t0)
+                    peak, _ = memory.figures()
+                    say(f"  whoosh/{writer}: {n:,} of {len(entries):,} entries added, {rate:.0f}/s, "
+                        f"peak memory so far {peak:,.0f} MiB")
+            t1 = time.perf_counter()
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+    peak, each = memory.figures()
     out = dict(writer=writer, entries=len(entries), docs=docs, wall=wall, commit=time.perf_counter() - t1,
-               cpu=cpu, docs_per_s=docs / wall, mb=size_mb(path),
-               segments=len(whoosh_index.open_dir(path)._segments()))
+               cpu=cpu, docs_per_s=docs / wall, mb=size_mb(path), peak_mb=peak, each_mb=each,
+               base_mb=base, segments=len(whoosh_index.open_dir(path)._segments()))
     index.ix.close()
     return out
 
@@ -138,7 +254,12 @@ def _writer(index, name):
 def analyzer_rate(entries, limit=3000):
     """Documents/s of the index analyzer alone on document bodies (rjieba + ChineseTokenizer)."""
     analyzer = chinese_analyzer()
-    bodies = [e["body"] for e in entries if e["kind"] == "document"][:limit]
+    bodies = []
+    for e in entries:
+        if e["kind"] == "document":
+            bodies.append(e["body"])
+            if len(bodies) == limit:
+                break
     t0 = time.process_time()
     for body in bodies:
         for _ in analyzer(body, positions=True, chars=True):
@@ -294,9 +415,10 @@ def ngrams(names, low=1, high=4):
     return " ".join(out)
 
 
-def build_fts(path, entries, trigram=False):
+def build_fts(path, entries, trigram=False, grams=False):
     """The FTS5 reference: text pre-segmented into the finest rjieba words (as the whoosh query
-    analyzer makes them), or raw text with ``trigram``; one row of metadata per entry."""
+    analyzer makes them), or raw text with ``trigram``; one row of metadata per entry.
+    ``grams``: also a column of the CJK bigrams of title and text, as whoosh's ``grams``."""
     if os.path.exists(path):
         os.remove(path)
     words = chinese_analyzer()
@@ -304,9 +426,10 @@ def build_fts(path, entries, trigram=False):
     db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
     tokenize = "trigram" if trigram else "unicode61"
-    db.execute(f"CREATE VIRTUAL TABLE fts USING fts5({', '.join(FTS_COLUMNS)}, tokenize='{tokenize}')")
+    columns = FTS_COLUMNS + (("grams",) if grams else ())
+    db.execute(f"CREATE VIRTUAL TABLE fts USING fts5({', '.join(columns)}, tokenize='{tokenize}')")
     db.execute(f"CREATE TABLE meta (id INTEGER PRIMARY KEY, {', '.join(META)})")
-    docs = sum(1 for e in entries if e["kind"] == "document")
+    docs = 0
     cpu0, t0 = cpu_seconds(), time.perf_counter()
     seg = 0.0
     rows, metas = [], []
@@ -319,10 +442,15 @@ def build_fts(path, entries, trigram=False):
             body = " ".join(t.text for t in words(e["body"], mode="query"))
             seg += time.perf_counter() - s0
             names = ngrams(e.get("names", ""))
-        rows.append((n, title, body, names, e.get("idno", ""), e.get("phone", ""), e.get("number", "")))
+        docs += e["kind"] == "document"
+        row = (n, title, body, names, e.get("idno", ""), e.get("phone", ""), e.get("number", ""))
+        if grams:
+            row += (" ".join(dict.fromkeys(cjk_bigrams(e["grams"]))),)
+        rows.append(row)
         metas.append((n,) + tuple(str(e.get(k, "")) if k != "version" else e.get(k, 0) for k in META))
         if len(rows) >= 2000 or n == len(entries):
-            db.executemany(f"INSERT INTO fts (rowid, {', '.join(FTS_COLUMNS)}) VALUES (?,?,?,?,?,?,?)", rows)
+            db.executemany(f"INSERT INTO fts (rowid, {', '.join(columns)}) VALUES "
+                           f"({', '.join('?' * (len(columns) + 1))})", rows)
             db.executemany(f"INSERT INTO meta VALUES ({', '.join('?' * (len(META) + 1))})", metas)
             db.commit()
             rows, metas = [], []
@@ -332,7 +460,8 @@ def build_fts(path, entries, trigram=False):
     db.execute("INSERT INTO fts(fts) VALUES('optimize')")
     db.commit()
     wall = time.perf_counter() - t0
-    out = dict(writer=tokenize, entries=len(entries), docs=docs, wall=wall, cpu=cpu_seconds() - cpu0,
+    out = dict(writer=tokenize + ("+grams" if grams else ""), entries=len(entries), docs=docs, wall=wall,
+               cpu=cpu_seconds() - cpu0,
                docs_per_s=docs / wall, segmenting=seg, mb=size_mb(path))
     db.close()
     return out
@@ -501,6 +630,14 @@ def report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts,
             ("indexing CPU, ms per document", f"{build['cpu'] / build['docs'] * 1000:.1f}",
              f"{fts['cpu'] / fts['docs'] * 1000:.1f}") + ((f"{tri['cpu'] / tri['docs'] * 1000:.1f}",) if tri else ()),
             ("index size", f"{build['mb']:,.0f} MiB", f"{fts['mb']:,.0f} MiB") + ((f"{tri['mb']:,.0f} MiB",) if tri else ())]
+    grams = fts.get("grams")
+    if grams:
+        rows.append(("FTS5 with the bigram column too: documents/s, size", "—",
+                     f"{grams['docs_per_s']:.1f}, {grams['mb']:,.0f} MiB") + (("—",) if tri else ()))
+    if "peak_mb" in build:
+        rows.append(("indexing peak memory, all processes (each)",
+                     f"{build['peak_mb']:,.0f} MiB ({' + '.join(f'{m:,.0f}' for m in build['each_mb'][:4])})",
+                     "—") + (("—",) if tri else ()))
     fsum = summary([t for v in fts_times.values() for t in v])
     tri_sum = summary([t for v in tri_times.values() for t in v]) if tri_times else None
     rows.append((f"search page p50 / p95 / max (aim p95 ≤ {AIM_P95_MS} ms)", fmt(pages), fmt(fsum))
@@ -508,6 +645,10 @@ def report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts,
     rows.append(("plain search(q, limit=20)¹ p50 / p95 / max", fmt(plains), "—") + (("—",) if tri else ()))
     lines += table(rows)
     lines.append("¹ no facets or snippets; whoosh's top-N collector can miss top hits of two-word queries")
+    ratio = f"whoosh / FTS5 indexing: {build['docs_per_s'] / fts['docs_per_s']:.2f} against FTS5 words"
+    if grams:
+        ratio += f", {build['docs_per_s'] / grams['docs_per_s']:.2f} against FTS5 words + bigrams (the same work)"
+    lines.append(ratio + " (aim ≥ 0.5)")
     lines += ["", "By group, median ms of the search page (whoosh | whoosh plain | FTS5), median hits:"]
     groups = {}
     for q in w_page:
@@ -588,8 +729,8 @@ def main(argv=None):
         run(args, workdir, load)
     finally:
         if not args.keep:
-            for name in ("whoosh", "trial", "fts5.db", "trigram.db", "whoosh.json", "fts5.json",
-                         "trigram.json"):
+            for name in ("whoosh", "trial", "fts5.db", "fts5grams.db", "trigram.db", "whoosh.json",
+                         "fts5.json", "fts5grams.json", "trigram.json", "corpus.pickles"):
                 target = os.path.join(workdir, name)
                 if os.path.isdir(target):
                     shutil.rmtree(target, ignore_errors=True)
@@ -613,8 +754,8 @@ def run(args, workdir, load):
     say(f"work directory {workdir}; generating {args.docs:,} documents …")
     corpus = corpus_.Corpus(seed=args.seed)
     t0 = time.perf_counter()
-    entries = corpus_.generate(corpus, args.docs,
-                               progress=lambda i, n: say(f"  {i:,} of {n:,} households") if i % 2000 == 0 else None)
+    entries = Spool(os.path.join(workdir, "corpus.pickles")).write(
+        corpus, args.docs, progress=lambda i, n: say(f"  {i:,} of {n:,} households"))
     gen = time.perf_counter() - t0
     say(f"corpus: {len(entries):,} entries in {gen:.0f} s")
     analyzer_dps = analyzer_rate(entries)
@@ -623,7 +764,8 @@ def run(args, workdir, load):
     trials = []
     writer = args.writer
     if writer == "best" and not args.reuse:
-        sample = entries[:min(args.trial, args.docs) // corpus_.DOCS_PER_HOUSEHOLD * (corpus_.DOCS_PER_HOUSEHOLD + 1)]
+        sample = entries.head(min(args.trial, args.docs) // corpus_.DOCS_PER_HOUSEHOLD
+                              * (corpus_.DOCS_PER_HOUSEHOLD + 1))
         for name in WRITERS:
             t = build_whoosh(os.path.join(workdir, "trial"), sample, name, progress=False)
             say(f"trial {name}: {t['docs_per_s']:.0f} documents/s ({t['cpu']:.0f} s CPU)")
@@ -638,7 +780,8 @@ def run(args, workdir, load):
         say(f"indexing {args.docs:,} documents into whoosh with {writer} …")
         build = build_whoosh(path, entries, writer)
         save(workdir, "whoosh", (build, trials))
-    say(f"whoosh: {build['docs_per_s']:.1f} documents/s, {build['wall']:.0f} s, {build['mb']:.0f} MiB")
+    say(f"whoosh: {build['docs_per_s']:.1f} documents/s, {build['wall']:.0f} s, {build['mb']:.0f} MiB, "
+        f"peak memory {build.get('peak_mb', 0):,.0f} MiB (all processes)")
 
     queries = query_mix(corpus, args.docs)
     index = SearchIndex(path)
@@ -661,6 +804,14 @@ def run(args, workdir, load):
         fts = build_fts(os.path.join(workdir, "fts5.db"), entries)
         save(workdir, "fts5", fts)
     say(f"fts5: {fts['docs_per_s']:.1f} documents/s, {fts['mb']:.0f} MiB")
+    say("FTS5 with rjieba words and the CJK bigrams (indexing only) …")
+    if args.reuse:
+        fts_grams = saved(workdir, "fts5grams")
+    else:
+        fts_grams = build_fts(os.path.join(workdir, "fts5grams.db"), entries, grams=True)
+        save(workdir, "fts5grams", fts_grams)
+    say(f"fts5+grams: {fts_grams['docs_per_s']:.1f} documents/s, {fts_grams['mb']:.0f} MiB")
+    fts["grams"] = fts_grams
     fsearch = FtsSearch(os.path.join(workdir, "fts5.db"))
     fts_times, fts_totals = time_queries(queries, fsearch.run, args.repeat)
     tri = tri_times = None

@@ -1,8 +1,9 @@
 """Full-text search (全文检索): a whoosh index kept in step with ZODB after each commit.
 
-``analysis`` turns Chinese into words, ``fields`` maps dossiers and documents to index
-entries, ``queue`` and ``index`` keep the index following committed changes, and
-``query`` answers what users type into the search box.
+``analysis`` turns Chinese into words (and bigrams, and names into pinyin), ``fields``
+maps dossiers and documents to index entries, ``queue`` and ``index`` keep the index
+following committed changes, ``bulk`` writes a whole new index in bounded memory
+(``archive reindex``), and ``query`` answers what users type into the search box.
 """
 from __future__ import annotations
 

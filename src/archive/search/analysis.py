@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import struct
+import unicodedata
 
 import rjieba
+from pypinyin import Style, lazy_pinyin
 from whoosh.analysis import LowercaseFilter, SpaceSeparatedTokenizer, Token, Tokenizer
-from whoosh.formats import Positions
+from whoosh.formats import Existence, Positions
 
 
 _WORD = re.compile(r"[^\W_]")     # a letter, digit or ideograph
@@ -40,6 +42,15 @@ def clean(text: str, limit: int | None = None) -> str:
     except UnicodeEncodeError:
         text = _SURROGATE.sub("\ufffd", text)
     return _CONTROL.sub(" ", text)
+
+
+def normalise(text: str) -> str:
+    """Text in Unicode NFKC, as index and queries both take it: full-width digits and
+    letters as Chinese input methods type them (２０２０年度, ＣＺ) are the ASCII ones, the
+    ideographic space a space. Text already in that form (nearly all) is returned as is."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
 
 
 def _encodable(text: str) -> str:
@@ -222,6 +233,68 @@ class WordPositions(Positions):
         for v in vs:
             s.update(self.decode_positions(v))
         return self.encode(sorted(s))
+
+
+# Runs of ideographs (CJK Unified Ideographs, extension A, compatibility, extensions B–F).
+_CJK_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
+
+
+def cjk_bigrams(text: str) -> list:
+    """Every two consecutive ideographs of ``text`` (家庭成员 → 家庭, 庭成, 成员), in order:
+    what the ``grams`` field holds, so that any part of a Chinese text two characters long
+    or more is found, across the words segmentation cut it into (入证 in 收入证明)."""
+    out = []
+    for run in _CJK_RUN.findall(text):
+        out += [run[i:i + 2] for i in range(len(run) - 1)]
+    return out
+
+
+def is_cjk(text: str) -> bool:
+    """Whether ``text`` is ideographs only (what a query widens to the n-gram field)."""
+    return _CJK_RUN.fullmatch(text) is not None
+
+
+class BigramTokenizer(Tokenizer):
+    """Text into its CJK character bigrams (``cjk_bigrams``), at index and query time."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, gram in enumerate(cjk_bigrams(value) if tokenize else [value]):
+            token.text = token.original = gram
+            token.boost, token.stopped = 1.0, False
+            if positions:
+                token.pos = start_pos + pos
+            yield token
+
+
+class Bigrams(Existence):
+    """The n-gram field's postings: which bigrams a document has, no counts or positions.
+
+    A bigram's place is not needed (a query's bigrams all present is the substring, near
+    enough, and ranked below word matches), and its count barely helps the ranking; without
+    them the field costs a set of strings a document to make and one posting a bigram."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost = self.field_boost
+        for gram in set(cjk_bigrams(value)):
+            yield gram, 1, boost, b""
+
+
+def name_pinyin(name: str) -> list:
+    """How a Chinese name is typed in pinyin, as office software finds people: the whole
+    name (吴云 → wuyun), its initials (wy) and the surname alone (wu); [] for a name
+    without ideographs. Readings are pypinyin's (its phrase dictionary reads 曾凡 as ceng)."""
+    if not _CJK_RUN.search(name):
+        return []
+    full = [p for p in lazy_pinyin(name, errors="ignore") if p.isascii() and p.isalpha()]
+    if not full:
+        return []
+    return list(dict.fromkeys(["".join(full).lower(), "".join(p[0] for p in full).lower(),
+                               full[0].lower()]))
 
 
 def exact_analyzer():

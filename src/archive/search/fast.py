@@ -18,6 +18,13 @@ segment at a time with arrays:
   segments; likewise the date column for sorting by date and the field lengths.
 
 Only the page's hits are then read from the stored fields.
+
+Ranking in tiers (``Matched.rank``): a query word widened to its CJK bigrams
+(``Widened``: the words, or else the bigrams) is evaluated three ways, the bigrams as an
+alternative (every hit), the words alone, and words and bigrams together (the word's
+characters in a row: the exact phrase); hits are ordered by the best of these they
+match, then by score. So an exact phrase comes first, then the words found apart, then
+what only the bigrams found (a substring across words), whatever their BM25 scores.
 """
 from __future__ import annotations
 
@@ -230,11 +237,65 @@ class Cache:
         return out
 
 
+class Widened(wq.CompoundQuery):
+    """A query word and its CJK bigrams (``[words, grams]``): whoosh matches and scores it as
+    an Or; ``Evaluator`` can take either part or both together, for ``Matched.rank``."""
+
+    JOINT = " OR "
+    intersect_merge = False
+
+    def __init__(self, subqueries, boost=1.0, text=""):
+        super().__init__(subqueries, boost=boost)
+        self.text = text                  # the word as typed (for snippets)
+
+    def normalize(self):
+        norm = super().normalize()
+        if isinstance(norm, Widened):
+            norm.text = self.text
+        return norm
+
+    def _matcher(self, subs, searcher, context):
+        return wq.Or(subs, boost=self.boost)._matcher(subs, searcher, context)
+
+    def requires(self):
+        return set()
+
+    def parts(self):
+        """(the words' query, the bigrams' query or None)."""
+        grams = [s for s in self.subqueries if _only_field(s, "grams")]
+        words = [s for s in self.subqueries if not _only_field(s, "grams")]
+        words_q = words[0] if len(words) == 1 else wq.Or(words) if words else wq.NullQuery
+        return words_q, (grams[0] if grams else None)
+
+
+def _only_field(q, name):
+    fields = {f for f, _ in q.iter_all_terms()}
+    return fields == {name}
+
+
+def widens(q) -> bool:
+    """Whether ``q`` has a word widened to its bigrams (then hits are ranked in tiers)."""
+    if isinstance(q, Widened):
+        return True
+    return any(widens(child) for child in q.children())
+
+
 class Matched:
     """A query's hits as one mask per segment, with each hit's score beside it."""
 
     def __init__(self, searcher, leaves, masks, scores):
         self.searcher, self.leaves, self.masks, self.scores = searcher, leaves, masks, scores
+        self.tiers = None
+
+    def rank(self, *better):
+        """Hits in ``better[0]`` (a Matched of the same searcher) first, then those in
+        ``better[1]``, …, each tier by score (``top``, by relevance)."""
+        self.tiers = []
+        for n, _ in enumerate(self.masks):
+            tier = np.zeros(len(self.masks[n]), dtype=np.int8)
+            for level, other in enumerate(reversed(better), 1):
+                tier[other.masks[n]] = level
+            self.tiers.append(tier)
 
     def total(self) -> int:
         return int(sum(int(m.sum()) for m in self.masks))
@@ -269,6 +330,9 @@ class Matched:
         if not len(docs):
             return []
         primary = np.concatenate(keys) if sort == "date" else scores
+        if sort != "date" and self.tiers is not None:
+            tiers = np.concatenate([t[np.flatnonzero(m)] for t, m in zip(self.tiers, self.masks)])
+            primary = tiers * (float(np.abs(scores).max()) + 1.0) + scores
         if len(docs) > count:
             # A bound on the count-th best key; ties at the bound are all kept, then ordered.
             bound = np.partition(primary, len(docs) - count)[len(docs) - count]
@@ -281,8 +345,13 @@ class Matched:
 class Evaluator:
     """Evaluates a whoosh query over a searcher's segments as masks and scores."""
 
-    def __init__(self, cache, searcher, scored=True):
+    def __init__(self, cache, searcher, scored=True, widened="either", memo=None):
+        """``widened``: what a ``Widened`` word matches: ``either`` part (an Or, the bigrams'
+        score added), its ``words`` alone, or ``both`` parts. ``memo``: a dict shared by the
+        evaluators of one search, so that a term or phrase is read once for all of them."""
         self.cache, self.searcher, self.scored = cache, searcher, scored
+        self.widened = widened
+        self.memo = {} if memo is None else memo
         self.leaves = cache.leaves(searcher)
         weighting = searcher.weighting
         self.bm25 = isinstance(weighting, BM25F) and not weighting._field_B
@@ -301,8 +370,17 @@ class Evaluator:
     def _eval(self, q, reader, seg, sub):
         """(mask, score or None) of ``q`` in one segment."""
         n = seg.size
-        if isinstance(q, wq.Term):
-            return self._term(q, reader, seg)
+        if isinstance(q, (wq.Term, wq.Phrase)):
+            key = (id(seg), q)
+            found = self.memo.get(key)
+            if found is not None and (found[1] is not None or not self.scored):
+                return found
+            out = self._term(q, reader, seg) if isinstance(q, wq.Term) else self._phrase(q, reader, seg, sub)
+            if self.scored or found is None:
+                self.memo[key] = out
+            return out
+        if isinstance(q, Widened):
+            return self._widened(q, reader, seg, sub)
         if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
             return np.zeros(n, dtype=bool), None
         if isinstance(q, wq.And) and q.subqueries:
@@ -326,12 +404,23 @@ class Evaluator:
             b, _ = self._eval(q.b, reader, seg, sub)
             mask = a & ~b
             return mask, (sa * mask if sa is not None else None)
-        if isinstance(q, wq.Phrase):
-            return self._phrase(q, reader, seg, sub)
         if isinstance(q, wq.Not):
             m, _ = self._eval(q.query, reader, seg, sub)
             return ~m, (np.full(n, 1.0) if self.scored else None)
         return self._whoosh(q, seg, sub)
+
+    def _widened(self, q, reader, seg, sub):
+        words, grams = q.parts()
+        if grams is None:
+            return _boosted(self._eval(words, reader, seg, sub), q.boost)
+        mw, sw = self._eval(words, reader, seg, sub)
+        if self.widened == "words":
+            return mw, _boost(sw, q.boost)
+        mg, sg = self._eval(grams, reader, seg, sub)
+        if self.widened == "both":
+            mask = mw & mg
+            return mask, _boost(_add(sw, sg) * mask if self.scored else None, q.boost)
+        return mw | mg, _boost(_add(sw, sg), q.boost)
 
     def _term(self, q, reader, seg):
         n = seg.size
@@ -459,6 +548,10 @@ def _add(a, b):
     if b is None:
         return a
     return a + b
+
+
+def _boosted(found, boost):
+    return found[0], _boost(found[1], boost)
 
 
 def _boost(score, boost):

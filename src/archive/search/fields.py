@@ -4,6 +4,12 @@ One entry per dossier (its current metadata) and one per document in it (title, 
 issuer, number, date and the file's full text). Every entry carries the dossier's
 facets (jurisdiction, district, state, category) so a document can be narrowed like its
 dossier, and the dossier's version number, so ``check`` can tell a stale entry.
+
+A document also carries the names of its household's people (and their pinyin), boosted
+down so the household itself ranks first for a name: an officer looks for 张's income
+proof as ``收入证明 张``, and the surname is in no word of the document's text. Text is in
+NFKC (full-width digits and letters as ASCII), and its Chinese is also indexed as
+character bigrams (``grams``), which find what word segmentation cuts apart.
 """
 from __future__ import annotations
 
@@ -14,7 +20,8 @@ from whoosh.fields import DATETIME, ID, NGRAM, NUMERIC, STORED, TEXT, Schema
 
 from ..schema import idnumber
 from ..records.version import flatten
-from .analysis import WordPositions, chinese_analyzer, clean, exact_analyzer
+from .analysis import (BigramTokenizer, Bigrams, WordPositions, chinese_analyzer, clean,
+                       exact_analyzer, name_pinyin, normalise)
 
 FACETS = ("kind", "jurisdiction", "district", "state", "doc_type", "category", "year")
 
@@ -26,7 +33,11 @@ _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 # allowed about 1,300 dense pages (2 M characters, some 6 s to index); names, numbers and
 # titles far more than any real one. Facet and key fields are codes, archive numbers.
 LIMITS = {"body": 2_000_000, "_stored_body": 2_000_000, "title": 2_000, "names": 2_000,
-          "idno": 4_000, "phone": 4_000, "number": 4_000}
+          "people": 2_000, "idno": 4_000, "phone": 4_000, "number": 4_000, "grams": 2_002_001, "pinyin": 4_000}
+# A document's copy of its household's pinyin weighs this much against the household
+# entry's own (its names are in ``people``, which weighs a quarter of ``names``): a name
+# finds the household first, then its documents; 姓名: still names dossiers only.
+PEOPLE_BOOST = 0.25
 CODE_LIMIT = 500
 VALUE_LIMIT = 100_000     # one metadata value (notes): the others still fit in the body
 
@@ -44,6 +55,9 @@ def schema() -> Schema:
         title=_words(words, field_boost=3.0),
         body=_words(words),           # positions for phrases; snippets need no offsets
         names=NGRAM(minsize=1, maxsize=4, field_boost=2.0),   # 张, 伟 and 张伟 find 张伟
+        people=NGRAM(minsize=1, maxsize=4, field_boost=0.5),  # a document's household's names
+        pinyin=TEXT(analyzer=exact, field_boost=2.0),     # wuyun, wy and wu find 吴云
+        grams=_bigrams(),             # 入证 and 员收入 find 家庭成员收入证明
         idno=TEXT(analyzer=exact, field_boost=5.0),       # whole values only
         phone=TEXT(analyzer=exact, field_boost=5.0),
         number=TEXT(analyzer=exact, field_boost=5.0),     # archive numbers, 文号
@@ -65,6 +79,20 @@ def _words(analyzer, field_boost=1.0):
     field = TEXT(analyzer=analyzer, stored=True, field_boost=field_boost)
     field.format = WordPositions(field_boost=field_boost)
     return field
+
+
+def _bigrams():
+    """The CJK character bigrams of title and text, queried beside the words (``query``)."""
+    field = TEXT(analyzer=BigramTokenizer(), phrase=False)
+    field.format = Bigrams()
+    return field
+
+
+def archive_prefixes(archive_no: str) -> list:
+    """The archive number and its leading parts of two or more (CZ-HH, CZ-HH-2019,
+    CZ-HH-2019-Y): a city's, a year's batch, as officers type them."""
+    parts = archive_no.split("-")
+    return ["-".join(parts[:n]) for n in range(2, len(parts))] + [archive_no]
 
 
 def mask_text(text: str) -> str:
@@ -103,10 +131,14 @@ def entries(dossier, registry) -> list[dict]:
         lines.append(f"{schema_.field_title(path)}：{shown}")
     # Values are searched, "title：value" lines are shown: a field's title (家庭人均月收入)
     # is in every household and would make every household match it.
-    out = [dict(common, key=key, kind=dossier.kind, title=_text(dossier.title), body="\n".join(values),
-                _stored_body=mask_text("\n".join(lines)), names=" ".join(names), idno=" ".join(idnos),
-                phone=" ".join(phones), number=dossier.archive_no, date=created,
-                year=str(created.year))]
+    names = [normalise(clean(name, LIMITS["names"])) for name in names]
+    people = dict(names=" ".join(names),
+                  pinyin=" ".join(dict.fromkeys(p for name in names for p in name_pinyin(name))))
+    title = _text(dossier.title)
+    out = [dict(common, **people, key=key, kind=dossier.kind, title=title, body="\n".join(values),
+                _stored_body=mask_text("\n".join(lines)), idno=" ".join(idnos),
+                phone=" ".join(phones), number=" ".join(archive_prefixes(dossier.archive_no)),
+                date=created, year=str(created.year), grams=_grams(title, values))]
     docs = registry["document"]
     for doc in dossier.active_documents():
         m = doc.metadata
@@ -117,18 +149,36 @@ def entries(dossier, registry) -> list[dict]:
             _shown(docs, "doc_type", m.get("doc_type")), _text(m.get("issuer")),
             _text(m.get("doc_no")), _shown(docs, "date", m.get("date"))]))
         body = f"{head}\n{text[:LIMITS['body']]}"
-        out.append(dict(common, key=f"{key}/{doc.doc_id}", kind="document", doc_id=doc.doc_id,
-                        title=_text(m.get("title")) or doc.doc_id, body=body, _stored_body=mask_text(body),
-                        number=" ".join(filter(None, [dossier.archive_no, _text(m.get("doc_no"))])),
-                        doc_type=_text(m.get("doc_type")), date=day, year=str(day.year)))
+        title = _text(m.get("title")) or doc.doc_id
+        out.append(dict(common, people=people["names"], pinyin=people["pinyin"],
+                        key=f"{key}/{doc.doc_id}", kind="document", doc_id=doc.doc_id,
+                        title=title, body=body, _stored_body=mask_text(body), _pinyin_boost=PEOPLE_BOOST,
+                        number=" ".join(archive_prefixes(dossier.archive_no)
+                                        + ([_text(m.get("doc_no"))] if m.get("doc_no") else [])),
+                        doc_type=_text(m.get("doc_type")), date=day, year=str(day.year),
+                        grams=_grams(title, [body])))
     return [_cleaned(entry) for entry in out]
+
+
+def _grams(title, texts) -> str:
+    """What the bigram field reads: the title and the text (bigrams never span the line
+    break between them: it is not an ideograph)."""
+    return "\n".join([title, *texts])
 
 
 def _cleaned(entry: dict) -> dict:
     """Every text of an entry as ``clean`` makes it (no lone surrogates, no control
-    characters, at most its field's ``LIMITS``)."""
-    return {name: clean(value, LIMITS.get(name, CODE_LIMIT)) if isinstance(value, str) else value
-            for name, value in entry.items()}
+    characters, at most its field's ``LIMITS``), in NFKC as queries are."""
+    out = {name: clean(value, LIMITS.get(name, CODE_LIMIT)) if isinstance(value, str) else value
+           for name, value in entry.items()}
+    for name in _NORMALISED:
+        if name in out:
+            out[name] = normalise(out[name])
+    return out
+
+
+# The searched texts (keys, codes and archive numbers as the dossier has them).
+_NORMALISED = ("title", "body", "_stored_body", "names", "people", "pinyin", "idno", "phone", "number", "grams")
 
 
 def _empty(value) -> bool:

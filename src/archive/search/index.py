@@ -29,6 +29,7 @@ from whoosh.writing import CLEAR, LockError
 from ZODB.POSException import ConflictError
 
 from ..workers.background import Worker
+from . import bulk
 from .analysis import clean
 from .codec import Codec
 from .fast import Cache
@@ -37,18 +38,19 @@ from .fields import dossier_key, entries, schema
 log = logging.getLogger(__name__)
 
 
-# The bulk writer's postings buffer per process, in whoosh's own estimate of its size,
-# past which it sorts what it holds into a run on disk, every run to be read back and
-# merged at the commit. Spilling costs 1.5 to 4.5 ms of CPU a document (measured on
-# 4,000 documents), as much as a third of the indexing time; at whoosh's default (128)
-# a 100,000-document reindex spills eight runs per process, at 1,536 one run of about
-# 1 GB (each process then holds about 2.7 GB at most).
-BULK_LIMIT_MB = 1536
+# The bulk writer's postings buffer per process (``bulk.TermPool``, counted in the bytes
+# Python takes for them), past which it writes what it holds, sorted, to a run on disk,
+# every run to be merged term by term at the commit. This bounds a reindex of any size:
+# two writer processes of about this much each (plus the index's term tables), and the
+# main process, whose ZODB cache is emptied every ``REINDEX_BATCH`` dossiers. (whoosh's
+# own pool counted about half of what it held: 1,536 took 2.7 GB a process.)
+BULK_LIMIT_MB = 512
+REINDEX_BATCH = 200
 
 # The index format this code writes (schema, codec). An index made by earlier code has
 # another mark (or none): it still answers, slowly, until ``archive reindex`` makes it
 # anew; ``archive index-check`` and the audit's search_index rule say so.
-FORMAT = "archive-search 2: array codec, body without character offsets"
+FORMAT = "archive-search 3: CJK bigrams, pinyin, archive-number prefixes, NFKC, people on documents"
 MARK = "ARCHIVE_FORMAT"
 
 # A dossier the indexer cannot index (its entries or their writing raise) is tried again
@@ -219,9 +221,8 @@ class SearchIndex:
         """A writer for a whole new index: documents analysed in ``procs`` processes, each
         making its own segment; on success every earlier entry is dropped at the commit."""
         with self._lock:
-            writer = self._wait_for_lock(lambda: self.ix.writer(
-                limitmb=BULK_LIMIT_MB, procs=procs, multisegment=procs > 1, compound=False,
-                codec=Codec()), tries=600)
+            writer = self._wait_for_lock(lambda: bulk.writer(self.ix, procs=procs, limitmb=BULK_LIMIT_MB),
+                                         tries=600)
             try:
                 yield writer
             except BaseException:
@@ -509,9 +510,15 @@ def rebuild(root, registry, index, commit=None, progress=None, procs=2) -> int:
 
     One writer analyses in ``procs`` processes and replaces the old entries only when it
     commits, so searches keep answering from the old index until the new one is whole.
+    Memory stays bounded whatever the archive's size: the writer processes spill sorted
+    runs to disk past ``BULK_LIMIT_MB``, documents reach them through a bounded queue, and
+    the dossiers read here leave the ZODB cache every ``REINDEX_BATCH`` dossiers (a
+    rebuild reads every dossier, document and file revision once; kept, they would hold
+    the whole archive's text in memory).
     """
     keys = [dossier_key(kind, no) for kind in ("household", "unit")
             for no in root.container(kind).keys()]
+    jar = getattr(root, "_p_jar", None)
     if index.outdated:
         index.recreate()
     failed = {}
@@ -526,6 +533,8 @@ def rebuild(root, registry, index, commit=None, progress=None, procs=2) -> int:
                 made = ()
             for entry in made:
                 writer.add_document(**entry)
+            if jar is not None and n % REINDEX_BATCH == 0:
+                jar.cacheMinimize()        # nothing here is changed: every object can go
             if progress is not None and (n % 50 == 0 or n == len(keys)):
                 progress(n, len(keys))
     index.failures.clear()

@@ -4,6 +4,12 @@ The syntax is whoosh's, which clerks know from web search engines: words (all mu
 match), "phrases", AND / OR / NOT, parentheses and ``field:value``, with Chinese field
 names (类型:申请表, 辖区:曲靖) and vocabulary titles accepted where the index stores
 codes. A query that cannot be answered is refused with a message a clerk understands.
+
+What is typed is taken in NFKC (２０２０年度 is 2020年度). A Chinese word of two characters
+or more is also looked for as its character bigrams (入证 inside 收入证明, where the
+segmenter cut 收入 | 证明), ranked below word matches (``fast.Matched.rank``); names are
+also found by pinyin (wuyun, wy), archive numbers by their leading parts (CZ-HH-2019)
+and by ranges (档号:[CZ-HH-2019 TO CZ-HH-2020]).
 """
 from __future__ import annotations
 
@@ -14,18 +20,21 @@ from dataclasses import dataclass, field
 from html import escape
 
 from whoosh import qparser
-from whoosh.query import And, AndNot, Not, NullQuery, Phrase, Term
+from whoosh.qparser import syntax
+from whoosh.query import And, AndNot, Not, NullQuery, Phrase, Prefix, Term, TermRange, Wildcard
 
 from . import fast
-from .analysis import clean
+from .analysis import clean, is_cjk, normalise
 from .fields import FACETS
 
 MAX_QUERY = 200
 MAX_PER_PAGE = 100
-SEARCHED = ("title", "body", "names", "idno", "phone", "number")
+SEARCHED = ("title", "body", "names", "people", "idno", "phone", "number", "pinyin")
+# A bigram match's score against a word match's (it ranks below them anyway: ``fast``).
+GRAM_BOOST = 0.2
 ALIASES = {  # field: what clerks call it
     "title": ["题名", "标题"], "body": ["全文", "内容"], "names": ["姓名", "name"],
-    "idno": ["身份证", "身份证号", "身份证号码"], "phone": ["电话", "手机"],
+    "idno": ["身份证", "身份证号", "身份证号码"], "phone": ["电话", "手机"], "pinyin": ["拼音"],
     "number": ["档号", "文号"], "kind": ["种类"], "jurisdiction": ["辖区", "城市"],
     "district": ["区", "所在区", "居住区"], "state": ["状态", "环节"],
     "doc_type": ["类型", "文件类型"], "category": ["类别", "保障类别"],
@@ -34,6 +43,7 @@ ALIASES = {  # field: what clerks call it
 VOCABULARY_OF = {"jurisdiction": "jurisdictions", "doc_type": "document_types",
                  "category": "categories"}
 SORTS = ("relevance", "date")
+EXACT = ("idno", "phone", "number", "pinyin")    # whole values, lower-cased
 
 
 class QueryError(ValueError):
@@ -88,6 +98,7 @@ class Searcher:
         parser.add_plugin(qparser.FieldAliasPlugin(ALIASES))
         parser.remove_plugin_class(qparser.WildcardPlugin)
         parser.add_plugin(qparser.WildcardPlugin())
+        parser.add_plugin(_Widen())
         return parser
 
     def parse(self, text: str):
@@ -105,7 +116,7 @@ class Searcher:
         except Exception as exc:  # whoosh is lenient; anything it still rejects is the input's fault
             raise QueryError(f"无法理解检索式：{exc}") from None
         query = query.accept(self._codes)
-        if query is NullQuery or not list(query.iter_all_terms()):
+        if query is NullQuery or not (list(query.iter_all_terms()) or _ranges(query)):
             raise QueryError("检索式中没有可检索的词")
         return query
 
@@ -121,6 +132,18 @@ class Searcher:
         a phrase on a field without positions (name n-grams) becomes a plain term."""
         if isinstance(node, Phrase) and not self.index.ix.schema[node.fieldname].format.supports("positions"):
             return Term(node.fieldname, "".join(node.words), boost=node.boost)
+        if isinstance(node, TermRange) and node.fieldname == "number":
+            # whole archive numbers (the number field also holds their leading parts, which
+            # would bring whole batches into a range between two numbers)
+            return TermRange("archive_no", (node.start or "").upper() or None,
+                             (node.end or "").upper() or None, node.startexcl, node.endexcl,
+                             boost=node.boost)
+        if isinstance(node, TermRange) and node.fieldname in EXACT:
+            return TermRange(node.fieldname, (node.start or "").lower() or None,
+                             (node.end or "").lower() or None, node.startexcl, node.endexcl,
+                             boost=node.boost)
+        if isinstance(node, (Prefix, Wildcard)) and node.fieldname in EXACT:
+            return type(node)(node.fieldname, node.text.lower(), boost=node.boost)
         if isinstance(node, Term) and node.fieldname in VOCABULARY_OF:
             vocab = self.vocabularies.get(VOCABULARY_OF[node.fieldname])
             if vocab is not None and node.text not in vocab:
@@ -140,8 +163,12 @@ class Searcher:
         query = self.parse(request.text)
         started = time.perf_counter()
         searcher = self.index.searcher()
-        evaluator = fast.Evaluator(self.index.arrays, searcher, scored=request.sort == "relevance")
+        memo = {}
+        evaluator = fast.Evaluator(self.index.arrays, searcher, scored=request.sort == "relevance", memo=memo)
         matched = evaluator.run(query)
+        if request.sort == "relevance" and fast.widens(query):
+            matched.rank(*(fast.Evaluator(self.index.arrays, searcher, scored=False, widened=how,
+                                          memo=memo).run(query) for how in ("both", "words")))
         filters = [Term(name, str(value)) for name, value in sorted(request.filters.items())
                    if value not in (None, "")]
         if filters:
@@ -168,6 +195,32 @@ class Searcher:
                    facets={name: stored.get(name, "") for name in FACETS}, score=hit.score or 0.0)
 
 
+class _WidenNode(syntax.GroupNode):
+    qclass = fast.Widened
+
+
+class _Widen(qparser.Plugin):
+    """A Chinese word typed without a field (two characters or more) becomes its words in
+    every searched field, or else its bigrams in ``grams``: run after field names are
+    applied (100) and before the word is spread over the searched fields (110)."""
+
+    def filters(self, parser):
+        return [(self.widen, 105)]
+
+    def widen(self, parser, group):
+        for i, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                group[i] = self.widen(parser, node)
+            elif (isinstance(node, syntax.WordNode) and node.fieldname is None
+                  and len(node.text) >= 2 and is_cjk(node.text)):
+                grams = syntax.WordNode(node.text)
+                grams.set_fieldname("grams")
+                grams.set_boost(GRAM_BOOST)
+                grams.startchar, grams.endchar = node.startchar, node.endchar
+                group[i] = _WidenNode([node, grams], text=node.text)
+        return group
+
+
 class _Stored:
     """What ``Searcher._hit`` reads of a hit: its stored fields and its score."""
 
@@ -176,6 +229,12 @@ class _Stored:
 
     def fields(self):
         return self.stored
+
+
+def _ranges(query) -> bool:
+    """Whether ``query`` has a range or a wildcard (terms found in the index, not typed)."""
+    found = (TermRange, Prefix, Wildcard)
+    return isinstance(query, found) or any(isinstance(leaf, found) for leaf in query.leaves())
 
 
 def _code_for(vocab, text):
@@ -207,7 +266,7 @@ def _normalise(text) -> str:
     if not isinstance(text, str):
         return ""
     table = str.maketrans({"“": '"', "”": '"', "：": ":", "\u3000": " ", "（": "(", "）": ")"})
-    return clean(text).translate(table).strip()     # no lone surrogates, NUL or controls
+    return normalise(clean(text).translate(table)).strip()   # no lone surrogates, NUL or controls
 
 
 def _page_of(stored, words):
@@ -266,6 +325,12 @@ def _shown_words(query):
         return
     if isinstance(query, AndNot):
         yield from _shown_words(query.a)
+        return
+    if isinstance(query, fast.Widened):
+        words, grams = query.parts()
+        if grams is not None and query.text:     # the word typed, found as a substring
+            yield query.text
+        yield from _shown_words(words)
         return
     if isinstance(query, Phrase):
         if query.fieldname == "body":
