@@ -29,7 +29,8 @@ def test_health_answers_without_login_or_session(client):
 def test_health_reports_queue_depth_lag_and_a_waiting_worker(client, store):
     with store() as root:
         root.index_queue.add("household/QJ-1")
-        root.index_queue._inbox._items[("household/QJ-1")] = time.time_ns() - 30 * 10**9
+        # queued 30 s ago: the same key again, with the time it would have had then
+        root.index_queue._inbox.put("household/QJ-1", time.time_ns() - 30 * 10**9)
         root.log.append("cli", "test", "", "")
     body = client.get("/healthz").json
     assert body["queues"]["index"] == 1 and body["queues"]["log"] == 1

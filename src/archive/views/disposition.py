@@ -102,6 +102,8 @@ def _input(request):
 def _int(value, name, title):
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e9:   # JSON's 3.0 is 3
+        return int(value)
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
         return int(value.strip())
     raise Invalid(f"{title}：应为整数", name)

@@ -30,15 +30,15 @@ DATE = {"type": "string", "format": "date"}
 NULL_DATE = {"type": ["string", "null"], "format": "date"}
 NULL_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 INT = {"type": "integer"}
-NOTE = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": r"^[\s\S]*\S[\s\S]*$",
+NOTE = {"type": "string", "minLength": 1, "maxLength": 1900, "pattern": r"^[\s\S]*\S[\s\S]*$",
         "description": "说明（必填）"}
 PATH_PARAMS = {
     "hold": {"name": "hold", "in": "path", "required": True, "description": "冻结编号（如 H00001）",
-             "schema": {"type": "string", "pattern": PARAM_TEXT}},
+             "schema": {"type": "string", "pattern": "^H[0-9]{1,9}$"}},
     "appraisal": {"name": "appraisal", "in": "path", "required": True, "description": "鉴定意见编号",
-                  "schema": {"type": "integer", "minimum": 1}},
+                  "schema": {"type": "integer", "minimum": 1, "maximum": 999999999}},
     "list_no": {"name": "list_no", "in": "path", "required": True, "description": "销毁清册编号",
-                "schema": {"type": "integer", "minimum": 1}},
+                "schema": {"type": "integer", "minimum": 1, "maximum": 999999999}},
 }
 ACTION_VERSIONS = ["held", "released", "appraisal", "appraisal_decided", "destroyed"]
 
@@ -67,7 +67,10 @@ def schemas(registry) -> dict:
             "proposed_at": {"type": "string", "format": "date-time"},
             "status": {"type": "string", "enum": list(APPRAISAL_STATUS)}, "status_title": STRING,
             "decided_by": NULL_STRING, "decided_at": NULL_DATETIME, "opinion": STRING}},
-        "AppraisalInput": {"type": "object", "required": ["action", "reason"], "properties": {
+        # years is required when (and only when it matters) the proposal is to extend
+        "AppraisalInput": {"type": "object", "required": ["action", "reason"],
+                           "if": {"properties": {"action": {"const": "extend"}}, "required": ["action"]},
+                           "then": {"required": ["years"]}, "properties": {
             "action": {"type": "string", "enum": list(sched.actions),
                        "description": "extend 延长保管期限，destroy 销毁，transfer 移交档案馆"},
             "years": {"type": "integer", "minimum": 1, "maximum": sched.max_extension_years,
