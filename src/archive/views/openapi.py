@@ -23,6 +23,7 @@ from ..schema.validators import CEILING
 from ..records.intake import CATEGORIES as INTAKE_CATEGORIES, CHECKS as INTAKE_CHECKS
 from .base import DEFAULT_PER_PAGE, KIND_OF, MAX_PER_PAGE
 from .openapi_text import BLANK, NOT_BLANK, PARAM_TEXT, TEXT
+from .openapi_text import ref as _ref, errors as _errors
 
 TITLES = {"household": "Household", "unit": "Unit"}
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
@@ -177,10 +178,6 @@ def metadata_schema(schema, strict=False) -> dict:
     if schema.rules:
         out["x-rules"] = list(schema.rules)
     return out
-
-
-def _ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 COMMENT = {"type": ["string", "null"], "title": "修改说明", "description": "为何建档或修改（记入版本）",
@@ -400,10 +397,6 @@ def _body(ref, media="application/json", encoding=None):
 
 def _ok(ref, description="成功", status="200"):
     return {status: {"description": description, **_json(ref)}}
-
-
-def _errors(*codes):
-    return {str(c): {"$ref": f"#/components/responses/{c}"} for c in codes}
 
 
 def _listing_params(schema):

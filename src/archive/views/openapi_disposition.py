@@ -6,18 +6,7 @@ from ..disposition.appraisal import STATUS as APPRAISAL_STATUS
 from ..disposition.destruction import MAX_ITEMS, STATUS as LIST_STATUS
 from ..disposition.schedule import EVENTS
 from .openapi_text import PARAM_TEXT, TEXT
-
-
-def _ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _errors(*codes):
-    return {str(c): {"$ref": f"#/components/responses/{c}"} for c in codes}
-
-
-def _json(schema, description="成功"):
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+from .openapi_text import ref as _ref, errors as _errors, json_answer as _json
 
 
 def _body(name):

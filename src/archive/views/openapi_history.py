@@ -2,14 +2,7 @@
 from __future__ import annotations
 
 from ..records.history import DOC_CHANGES, FACTS, GROUPS
-
-
-def _ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _errors(*codes):
-    return {str(c): {"$ref": f"#/components/responses/{c}"} for c in codes}
+from .openapi_text import ref as _ref, errors as _errors
 
 
 PAIRS = {"type": "array", "description": "（项目, 内容）对，如租期、破格办理、标记",

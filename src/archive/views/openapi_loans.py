@@ -4,18 +4,7 @@ from __future__ import annotations
 from ..custody.loans import MAX_ITEMS, STATES, USES
 from .base import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from .openapi_text import NOT_BLANK, PARAM_TEXT, TEXT
-
-
-def _ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _errors(*codes):
-    return {str(c): {"$ref": f"#/components/responses/{c}"} for c in codes}
-
-
-def _json(schema, description="成功"):
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+from .openapi_text import ref as _ref, errors as _errors, json_answer as _json
 
 
 STR = {"type": "string"}

@@ -3,14 +3,7 @@ from __future__ import annotations
 
 from .api_workflow import WORKLIST_LIMIT, WORKLIST_MAX
 from .openapi_text import NOT_BLANK, TEXT
-
-
-def _ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _errors(*codes):
-    return {str(c): {"$ref": f"#/components/responses/{c}"} for c in codes}
+from .openapi_text import ref as _ref, errors as _errors
 
 
 REFUSED = {"description": "步骤被拒绝：403 角色无权办理，409 档案已不处于该步骤的起始状态，"
