@@ -56,7 +56,7 @@ def test_role_lacks_the_permissions_roles_yaml_does_not_grant(matrix, role, perm
 
 def test_acl_grants_per_role_and_ends_by_denying_everything(matrix):
     acl = matrix.acl()
-    assert ("Allow", "role:auditor", ("view", "view_log", "inspect", "audit")) in acl and acl[-1] == DENY_ALL
+    assert ("Allow", "role:auditor", ("view", "view_log", "inspect", "audit", "statistics")) in acl and acl[-1] == DENY_ALL
 
 
 def test_unknown_permission_in_roles_file_is_refused(roles_copy):
