@@ -56,17 +56,17 @@ def test_role_lacks_the_permissions_roles_yaml_does_not_grant(matrix, role, perm
 
 def test_acl_grants_per_role_and_ends_by_denying_everything(matrix):
     acl = matrix.acl()
-    assert ("Allow", "role:auditor", ("view", "view_log", "inspect", "audit")) in acl and acl[-1] == DENY_ALL
+    assert ("Allow", "role:auditor", ("view", "view_log", "inspect", "audit", "statistics")) in acl and acl[-1] == DENY_ALL
 
 
 def test_unknown_permission_in_roles_file_is_refused(roles_copy):
-    _edit(roles_copy, "auditor:   [view, view_log, inspect, audit]", "auditor:   [view, view_log, inspect, audit, delete_all]")
+    _edit(roles_copy, "auditor:   [view, view_log, inspect, audit, statistics]", "auditor:   [view, view_log, inspect, audit, statistics, delete_all]")
     with pytest.raises(ValueError, match="delete_all"):
         RoleMatrix(roles_copy)
 
 
 def test_unknown_role_in_roles_file_is_refused(roles_copy):
-    _edit(roles_copy, "auditor:   [view, view_log, inspect, audit]", "auditor:   [view, view_log, inspect, audit]\n  janitor: [view]")
+    _edit(roles_copy, "auditor:   [view, view_log, inspect, audit, statistics]", "auditor:   [view, view_log, inspect, audit, statistics]\n  janitor: [view]")
     with pytest.raises(ValueError, match="janitor"):
         RoleMatrix(roles_copy)
 

@@ -48,6 +48,10 @@ def includeme(config):
     r("audit_acks", "/audits/{run_id}/acks")
     r("audit_csv", "/audits/{run_id}/report.csv")
     r("audit_pdf", "/audits/{run_id}/report.pdf")
+    # 统计年报: views/statistics.py
+    r("statistics", "/statistics")
+    r("statistics_csv", "/statistics/report.csv")
+    r("statistics_pdf", "/statistics/report.pdf")
     # hand-over packages (移交与接收): views/exchange.py
     r("dossier_bag", f"/{KIND}/{{no}}/bag.zip", **dossier)
     r("receipts", "/receipts")
