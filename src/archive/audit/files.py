@@ -104,7 +104,11 @@ class FileReader:
     def __init__(self, root, open_pdf=True, workers=2):
         self.jar = getattr(root, "_p_jar", None)
         storage = getattr(self.jar.db(), "storage", None) if self.jar is not None else None
-        self.helper = getattr(storage, "fshelper", None)
+        # Blob files read straight from disk only where they all are: a FileStorage's blob
+        # directory. RelStorage's blob directory is a cache (layout "zeocache", which a worker
+        # process does not know, and files it may not hold yet): read those through ZODB.
+        from ZODB.FileStorage import FileStorage
+        self.helper = getattr(storage, "fshelper", None) if isinstance(storage, FileStorage) else None
         self.open_pdf, self.workers = open_pdf, workers
 
     def stored_files(self, entries):
