@@ -1,7 +1,6 @@
 """What every view needs to know about the request: who, which language, which schema."""
 from __future__ import annotations
 
-import datetime as _dt
 import urllib.parse
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
@@ -10,6 +9,7 @@ from pyramid.response import FileIter, Response
 from ..records import filing
 from ..records.filing import ValidationFailed
 from .input import FORM_OVERHEAD, UploadTooLarge, text_problems
+from ..exchange.codec import plain   # stored values as JSON: one definition for the API and packages
 
 KIND_OF = {"households": "household", "units": "unit"}
 CONTAINER_OF = {v: k for k, v in KIND_OF.items()}
@@ -236,17 +236,6 @@ def per_page_param(request, default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE, name
                    title="每页条数"):
     """The page size of a listing: 1 to ``maximum`` (the OpenAPI document says the same)."""
     return _int_param(request, name, title, default, high=maximum)
-
-
-def plain(value):
-    """Stored values as JSON: dates as ISO strings, tuples and sets as lists."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    if isinstance(value, (_dt.date, _dt.datetime)):
-        return value.isoformat()
-    return value
 
 
 def _url(request, route, dossier, **kw):
