@@ -213,18 +213,62 @@ def _disposition(root, registry, progress=None):
     fill(root, progress=progress)
 
 
+# The all-powerful administrator as roles.yaml had it before 三员分立, for the upgrade's report.
+OLD_ADMIN = ("view", "view_personal", "create", "edit", "file", "restore", "manage_users",
+             "view_log", "inspect", "audit", "shelve", "lend", "export", "dispose", "statistics")
+
+
+def _separated_duties(root, registry, report=log.warning):
+    """三员分立: each user holding the old ``admin`` role becomes a system administrator
+    (accounts) who keeps his work on the dossiers as an archivist (档案管理员 holds every
+    business permission the old admin had, less ``inspect`` and ``audit``, plus the
+    procedure's steps, credit events and holds). One who was also an auditor stays the
+    auditor, as archivist, and is not made system administrator: no one holds two of the
+    three. Nobody is made security officer: that is a choice for the office, made at the
+    command line (``archive user add LOGIN --role secadmin``). Each change goes into the
+    audit log (actor ``evolve``) and is reported, with what the user gained and lost."""
+    import datetime as _dt
+
+    from .access.security import RoleMatrix
+    from .access.users import role_title
+    matrix = RoleMatrix(registry.directory / "roles.yaml")
+    when = _dt.datetime.now(_dt.timezone.utc)
+    users = list(root.users.values())
+    for user in users:
+        if "admin" not in user.roles:
+            continue
+        before = tuple(user.roles)
+        kept = [r for r in before if r != "admin"]
+        duty = [] if "auditor" in kept else ["sysadmin"]
+        user.roles = tuple(dict.fromkeys(duty + kept + ["archivist"]))
+        held = {p for r in user.roles for p in matrix.roles.get(r, ())}
+        had = set(OLD_ADMIN) | {p for r in kept for p in matrix.roles.get(r, ())}
+        had = {"manage_accounts", "manage_roles"} | had - {"manage_users"}
+        gained, lost = sorted(held - had), sorted(had - held)
+        root.log.append("evolve", "user.roles", user.login,
+                        f"{','.join(before)} -> {','.join(user.roles)}", when)
+        report(f"三员分立：用户 {user.login} 原为{'、'.join(role_title(r) for r in before)}，"
+               f"现为{'、'.join(role_title(r) for r in user.roles)}"
+               + (f"；新增权限 {', '.join(gained)}" if gained else "")
+               + (f"；不再有 {', '.join(lost)}" if lost else ""))
+    if users and not any("secadmin" in u.roles for u in users):
+        report("三员分立：尚无安全保密管理员，无人能在网页上分配角色；请在服务器上运行 "
+               "archive user add <登录名> --role secadmin 任命一位（不能是系统管理员或安全审计员）")
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
          _loan_book, _cluster, _sm3, _receipts, _small_records,
-         _disposition]   # STEPS[n]: generation n to n + 1
+         _disposition, _separated_duties]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 
-def upgrade(root, registry, steps=None, progress=None) -> int:
+def upgrade(root, registry, steps=None, progress=None, report=None) -> int:
     """Run the steps the root has not had yet; returns how many ran.
 
     ``progress(done, total)`` is handed to the steps that take it (long walks over every
-    dossier), so ``archive evolve`` shows a bar."""
+    dossier), so ``archive evolve`` shows a bar; ``report(line)`` to the steps that say
+    what they changed (``archive evolve`` prints it; otherwise it goes to the log)."""
     import inspect
     steps = STEPS if steps is None else steps
     ran = 0
@@ -232,10 +276,13 @@ def upgrade(root, registry, steps=None, progress=None) -> int:
         step = steps[root.generation]
         log.info("evolve: generation %s -> %s (%s)", root.generation, root.generation + 1,
                  step.__doc__.strip().splitlines()[0] if step.__doc__ else step.__name__)
-        if progress is not None and "progress" in inspect.signature(step).parameters:
-            step(root, registry, progress=progress)
-        else:
-            step(root, registry)
+        takes = inspect.signature(step).parameters
+        extra = {}
+        if progress is not None and "progress" in takes:
+            extra["progress"] = progress
+        if "report" in takes:
+            extra["report"] = report or log.warning
+        step(root, registry, **extra)
         root.generation += 1
         ran += 1
     return ran

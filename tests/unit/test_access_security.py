@@ -39,8 +39,8 @@ class Clock:
 
 # -- role matrix --------------------------------------------------------------------------------
 @pytest.mark.parametrize("role, permission", [
-    ("archivist", "file"), ("archivist", "restore"), ("admin", "manage_users"),
-    ("auditor", "view_log"), ("reviewer", "view_personal"),
+    ("archivist", "file"), ("archivist", "restore"), ("sysadmin", "manage_accounts"),
+    ("secadmin", "manage_roles"), ("auditor", "view_log"), ("reviewer", "view_personal"),
 ])
 def test_role_has_the_permissions_roles_yaml_grants(matrix, role, permission):
     assert matrix.allows(role, permission)
@@ -48,10 +48,19 @@ def test_role_has_the_permissions_roles_yaml_grants(matrix, role, permission):
 
 @pytest.mark.parametrize("role, permission", [
     ("reviewer", "edit"), ("inspector", "file"), ("auditor", "view_personal"),
-    ("archivist", "manage_users"), ("nobody", "view"),
+    ("archivist", "manage_accounts"), ("archivist", "manage_roles"), ("nobody", "view"),
 ])
 def test_role_lacks_the_permissions_roles_yaml_does_not_grant(matrix, role, permission):
     assert not matrix.allows(role, permission)
+
+
+def test_three_administrators_have_separate_duties(matrix):
+    """三员分立: the system administrator keeps accounts (no business data, no log), the
+    security officer gives roles, only the auditor reads the log."""
+    assert matrix.roles["sysadmin"] == ["manage_accounts"]
+    assert matrix.roles["secadmin"] == ["manage_roles"]
+    assert [r for r, perms in matrix.roles.items() if "view_log" in perms] == ["auditor"]
+    assert not {"manage_accounts", "manage_roles"} & set(matrix.roles["auditor"])
 
 
 def test_acl_grants_per_role_and_ends_by_denying_everything(matrix):

@@ -80,9 +80,44 @@ def test_unknown_role_is_refused(users, hasher):
         users.add("reviewer", "审核员", ["reviewer", "superuser"], PASSWORD, hasher)
 
 
-def test_user_needs_at_least_one_role(users, hasher):
-    with pytest.raises(UserError, match="角色无效"):
-        users.add("reviewer", "审核员", [], PASSWORD, hasher)
+def test_an_account_may_wait_for_its_roles(users, hasher):
+    """The system administrator makes the account, the security officer gives the roles."""
+    assert users.add("reviewer", "审核员", [], PASSWORD, hasher).roles == ()
+
+
+@pytest.mark.parametrize("roles", [["sysadmin", "secadmin"], ["sysadmin", "auditor"],
+                                   ["secadmin", "auditor"], ["sysadmin", "secadmin", "auditor"]])
+def test_no_one_holds_two_of_the_three_duties(users, hasher, roles):
+    with pytest.raises(UserError, match="三员分立"):
+        users.add("boss", "王主任", roles, PASSWORD, hasher)
+    assert "boss" not in users
+    with pytest.raises(UserError, match="三员分立"):
+        users.set_roles("archivist", roles)
+    assert users["archivist"].roles == ("archivist",)
+
+
+def test_an_administrator_may_also_do_business_work(users, hasher):
+    assert users.add("boss", "王主任", ["sysadmin", "archivist"], PASSWORD, hasher).roles == (
+        "sysadmin", "archivist")
+
+
+def test_no_one_changes_his_own_roles(users, hasher):
+    users.add("security", "保密员", ["secadmin"], PASSWORD, hasher)
+    with pytest.raises(UserError, match="不能修改自己的角色"):
+        users.set_roles("security", ["secadmin", "archivist"], by="security")
+    users.set_roles("archivist", ["archivist", "reviewer"], by="security")
+    assert users["archivist"].roles == ("archivist", "reviewer")
+
+
+@pytest.mark.parametrize("role", ["secadmin", "auditor"])
+def test_system_administrator_keeps_off_the_other_officers_credentials(users, hasher, role):
+    admin = users.add("admin", "系统管理员", ["sysadmin"], PASSWORD, hasher)
+    officer = users.add("officer", "某员", [role], PASSWORD, hasher)
+    with pytest.raises(UserError, match="命令行"):
+        users.check_credentials(admin, officer)
+    users.check_credentials(officer, officer)          # his own
+    users.check_credentials(None, officer)             # the command line
+    users.check_credentials(admin, users["archivist"])  # anyone else's
 
 
 def test_unknown_role_is_refused_when_changing_roles(users):

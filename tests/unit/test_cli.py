@@ -66,15 +66,37 @@ def archive(ini, monkeypatch, capsys):
 
 
 def test_user_add_reads_the_password_from_stdin(archive, ini):
-    status, out, _ = archive("user", "add", "Boss", "--role", "admin", "--role", "auditor",
+    status, out, _ = archive("user", "add", "Boss", "--role", "sysadmin", "--role", "archivist",
                              "--name", "王主任", stdin=PASSWORD + "\nignored\n")
     assert status == 0 and "已添加用户 boss" in out
     with store(ini) as root:
         user = root.users["boss"]
-        assert (user.name, user.roles) == ("王主任", ("admin", "auditor"))
+        assert (user.name, user.roles) == ("王主任", ("sysadmin", "archivist"))
         assert root.users.authenticate("boss", PASSWORD, HASHER) is user
         entry = root.log.newest(1)[0]
         assert (entry.actor, entry.action, entry.target) == ("cli", "user.add", "boss")
+
+
+def test_two_of_the_three_duties_are_refused(archive, ini):
+    """三员分立 at the command line too: one person is not system administrator and auditor."""
+    archive("evolve")
+    status, out, err = archive("user", "add", "boss", "--role", "sysadmin", "--role", "auditor",
+                               stdin=PASSWORD + "\n")
+    assert status == 2 and "三员分立" in err and "系统管理员和安全审计员" in err and out == ""
+    with store(ini) as root:
+        assert "boss" not in root.users
+
+
+def test_user_password_sets_a_new_password_for_any_officer(archive, ini):
+    archive("user", "add", "security", "--role", "secadmin", stdin=PASSWORD + "\n")
+    status, out, _ = archive("user", "password", "security", stdin="another-pass-2\n")
+    assert status == 0 and "security" in out
+    with store(ini) as root:
+        assert root.users.authenticate("security", "another-pass-2", HASHER) is not None
+        entry = root.log.newest(1)[0]
+        assert (entry.actor, entry.action, entry.target) == ("cli", "user.password", "security")
+    status, _, err = archive("user", "password", "nobody", stdin="another-pass-2\n")
+    assert status == 2 and "不存在" in err
 
 
 def test_bad_role_is_refused_and_nothing_stored(archive, ini):

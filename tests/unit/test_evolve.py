@@ -172,3 +172,30 @@ def test_generation_10_makes_what_a_filing_rewrites_small_and_keeps_everything(r
              list(root.fixity.entries()), len(root.text_queue), len(root.index_queue),
              {p: list(i.forward.items()) for p, i in root.households.indexes.items()})
     assert after == before and root.log.seal() == 1 and root.log.check().ok
+
+
+def test_separated_duties_maps_every_old_administrator_and_says_so(registry):
+    """三员分立: an old ``admin`` becomes system administrator and archivist; one who was also
+    the auditor stays auditor (never two of the three); each change is logged and reported,
+    and the missing security officer is pointed out."""
+    import ZODB
+
+    from archive.access.users import make_hasher
+    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    hasher = make_hasher(time_cost=1, memory_cost=1024)
+    for login, roles in (("boss", ("admin",)), ("wang", ("admin", "auditor")),
+                         ("li", ("archivist",))):
+        root.users.add(login, login, [], "secret-pass-1", hasher).roles = roles
+    root.generation = evolve.STEPS.index(evolve._separated_duties)
+    lines = []
+    assert evolve.upgrade(root, registry, report=lines.append) >= 1
+    assert root.users["boss"].roles == ("sysadmin", "archivist")
+    assert root.users["wang"].roles == ("auditor", "archivist")
+    assert root.users["li"].roles == ("archivist",)
+    entries = {e.target: e for e in root.log.newest(10, "user.roles")}
+    assert set(entries) == {"boss", "wang"} and entries["boss"].actor == "evolve"
+    assert entries["boss"].detail == "admin -> sysadmin,archivist"
+    boss = next(line for line in lines if "boss" in line)
+    assert "系统管理员、档案管理员" in boss and "新增权限 credit, hold, transition" in boss
+    assert "不再有 audit, inspect, manage_roles, view_log" in boss
+    assert any("尚无安全保密管理员" in line and "--role secadmin" in line for line in lines)

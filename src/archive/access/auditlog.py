@@ -40,6 +40,9 @@ ACTIONS = {   # how a clerk reads an action; transitions read "办理：<step>"
     "login": ("登录", "Login"),
     "user.add": ("新增用户", "User added"),
     "user.edit": ("修改用户", "User changed"),
+    "user.roles": ("分配角色", "Roles assigned"),
+    "user.password": ("重置密码", "Password reset"),
+    "user.refused": ("用户管理被拒绝", "User change refused"),
     "token.issue": ("签发令牌", "Token issued"),
     "personal.unmask": ("查看未脱敏个人信息", "Unmasked personal data"),
     "dossier.created": ("建档", "Dossier created"),
@@ -192,12 +195,13 @@ class AuditLog(Persistent):
             return []
         return [LogEntry(None, *record, "", "") for _, record in self._inbox.items()]
 
-    def newest(self, limit=50, action=None, target=None):
+    def newest(self, limit=50, action=None, target=None, actors=None):
         """The latest entries first (those waiting to be sealed before them), optionally
-        of one action and/or about one target."""
+        of one action and/or about one target and/or by one of ``actors``."""
         def wanted(entry):
             return (action is None or entry.action == action) and \
-                (target is None or entry.target == target)
+                (target is None or entry.target == target) and \
+                (actors is None or entry.actor in actors)
         out = [e for e in reversed(self._waiting_entries()) if wanted(e)][:limit]
         number = self._last()
         while number > 0 and len(out) < limit:

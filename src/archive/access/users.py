@@ -2,6 +2,13 @@
 
 Passwords are hashed with argon2id; API tokens are random and only their SHA-256 is
 stored, so a stolen database reveals neither.
+
+Administration is split three ways (三员分立, GB/T 39784 系统管理): the system administrator
+(系统管理员) keeps the accounts, the security officer (安全保密管理员) gives them roles, the
+security auditor (安全审计员) reads the log of both. No one holds two of the three, no one
+changes his own roles, and the system administrator does not touch the credentials of the
+other two (whose passwords and tokens are set at the server's command line): otherwise one
+person could become all three.
 """
 from __future__ import annotations
 
@@ -15,10 +22,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-ROLES = ("admin", "archivist", "reviewer", "inspector", "auditor", "borrower")
-ROLE_TITLES = {"admin": ("系统管理员", "Administrator"), "archivist": ("档案管理员", "Archivist"),
+ROLES = ("sysadmin", "secadmin", "archivist", "reviewer", "inspector", "auditor", "borrower")
+ROLE_TITLES = {"sysadmin": ("系统管理员", "System administrator"),
+               "secadmin": ("安全保密管理员", "Security officer"),
+               "archivist": ("档案管理员", "Archivist"),
                "reviewer": ("审核员", "Reviewer"), "inspector": ("稽查员", "Inspector"),
-               "auditor": ("审计员", "Auditor"), "borrower": ("利用者", "Borrower")}
+               "auditor": ("安全审计员", "Security auditor"), "borrower": ("利用者", "Borrower")}
+# 三员: held by three different people, never two by one (GB/T 39784)
+SEPARATED = ("sysadmin", "secadmin", "auditor")
+# whose credentials (password, tokens, activation) only they and the command line change
+GUARDED = ("secadmin", "auditor")
 LOGIN = re.compile(r"^[a-z0-9_.-]{2,32}$")
 MIN_PASSWORD = 8
 
@@ -104,6 +117,8 @@ class Users(Persistent):
         return self._users.values()
 
     def add(self, login, name, roles, password, hasher) -> User:
+        """A new account; ``roles`` may be empty (the web's system administrator makes the
+        account, the security officer then gives it roles)."""
         login = (login or "").strip().lower()
         if not LOGIN.match(login):
             raise UserError("登录名应为2–32位小写字母、数字或 _ . -")
@@ -115,15 +130,36 @@ class Users(Persistent):
         self._users[login] = user
         return user
 
-    def set_roles(self, login, roles):
+    def set_roles(self, login, roles, by=None):
+        """Give the user exactly these roles; ``by`` (the security officer's login, None at the
+        command line) may not be the user himself."""
+        if by is not None and by == login:
+            raise UserError("不能修改自己的角色，须由另一位安全保密管理员办理")
         self._check_roles(roles)
-        self[login].roles = tuple(roles)
+        self[login].roles = tuple(dict.fromkeys(roles))
 
     @staticmethod
     def _check_roles(roles):
         unknown = [r for r in roles if r not in ROLES]
-        if not roles or unknown:
-            raise UserError(f"角色无效：{unknown or '至少选择一个角色'}")
+        if unknown:
+            raise UserError(f"角色无效：{'、'.join(unknown)}")
+        held = [r for r in SEPARATED if r in roles]
+        if len(held) > 1:
+            raise UserError("三员分立：系统管理员、安全保密管理员、安全审计员须由不同的人担任，"
+                            f"一个用户不能同时是{'和'.join(role_title(r) for r in held)}")
+
+    @staticmethod
+    def check_credentials(by, user):
+        """Refuse an administrator changing the password, tokens or activation of an account
+        that holds another of the three duties (``by``: the acting User, None at the command
+        line): he could log in as that officer and be two of the three."""
+        if by is None or by.login == user.login:
+            return
+        guarded = [r for r in GUARDED if r in user.roles]
+        if guarded:
+            raise UserError(f"“{user.login}”是{role_title(guarded[0])}：其密码只能由本人修改，或在服务器上"
+                            "用命令行（archive user password、archive token）办理；停用须先由安全保密管理员"
+                            "撤销其角色")
 
     def authenticate(self, login, password, hasher) -> User | None:
         user = self._users.get((login or "").strip().lower())

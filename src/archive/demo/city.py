@@ -82,18 +82,25 @@ REPAIRS = ("腾退验收发现卫生间渗水、墙面霉变，送修", "厨房�
            "入户门锁及窗户五金件损坏，送修")
 
 
+# One demo user per role, login = role, except the two administrators of 三员分立: the
+# system administrator keeps the login ``admin`` every demo has had, the security officer
+# is ``security``.
+DEMO_LOGINS = {"sysadmin": "admin", "secadmin": "security"}
+
+
 def create_demo_users(root, hasher):
-    """One demo user per role, login = role, password DEMO_PASSWORD_PREFIX + login.
+    """One demo user per role, password DEMO_PASSWORD_PREFIX + login (DEMO_LOGINS).
 
     Existing logins are left alone (their passwords are not reset); returns
     ``[(login, password, role)]`` for the users made.
     """
     made = []
     for role in ROLES:
-        if role not in root.users:
-            password = DEMO_PASSWORD_PREFIX + role
-            root.users.add(role, f"演示{role_title(role)}", [role], password, hasher)
-            made.append((role, password, role))
+        login = DEMO_LOGINS.get(role, role)
+        if login not in root.users:
+            password = DEMO_PASSWORD_PREFIX + login
+            root.users.add(login, f"演示{role_title(role)}", [role], password, hasher)
+            made.append((login, password, role))
     return made
 
 

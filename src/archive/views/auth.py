@@ -9,12 +9,26 @@ from pyramid.view import view_config
 from ..records.filing import now
 
 
-def _safe_target(request, target):
+def _safe_target(request, target, user=None):
     """Only redirect within this site (no open redirect through came_from)."""
     if (target and target.startswith("/") and not target.startswith("//")
             and not any(c < " " or c in "\x7f\\" for c in target)):
         return request.application_url + target
-    return request.route_url("home")
+    return request.route_url(_landing(request, user))
+
+
+# Where a user lands after logging in without asking for a page: the home page shows
+# dossiers, which the administrators (三员分立) and borrowers may not see.
+LANDINGS = (("view", "home"), ("manage_accounts", "users"), ("manage_roles", "users"),
+            ("view_log", "log"), ("borrow", "loans"))
+
+
+def _landing(request, user):
+    if user is None:
+        return "home"
+    matrix = request.registry.archive_roles
+    held = {p for r in user.roles for p in matrix.roles.get(r, ())}
+    return next((route for perm, route in LANDINGS if perm in held), "home")
 
 
 @view_config(route_name="login", renderer="archive:templates/login.pt")
@@ -36,7 +50,7 @@ def login(request):
                 headers = remember(request, user.login, epoch=user.session_epoch)
                 new_csrf_token(request)
                 request.root.log.append(user.login, "login", user.login, "", now())
-                return HTTPFound(_safe_target(request, came_from), headers=headers)
+                return HTTPFound(_safe_target(request, came_from, user), headers=headers)
             throttle.failed(login_name)
             request.response.status = 401
             message = request.t("登录名或密码不正确")
