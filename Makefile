@@ -20,7 +20,7 @@ run: install
 	$(BIN)/archive -c $(CONFIG) demo --if-empty
 	@echo ""
 	@echo "公租房档案管理系统: http://127.0.0.1:6543/"
-	@echo "Demo logins (password demo-<login>): admin archivist reviewer inspector auditor borrower"
+	@echo "Demo logins (password demo-<login>): admin (system administrator) security (security officer) archivist reviewer inspector auditor borrower"
 	@echo ""
 	$(BIN)/pserve $(CONFIG)
 

@@ -12,7 +12,10 @@ import transaction
 
 from archive.schema import idnumber
 
-ROLES = ("admin", "archivist", "reviewer", "inspector", "auditor")
+ROLES = ("sysadmin", "secadmin", "archivist", "reviewer", "inspector", "auditor")
+# 三员分立: the two administrators see no dossiers (nor the log, which is the auditor's)
+ADMINS = ("sysadmin", "secadmin")
+READERS = tuple(r for r in ROLES if r not in ADMINS)
 PASSWORD = "secret-pass-1"
 
 

@@ -93,7 +93,7 @@ def test_destroyed_file_is_nowhere_on_disk(app, users, store, tmp_path):
         appraisal.decide(root, sched, dossier, 1, True, "同意销毁", "reviewer", now)
         lst = destruction.draw(root, sched, [no], "archivist", now)
         destruction.approve(root, lst.number, "reviewer", now)
-        destruction.carry_out(root, sched, lst.number, "admin", now)
+        destruction.carry_out(root, sched, lst.number, "archivist2", now)
         sums = [f.sha256 for f in dossier.destruction.files]
         assert len(sums) == 2 and all(len(s) == 64 for s in sums)
     db = registry._zodb_databases[""]
@@ -101,7 +101,7 @@ def test_destroyed_file_is_nowhere_on_disk(app, users, store, tmp_path):
     assert found_under(tmp_path, needle) == [], removed
     with _Abort(store) as root:   # the stub: what was destroyed, when, on whose approval
         stub = root.households[no]
-        assert stub.destruction.approved_by == "reviewer" and stub.destruction.supervisor == "admin"
+        assert stub.destruction.approved_by == "reviewer" and stub.destruction.supervisor == "archivist2"
         assert stub.archive_no == no and stub.title
         assert [f.sha256 for f in stub.destruction.files] == sums
         assert not any(len(d.files) for d in stub.documents.values())

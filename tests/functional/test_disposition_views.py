@@ -120,7 +120,7 @@ def test_holds_block_appraisal_withdrawal_and_are_listed(api, store):
     assert no in api.get("/holds").text
     api.post(f"/api/households/{no}/holds", {"reason": "nonsense", "note": "x"}, status=422)
     api.post(f"/api/households/{no}/holds", {"reason": "audit", "note": "x"}, role="archivist", status=201)
-    api.post(f"/api/households/{no}/holds", {"reason": "audit", "note": "x"}, role="admin", status=403)
+    api.post(f"/api/households/{no}/holds", {"reason": "audit", "note": "x"}, role="auditor", status=403)
     api.post(f"/api/households/{no}/holds/{hold['hold_id']}/release", {"note": "已结案"}, role="inspector")
     api.post(f"/api/households/{no}/holds/{hold['hold_id']}/release", {"note": "again"}, status=409)
     api.post(f"/api/households/{no}/holds/H99999/release", {"note": "x"}, status=404)
@@ -149,7 +149,7 @@ def test_destruction_through_the_api_into_a_stub(api, store, app):
     n = lst["number"]
     row = lst["rows"][0]
     assert (row["documents"], row["pages"], row["retention"]) == (1, 2, "D10")
-    api.post(f"/api/destruction-lists/{n}/execution", role="admin", status=409)       # not approved
+    api.post(f"/api/destruction-lists/{n}/execution", role="archivist2", status=409)       # not approved
     api.post(f"/api/destruction-lists/{n}/approval", status=403)                      # drawer approves
     api.post(f"/api/destruction-lists/{n}/approval", role="reviewer")
     r = api.post(f"/api/destruction-lists/{n}/execution", role="reviewer", status=403)  # approver supervises
@@ -159,13 +159,13 @@ def test_destruction_through_the_api_into_a_stub(api, store, app):
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     for word in ("销毁清册", "档号", "题名", "件数", "页数", "保管期限", "鉴定意见", "批准人", "监销人", no):
         assert word in text
-    done = api.post(f"/api/destruction-lists/{n}/execution", role="admin").json
-    assert done["status"] == "done" and done["supervisor"] == "admin"
+    done = api.post(f"/api/destruction-lists/{n}/execution", role="archivist2").json
+    assert done["status"] == "done" and done["supervisor"] == "archivist2"
     for thread in getattr(app.registry, "archive_purges", []):
         thread.join(60)
     stub = api.get(f"/api/households/{no}").json
     record = stub["disposition"]["destruction"]
-    assert record["approved_by"] == "reviewer" and record["supervisor"] == "admin"
+    assert record["approved_by"] == "reviewer" and record["supervisor"] == "archivist2"
     assert len(record["files"][0]["sha256"]) == 64
     assert stub["documents"][0]["files"] == []
     page = api.get(f"/households/{no}")
@@ -186,7 +186,7 @@ def test_destruction_refusals(api, store):
     approved(api, not_due)
     n = api.post("/api/destruction-lists", {"archive_nos": [not_due]}, status=201).json["number"]
     api.post(f"/api/destruction-lists/{n}/approval", role="reviewer")
-    r = api.post(f"/api/destruction-lists/{n}/execution", role="admin", status=409)
+    r = api.post(f"/api/destruction-lists/{n}/execution", role="archivist2", status=409)
     assert "处置日期" in r.json["error"]
     # held after approval: destruction refused
     due = household(api, store, seq=41)
@@ -194,7 +194,7 @@ def test_destruction_refusals(api, store):
     m = api.post("/api/destruction-lists", {"archive_nos": [due]}, status=201).json["number"]
     api.post(f"/api/destruction-lists/{m}/approval", role="reviewer")
     api.post(f"/api/households/{due}/holds", {"reason": "audit", "note": "审计"}, role="inspector", status=201)
-    r = api.post(f"/api/destruction-lists/{m}/execution", role="admin", status=409)
+    r = api.post(f"/api/destruction-lists/{m}/execution", role="archivist2", status=409)
     assert "冻结" in r.json["error"]
     with store() as root:
         assert root.households[due].destruction is None and len(root.fixity.of("household", due)) == 1
@@ -222,7 +222,7 @@ def test_pages_and_forms(browser, api, store):
     assert "approve-form" not in page.forms   # the drawer may not approve
     browser.login("reviewer")
     page = browser.get(page.request.path).forms["approve-form"].submit().follow()
-    browser.login("admin")
+    browser.login("archivist2")
     page = browser.get(page.request.path).forms["execute-form"].submit().follow()
     assert "已销毁" in page.text
     assert browser.get(page.request.path + "/list.pdf").content_type == "application/pdf"

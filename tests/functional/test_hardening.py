@@ -12,7 +12,7 @@ import webtest
 from pyramid.authorization import Deny
 
 from archive.schema import idnumber
-from conftest import doc_fields, encrypted_pdf, PASSWORD, ROLES, household_input, make_pdf
+from conftest import doc_fields, encrypted_pdf, PASSWORD, READERS, household_input, make_pdf
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 XSS = "<script>alert(1)</script>"
@@ -35,8 +35,8 @@ def file_doc(client, users, no, content=None, filename="申请表.pdf", **fields
                        status=201).json
 
 
-def csrf(client):
-    return client.get("/households").html.select_one("input[name=csrf_token]")["value"]
+def csrf(client, page="/households"):
+    return client.get(page).html.select_one("input[name=csrf_token]")["value"]
 
 
 def versions(store, no):
@@ -180,16 +180,17 @@ def test_oversized_upload_is_413_api_and_html(browser, client, users, store, hou
 # -- CSRF --------------------------------------------------------------------------------
 def test_forged_form_posts_are_refused_and_change_nothing(browser, client, users, store, household):
     doc = file_doc(client, users, household)["doc_id"]
-    browser.login("admin")
     posts = [
-        ("/households/new", {"name": "伪造"}),
-        (f"/households/{household}/restore", {"version": "1", "comment": "伪造"}),
-        (f"/households/{household}/documents/{doc}/withdraw", {"reason": "伪造"}),
-        ("/users/new", {"login": "mallory", "password": "password-123", "roles": "admin"}),
-        ("/users/inspector", {"roles": "admin", "active": "1"}),
-        ("/users/inspector/token", {}),
+        ("sysadmin", "/users/new", {"login": "mallory", "password": "password-123"}),
+        ("sysadmin", "/users/inspector", {"active": ""}),
+        ("sysadmin", "/users/inspector/token", {}),
+        ("secadmin", "/users/inspector/roles", {"roles": "sysadmin"}),
+        ("archivist", "/households/new", {"name": "伪造"}),
+        ("archivist", f"/households/{household}/restore", {"version": "1", "comment": "伪造"}),
+        ("archivist", f"/households/{household}/documents/{doc}/withdraw", {"reason": "伪造"}),
     ]
-    for url, data in posts:
+    for login, url, data in posts:
+        browser.login(login)
         for token in (None, "forged-token"):
             body = dict(data, **({"csrf_token": token} if token else {}))
             response = browser.post(url, body, status="*")
@@ -203,7 +204,8 @@ def test_forged_form_posts_are_refused_and_change_nothing(browser, client, users
     assert versions(store, household) == 2
     with store() as root:
         assert "mallory" not in root.users
-        assert root.users["inspector"].roles == ("inspector",)
+        assert root.users["inspector"].roles == ("inspector",) and root.users["inspector"].active
+        assert len(root.users["inspector"].tokens) == 1   # the fixture's
         assert not root.households[household].documents[doc].withdrawn
     # still logged in: a forged logout does not log the user out either
     assert browser.post("/logout", status="*").status_int == 400
@@ -278,9 +280,9 @@ def test_diff_with_bad_versions_is_400(browser, client, users, household, query)
 
 # -- wrong methods ------------------------------------------------------------------------
 def test_wrong_methods_are_4xx(browser, client, users, household):
-    browser.login("admin")
+    browser.login("sysadmin")
     for url in ("/logout", "/users/new", "/users/inspector", "/users/inspector/token",
-                f"/households/{household}/restore"):
+                "/users/inspector/roles", f"/households/{household}/restore"):
         assert 400 <= browser.get(url, status="*").status_int < 500, url
     h = bearer(users, "archivist")
     for method in ("DELETE", "PATCH"):
@@ -587,7 +589,7 @@ def changed_household(client, users):
     return no, secrets
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", READERS)
 def test_personal_data_masked_by_default_in_every_page_for_every_role(
         browser, changed_household, role):
     no, secrets = changed_household
@@ -606,7 +608,7 @@ def test_personal_data_masked_by_default_in_every_page_for_every_role(
                 assert secret[:14] not in text and secret[6:14] not in text, (url, secret)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", READERS)
 def test_personal_data_masked_by_default_in_every_api_response_for_every_role(
         client, users, changed_household, role):
     no, secrets = changed_household
@@ -618,7 +620,7 @@ def test_personal_data_masked_by_default_in_every_api_response_for_every_role(
         text = client.get(url, headers=h).text
         for secret in secrets:
             assert secret not in text, (url, secret)
-    if role in ("admin", "archivist"):
+    if role == "archivist":
         body = {**household_input(name="赵六", seq=41), "comment": "受理"}
         text = client.post_json("/api/households", body, headers=h, status=201).text
         assert body["applicant"]["id_number"] not in text and body["phone"] not in text
@@ -662,8 +664,8 @@ def test_deactivated_user_is_refused_immediately(app, browser, client, users, st
     assert inspector.get("/households").status_int == 200
     assert client.get("/api/households", headers=bearer(users, "inspector")).status_int == 200
 
-    browser.login("admin")
-    browser.post("/users/inspector", {"csrf_token": csrf(browser), "roles": "inspector"})
+    browser.login("sysadmin")
+    browser.post("/users/inspector", {"csrf_token": csrf(browser, "/users")})
     with store() as root:
         assert not root.users["inspector"].active
 
@@ -689,15 +691,15 @@ def test_revoked_token_is_refused_immediately(client, users, store):
 
 
 # -- role escalation ------------------------------------------------------------------------------
-@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+@pytest.mark.parametrize("role", READERS)
 def test_user_without_manage_users_cannot_escalate(app, browser, client, users, store, role):
     browser.login(role)
     token = csrf(browser)
-    attempts = [("/users/" + role, {"roles": ["admin"], "active": "1"}),
-                ("/users/new", {"login": "mallory", "name": "m", "password": "password-123",
-                                "roles": "admin"}),
-                ("/users/admin/token", {"label": "x"}),
-                ("/users/admin", {"roles": [role], "active": ""})]
+    attempts = [("/users/" + role + "/roles", {"roles": ["secadmin"]}),
+                ("/users/new", {"login": "mallory", "name": "m", "password": "password-123"}),
+                ("/users/sysadmin/token", {"label": "x"}),
+                ("/users/sysadmin", {"active": ""}),
+                ("/users/secadmin/roles", {"roles": [role]})]
     for url, data in attempts:
         response = browser.post(url, dict(data, csrf_token=token), status="*")
         is_clean_refusal(response, 403)
@@ -706,15 +708,117 @@ def test_user_without_manage_users_cannot_escalate(app, browser, client, users, 
         assert "新API令牌" not in response.text
     with store() as root:
         assert root.users[role].roles == (role,)
-        assert root.users["admin"].roles == ("admin",) and root.users["admin"].active
+        assert root.users["sysadmin"].roles == ("sysadmin",) and root.users["sysadmin"].active
+        assert root.users["secadmin"].roles == ("secadmin",)
         assert "mallory" not in root.users
     assert browser.get("/users", status="*").status_int == 403
 
 
+def _refusals(store):
+    with store() as root:
+        return [(e.actor, e.target) for e in root.log.newest(50, "user.refused")]
+
+
+def test_system_administrator_gives_no_roles(browser, client, users, store):
+    """三员分立: the system administrator makes accounts but gives no roles, his own least."""
+    browser.login("sysadmin")
+    token = csrf(browser, "/users")
+    for login in ("sysadmin", "inspector"):
+        response = browser.post(f"/users/{login}/roles", {"csrf_token": token,
+                                                          "roles": ["sysadmin", "archivist"]},
+                                status="*")
+        is_clean_refusal(response, 403)
+    # a new account has no roles, whatever the form says
+    browser.post("/users/new", {"csrf_token": token, "login": "clerk", "name": "李",
+                                "password": "password-123", "roles": "archivist"})
+    with store() as root:
+        assert root.users["sysadmin"].roles == ("sysadmin",)
+        assert root.users["inspector"].roles == ("inspector",)
+        assert root.users["clerk"].roles == ()
+        assert [e.actor for e in root.log.newest(5, "user.add")] == ["sysadmin"]
+    page = browser.get("/users")
+    assert not page.html.select("form.user-roles") and page.html.select("form.user-account")
+
+
+def test_security_officer_gives_roles_but_never_his_own_nor_two_duties(browser, store):
+    browser.login("secadmin")
+    token = csrf(browser, "/users")
+    page = browser.get("/users")
+    assert page.html.select("form.user-roles") and not page.html.select("form.user-account")
+    assert "user-new" not in page.forms
+    browser.post("/users/inspector/roles", {"csrf_token": token, "roles": ["inspector", "reviewer"]})
+    for login, roles, message in (("secadmin", ["secadmin", "archivist"], "不能修改自己的角色"),
+                                  ("sysadmin", ["sysadmin", "auditor"], "三员分立"),
+                                  ("auditor", ["auditor", "secadmin"], "三员分立")):
+        response = browser.post(f"/users/{login}/roles", {"csrf_token": token, "roles": roles},
+                                status="*")
+        is_clean_refusal(response, 400)
+        assert message in response.text
+    for login in ("sysadmin", "secadmin"):   # no accounts, no passwords, no tokens
+        for url, data in (("/users/new", {"login": "x" + login, "password": "password-123"}),
+                          (f"/users/{login}", {"active": "1", "password": "password-456"}),
+                          (f"/users/{login}/token", {})):
+            is_clean_refusal(browser.post(url, dict(data, csrf_token=token), status="*"), 403)
+    with store() as root:
+        assert root.users["inspector"].roles == ("inspector", "reviewer")
+        assert root.users["secadmin"].roles == ("secadmin",)
+        assert root.users["sysadmin"].roles == ("sysadmin",)
+        assert root.users["auditor"].roles == ("auditor",)
+        assert "xsysadmin" not in root.users
+        entry = root.log.newest(1, "user.roles")[0]
+        assert (entry.actor, entry.target, entry.detail) == (
+            "secadmin", "inspector", "inspector -> inspector,reviewer")
+    # each refusal is on the record, for the auditor
+    assert _refusals(store) == [("secadmin", "auditor"), ("secadmin", "sysadmin"),
+                                ("secadmin", "secadmin")]
+
+
+def test_system_administrator_keeps_off_the_other_officers_credentials(app, browser, store):
+    browser.login("sysadmin")
+    token = csrf(browser, "/users")
+    for login in ("secadmin", "auditor"):
+        for url, data in ((f"/users/{login}", {"active": "1", "password": "taken-over-1"}),
+                          (f"/users/{login}", {}),            # disable
+                          (f"/users/{login}/token", {"label": "x"})):
+            response = browser.post(url, dict(data, csrf_token=token), status="*")
+            is_clean_refusal(response, 400)
+            assert "命令行" in response.text and "新API令牌" not in response.text
+    # anyone else's account is his to keep: a new password ends the user's sessions
+    browser.post("/users/inspector", {"csrf_token": token, "active": "1", "password": "new-pass-123"})
+    assert "新API令牌" in browser.post("/users/reviewer/token", {"csrf_token": token}).text
+    with store() as root:
+        for login in ("secadmin", "auditor"):   # each with the fixture's token only
+            assert root.users[login].active and len(root.users[login].tokens) == 1
+        assert root.users.authenticate("secadmin", PASSWORD, app.registry.archive_hasher) is not None
+        assert root.users.authenticate("inspector", "new-pass-123", app.registry.archive_hasher) is not None
+        assert [e.target for e in root.log.newest(5, "user.password")] == ["inspector"]
+    assert len(_refusals(store)) == 6
+
+
+def test_the_auditor_reads_what_the_administrators_did(browser, store):
+    browser.login("sysadmin")
+    browser.post("/users/new", {"csrf_token": csrf(browser, "/users"), "login": "clerk",
+                                "password": "password-123"})
+    assert browser.get("/log", status="*").status_int == 403      # not the administrators'
+    browser.login("secadmin")
+    browser.post("/users/clerk/roles", {"csrf_token": csrf(browser, "/users"), "roles": "archivist"})
+    assert browser.get("/log", status="*").status_int == 403
+    browser.login("archivist")
+    browser.get("/households")
+    browser.login("auditor")
+    page = browser.get("/log?admins=1")
+    rows = [[td.text for td in tr.select("td")][2:5] for tr in page.html.select("#log tr")[1:]]
+    assert ["secadmin", "user.roles", "clerk"] in rows and ["sysadmin", "user.add", "clerk"] in rows
+    assert ["sysadmin", "login", "sysadmin"] in rows
+    assert all(actor in ("sysadmin", "secadmin") for actor, _, _ in rows)   # the archivist's login is not
+    assert ["archivist", "login", "archivist"] in [
+        [td.text for td in tr.select("td")][2:5] for tr in browser.get("/log").html.select("#log tr")[1:]]
+
+
 def test_admin_cannot_assign_unknown_role_by_forged_post(browser, store):
-    browser.login("admin")
-    response = browser.post("/users/inspector", {"csrf_token": csrf(browser),
-                                                 "roles": ["superuser"], "active": "1"},
+    browser.login("secadmin")
+    response = browser.post("/users/inspector/roles", {"csrf_token": csrf(browser, "/users"),
+                                                       "roles": ["superuser"]},
                             status="*")
     is_clean_refusal(response, 400)
     with store() as root:
@@ -735,7 +839,7 @@ def test_no_interface_changes_a_past_version(browser, client, users, store, hous
                     {**household_input(), "district": "钟楼区", "comment": "迁居"},
                     headers=bearer(users, "archivist"))
     past = _snapshot(store, household)
-    h = bearer(users, "admin")
+    h = bearer(users, "archivist")
     base = f"/api/households/{household}"
     for method in ("PUT", "POST", "PATCH", "DELETE"):
         for url in (f"{base}/versions/1", f"{base}/versions", f"{base}/diff"):
@@ -743,7 +847,7 @@ def test_no_interface_changes_a_past_version(browser, client, users, store, hous
                                       body=b'{"comment": "x", "district": "x"}',
                                       content_type="application/json")
             assert response.status_int == 405, (method, url)
-    browser.login("admin")
+    browser.login("archivist")
     token = csrf(browser)
     for url in (f"/households/{household}/versions/1", f"/households/{household}/diff"):
         browser.post(url, {"csrf_token": token, "comment": "x", "district": "x",

@@ -11,7 +11,7 @@ import yaml
 import walk
 from archive.records import filing
 from archive.workflow.credit import Ban
-from conftest import ROLES, household_input
+from conftest import READERS, household_input
 from walk import DAY, T0, prepared, step
 
 MATRIX = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "schemas" / "roles.yaml")
@@ -94,7 +94,7 @@ def test_reveal_is_logged_and_only_for_roles_that_may_see_personal_data(browser,
 
 
 def test_every_role_may_read_a_history_and_unknown_households_are_404(browser, city):
-    for role in ROLES:
+    for role in READERS:
         browser.login(role)
         assert browser.get(f"/households/{city['first']}/history").status_int == 200
     assert browser.get("/households/NO-SUCH/history", status=404).status_int == 404
@@ -155,7 +155,7 @@ def test_api_history_refusals(app, users, city):
 
 
 # -- inspections ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", READERS)
 def test_inspections_only_for_roles_with_inspect(browser, city, role):
     browser.login(role)
     allowed = "inspect" in MATRIX[role]

@@ -31,10 +31,10 @@ def test_login_required_redirects_to_login(browser):
 def test_wrong_password_is_refused_and_throttled(browser):
     for _ in range(5):
         form = browser.get("/login").forms[0]
-        form["login"], form["password"] = "admin", "wrong-password"
+        form["login"], form["password"] = "sysadmin", "wrong-password"
         assert form.submit(status=401).status_int == 401
     form = browser.get("/login").forms[0]
-    form["login"], form["password"] = "admin", PASSWORD
+    form["login"], form["password"] = "sysadmin", PASSWORD
     response = form.submit(status=429)
     assert "登录失败次数过多" in response.text
 
@@ -116,13 +116,14 @@ def test_roles_on_pages(browser, store):
     with store() as root:
         from archive.records import filing
         filing.create_dossier(root, root_registry(browser), "unit", unit_input(), "test")
-    for role, new_status in [("admin", 200), ("archivist", 200), ("reviewer", 403),
-                             ("inspector", 403), ("auditor", 403)]:
+    for role, new_status in [("archivist", 200), ("reviewer", 403), ("inspector", 403),
+                             ("auditor", 403), ("sysadmin", 403), ("secadmin", 403)]:
         browser.login(role)
-        assert browser.get("/units").status_int == 200
+        admin = role in ("sysadmin", "secadmin")   # 三员分立: no dossiers, no log
+        assert browser.get("/units", status="*").status_int == (403 if admin else 200)
         assert browser.get("/units/new", status=new_status).status_int == new_status
-        assert browser.get("/users", status="*").status_int == (200 if role == "admin" else 403)
-        assert browser.get("/log", status="*").status_int == (200 if role in ("admin", "auditor") else 403)
+        assert browser.get("/users", status="*").status_int == (200 if admin else 403)
+        assert browser.get("/log", status="*").status_int == (200 if role == "auditor" else 403)
 
 
 def root_registry(browser):
@@ -142,7 +143,7 @@ def test_unmasked_view_is_logged(browser, store):
 
 
 def test_english_interface(browser):
-    browser.login("admin")
+    browser.login("archivist")
     browser.get("/locale/en", headers={"Referer": "http://localhost/"})
     page = browser.get("/")
     assert "Home" in page.text and "Household dossiers" in page.text

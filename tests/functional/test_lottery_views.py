@@ -8,7 +8,7 @@ import pytest
 import webtest
 
 from archive.records import filing
-from conftest import PASSWORD, ROLES, household_input
+from conftest import PASSWORD, READERS, household_input
 
 CAN_HOLD = {"reviewer"}       # schemas/roles.yaml: lottery
 PEOPLE = [("张三明", ["dibao"]), ("李四", []), ("王老五", ["elderly70"]), ("赵六", ["talent"]),
@@ -224,7 +224,7 @@ def test_post_without_csrf_token_is_refused(browser, app, users, store, register
 
 
 # -- roles ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", READERS)
 def test_only_the_lottery_permission_holds_one_and_every_role_may_look(app, browser, users, store,
                                                                         registered, role, clock):
     nos, _ = registered

@@ -38,7 +38,7 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
 VENV_BIN = TOP / ".venv" / "bin"
-ROLES = ("archivist", "reviewer", "admin", "auditor", "inspector", "borrower")
+ROLES = ("archivist", "reviewer", "sysadmin", "secadmin", "auditor", "inspector", "borrower")
 PASSWORD = "Server-pass-123!"
 NOISE = re.compile(r"Task queue depth is|DB\.open\(\) has \d+ open connections")
 START_TIMEOUT = 90  # seconds; pserve imports the whole application and opens the store

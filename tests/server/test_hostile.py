@@ -466,7 +466,7 @@ def forged_cases(server, target, doc, cookie):
              (f"/households/{target}/documents/{doc}/withdraw", {"reason": "伪造"}),
              (f"/households/{target}/documents/{doc}/refile", {"comment": "伪造"}),
              (f"/households/{target}/transitions/accept", {"comment": "伪造"}),
-             ("/users/new", {"login": "mallory", "password": "x" * 12, "roles": "admin"}),
+             ("/users/new", {"login": "mallory", "password": "x" * 12}),
              ("/logout", {})]
     cases = []
     for url, data in forms:
