@@ -204,7 +204,7 @@ def _parser():
     add.set_defaults(command=user_add)
     user.add_parser("list", help="列出用户").set_defaults(command=user_list)
     password = user.add_parser("password", help="设置用户的新密码（从标准输入读取），并结束其所有会话；"
-                               "安全保密管理员和安全审计员的密码只能在此修改")
+                               "安全保密管理员和安全审计员的密码只能由本人或在此修改")
     password.add_argument("login")
     password.set_defaults(command=user_password)
 

@@ -906,3 +906,24 @@ def test_dossier_acl_denying_view_is_honoured(browser, client, users, store, hou
     # reviewer, not named by the dossier's ACL, still gets the role matrix's answer
     assert client.get(f"/api/households/{household}",
                       headers=bearer(users, "reviewer")).status_int == 200
+
+
+def test_everyone_changes_his_own_password_knowing_the_current_one(app, browser, store):
+    """How the security officer replaces the password the system administrator gave his account."""
+    browser.login("secadmin")
+    form = browser.get("/password").forms["password-form"]
+    form["current"], form["new"] = "wrong-pass-1", "mine-only-123"
+    assert "当前密码不正确" in form.submit(status=400).text
+    form = browser.get("/password").forms["password-form"]
+    form["current"], form["new"] = PASSWORD, "short"
+    assert "密码至少需要" in form.submit(status=400).text
+    form = browser.get("/password").forms["password-form"]
+    form["current"], form["new"] = PASSWORD, "mine-only-123"
+    assert "密码已修改" in form.submit().follow().text
+    assert browser.get("/users").status_int == 200          # still logged in
+    with store() as root:
+        assert root.users.authenticate("secadmin", "mine-only-123", app.registry.archive_hasher)
+        entry = root.log.newest(1, "user.password")[0]
+        assert (entry.actor, entry.target) == ("secadmin", "secadmin")
+    browser.reset()
+    assert browser.get("/password", status=302).location.endswith("/login?came_from=%2Fpassword")

@@ -7,7 +7,8 @@ Administration is split three ways (三员分立, GB/T 39784 系统管理): the 
 (系统管理员) keeps the accounts, the security officer (安全保密管理员) gives them roles, the
 security auditor (安全审计员) reads the log of both. No one holds two of the three, no one
 changes his own roles, and the system administrator does not touch the credentials of the
-other two (whose passwords and tokens are set at the server's command line): otherwise one
+other two (who change their own password, or have it set at the server's command line,
+where their tokens are issued too): otherwise one
 person could become two of the three.
 """
 from __future__ import annotations
@@ -30,7 +31,8 @@ ROLE_TITLES = {"sysadmin": ("系统管理员", "System administrator"),
                "auditor": ("安全审计员", "Security auditor"), "borrower": ("利用者", "Borrower")}
 # 三员: held by three different people, never two by one (GB/T 39784)
 SEPARATED = ("sysadmin", "secadmin", "auditor")
-# whose credentials (password, tokens, activation) only the command line changes
+# whose credentials (password, tokens, activation) only they (their password) and the
+# command line change
 GUARDED = ("secadmin", "auditor")
 LOGIN = re.compile(r"^[a-z0-9_.-]{2,32}$")
 MIN_PASSWORD = 8
@@ -157,8 +159,8 @@ class Users(Persistent):
             return
         guarded = [r for r in GUARDED if r in user.roles]
         if guarded:
-            raise UserError(f"“{user.login}”是{role_title(guarded[0])}：其密码和令牌只能在服务器上用命令行"
-                            "（archive user password、archive token）办理；停用须先由安全保密管理员撤销其角色")
+            raise UserError(f"“{user.login}”是{role_title(guarded[0])}：其密码由本人修改（修改密码），或在服务器上用"
+                            "命令行（archive user password、archive token）办理；停用须先由安全保密管理员撤销其角色")
 
     def authenticate(self, login, password, hasher) -> User | None:
         user = self._users.get((login or "").strip().lower())

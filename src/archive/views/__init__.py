@@ -17,6 +17,7 @@ def includeme(config):
     r("user", "/users/{login}")
     r("user_token", "/users/{login}/token")
     r("user_roles", "/users/{login}/roles")
+    r("password", "/password")
     # lottery (摇号): views/lottery.py
     r("lotteries", "/lotteries")
     r("lottery_new", "/lotteries/new")

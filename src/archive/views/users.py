@@ -10,6 +10,7 @@ the three leaves a trace.
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPFound, HTTPNotFound
+from pyramid.security import remember
 from pyramid.view import view_config
 
 from ..records.filing import now
@@ -123,3 +124,30 @@ def user_token(request):
     result = users(request)
     result["token"] = (user.login, token)
     return result
+
+
+@view_config(route_name="password", renderer="archive:templates/password.pt")
+def own_password(request):
+    """Every user changes his own password, knowing the current one: how the security officer
+    and the auditor replace the one the system administrator gave their new account."""
+    user = request.identity
+    if user is None:
+        raise HTTPForbidden()
+    message = ""
+    if request.method == "POST":
+        hasher = request.registry.archive_hasher
+        if not user.check_password(request.POST.get("current", ""), hasher):
+            request.response.status = 400
+            message = request.t("当前密码不正确")
+        else:
+            try:
+                user.set_password(request.POST.get("new", ""), hasher)   # ends other sessions
+            except UserError as exc:
+                request.response.status = 400
+                message = str(exc)
+            else:
+                request.root.log.append(user.login, "user.password", user.login, "本人修改", now())
+                request.session.flash(request.t("密码已修改"))
+                headers = remember(request, user.login, epoch=user.session_epoch)
+                return HTTPFound(request.route_url("password"), headers=headers)
+    return {"message": message}
