@@ -1,6 +1,7 @@
 """The command line (命令行): what an administrator does before and beside the web server.
 
-Setting up an office means making the first administrator, issuing API tokens for the
+Setting up an office means making its first administrators (a system administrator, a
+security officer and an auditor: three people, 三员分立), issuing API tokens for the
 systems that feed the archive, upgrading the database after an update and, for training
 and demonstrations, filling an empty archive with the demo city. Each subcommand opens the
 store named in the ini file (the same one the web server uses), works in one transaction,
