@@ -251,9 +251,10 @@ def _separated_duties(root, registry, report=log.warning):
                f"现为{'、'.join(role_title(r) for r in user.roles)}"
                + (f"；新增权限 {', '.join(gained)}" if gained else "")
                + (f"；不再有 {', '.join(lost)}" if lost else ""))
-    if users and not any("secadmin" in u.roles for u in users):
-        report("三员分立：尚无安全保密管理员，无人能在网页上分配角色；请在服务器上运行 "
-               "archive user add <登录名> --role secadmin 任命一位（不能是系统管理员或安全审计员）")
+    for role, what in (("sysadmin", "管理账号"), ("secadmin", "分配角色")):
+        if users and not any(role in u.roles for u in users):
+            report(f"三员分立：尚无{role_title(role)}，无人能在网页上{what}；请在服务器上运行 "
+                   f"archive user add <登录名> --role {role} 任命一位（三员须由不同的人担任）")
 
 
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
