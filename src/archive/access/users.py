@@ -50,6 +50,8 @@ class User(Persistent):
     # Sessions live in signed cookies; a session is valid only while it carries the
     # user's current epoch, so logging out, a new password or deactivation ends them all.
     session_epoch = 0
+    # Roles held in some places only ("reviewer@qujing", "archivist@<档号>"): archive.access.local
+    local_roles = ()
 
     def __init__(self, login, name, roles):
         self.login, self.name = login, name
@@ -103,27 +105,60 @@ class Users(Persistent):
     def values(self):
         return self._users.values()
 
-    def add(self, login, name, roles, password, hasher) -> User:
+    def add(self, login, name, roles, password, hasher, local_roles=(), places=None) -> User:
+        """A new user; ``local_roles`` ("reviewer@qujing") are checked against ``places``
+        (a callable saying whether a jurisdiction code or archive number exists)."""
         login = (login or "").strip().lower()
         if not LOGIN.match(login):
             raise UserError("登录名应为2–32位小写字母、数字或 _ . -")
         if login in self._users:
             raise UserError(f"登录名“{login}”已存在")
-        self._check_roles(roles)
+        local_roles = self._check_local(local_roles, places)
+        self._check_roles(roles, allow_none=bool(local_roles))
         user = User(login, name or login, roles)
+        user.local_roles = local_roles
         user.set_password(password, hasher)
         self._users[login] = user
         return user
 
     def set_roles(self, login, roles):
-        self._check_roles(roles)
-        self[login].roles = tuple(roles)
+        user = self[login]
+        self._check_roles(roles, allow_none=bool(user.local_roles))
+        user.roles = tuple(roles)
+
+    def set_local_roles(self, login, entries, places=None):
+        """Replace the user's local roles; a user keeps at least one role of either kind."""
+        user = self[login]
+        local_roles = self._check_local(entries, places)
+        if not local_roles and not user.roles:
+            raise UserError("用户至少需要一个角色（全局或局部）")
+        user.local_roles = local_roles
+        return local_roles
 
     @staticmethod
-    def _check_roles(roles):
+    def _check_roles(roles, allow_none=False):
         unknown = [r for r in roles if r not in ROLES]
-        if not roles or unknown:
+        if (not roles and not allow_none) or unknown:
             raise UserError(f"角色无效：{unknown or '至少选择一个角色'}")
+
+    @staticmethod
+    def _check_local(entries, places):
+        from .local import LocalRoleError, parse
+        out = []
+        for entry in entries:
+            if not (entry or "").strip():
+                continue
+            try:
+                role, place = parse(entry)
+            except LocalRoleError as exc:
+                raise UserError(str(exc)) from None
+            if role not in ROLES:
+                raise UserError(f"局部角色“{entry}”：没有“{role}”这个角色")
+            if places is not None and not places(place):
+                raise UserError(f"局部角色“{entry}”：“{place}”既不是辖区代码，也不是现有档号")
+            if f"{role}@{place}" not in out:
+                out.append(f"{role}@{place}")
+        return tuple(out)
 
     def authenticate(self, login, password, hasher) -> User | None:
         user = self._users.get((login or "").strip().lower())
