@@ -2,7 +2,11 @@
 
 The matrix is data (schemas/roles.yaml) compiled into the root ACL. Identity comes from
 the session cookie for people and from a Bearer token for integrating systems; a token
-request is not subject to CSRF checks because no browser sends it on its own.
+request is not subject to CSRF checks because no browser sends it on its own. Local roles
+(a role in one jurisdiction or on one dossier, archive.access.local) are weighed here too:
+on a dossier of their place they act as the role; elsewhere only in the views that narrow
+to the user's places. Dossiers themselves carry no ACL for it (resources free of security
+code): the policy reads their jurisdiction and number.
 """
 from __future__ import annotations
 
