@@ -210,3 +210,23 @@ def test_users_page_grants_local_roles_with_csrf_and_logs_them(browser, city, st
     browser.login("reviewer")
     token = browser.get("/households").html.select_one("input[name=csrf_token]")["value"]
     browser.post("/users/reviewer/local-roles", {"csrf_token": token, "local_roles": ""}, status=403)
+
+
+def test_every_view_of_the_permission_matrix_for_a_reviewer_of_one_city(browser, city):
+    """test_permissions' routes, as ``qujing``: a reviewer's on a 曲靖 dossier and in the
+    narrowed views across dossiers, 403 on a 常州 dossier and everywhere else."""
+    from test_permissions import MATRIX, ROUTES
+    browser.login("qujing")
+    token = browser.get("/households").html.select_one("input[name=csrf_token]")["value"]
+    for no, here in ((city["qj"][1], True), (city["cz"][0], False)):
+        for method, path, permission, data in ROUTES:
+            url = path.format(no=no)
+            on_dossier = "{no}" in path
+            response = (browser.get(url, status="*") if method == "GET"
+                        else browser.post(url, dict(data, csrf_token=token), status="*"))
+            narrowed = path in ("/", "/households", "/units")
+            allowed = permission in MATRIX["reviewer"] and (here if on_dossier else narrowed)
+            if allowed:
+                assert response.status_int not in (403,) and response.status_int < 500, (method, url)
+            else:
+                assert response.status_int == 403, (method, url, response.status)
