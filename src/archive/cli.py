@@ -258,7 +258,7 @@ def user_add(session, args):
     from .access.local import split_roles
     roles, local = split_roles(args.roles)
     places = _places(session)
-    root.users._check_local(local, places)     # refuse a wrong place before asking for a password
+    root.users.check_local(local, places)     # refuse a wrong place before asking for a password
     user = root.users.add(args.login, args.name, roles, session.password(_read_password), session.hasher,
                           local, places)
     root.log.append(actor=ACTOR, action="user.add", target=user.login,
@@ -278,7 +278,7 @@ def _set_local(session, args, change):
     if user is None:
         raise CommandError(f"用户“{args.login}”不存在")
     before = user.local_roles
-    wanted = root.users._check_local(args.entries, None)
+    wanted = root.users.check_local(args.entries, None)
     after = root.users.set_local_roles(user.login, change(before, wanted), _places(session))
     if after != before:
         root.log.append(actor=ACTOR, action="user.local_roles", target=user.login,

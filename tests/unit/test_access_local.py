@@ -35,7 +35,7 @@ def test_parse_and_split():
     assert split_roles(["admin", "reviewer@qujing", " "]) == (["admin"], ["reviewer@qujing"])
 
 
-def test_users_check_local_roles_and_need_one_role_of_either_kind():
+def test_userscheck_local_roles_and_need_one_role_of_either_kind():
     users, hasher = Users(), make_hasher(time_cost=1, memory_cost=1024)
     known = {"qujing", "QJ-HH-2026-Y-00001"}.__contains__
     u = users.add("qj", "", (), PASSWORD, hasher, ("reviewer@qujing", "reviewer@qujing"), known)

@@ -113,7 +113,7 @@ class Users(Persistent):
             raise UserError("登录名应为2–32位小写字母、数字或 _ . -")
         if login in self._users:
             raise UserError(f"登录名“{login}”已存在")
-        local_roles = self._check_local(local_roles, places)
+        local_roles = self.check_local(local_roles, places)
         self._check_roles(roles, allow_none=bool(local_roles))
         user = User(login, name or login, roles)
         user.local_roles = local_roles
@@ -129,7 +129,7 @@ class Users(Persistent):
     def set_local_roles(self, login, entries, places=None):
         """Replace the user's local roles; a user keeps at least one role of either kind."""
         user = self[login]
-        local_roles = self._check_local(entries, places)
+        local_roles = self.check_local(entries, places)
         if not local_roles and not user.roles:
             raise UserError("用户至少需要一个角色（全局或局部）")
         user.local_roles = local_roles
@@ -142,7 +142,9 @@ class Users(Persistent):
             raise UserError(f"角色无效：{unknown or '至少选择一个角色'}")
 
     @staticmethod
-    def _check_local(entries, places):
+    def check_local(entries, places):
+        """Local roles as stored ("role@place", no repeats); UserError for a malformed one,
+        an unknown role, or a place ``places`` does not know (None: not checked)."""
         from .local import LocalRoleError, parse
         out = []
         for entry in entries:
