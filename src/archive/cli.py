@@ -200,7 +200,8 @@ def _parser():
     add = user.add_parser("add", help="添加用户；密码从标准输入读取（第一行）")
     add.add_argument("login")
     add.add_argument("--role", action="append", required=True, dest="roles",
-                     help=f"角色，可重复：{', '.join(ROLES)}")
+                     help=f"角色，可重复：{', '.join(ROLES)}；只在一个辖区或一份档案内有效的局部角色"
+                          "写作 角色@辖区代码 或 角色@档号（如 reviewer@qujing）")
     add.add_argument("--name", default="", help="显示的姓名")
     add.set_defaults(command=user_add)
     user.add_parser("list", help="列出用户").set_defaults(command=user_list)
@@ -208,6 +209,13 @@ def _parser():
                                "安全保密管理员和安全审计员的密码只能由本人或在此修改")
     password.add_argument("login")
     password.set_defaults(command=user_password)
+    for action, text, command in (("grant-local", "授予局部角色（如 reviewer@qujing）", user_grant_local),
+                                  ("revoke-local", "收回局部角色", user_revoke_local)):
+        local = user.add_parser(action, help=text)
+        local.add_argument("login")
+        local.add_argument("entries", nargs="+", metavar="ROLE@PLACE",
+                           help="角色@辖区代码 或 角色@档号")
+        local.set_defaults(command=command)
 
     token = commands.add_parser("token", help="为用户签发 API 令牌（只显示这一次）")
     token.add_argument("login")
@@ -252,9 +260,50 @@ def user_add(session, args):
     root = session.root
     if args.login.strip().lower() in root.users:  # refuse before asking for a password
         raise CommandError(f"登录名“{args.login.strip().lower()}”已存在")
-    user = root.users.add(args.login, args.name, args.roles, session.password(_read_password), session.hasher)
-    root.log.append(actor=ACTOR, action="user.add", target=user.login, detail=",".join(user.roles))
-    print(f"已添加用户 {user.login}（{_roles(user.roles)}）")
+    from .access.local import split_roles
+    roles, local = split_roles(args.roles)
+    places = _places(session)
+    root.users.check_local(local, places)     # refuse a wrong place before asking for a password
+    user = root.users.add(args.login, args.name, roles, session.password(_read_password), session.hasher,
+                          local, places)
+    root.log.append(actor=ACTOR, action="user.add", target=user.login,
+                    detail=",".join(user.roles + user.local_roles))
+    print(f"已添加用户 {user.login}（{_roles(user.roles, user.local_roles)}）")
+
+
+def _places(session):
+    from .access.local import known_place
+    return known_place(session.root, session.registry.vocabularies)
+
+
+def _set_local(session, args, change):
+    """Grant or revoke local roles; the change (before → after) goes to the audit log."""
+    root = session.root
+    user = root.users.get(args.login)
+    if user is None:
+        raise CommandError(f"用户“{args.login}”不存在")
+    before = user.local_roles
+    wanted = root.users.check_local(args.entries, None)
+    after = root.users.set_local_roles(user.login, change(before, wanted), _places(session))
+    if after != before:
+        root.log.append(actor=ACTOR, action="user.local_roles", target=user.login,
+                        detail=f"{' '.join(before) or '-'} → {' '.join(after) or '-'}")
+    print(f"用户 {user.login}：{_roles(user.roles, user.local_roles)}")
+
+
+def user_grant_local(session, args):
+    """``user grant-local LOGIN reviewer@qujing``: a role in one jurisdiction (or dossier)."""
+    _set_local(session, args, lambda before, wanted: before + tuple(e for e in wanted if e not in before))
+
+
+def user_revoke_local(session, args):
+    """``user revoke-local LOGIN reviewer@qujing``."""
+    def change(before, wanted):
+        missing = [e for e in wanted if e not in before]
+        if missing:
+            raise CommandError(f"用户没有局部角色：{'、'.join(missing)}")
+        return tuple(e for e in before if e not in wanted)
+    _set_local(session, args, change)
 
 
 def user_password(session, args):
@@ -273,7 +322,7 @@ def user_password(session, args):
 def user_list(session, args):
     """``user list``: who can log in, with which roles."""
     rows = [("登录名", "姓名", "角色", "状态")]
-    rows += [(u.login, u.name, _roles(u.roles), "启用" if u.active else "停用")
+    rows += [(u.login, u.name, _roles(u.roles, u.local_roles), "启用" if u.active else "停用")
              for u in session.root.users.values()]
     for row in rows:
         print("  ".join(pad(cell, max(columns(r[i]) for r in rows)) for i, cell in enumerate(row)).rstrip())
@@ -298,7 +347,7 @@ def demo_city(session, args):
     lets ``make run`` call it on every start.
     """
 
-    from .demo.city import build_city, create_demo_users
+    from .demo.city import build_city, create_demo_users, create_local_demo_users
     from .workers.textlayer import drain
     root = session.root
     if args.if_empty and len(root.households):
@@ -308,6 +357,9 @@ def demo_city(session, args):
     users = create_demo_users(root, session.hasher)
     for login, _, role in users:
         root.log.append(actor=ACTOR, action="user.add", target=login, detail=role)
+    local_users = create_local_demo_users(root, session.hasher)   # a 曲靖 reviewer only
+    for login, _, local in local_users:
+        root.log.append(actor=ACTOR, action="user.add", target=login, detail=",".join(local))
     summary = build_city(root, session.registry, procedure, households=args.households, units=args.units,
                          documents=args.documents, seed=args.seed, progress=ProgressBar(sys.stderr),
                          commit=session.commit, patterns=session.patterns)
@@ -340,6 +392,8 @@ def demo_city(session, args):
         print("演示用户（登录名 / 密码 / 角色）：")
         for login, password, role in users:
             print(f"  {login} / {password} / {role_title(role)}")
+    for login, password, local in local_users:
+        print(f"  {login} / {password} / {_roles((), local)}（只限所列辖区）")
 
 
 def run_evolve(session, args):
@@ -492,5 +546,8 @@ def _read_password():
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def _roles(roles):
-    return "、".join(role_title(r) for r in roles) or "（待分配角色）"
+def _roles(roles, local=()):
+    """Role titles; local roles as 审核员@qujing."""
+    return "、".join([role_title(r) for r in roles] +
+                    [f"{role_title(e.partition('@')[0])}@{e.partition('@')[2]}" for e in local]) \
+        or "（待分配角色）"

@@ -554,3 +554,31 @@ def test_a_redraw_through_the_pages_needs_another_officer(app, browser, users, s
     assert hashlib.sha256(new_seed.encode()).hexdigest() == result.html.select_one("#commitment").text
     old = browser.get(f"/lotteries/{held['lottery_id']}")
     assert new_id in old.html.select_one("#superseded-by").text and old.html.select_one("#draw-form") is None
+
+
+def test_a_reviewer_of_one_city_holds_and_sees_only_its_lotteries(app, browser, users, store, registered, clock):
+    """局部角色: a reviewer of 厦门 only sees no 常州 batch, counts none, may not announce one,
+    and holds a 厦门 one (archive.access.local)."""
+    nos, others = registered
+    with store() as root:
+        root.users.add("xm", "厦门审核员", (), PASSWORD, app.registry.archive_hasher,
+                       local_roles=("reviewer@xiamen",))
+        users["xm"] = root.users.issue_token("xm")
+    changzhou = _announce(_api(app, users), nos)
+    xm = _api(app, users, "xm")
+    assert xm.get("/api/lotteries").json["total"] == 0
+    xm.get(f"/api/lotteries/{changzhou['lottery_id']}", status=403)
+    xm.post_json(changzhou["links"]["draw"], {"seed": SEED}, status=403)
+    xm.post_json("/api/lotteries", {"jurisdiction": "changzhou", "households": nos, "draw_on": "2026-03-16",
+                                    "commitment": COMMITMENT}, status=403)
+    held = xm.post_json("/api/lotteries", {"jurisdiction": "xiamen", "households": [others["xiamen"]],
+                                           "draw_on": "2026-03-16", "commitment": COMMITMENT}, status=201).json
+    listed = xm.get("/api/lotteries").json
+    assert listed["total"] == 1 and [i["lottery_id"] for i in listed["items"]] == [held["lottery_id"]]
+    browser.login("xm")
+    page = browser.get("/lotteries/new")
+    assert [o["value"] for o in page.html.select("select[name=jurisdiction] option") if o["value"]] == ["xiamen"]
+    listing = browser.get("/lotteries")
+    assert held["lottery_id"] in listing.text and changzhou["lottery_id"] not in listing.text
+    browser.get(f"/lotteries/{changzhou['lottery_id']}", status=403)
+    assert browser.get("/api/lotteries", headers={"Authorization": f"Bearer {users['reviewer']}"}).json["total"] == 2

@@ -198,3 +198,28 @@ def test_a_store_in_use_is_reported(archive, ini):
     with store(ini):  # holds the FileStorage lock, as a running web server does
         status, _, err = archive("user", "list")
     assert status == 2 and "数据库正被其他进程" in err
+
+
+def test_local_roles_added_granted_revoked_and_logged(archive, ini):
+    """A role in one jurisdiction only (局部角色): ``--role reviewer@qujing``, grant-local, revoke-local."""
+    status, out, _ = archive("user", "add", "qj", "--role", "reviewer@qujing", stdin=PASSWORD + "\n")
+    assert status == 0 and "审核员@qujing" in out
+    status, out, _ = archive("user", "grant-local", "qj", "inspector@qujing", "reviewer@dezhou")
+    assert status == 0
+    status, _, err = archive("user", "grant-local", "qj", "reviewer@atlantis")
+    assert status == 2 and "既不是辖区代码，也不是现有档号" in err
+    status, _, err = archive("user", "revoke-local", "qj", "auditor@qujing")
+    assert status == 2 and "没有局部角色" in err
+    assert archive("user", "revoke-local", "qj", "reviewer@dezhou")[0] == 0
+    status, _, err = archive("user", "grant-local", "qj", "secadmin@qujing")
+    assert status == 2 and "只能作为全局角色" in err
+    with store(ini) as root:
+        user = root.users["qj"]
+        assert user.roles == () and user.local_roles == ("reviewer@qujing", "inspector@qujing")
+        entries = [e for e in root.log.newest(10) if e.target == "qj"]
+        assert [e.action for e in entries] == ["user.local_roles", "user.local_roles", "user.add"]
+        assert entries[0].detail == "reviewer@qujing inspector@qujing reviewer@dezhou → reviewer@qujing inspector@qujing"
+    status, out, _ = archive("user", "list")
+    assert "审核员@qujing、稽查员@qujing" in out
+    status, _, err = archive("user", "add", "nowhere", "--role", "reviewer@atlantis", stdin=PASSWORD + "\n")
+    assert status == 2 and "atlantis" in err

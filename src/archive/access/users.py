@@ -65,6 +65,8 @@ class User(Persistent):
     # Sessions live in signed cookies; a session is valid only while it carries the
     # user's current epoch, so logging out, a new password or deactivation ends them all.
     session_epoch = 0
+    # Roles held in some places only ("reviewer@qujing", "archivist@<档号>"): archive.access.local
+    local_roles = ()
 
     def __init__(self, login, name, roles):
         self.login, self.name = login, name
@@ -118,16 +120,20 @@ class Users(Persistent):
     def values(self):
         return self._users.values()
 
-    def add(self, login, name, roles, password, hasher) -> User:
+    def add(self, login, name, roles, password, hasher, local_roles=(), places=None) -> User:
         """A new account; ``roles`` may be empty (the web's system administrator makes the
-        account, the security officer then gives it roles)."""
+        account, the security officer then gives it roles). ``local_roles``
+        ("reviewer@qujing", the command line's way) are checked against ``places`` (a
+        callable saying whether a jurisdiction code or archive number exists)."""
         login = (login or "").strip().lower()
         if not LOGIN.match(login):
             raise UserError("登录名应为2–32位小写字母、数字或 _ . -")
         if login in self._users:
             raise UserError(f"登录名“{login}”已存在")
+        local_roles = self.check_local(local_roles, places)
         self._check_roles(roles)
         user = User(login, name or login, roles)
+        user.local_roles = local_roles
         user.set_password(password, hasher)
         self._users[login] = user
         return user
@@ -135,10 +141,22 @@ class Users(Persistent):
     def set_roles(self, login, roles, by=None):
         """Give the user exactly these roles; ``by`` (the security officer's login, None at the
         command line) may not be the user himself."""
-        if by is not None and by == login:
-            raise UserError("不能修改自己的角色，须由另一位安全保密管理员办理")
+        self._not_own(login, by)
         self._check_roles(roles)
         self[login].roles = tuple(dict.fromkeys(roles))
+
+    def set_local_roles(self, login, entries, places=None, by=None):
+        """Replace the user's local roles (``by`` as for ``set_roles``)."""
+        self._not_own(login, by)
+        user = self[login]
+        local_roles = self.check_local(entries, places)
+        user.local_roles = local_roles
+        return local_roles
+
+    @staticmethod
+    def _not_own(login, by):
+        if by is not None and by == login:
+            raise UserError("不能修改自己的角色，须由另一位安全保密管理员办理")
 
     @staticmethod
     def _check_roles(roles):
@@ -161,6 +179,31 @@ class Users(Persistent):
         if guarded:
             raise UserError(f"“{user.login}”是{role_title(guarded[0])}：其密码由本人修改（修改密码），或在服务器上用"
                             "命令行（archive user password、archive token）办理；停用须先由安全保密管理员撤销其角色")
+
+    @staticmethod
+    def check_local(entries, places):
+        """Local roles as stored ("role@place", no repeats); UserError for a malformed one,
+        an unknown role, one of the two administrators (they keep the whole installation,
+        never a place; a local auditor audits one city's dossiers but reads no log), or a place ``places`` does not know (None: not
+        checked)."""
+        from .local import LocalRoleError, parse
+        out = []
+        for entry in entries:
+            if not (entry or "").strip():
+                continue
+            try:
+                role, place = parse(entry)
+            except LocalRoleError as exc:
+                raise UserError(str(exc)) from None
+            if role not in ROLES:
+                raise UserError(f"局部角色“{entry}”：没有“{role}”这个角色")
+            if role in SEPARATED[:2]:
+                raise UserError(f"局部角色“{entry}”：{role_title(role)}管理整个系统，只能作为全局角色由安全保密管理员分配")
+            if places is not None and not places(place):
+                raise UserError(f"局部角色“{entry}”：“{place}”既不是辖区代码，也不是现有档号")
+            if f"{role}@{place}" not in out:
+                out.append(f"{role}@{place}")
+        return tuple(out)
 
     def authenticate(self, login, password, hasher) -> User | None:
         user = self._users.get((login or "").strip().lower())

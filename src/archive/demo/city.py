@@ -104,6 +104,22 @@ def create_demo_users(root, hasher):
     return made
 
 
+# Demo users with a role in one jurisdiction only (局部角色, archive.access.local):
+# login, name, local roles; the password is DEMO_PASSWORD_PREFIX + login as for the others.
+LOCAL_DEMO_USERS = (("qujing", "演示曲靖市审核员", ("reviewer@qujing",)),)
+
+
+def create_local_demo_users(root, hasher):
+    """The LOCAL_DEMO_USERS not yet there; returns ``[(login, password, local roles)]``."""
+    made = []
+    for login, name, local in LOCAL_DEMO_USERS:
+        if login not in root.users:
+            password = DEMO_PASSWORD_PREFIX + login
+            root.users.add(login, name, (), password, hasher, local_roles=local)
+            made.append((login, password, local))
+    return made
+
+
 def default_procedure(registry):
     """The procedure of the installation's workflows, for callers without settings."""
     from ..access.security import RoleMatrix

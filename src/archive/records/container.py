@@ -69,9 +69,13 @@ class FieldIndex(Persistent):
     def ids(self, value):
         return self.forward.get(value) or OOTreeSet()
 
-    def values(self):
-        """The distinct indexed values, with their counts (for filter menus)."""
-        return [(v, len(s)) for v, s in self.forward.items()]
+    def values(self, within=None):
+        """The distinct indexed values, with their counts (for filter menus); ``within``
+        (a set of ids, e.g. a user's jurisdictions: archive.access.local) counts only those."""
+        if within is None:
+            return [(v, len(s)) for v, s in self.forward.items()]
+        counted = ((v, len(intersection(s, within))) for v, s in self.forward.items())
+        return [(v, n) for v, n in counted if n]
 
 
 _MISSING = object()
@@ -146,9 +150,10 @@ class DossierContainer(Persistent):
         if disposition is not None:   # the disposition date (archive.disposition.book)
             disposition.reindex(dossier)
 
-    def query(self, filters=None, sort="archive_no", reverse=False, offset=0, limit=20):
-        """(total, dossiers on this page) for equality filters and one sort key."""
-        ids = None
+    def query(self, filters=None, sort="archive_no", reverse=False, offset=0, limit=20, within=None):
+        """(total, dossiers on this page) for equality filters and one sort key; ``within``
+        (a set of ids: the places a user may see, archive.access.local) narrows them all."""
+        ids = within
         for path, value in (filters or {}).items():
             if value in (None, "") or path not in self.indexes:
                 continue
@@ -180,9 +185,9 @@ class DossierContainer(Persistent):
             return _maybe_reversed(index.forward[value], reverse)
         return sorted(index.forward[value], key=lambda k: self._items[k].modified, reverse=reverse)
 
-    def newest(self, limit):
+    def newest(self, limit, within=None):
         """The ``limit`` dossiers changed last, newest first (the home page)."""
-        keys = itertools.islice(self._ordered_keys(None, "modified", True), limit)
+        keys = itertools.islice(self._ordered_keys(within, "modified", True), limit)
         return [self._items[k] for k in keys]
 
 

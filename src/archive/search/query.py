@@ -57,6 +57,9 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+    # the entries the user may see (a whoosh query: archive.access.local.Scope.search_filter),
+    # None for all: hits, the total and the facet counts are all taken within it
+    within: object = None
 
 
 @dataclass
@@ -173,6 +176,8 @@ class Searcher:
                    if value not in (None, "")]
         if filters:
             matched.restrict(fast.Evaluator(self.index.arrays, searcher, scored=False).run(And(filters)))
+        if request.within is not None:
+            matched.restrict(fast.Evaluator(self.index.arrays, searcher, scored=False).run(request.within))
         total = matched.total()
         counts = {name: sorted(matched.facet_counts(name).items(), key=lambda kv: (-kv[1], kv[0]))
                   for name in FACETS}

@@ -18,6 +18,7 @@ def includeme(config):
     r("user_token", "/users/{login}/token")
     r("user_roles", "/users/{login}/roles")
     r("password", "/password")
+    r("user_local", "/users/{login}/local-roles")   # 局部角色 (archive.access.local)
     # lottery (摇号): views/lottery.py
     r("lotteries", "/lotteries")
     r("lottery_new", "/lotteries/new")

@@ -13,6 +13,7 @@ from pyramid.view import view_config
 from ..records import filing
 from ..records.dossier import VersionNotFound
 from ..records.filing import ValidationFailed
+from ..access.local import ids_in, scope
 from ..access.personal import mask_metadata, mask_path
 from ..records.version import action_title, compare, flatten
 from .base import actor, document_or_404, file_response, _int_param, json_body, kind_of, _linked, log_export, per_page_param, plain, read_upload, reveal, schemas, text_value, UNMASK, _url
@@ -131,8 +132,9 @@ def list_dossiers(request):
             errors[path] = f"{schema.field_title(path)}：“{value}”不是可选的值"
     if errors:
         raise ValidationFailed(errors)
-    total, items = request.root.container(kind).query(
-        filters, sort, order == "desc", (page - 1) * per_page, per_page)
+    container = request.root.container(kind)
+    total, items = container.query(filters, sort, order == "desc", (page - 1) * per_page, per_page,
+                                   ids_in(scope(request), container))   # a local role: its places
     return {"total": total, "page": page, "per_page": per_page, "sort": sort, "order": order,
             "filters": filters, "items": [summary_json(request, d, schema) for d in items]}
 

@@ -6,6 +6,7 @@ from pyramid.view import view_config
 from ..records import filing
 from ..records.filing import ValidationFailed
 from .base import actor, json_body, per_page_param, plain, text_value, _url
+from ..access.local import worklist_scope
 from .workflow import procedure, user_roles
 
 WORKLIST_LIMIT = 50  # GET /api/worklist?limit=: default and maximum (the OpenAPI says so)
@@ -48,7 +49,7 @@ def _step_json(request, dossier, transition):
 
 def transitions_json(request, dossier):
     proc = procedure(request)
-    steps = proc.options(dossier, user_roles(request))
+    steps = proc.options(dossier, user_roles(request, dossier))
     history = [v for v in dossier.history() if v.action in ("transition", "lease", "adopted")]
     return {"archive_no": dossier.archive_no, "state": state_json(request, dossier),
             "transitions": [_step_json(request, dossier, t) for t in steps],
@@ -86,7 +87,7 @@ def take_transition(request):
     if not isinstance(inputs, dict):
         raise ValidationFailed({"inputs": "办理信息：应为JSON对象"})
     version = procedure(request).perform(request.root, dossier, name, actor(request),
-                                         user_roles(request), comment, override, inputs,
+                                         user_roles(request, dossier), comment, override, inputs,
                                          filing.now())
     out = transitions_json(request, dossier)
     out["version"] = version.number
@@ -98,7 +99,8 @@ def worklist(request):
     """The signed-in user's worklist (待我处理), soonest deadline first."""
     limit = per_page_param(request, WORKLIST_LIMIT, WORKLIST_MAX, "limit", "条数")
     proc = procedure(request)
-    items, total = proc.worklist(request.root, user_roles(request), filing.now(), limit)
+    roles, within = worklist_scope(request.identity)   # local roles: their places only
+    items, total = proc.worklist(request.root, roles, filing.now(), limit, within)
     locale = request.ui_locale
     return {"total": total, "items": [
         {"archive_no": i.dossier.archive_no, "kind": i.dossier.kind, "title": i.dossier.title,

@@ -7,6 +7,7 @@ JSON, call the book, log what the auditor did (acknowledgement, export) and rend
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import urllib.parse
 from xml.sax.saxutils import escape
@@ -15,10 +16,11 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import exception_view_config, view_config
 
+from ..access.local import scope
 from ..records import filing
 from ..audit import report
 from ..audit.rules import CATEGORIES, RULES, SEVERITIES, title_of
-from ..audit.runs import AuditError
+from ..audit.runs import AuditError, AuditRun
 from .base import actor, _int_param, json_body, local_time, per_page_param, plain
 from .errors import answer_405
 from .errors import respond
@@ -41,7 +43,54 @@ def run_or_404(request):
     run = book(request).get(request.matchdict["run_id"])
     if run is None:
         raise HTTPNotFound(request.t("没有这次审计：{id}", id=request.matchdict["run_id"]))
-    return run
+    return seen(request, run)
+
+
+def _keep(request):
+    """For a user with local roles only: whether a finding concerns a dossier of its places
+    (findings on no dossier, or on one no longer kept, are not theirs); None for everyone."""
+    places = scope(request, "audit")
+    if places is None:
+        return None
+    root = request.root
+
+    def keep(finding):
+        if finding.kind not in ("household", "unit") or not finding.dossier:
+            return False
+        dossier = root.container(finding.kind).get(finding.dossier)
+        return dossier is not None and places.admits(dossier)
+    return keep
+
+
+def seen(request, run):
+    """The run as the user may see it: with a local role, only its places' findings, and
+    every count taken over those (archive.access.local)."""
+    keep = _keep(request)
+    return run if keep is None else Narrowed(run, keep)
+
+
+class Narrowed:
+    """An audit run restricted to some findings; counts and groups are over those only."""
+
+    def __init__(self, run, keep):
+        self._run, self.keep = run, keep
+        self.findings = [f for f in run.findings if keep(f)]
+        self.counts = {}   # what the run read (dossiers, files, bytes): the whole archive's
+
+    def __getattr__(self, name):
+        return getattr(self._run, name)
+
+    by_rule, by_severity, grouped, critical = (AuditRun.by_rule, AuditRun.by_severity,
+                                               AuditRun.grouped, AuditRun.critical)
+
+
+def compare(request, run):
+    """The run against the one before it (a narrowed run: only the findings it may see)."""
+    comparison = book(request).compare(run)
+    keep = getattr(run, "keep", None)
+    if keep is None:
+        return comparison
+    return dataclasses.replace(comparison, resolved=tuple(f for f in comparison.resolved if keep(f)))
 
 
 def queue(request, rules, trigger):
@@ -166,10 +215,18 @@ def _rule_choices(request):
              title_of(CATEGORIES, r.category, locale), r.description(locale)) for r in RULES.values()]
 
 
+def _history(request):
+    """The chart's (run id, finished, {rule: count}): over the findings the user may see."""
+    if _keep(request) is None:
+        return book(request).history(CHART_RUNS)
+    runs = [r for r in book(request).newest(CHART_RUNS * 3) if r.done][:CHART_RUNS]
+    return [(r.run_id, r.finished, seen(request, r).by_rule()) for r in reversed(runs)]
+
+
 def _list_page(request, error=None, chosen=()):
-    runs = book(request).newest(50)
+    runs = [seen(request, r) for r in book(request).newest(50)]
     return {"runs": runs, "total": len(book(request)), "error": error, "chosen": set(chosen),
-            "rules": _rule_choices(request), "chart": chart_svg(request, book(request).history(CHART_RUNS)),
+            "rules": _rule_choices(request), "chart": chart_svg(request, _history(request)),
             "severities": [(s, title_of(SEVERITIES, s, request.ui_locale), SEVERITY_CLASS[s])
                            for s in SEVERITIES],
             "refresh": REFRESH_SECONDS * 2 if any(r.status in ("queued", "running") for r in runs[:5])
@@ -210,7 +267,7 @@ def _run_page(request, run, error=None, failed_ack=None):
     severity, rule_filter = _filters(request)
     locale = request.ui_locale
     keep = (lambda f: (not severity or f.severity == severity) and (not rule_filter or f.rule == rule_filter))
-    comparison = book(request).compare(run) if run.done else None
+    comparison = compare(request, run) if run.done else None
     order = list(SEVERITIES)
     groups = []
     for rule, rule_id, findings in run.grouped():
@@ -327,7 +384,7 @@ def ack_json(ack):
 
 
 def run_json(request, run):
-    comparison = book(request).compare(run) if run.done else None
+    comparison = compare(request, run) if run.done else None
     return {**run_summary(request, run), "counts": run.counts or {},
             "seconds": run.seconds(), "by_rule": run.by_rule(),
             "previous": comparison.previous if comparison else None,
@@ -352,7 +409,7 @@ def api_runs(request):
             "rules": [{"id": r.id, "title": r.title(request.ui_locale), "severity": r.severity,
                        "category": r.category, "description": r.description(request.ui_locale)}
                       for r in RULES.values()],
-            "items": [run_summary(request, r) for r in runs[(page - 1) * per_page:]]}
+            "items": [run_summary(request, seen(request, r)) for r in runs[(page - 1) * per_page:]]}
 
 
 @view_config(route_name="api_audits", request_method="POST", renderer="json", permission="audit")
@@ -362,7 +419,7 @@ def api_start(request):
     run = queue(request, body.get("rules"), "api")
     request.response.status = 202
     request.response.location = request.route_url("api_audit", run_id=run.run_id)
-    return run_json(request, run)
+    return run_json(request, seen(request, run))
 
 
 @view_config(route_name="api_audit", request_method="GET", renderer="json", permission="audit")

@@ -34,6 +34,24 @@ def can(request, permission, context=None) -> bool:
     return bool(request.has_permission(permission, context if context is not None else request.context))
 
 
+def can_everywhere(request, permission) -> bool:
+    """Whether a role the user holds everywhere has ``permission`` (menus for every page:
+    not what a local role opens on the page at hand)."""
+    user = request.identity
+    matrix = request.registry.archive_roles
+    return user is not None and any(matrix.allows(r, permission) for r in user.roles)
+
+
+def can_somewhere(request, permission) -> bool:
+    """Whether the user has ``permission`` in at least one place (a local role's menus,
+    which lead to the views that narrow to the user's places: archive.access.local)."""
+    from ..access.local import scope
+    if can_everywhere(request, permission):
+        return True
+    found = scope(request, permission)
+    return found is not None and bool(found.places)
+
+
 def household_or_404(request):
     """The traversed dossier when it is a household's (case history, credit record)."""
     dossier = request.context
@@ -112,7 +130,8 @@ def renderer_globals(event):
     event["t"] = request.t
     event["layout"] = get_renderer("archive:templates/layout.pt").implementation()
     event["user"] = request.identity if request.authenticated_userid else None
-    event.setdefault("can_global", lambda p: can(request, p, request.root))
+    event.setdefault("can_global", lambda p: can_everywhere(request, p))
+    event.setdefault("can_local", lambda p: can_somewhere(request, p))
     event["local"] = lambda when, fmt="%Y-%m-%d %H:%M": local_time(request, when, fmt)
 
 

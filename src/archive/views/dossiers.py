@@ -7,6 +7,7 @@ from pyramid.view import view_config
 
 from ..records import filing
 from ..records.dossier import NothingChanged, VersionNotFound
+from ..access.local import ids_in, scope
 from ..access.personal import has_personal, mask_metadata, mask_path
 from ..records.version import action_title, compare, flatten
 from .base import actor, can, CONTAINER_OF, dossier_url, kind_of, _linked, make_form, reveal, _schema_locale, schemas, split_form_values
@@ -30,13 +31,14 @@ def listing(request):
         page = max(1, int(request.params.get("page", 1)))
     except ValueError:
         page = 1
+    within = ids_in(scope(request), container)   # a local role: its places only
     total, items = container.query({k: v for k, v in filters.items() if v}, sort, reverse,
-                                    (page - 1) * PAGE_SIZE, PAGE_SIZE)
+                                    (page - 1) * PAGE_SIZE, PAGE_SIZE, within)
     return {"kind": kind, "schema": schema, "filters": filters, "sort": sort,
             "reverse": reverse, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
             "total": total, "items": items,
             "rows": [mask_metadata(schema, d.metadata) for d in items],
-            "options": {p: container.indexes[p].values() for p in filters},
+            "options": {p: container.indexes[p].values(within) for p in filters},
             "state_titles": dict(states_of(request, kind))}
 
 

@@ -17,6 +17,7 @@ from ..records.filing import ValidationFailed
 from ..access.personal import mask_value
 from ..records.version import action_title
 from .errors import answer_405 as _method_not_allowed
+from ..access.local import scope
 from .base import actor, can, household_or_404, plain, reveal, schemas, UNMASK
 
 from .workflow import procedure
@@ -119,6 +120,10 @@ def inspections_page(request):
     tab = tab if tab in TABS else "members"
     unmasked = _reveal_all(request)
     households = request.root.households.values()
+    places = scope(request, "inspect")     # a local role: its places' households only
+    if places is not None:
+        container = request.root.households
+        households = [container[k] for k in places.ids(container)]
     proc = procedure(request)
     workflow = proc.workflows["household"]
     if tab == "changed":

@@ -4,13 +4,17 @@ from __future__ import annotations
 from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
+from ..access.local import ids_in, scope
+
 
 @view_config(route_name="home", renderer="archive:templates/home.pt", permission="view")
 def home(request):
     root = request.root
     recent = {}
+    places = scope(request)      # a local role sees and counts its places only
+    within = {kind: ids_in(places, root.container(kind)) for kind in ("household", "unit")}
     for kind in ("household", "unit"):
-        recent[kind] = root.container(kind).newest(8)
+        recent[kind] = root.container(kind).newest(8, within[kind])
     from .workflow import worklist
     items, total = worklist(request, limit=15)
     from .loans import lender_worklist
@@ -21,9 +25,10 @@ def home(request):
         "due": due, "due_total": due_total,
         "work": items, "work_total": total,
         "worklist_macros": get_renderer("archive:templates/worklist.pt").implementation(),
-        "counts": {"household": len(root.households), "unit": len(root.units),
-                   "users": len(root.users)},
-        "facets": {k: root.households.indexes[k].values() for k in ("jurisdiction", "category")},
+        "counts": {kind: len(root.container(kind)) if within[kind] is None else len(within[kind])
+                   for kind in ("household", "unit")} | {"users": len(root.users)},
+        "facets": {k: root.households.indexes[k].values(within["household"])
+                   for k in ("jurisdiction", "category")},
         "recent": recent,
     }
 

@@ -8,9 +8,11 @@ a refused draw is recorded in every household of the batch after the abort
 """
 from __future__ import annotations
 
-from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.httpexceptions import HTTPForbidden, HTTPFound, HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.view import exception_view_config, view_config
+
+from ..access.local import scope
 
 from ..records import attempts, filing
 from ..records.filing import ValidationFailed
@@ -49,6 +51,8 @@ def _jurisdictions(request):
 
 def _announce(request, jurisdiction, households, draw_on, commitment, comment, announced_on):
     """Announce a batch: (lottery, the seed made for it when no commitment was given)."""
+    if not _in_scope(request, jurisdiction, "lottery"):
+        raise HTTPForbidden(request.t("只能查看和办理本辖区的摇号批次"))
     if isinstance(commitment, str):
         commitment = commitment.strip()
     return holding.announce(
@@ -80,7 +84,19 @@ def _lottery_or_404(request):
     lottery = request.root.lotteries.get(request.matchdict["lottery_id"])
     if lottery is None:
         raise HTTPNotFound(request.t("摇号批次不存在"))
+    if not _in_scope(request, lottery.jurisdiction):
+        raise HTTPForbidden(request.t("只能查看和办理本辖区的摇号批次"))
     return lottery
+
+
+def _in_scope(request, jurisdiction, permission="view"):
+    """Whether the user's roles reach this jurisdiction (local roles: archive.access.local)."""
+    places = scope(request, permission)
+    return places is None or jurisdiction in places.places
+
+
+def _visible(request, lotteries):
+    return [lot for lot in lotteries if _in_scope(request, lot.jurisdiction)]
 
 
 def _group_titles(request):
@@ -115,7 +131,12 @@ def _rows(request, lottery):
 @view_config(route_name="lotteries", renderer="archive:templates/lottery_list.pt",
              permission="view")
 def lottery_list(request):
-    return {"lotteries": request.root.lotteries.newest(100), "total": len(request.root.lotteries),
+    if scope(request) is None:
+        lotteries, total = request.root.lotteries.newest(100), len(request.root.lotteries)
+    else:      # a local role: its jurisdictions' batches only, and only those counted
+        everything = _visible(request, request.root.lotteries.newest())
+        lotteries, total = everything[:100], len(everything)
+    return {"lotteries": lotteries, "total": total,
             "state_titles": STATE_TITLES,
             "jurisdictions": _jurisdictions(request),
             "can_hold": can(request, "lottery", request.root)}
@@ -150,10 +171,11 @@ def lottery_new(request):
 def _new_page(request, jurisdiction, error=None, checked=None, values=None):
     vocab = _jurisdictions(request)
     container = request.root.households
-    counts = {code: container.query({"jurisdiction": code, "state": model.REGISTERED},
-                                    limit=0)[0] for code in vocab.codes()}
+    terms = [term for term in vocab.terms if _in_scope(request, term.code, "lottery")]
+    counts = {term.code: container.query({"jurisdiction": term.code, "state": model.REGISTERED},
+                                         limit=0)[0] for term in terms}
     households, more, tiers, notice_days = [], False, [], None
-    if jurisdiction in vocab:
+    if jurisdiction in counts:
         tiers = _tiers(request, jurisdiction)
         notice_days = _notice_days(request, jurisdiction)
         total, households = container.query(
@@ -166,8 +188,8 @@ def _new_page(request, jurisdiction, error=None, checked=None, values=None):
              "tier_title": _tier_title(request, len(tiers),
                                        model.tier_of(d.metadata.get("priority_groups"), tiers)),
              "checked": checked is None or d.archive_no in checked} for d in households]
-    known = jurisdiction in vocab
-    return {"jurisdiction": jurisdiction if known else "", "vocab": vocab,
+    known = jurisdiction in counts
+    return {"jurisdiction": jurisdiction if known else "", "vocab": vocab, "terms": terms,
             "place": vocab.title(jurisdiction, request.ui_locale) if known else "",
             "counts": counts, "rows": rows, "more": more, "max_batch": model.MAX_BATCH,
             "tiers": [titles(tier) for tier in tiers], "notice_days": notice_days,
@@ -307,7 +329,7 @@ def api_list(request):
     """Lotteries, newest first, a page at a time."""
     page = _int_param(request, "page", "页码", 1)
     per_page = per_page_param(request)
-    items = request.root.lotteries.newest()
+    items = _visible(request, request.root.lotteries.newest())
     return {"total": len(items), "page": page, "per_page": per_page,
             "items": [lottery_summary(request, lot)
                       for lot in items[(page - 1) * per_page:page * per_page]]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import exception_view_config, view_config
 
+from ..access.local import scope
 from ..search.fields import FACETS
 from ..search.index import lookup
 from ..search.query import QueryError, Searcher, SearchRequest
@@ -28,8 +29,9 @@ def searcher(request) -> Searcher:
     return found
 
 
-def search_request(params) -> SearchRequest:
-    """The request's parameters as a SearchRequest; malformed numbers are the user's error."""
+def search_request(params, within=None) -> SearchRequest:
+    """The request's parameters as a SearchRequest; malformed numbers are the user's error.
+    ``within``: the user's scope (archive.access.local), None for everywhere."""
     try:
         page = int(params.get("page") or 1)
         per_page = int(params.get("per_page") or 20)
@@ -37,7 +39,8 @@ def search_request(params) -> SearchRequest:
         raise QueryError("页码和每页条数必须是整数") from None
     filters = {name: params.get(name) for name in FACETS if params.get(name)}
     return SearchRequest(text=params.get("q", ""), filters=filters,
-                         sort=params.get("sort") or "relevance", page=page, per_page=per_page)
+                         sort=params.get("sort") or "relevance", page=page, per_page=per_page,
+                         within=within.search_filter() if within is not None else None)
 
 
 def visible_hits(request, results):
@@ -104,7 +107,7 @@ def search_page(request):
         return HTTPFound(request.route_url("dossier", kind=CONTAINER_OF[scanned.kind],
                                            no=scanned.archive_no))
     try:
-        results = searcher(request).search(search_request(request.params))
+        results = searcher(request).search(search_request(request.params, scope(request)))
     except QueryError as exc:
         request.response.status = 400
         return dict(base, error=str(exc))
@@ -114,7 +117,7 @@ def search_page(request):
 @view_config(route_name="api_search", request_method="GET", renderer="json", permission="view")
 def search_api(request):
     """Hits with masked, highlighted snippets, facet counts and links; 400 on a bad query."""
-    results = searcher(request).search(search_request(request.params))
+    results = searcher(request).search(search_request(request.params, scope(request)))
     hits = []
     for hit, dossier, doc in visible_hits(request, results):
         hits.append({"key": hit.key, "kind": hit.kind, "archive_no": hit.archive_no,

@@ -9,11 +9,14 @@ the three leaves a trace.
 """
 from __future__ import annotations
 
+import re
+
 from pyramid.httpexceptions import HTTPForbidden, HTTPFound, HTTPNotFound
 from pyramid.security import remember
 from pyramid.view import view_config
 
 from ..records.filing import now
+from ..access.local import known_place
 from ..access.users import ROLES, UserError, role_title
 from .aftermath import after_abort
 from .base import actor
@@ -33,6 +36,24 @@ def _refused(request, exc, target):
     raise exc
 
 
+def _local_entries(text):
+    """Local roles as typed: ``reviewer@qujing archivist@QJ-HH-2024-Y-00001`` (spaces,
+    commas or 、 between them)."""
+    return [e for e in re.split(r"[\s,，、;；]+", text or "") if e]
+
+
+def _places(request):
+    return known_place(request.root, request.registry.archive_schemas.vocabularies)
+
+
+def _local_title(request, entry):
+    """``reviewer@qujing`` as 审核员@曲靖市 (an archive number stays as it is)."""
+    role, _, place = entry.partition("@")
+    vocab = request.registry.archive_schemas.vocabularies["jurisdictions"]
+    where = vocab.title(place, request.ui_locale) if place in vocab else place
+    return f"{role_title(role, request.ui_locale)}@{where}"
+
+
 @view_config(route_name="users", renderer="archive:templates/users.pt")
 def users(request):
     """The users and their roles, for either administrator (each sees only his own forms)."""
@@ -42,6 +63,8 @@ def users(request):
         raise HTTPForbidden()
     return {"users": list(request.root.users.values()), "roles": ROLES,
             "role_title": lambda r: role_title(r, request.ui_locale), "token": None,
+            "local_title": lambda e: _local_title(request, e),
+            "jurisdictions": request.registry.archive_schemas.vocabularies["jurisdictions"],
             "error": "", "may": may}
 
 
@@ -105,6 +128,25 @@ def user_roles(request):
     if user.roles != before:
         request.root.log.append(actor(request), "user.roles", user.login,
                                 f"{','.join(before) or '-'} -> {','.join(user.roles) or '-'}", now())
+    request.session.flash(request.t("已保存用户 {login}", login=user.login))
+    return HTTPFound(request.route_url("users"))
+
+
+@view_config(route_name="user_local", request_method="POST", permission="manage_roles")
+def user_local(request):
+    """局部角色: a role in some jurisdictions, or on one dossier, only (archive.access.local).
+    The change is in the audit log, the roles before and after."""
+    user = _user_or_404(request)
+    before = user.local_roles
+    try:
+        after = request.root.users.set_local_roles(
+            user.login, _local_entries(request.POST.get("local_roles", "")), _places(request),
+            by=actor(request))
+    except UserError as exc:
+        _refused(request, exc, user.login)
+    if after != before:
+        request.root.log.append(actor(request), "user.local_roles", user.login,
+                                f"{' '.join(before) or '-'} → {' '.join(after) or '-'}", now())
     request.session.flash(request.t("已保存用户 {login}", login=user.login))
     return HTTPFound(request.route_url("users"))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.view import view_config
 
+from ..access.local import roles_on, worklist_scope
 from ..records import filing
 from ..workflow import NotPermitted, TransitionRefused, WrongState
 from .base import actor, can
@@ -20,8 +21,12 @@ def procedure(request):
     return request.registry.archive_procedure
 
 
-def user_roles(request):
-    return tuple(getattr(request.identity, "roles", ()) or ())
+def user_roles(request, dossier=None):
+    """The roles the user holds: everywhere, and on ``dossier`` its local ones
+    (reviewer@qujing on a 曲靖 dossier: archive.access.local)."""
+    if dossier is None:
+        return tuple(getattr(request.identity, "roles", ()) or ())
+    return roles_on(request.identity, dossier)
 
 
 def _dossier_url(request, dossier, route="dossier", **kw):
@@ -35,7 +40,7 @@ def procedure_panel(request, dossier):
     state = proc.state(dossier)
     locale = request.ui_locale
     today = proc.today()
-    steps = proc.options(dossier, user_roles(request)) if can(request, "transition", dossier) else []
+    steps = proc.options(dossier, user_roles(request, dossier)) if can(request, "transition", dossier) else []
     return {
         "state": state, "state_title": state.title(locale) if state else "",
         "since": dossier.state_since, "due": dossier.due, "estimated": dossier.due_estimated,
@@ -71,7 +76,7 @@ def transition_page(request):
     refused = None
     if request.method == "POST":
         try:
-            proc.perform(request.root, dossier, transition.name, actor(request), user_roles(request),
+            proc.perform(request.root, dossier, transition.name, actor(request), user_roles(request, dossier),
                          comment, override, {k: v for k, v in values.items() if v != ""},
                          filing.now())
         except TransitionRefused as exc:
@@ -117,7 +122,8 @@ def _vacant_units(request, dossier, transition, limit=200):
 # -- worklists -------------------------------------------------------------------------------
 def worklist(request, limit=50):
     """The signed-in user's worklist: (items, total)."""
-    return procedure(request).worklist(request.root, user_roles(request), filing.now(), limit)
+    roles, within = worklist_scope(request.identity)
+    return procedure(request).worklist(request.root, roles, filing.now(), limit, within)
 
 
 @view_config(route_name="worklist", renderer="archive:templates/worklist.pt", permission="view")

@@ -244,20 +244,27 @@ class Procedure:
         return ROLE_TITLES.get(role, (role,))[0]
 
     # -- worklists -----------------------------------------------------------------
-    def worklist(self, root, roles, when=None, limit=50):
-        """Dossiers waiting for one of these roles, soonest deadline first, overdue marked."""
+    def worklist(self, root, roles, when=None, limit=50, within=None):
+        """Dossiers waiting for one of these roles, soonest deadline first, overdue marked.
+
+        ``within(container, roles)``, when given, says which ids of the container those of
+        the roles reach (a set), or None for all (local roles: archive.access.local)."""
         today = self.today(when)
         items = []
         for kind in ("household", "unit"):
             workflow = self.workflows[kind]
             container = root.container(kind)
             for state in workflow.states.values():
-                if not set(roles) & set(state.worklist):
+                matching = set(roles) & set(state.worklist)
+                if not matching:
                     continue
                 horizon = None
                 if state.remind:
                     horizon = after(today, state.remind).day
+                allowed = within(container, frozenset(matching)) if within is not None else None
                 for key in self._ids(container, state.name, horizon):
+                    if allowed is not None and key not in allowed:
+                        continue
                     items.append((container.indexes["due"].reverse.get(key), kind, key, state))
         items.sort(key=lambda i: (i[0] is None, i[0] or _dt.date.max, i[2]))
         out = []

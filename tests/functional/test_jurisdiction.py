@@ -1,0 +1,239 @@
+"""Access by jurisdiction (局部角色): a reviewer of 曲靖 only sees, counts and moves 曲靖's
+dossiers, in every view that lists across dossiers and in the API; the users page and
+the audit log keep the grants."""
+from __future__ import annotations
+
+import pytest
+
+import walk
+from archive.audit.worker import run_pending
+from archive.search.index import drain
+from conftest import PASSWORD
+
+QJ = dict(jurisdiction="qujing", hukou_district="麒麟区", district="麒麟区",
+          address="曲靖市麒麟区南宁西路1号")
+
+
+@pytest.fixture
+def city(app, store, users):
+    """Two households in 常州 and two in 曲靖 (the 曲靖 pair and one 常州 one share a phone),
+    a unit in each; the user ``qujing`` is a reviewer of 曲靖 only, with an API token."""
+    with store() as root:
+        procedure, registry = app.registry.archive_procedure, app.registry.archive_schemas
+        cz = [walk.new_household(procedure, root, name="王秀英", seq=21, phone="13900001111"),
+              walk.new_household(procedure, root, name="王建华", seq=31)]
+        qj = [walk.new_household(procedure, root, name="王建国", seq=41, phone="13900001111", **QJ),
+              walk.new_household(procedure, root, name="王丽", seq=51, phone="13900001111", **QJ)]
+        walk.file(registry, qj[1], *walk.stage_docs(procedure, qj[1], "accept"))
+        walk.new_unit(procedure, root)
+        walk.new_unit(procedure, root, jurisdiction="qujing", district="麒麟区",
+                      address="曲靖市麒麟区南宁西路9号")
+        root.users.add("qujing", "曲靖审核员", (), PASSWORD, app.registry.archive_hasher,
+                       local_roles=("reviewer@qujing",))
+        users["qujing"] = root.users.issue_token("qujing")
+        drain(root, registry, app.registry.archive_search)
+        return {"cz": [d.archive_no for d in cz], "qj": [d.archive_no for d in qj]}
+
+
+def api(browser, users, url, role="qujing", status=200, **params):
+    return browser.get(url, params=params or None, headers={"Authorization": f"Bearer {users[role]}"},
+                       status=status)
+
+
+def numbers(text, city):
+    """The archive numbers of the city fixture found in a page or JSON text."""
+    return {n for n in city["cz"] + city["qj"] if n in text}
+
+
+def test_listing_shows_and_counts_only_the_jurisdiction(browser, city):
+    browser.login("qujing")
+    page = browser.get("/households")
+    assert numbers(page.text, city) == set(city["qj"])
+    options = [o["value"] for o in page.html.select("select[name=jurisdiction] option") if o["value"]]
+    assert options == ["qujing"]
+    units = browser.get("/units")
+    assert "QJ-FY" in units.text and "CZ-FY" not in units.text
+    browser.login("reviewer")     # a reviewer everywhere still sees every city
+    assert numbers(browser.get("/households").text, city) == set(city["cz"] + city["qj"])
+
+
+def test_api_listing_total_counts_only_the_jurisdiction(browser, city, users):
+    body = api(browser, users, "/api/households").json
+    assert body["total"] == 2 and {i["archive_no"] for i in body["items"]} == set(city["qj"])
+    body = api(browser, users, "/api/households?jurisdiction=changzhou").json
+    assert body["total"] == 0 and body["items"] == []
+    assert api(browser, users, "/api/households", role="reviewer").json["total"] == 4
+
+
+def test_dossier_of_another_city_is_forbidden_page_and_api(browser, city, users):
+    browser.login("qujing")
+    assert browser.get(f"/households/{city['qj'][0]}").status_int == 200
+    browser.get(f"/households/{city['cz'][0]}", status=403)
+    api(browser, users, f"/api/households/{city['qj'][0]}")
+    api(browser, users, f"/api/households/{city['cz'][0]}", status=403)
+    api(browser, users, f"/api/households/{city['cz'][0]}/transitions", status=403)
+
+
+def test_home_counts_and_recent_only_the_jurisdiction(browser, city):
+    home = browser.login("qujing")
+    assert numbers(home.text, city) == set(city["qj"])
+    assert "常州" not in home.text and "曲靖" in home.text
+    nav = {a.get("id") for a in home.html.select("nav a")}
+    assert {"nav-worklist", "nav-inspections", "nav-lotteries"} <= nav
+    assert not {"nav-credit", "nav-shelving", "nav-disposition", "nav-statistics"} & nav
+
+
+def test_views_across_dossiers_not_narrowed_stay_closed(browser, city, users):
+    browser.login("qujing")
+    for url in ("/credit", "/shelving", "/disposition", "/statistics", "/users",
+                "/log", "/households/new"):
+        browser.get(url, status=403)
+    api(browser, users, "/api/credit", status=403)
+    api(browser, users, "/api/holds", status=403)
+
+
+def test_worklist_and_its_total_only_the_jurisdiction(browser, city, users):
+    browser.login("qujing")
+    page = browser.get("/worklist")
+    assert numbers(page.text, city) == set(city["qj"])
+    body = api(browser, users, "/api/worklist").json
+    assert body["total"] == 2 and {i["archive_no"] for i in body["items"]} == set(city["qj"])
+    assert api(browser, users, "/api/worklist", role="reviewer").json["total"] == 4
+
+
+def test_moves_its_dossiers_and_not_the_others(browser, city, users, store):
+    ready = city["qj"][1]
+    body = api(browser, users, f"/api/households/{ready}/transitions").json
+    assert "accept" in [t["name"] for t in body["transitions"]]
+    browser.post_json(f"/api/households/{ready}/transitions", {"transition": "accept", "comment": "受理"},
+                      headers={"Authorization": f"Bearer {users['qujing']}"})
+    with store() as root:
+        assert root.households[ready].state == "accepted"
+        assert root.households[ready].latest.actor == "qujing"
+    browser.post_json(f"/api/households/{city['cz'][0]}/transitions",
+                      {"transition": "accept", "comment": "受理"},
+                      headers={"Authorization": f"Bearer {users['qujing']}"}, status=403)
+    browser.login("qujing")
+    page = browser.get(f"/households/{city['qj'][0]}")
+    assert page.html.select_one("a[href$='/transitions/accept']") is not None
+
+
+def test_search_hits_total_and_facets_only_the_jurisdiction(browser, city, users):
+    body = api(browser, users, "/api/search", q="王", per_page="100").json
+    assert {h["archive_no"] for h in body["hits"]} == set(city["qj"])
+    assert body["total"] == len(body["hits"]) >= 2       # the households and 王丽's documents
+    assert [(f["value"], f["count"]) for f in body["facets"]["jurisdiction"]] == [("qujing", body["total"])]
+    assert sum(f["count"] for f in body["facets"]["kind"]) == body["total"]
+    everyone = api(browser, users, "/api/search", role="reviewer", q="王", per_page="100").json
+    assert everyone["total"] == body["total"] + 2
+    browser.login("qujing")
+    page = browser.get("/search", params={"q": "王"})
+    assert numbers(page.text, city) == set(city["qj"])
+    # an archive number typed (a box label's QR code) opens only a dossier it may see
+    assert browser.get("/search", params={"q": city["cz"][0]}).status_int == 200   # no redirect to it
+    assert browser.get("/search", params={"q": city["qj"][0]}).status_int == 302
+
+
+def test_inspections_only_among_the_jurisdiction(browser, city, users, store):
+    with store() as root:
+        root.users.set_local_roles("qujing", ("reviewer@qujing", "inspector@qujing"))
+    browser.login("qujing")
+    page = browser.get("/inspections", params={"tab": "phones"})
+    assert numbers(page.text, city) == set(city["qj"])
+    browser.login("inspector")
+    page = browser.get("/inspections", params={"tab": "phones"})
+    assert numbers(page.text, city) == {city["cz"][0]} | set(city["qj"])
+
+
+def test_audit_findings_and_counts_only_the_jurisdiction(browser, city, users, store, app):
+    with store() as root:
+        root.users.set_local_roles("qujing", ("reviewer@qujing", "auditor@qujing"))
+    browser.login("auditor")
+    browser.get("/audits").forms["audit-form"].submit()
+    with store() as root:
+        run_pending(root, app.registry.archive_procedure, app.registry.archive_schemas,
+                    app.registry.archive_search)
+    everyone = api(browser, users, "/api/audits/1", role="auditor").json
+    assert numbers(str(everyone["items"]), city) & set(city["cz"])
+    body = api(browser, users, "/api/audits/1").json
+    shown = {i["archive_no"] for i in body["items"]}
+    assert shown and shown <= set(city["qj"])
+    assert body["findings"] == len(body["items"]) and sum(body["by_severity"].values()) == len(body["items"])
+    assert body["counts"] == {}
+    browser.login("qujing")
+    page = browser.get("/audits/1")
+    assert numbers(page.text, city) <= set(city["qj"])
+    cz_finding = next(i for i in everyone["items"] if i["archive_no"] in city["cz"])
+    token = page.html.select_one("input[name=csrf_token]")["value"]
+    refused = browser.post("/audits/1/acks", {"csrf_token": token, "fingerprint": cz_finding["fingerprint"],
+                                              "comment": "看不见的发现"}, status=400)
+    assert "没有这条发现" in refused.text
+    assert numbers(browser.get("/audits").text, city) <= set(city["qj"])
+
+
+def test_a_role_on_one_dossier(browser, city, store):
+    one = city["cz"][1]
+    with store() as root:
+        root.users.set_local_roles("qujing", ("reviewer@qujing", f"inspector@{one}"))
+    browser.login("qujing")
+    assert numbers(browser.get("/households").text, city) == set(city["qj"]) | {one}
+    browser.get(f"/households/{one}")
+    browser.get(f"/households/{city['cz'][0]}", status=403)
+
+
+def test_users_page_grants_local_roles_with_csrf_and_logs_them(browser, city, store):
+    browser.login("secadmin")      # the security officer gives roles, local ones included (三员分立)
+    row = browser.get("/users").html.select_one("#local-reviewer form")
+    token = row.select_one("input[name=csrf_token]")["value"]
+    forged = browser.post("/users/reviewer/local-roles", {"local_roles": "archivist@qujing"}, status="*")
+    assert forged.status_int in (400, 403)
+    with store() as root:
+        assert root.users["reviewer"].local_roles == ()
+    done = browser.post("/users/reviewer/local-roles",
+                        {"csrf_token": token, "local_roles": "archivist@qujing, inspector@dezhou"})
+    assert done.status_int == 302
+    with store() as root:
+        assert root.users["reviewer"].local_roles == ("archivist@qujing", "inspector@dezhou")
+        entry = [e for e in root.log.newest(50) if e.action == "user.local_roles"][0]
+        assert entry.target == "reviewer" and "archivist@qujing" in entry.detail and entry.actor == "secadmin"
+    assert "档案管理员@曲靖市" in browser.get("/users").text
+    bad = browser.post("/users/reviewer/local-roles", {"csrf_token": token, "local_roles": "reviewer@atlantis"},
+                       status=400)
+    assert "既不是辖区代码，也不是现有档号" in bad.text
+    with store() as root:
+        assert root.users["reviewer"].local_roles == ("archivist@qujing", "inspector@dezhou")
+    own = browser.post("/users/secadmin/local-roles", {"csrf_token": token, "local_roles": "reviewer@dezhou"},
+                       status=400)
+    assert "不能修改自己的角色" in own.text
+    sysadmin = browser.post("/users/reviewer/local-roles", {"csrf_token": token, "local_roles": "sysadmin@dezhou"},
+                            status=400)
+    assert "只能作为全局角色" in sysadmin.text
+    with store() as root:
+        assert root.users["reviewer"].local_roles == ("archivist@qujing", "inspector@dezhou")
+        assert root.users["secadmin"].local_roles == ()
+    browser.login("sysadmin")      # the system administrator keeps accounts, gives no roles
+    token = browser.get("/users").html.select_one("input[name=csrf_token]")["value"]
+    browser.post("/users/reviewer/local-roles", {"csrf_token": token, "local_roles": ""}, status=403)
+    browser.login("reviewer")
+    token = browser.get("/households").html.select_one("input[name=csrf_token]")["value"]
+    browser.post("/users/reviewer/local-roles", {"csrf_token": token, "local_roles": ""}, status=403)
+
+
+def test_every_view_of_the_permission_matrix_for_a_reviewer_of_one_city(browser, city):
+    """test_permissions' routes, as ``qujing``: a reviewer's on a 曲靖 dossier and in the
+    narrowed views across dossiers, 403 on a 常州 dossier and everywhere else."""
+    from test_permissions import MATRIX, ROUTES
+    browser.login("qujing")
+    token = browser.get("/households").html.select_one("input[name=csrf_token]")["value"]
+    for no, here in ((city["qj"][1], True), (city["cz"][0], False)):
+        for method, path, permission, data in ROUTES:
+            url = path.format(no=no)
+            on_dossier = "{no}" in path
+            response = (browser.get(url, status="*") if method == "GET"
+                        else browser.post(url, dict(data, csrf_token=token), status="*"))
+            narrowed = path in ("/", "/households", "/units")
+            allowed = permission in MATRIX["reviewer"] and (here if on_dossier else narrowed)
+            if allowed:
+                assert response.status_int not in (403,) and response.status_int < 500, (method, url)
+            else:
+                assert response.status_int == 403, (method, url, response.status)
