@@ -11,7 +11,14 @@ are opened and moved by the real procedure (``archive.workflow``: guards, leases
 and all), documents are filed through ``archive.records.filing`` before the step that needs them
 (the household's city profile says which: ``profile.required_documents(stage)``), and the
 comments are what a clerk would write. Everything is drawn from one ``random.Random(seed)``
-against a fixed base date, so a seed always gives the same archive, archive numbers included.
+and counted back from ``today``, the demo's last day: ``archive demo`` passes the day it runs
+(so a newcomer's worklist has deadlines mostly ahead, a few just passed, and the first audit
+finds the planted faults, not a year of lapsed deadlines); tests pass ``BASE_DATE``. A seed and
+a day always give the same archive, archive numbers included. Another day gives the same city
+moved in time: the same people taking the same ways, the units drawn alike, the same faults
+planted; dates differ by the shift, give or take the working days and holidays that fall
+differently (each step still lands on a working day and passes its guards). The draws that
+decide who is who never depend on a date, so a holiday moved by the shift cannot change them.
 
 The ``documents`` budget is exact: every dossier first gets what its steps need (and every
 household its 承诺书, an applicant its whole application set), then the rest is dealt out
@@ -41,6 +48,7 @@ import collections
 import copy
 import datetime as _dt
 import random
+import zlib
 
 from ..records import filing
 from ..workflow import leases
@@ -53,7 +61,8 @@ from .places import CITIES, DEPARTMENTS, DOC_STYLE, PROOFS
 from .plan import DAY, Doc, Plan, Step, between, workday, years_before
 
 DEMO_PASSWORD_PREFIX = "demo-"  # demo passwords are this plus the login: public, so demo data only
-BASE_DATE = _dt.date(2026, 1, 1)
+BASE_DATE = _dt.date(2026, 1, 1)   # the tests' demo day; ``archive demo`` uses the day it runs
+DELIVERED = (3650, 6 * 365)        # units delivered from 10 years before today, over 6 years
 ACTOR = "archivist"
 DEFAULT_SIZE = {"households": 200, "units": 150, "documents": 3000}
 DOC_ORDER = {doc_type: i for i, doc_type in enumerate(DOC_STYLE)}
@@ -108,6 +117,9 @@ def build_city(root, registry, procedure=None, *, households=DEFAULT_SIZE["house
                units=DEFAULT_SIZE["units"], documents=DEFAULT_SIZE["documents"], seed=2026,
                today=BASE_DATE, progress=None, commit=None, render=None, patterns=None) -> dict:
     """Plan the whole city, then carry out its history day by day in the caller's transaction.
+
+    ``today`` is the demo's last day (Beijing date): everything happens before it, open
+    deadlines run from it. The same seed and day give the same archive.
 
     ``procedure`` is the installation's (``archive.workflow.procedure_from_settings``; the
     default workflows when None). ``progress(done, total)`` counts dossiers' worth of work
@@ -194,8 +206,10 @@ class _City:
         return plans
 
     def _unit(self, kind=None):
-        """A unit of one of the city's estates: delivered 2016–2021 (some registered while
-        still being built), a few still being built, one or two just delivered."""
+        """A unit of one of the city's estates: delivered ten to four years ago (some
+        registered while still being built), a few still being built, one or two just
+        delivered. Its chance draws for later (an idle repair) are made here, in draw order,
+        so that later steps taken in date order never change what is drawn."""
         rng = self.rng
         city = rng.choices(CITIES, [c.weight for c in CITIES])[0]
         project, district, road, ownership, owner = rng.choice(city.projects)
@@ -213,7 +227,9 @@ class _City:
                    "jurisdiction": city.code, "district": district, "layout": layout, "area": area,
                    "ownership": ownership, "owner": owner,
                    "rent": float(round(area * city.rent_per_m2 * rng.uniform(0.92, 1.08))), "notes": ""}
-        draw, delivered = rng.random(), workday(_dt.date(2016, 1, 4) + rng.randint(0, 6 * 365) * DAY)
+        draw = rng.random()
+        delivered = workday(self.today - DELIVERED[0] * DAY + rng.randint(0, DELIVERED[1]) * DAY)
+        later = (rng.random(), rng.random(), rng.randint(10, 40))   # _idle_repair's draws
         kind = draw if kind is None else kind
         if kind < 0.05:     # still being built
             return Plan("unit", city, workday(self.today - rng.randint(30, 300) * DAY), cstruct,
@@ -230,13 +246,16 @@ class _City:
         listed = workday(delivered + rng.randint(5, 25) * DAY)
         u.steps.append(Step("list", listed, "不动产登记及租金标准核定完成，入库待配", ACTOR))
         u.free_from = listed + 10 * DAY
+        u.later = later
         return u
 
     def _let_units(self):
         """Give each allocation a unit of the household's city that was free at the time (and
         within the city's area standard for its size), in the order the allocations happened;
         an allocation for which no unit was free did not happen: the household is still
-        waiting (登记/轮候)."""
+        waiting (登记/轮候). Among the free units the one ranked first for this allocation
+        (``_rank``: the household's own draw, not the city's) is let, so which unit a
+        household gets does not hang on how many others happened to be free that day."""
         offers = sorted((t for h in self.households for t in h.tenancies),
                         key=lambda t: (t.allocated, t.household.index))
         for t in offers:
@@ -249,7 +268,7 @@ class _City:
             if not free:
                 self.families.truncate(h, t)
                 continue
-            unit = self.rng.choice(free)
+            unit = min(free, key=lambda u: _rank(t, u))
             t.unit = unit
             unit.tenancies.append(t)
             t.rent = unit.cstruct["rent"]
@@ -295,13 +314,15 @@ class _City:
     def _idle_repair(self, u):
         """Some units never let were repaired while vacant (a few still are)."""
         listed = next((s.day for s in u.steps if s.name == "list"), None)
-        if u.tenancies or listed is None or self.rng.random() >= 0.12:
+        chance, when, took = getattr(u, "later", (1, 0, 0))   # drawn with the unit
+        if u.tenancies or listed is None or chance >= 0.12:
             return
-        day = workday(between(self.rng, listed + 90 * DAY, self.today - 20 * DAY))
+        first, last = listed + 90 * DAY, self.today - 20 * DAY
+        day = workday(first + int(when * (max(0, (last - first).days) + 1)) * DAY)
         if day >= self.today:
             return
         u.steps.append(Step("send_to_repair", day, "房屋空置期间检查发现屋面渗漏，送修", ACTOR))
-        done = workday(day + self.rng.randint(10, 40) * DAY)
+        done = workday(day + took * DAY)
         if done < self.today:
             u.steps.append(Step("repaired", done, "维修完成，经验收合格", ACTOR))
         u.free_from = None
@@ -805,6 +826,14 @@ class _City:
 
     def households_by_role(self, role):
         return next(h for h in self.households if h.role == role)
+
+
+def _rank(t, unit):
+    """The order in which free units are offered for allocation ``t``: fixed by the
+    household's own draw and the unit's address, so the same on any demo day."""
+    k = t.household.tenancies.index(t)
+    c = unit.cstruct
+    return zlib.crc32(f"{t.household.seed}/{k}/{c['project']}/{c['building']}/{c['unit_no']}".encode())
 
 
 def _lease_ctx(t, day):

@@ -6,7 +6,7 @@ through the household procedure (workflows/household.yaml) and on which working 
 which documents each step needs and leaves (the city's profile says which a step needs),
 and what changed later (an address on moving in, an income with a new proof, a newborn).
 
-Dates are counted back from the base date so every state is reached in the past: a path
+Dates are counted back from the demo's day so every state is reached in the past: a path
 is laid out forward from a trial application day, then moved as a whole until the step
 that fixes its age (the last one; for a tenant, the signing) lands where it should.
 """
@@ -102,8 +102,9 @@ class Families:
             surname = (name if sex == "M" else s_name)[0]
             for _ in range(0 if elderly else rng.choice((0, 1, 1, 1, 2))):
                 c_born = years_before(max(born, s_born), -rng.randint(22, 38)) + rng.randint(0, 364) * DAY
+                # drawn either way, so that the draws never hang on the calendar (demo day)
+                c_name, c_number = self.person(rng.choice("MF"), c_born, region, surname)
                 if years_before(app, 18) < c_born < app - 30 * DAY:  # minors co-apply
-                    c_name, c_number = self.person(rng.choice("MF"), c_born, region, surname)
                     members.append({"name": c_name, "id_number": c_number, "relation": "child"})
             h.surname, h.young = surname, age < 40
         if not elderly and 30 <= age <= 50 and rng.random() < 0.08:
