@@ -63,6 +63,7 @@ from .plan import DAY, Doc, Plan, Step, between, workday, years_before
 DEMO_PASSWORD_PREFIX = "demo-"  # demo passwords are this plus the login: public, so demo data only
 BASE_DATE = _dt.date(2026, 1, 1)   # the tests' demo day; ``archive demo`` uses the day it runs
 DELIVERED = (3650, 6 * 365)        # units delivered from 10 years before today, over 6 years
+PENDING_RETURN = 21                # days: a hand-back as recent as this still awaits inspection
 ACTOR = "archivist"
 DEFAULT_SIZE = {"households": 200, "units": 150, "documents": 3000}
 DOC_ORDER = {doc_type: i for i, doc_type in enumerate(DOC_STYLE)}
@@ -176,8 +177,9 @@ class _City:
             elif i == 1:  # a household with a member under a credit ban
                 h = self.families.draw("applied")
                 h.role = "banned"
-            else:         # every way through the procedure once, then as they come
-                h = self.families.draw(SCENARIOS[i - 2][0] if i - 2 < len(SCENARIOS) else None)
+            else:         # every way through the procedure once (lately), then as they come
+                first = i - 2 < len(SCENARIOS)
+                h = self.families.draw(SCENARIOS[i - 2][0] if first else None, recent=first)
             h.index = i
             self.households.append(h)
         self.faults["missing_pledge"] = self.households[0]
@@ -193,7 +195,10 @@ class _City:
             self.families.documents(h, household_flow)
             story = self._income_story(h)
             closed = self.workflows["household"].state(self.final_state(h)).final
-            self.families.history(h, protect=story, until=h.steps[-1].day if closed else None)
+            until = h.steps[-1].day if closed else None
+            if h.role == "double_let":   # the paper-register migration stays its last word
+                until = self.migration[0]
+            self.families.history(h, protect=story, until=until)
             self.families.rent_records(h)
             self._narrate(h)
         for u in self.units:
@@ -296,7 +301,7 @@ class _City:
             return declined + 10 * DAY
         if t.ended is None:
             return None
-        if t.ended >= self.today - 40 * DAY and not self.pending_return:
+        if t.ended >= self.today - PENDING_RETURN * DAY and not self.pending_return:
             self.pending_return = unit   # the latest hand-back still awaits its inspection
             return None
         day = workday(t.ended + rng.randint(2, 10) * DAY)
