@@ -154,9 +154,8 @@ def test_on_its_day_the_audit_finds_only_the_planted_faults(which, city, later, 
     planted = {"completeness": {faults["missing_pledge"]},
                "unit_double_let": {faults["double_let_unit"]},
                "lease_link": {faults["double_let_households"][0]},   # its lease is no longer the unit's
-               "banned_applicant": {summary["banned_applicant"]["household"]}}
-    if faults["arrears"]:
-        planted["arrears"] = {faults["arrears"]}
+               "banned_applicant": {summary["banned_applicant"]["household"]},
+               "arrears": {faults["arrears"]}}
     assert dict(found) == planted
 
 

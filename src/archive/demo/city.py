@@ -783,6 +783,7 @@ class _City:
         seven months ago, which the audit must find (arrears ≥ 6 months → must exit)."""
         when = _dt.datetime.combine(self.today - DAY, _dt.time(16), CST).astimezone(_dt.timezone.utc)
         last_month = self.today.replace(day=1) - DAY
+        stopped = (self.today.replace(day=1) - 200 * DAY).replace(day=1) - DAY   # 7 months ago
         behind = None
         for h in sorted(self.households, key=lambda p: p.index):
             dossier = self.dossiers[h]
@@ -792,8 +793,8 @@ class _City:
                 continue
             paid = last_month
             if behind is None and not h.role and dossier.state == "leased" \
-                    and lease.start < last_month - 300 * DAY:
-                behind, paid = h, (self.today.replace(day=1) - 200 * DAY).replace(day=1) - DAY
+                    and lease.start < stopped - 30 * DAY:   # paid a month or more, then stopped
+                behind, paid = h, stopped
                 h.role = "arrears"
             if paid <= lease.start:
                 continue
