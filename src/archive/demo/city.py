@@ -18,7 +18,8 @@ a day always give the same archive, archive numbers included. Another day gives 
 moved in time: the same people taking the same ways, the units drawn alike, the same faults
 planted; dates differ by the shift, give or take the working days and holidays that fall
 differently (each step still lands on a working day and passes its guards). The draws that
-decide who is who never depend on a date, so a holiday moved by the shift cannot change them.
+decide who is who never depend on a date, so a holiday moved by the shift cannot change them
+(only an allocation whose unit came free within those few days could go the other way).
 
 The ``documents`` budget is exact: every dossier first gets what its steps need (and every
 household its 承诺书, an applicant its whole application set), then the rest is dealt out
