@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as _dt
 import getpass
 import io
 import os
@@ -225,6 +226,9 @@ def _parser():
     demo = commands.add_parser("demo", help="生成演示用户和演示城市数据")
     demo.add_argument("--if-empty", action="store_true", help="档案库已有住户档案时不做任何事")
     demo.add_argument("--seed", type=int, default=2026, help="随机种子（相同种子生成相同数据）")
+    demo.add_argument("--today", default="", metavar="YYYY-MM-DD",
+                      help="演示城市的“今天”：历史截至前一天，期限从这天算起（默认今天，北京时间；"
+                           "相同种子和日期生成相同数据）")
     from .demo.city import DEFAULT_SIZE
     for size, text in (("households", "住户档案数"), ("units", "房源档案数"),
                        ("documents", "文件总数：恰好生成这么多份，不得少于各档案办理步骤所需的文件数")):
@@ -344,7 +348,8 @@ def demo_city(session, args):
     The city is built through the installation's own procedure (the workflows and
     jurisdiction profiles the ini file names), so its dossiers pass the same guards as a
     clerk's. A build that fails part-way keeps the batches already committed; ``--if-empty``
-    lets ``make run`` call it on every start.
+    lets ``make run`` call it on every start. The city's history ends on the day it is built
+    (``--today``, by default today in Beijing), so its deadlines are those of a live office.
     """
 
     from .demo.city import build_city, create_demo_users, create_local_demo_users
@@ -354,6 +359,10 @@ def demo_city(session, args):
         print(f"档案库中已有 {len(root.households)} 份住户档案，未生成演示数据。")
         return
     procedure = session.procedure
+    try:
+        today = _dt.date.fromisoformat(args.today) if args.today else procedure.today()
+    except ValueError:
+        raise CommandError(f"日期“{args.today}”应为 YYYY-MM-DD") from None
     users = create_demo_users(root, session.hasher)
     for login, _, role in users:
         root.log.append(actor=ACTOR, action="user.add", target=login, detail=role)
@@ -361,8 +370,8 @@ def demo_city(session, args):
     for login, _, local in local_users:
         root.log.append(actor=ACTOR, action="user.add", target=login, detail=",".join(local))
     summary = build_city(root, session.registry, procedure, households=args.households, units=args.units,
-                         documents=args.documents, seed=args.seed, progress=ProgressBar(sys.stderr),
-                         commit=session.commit, patterns=session.patterns)
+                         documents=args.documents, seed=args.seed, today=today,
+                         progress=ProgressBar(sys.stderr), commit=session.commit, patterns=session.patterns)
     print("读取文件文本层……", file=sys.stderr)
     drain(root, commit=session.commit, progress=ProgressBar(sys.stderr))
     print("编制全文检索索引……", file=sys.stderr)
@@ -370,11 +379,11 @@ def demo_city(session, args):
     index_drain(root, session.registry, session.search_index, commit=session.commit,
                 progress=ProgressBar(sys.stderr))
     root.log.append(actor=ACTOR, action="demo.build", detail=(
-        f"seed={args.seed} households={summary['households']} units={summary['units']} "
-        f"documents={summary['documents']}"))
+        f"seed={args.seed} today={today.isoformat()} households={summary['households']} "
+        f"units={summary['units']} documents={summary['documents']}"))
     faults, ban = summary["faults"], summary["banned_applicant"]
     households, units = procedure.workflows["household"], procedure.workflows["unit"]
-    print(f"演示城市：住户档案 {summary['households']} 份，房源档案 {summary['units']} 份，"
+    print(f"演示城市（截至 {today:%Y-%m-%d}）：住户档案 {summary['households']} 份，房源档案 {summary['units']} 份，"
           f"文件 {summary['documents']} 份（另有 {summary['refiled']} 份补交的新文件），"
           f"办理步骤 {summary['steps']} 步，租赁记录 {summary['leases']} 条，信息修改 {summary['edits']} 次。")
     print("住户办理状态：" + "，".join(f"{households.state(s).title()} {n}"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import sys
 
@@ -162,6 +163,11 @@ def test_demo_if_empty(archive, ini):
         assert (len(root.households), len(root.units)) == (30, 20)
         assert root.users.authenticate("auditor", "demo-auditor", HASHER) is not None
         numbers = sorted(root.households.keys())
+        built = next(e for e in root.log.newest(5) if e.action == "demo.build")
+        day = dt.date.fromisoformat(built.detail.split("today=")[1].split()[0])
+        # the day it ran (Beijing), around when the log entry was made
+        assert abs((day - built.when.date()).days) <= 1 and f"（截至 {day:%Y-%m-%d}）" in out
+        assert max(v.when for h in root.households.values() for v in h.history()).date() < day
     status, out, _ = archive("demo", "--if-empty", "--households", "30", "--units", "20",
                              "--documents", "420")
     assert status == 0 and "未生成演示数据" in out
@@ -173,6 +179,8 @@ def test_demo_refusal_leaves_the_store_empty(archive, ini):
     archive("evolve")
     status, _, err = archive("demo", "--households", "30", "--units", "20", "--documents", "10")
     assert status == 2 and "documents=10" in err
+    status, _, err = archive("demo", "--today", "2026-13-01")
+    assert status == 2 and "日期“2026-13-01”应为 YYYY-MM-DD" in err
     with store(ini) as root:
         assert len(root.households) == 0 and "admin" not in root.users
 

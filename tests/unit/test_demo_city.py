@@ -12,10 +12,16 @@ from archive.demo.city import (BASE_DATE, DEFAULT_SIZE, DEMO_PASSWORD_PREFIX, bu
                                create_demo_users)
 from archive.demo.family import APPLICATION_DOCS
 from archive.workflow.leases import OPEN
+from archive.workflow.workdays import covered
+from archive.audit import run_audit
+from archive.audit.runs import AuditBook
 from archive.root import bootstrap
 from archive.access.users import ROLES, make_hasher
 
 SMALL = dict(households=30, units=20, documents=420)
+# A later demo day, past the published holiday calendar (chinesecalendar ends with 2026):
+# its 2027 steps fall on Monday–Friday, the estimate workdays.py makes past the calendar.
+LATER = dt.date(2027, 6, 15)
 OPEN_STATES = {"allocated": "offered", "leased": "current", "exiting": "current"}  # household → lease
 UNIT_LEASE = {"allocated": "offered", "leased": "current"}                        # unit → lease
 
@@ -66,6 +72,91 @@ def test_same_seed_same_archive(registry, procedure, city):
     assert summary == city[1]
     other, _ = _build(registry, procedure, seed=7, **SMALL)
     assert fingerprint(other) != fingerprint(city[0])
+
+
+# -- the demo's day ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def later(registry, procedure):
+    """The same city built on another day (``archive demo`` builds it on the day it runs)."""
+    return _build(registry, procedure, today=LATER, **SMALL)
+
+
+def _noon(day):
+    return dt.datetime.combine(day, dt.time(4), tzinfo=dt.timezone.utc)   # noon in Beijing
+
+
+def test_another_day_gives_the_same_city_moved_in_time(city, later):
+    """Same people, same ways, same states, same faults; only the dates move (within the
+    days a path is moved so that its steps land on working days)."""
+    assert not covered(LATER) and covered(BASE_DATE)
+
+    def people(root, day):
+        return {(h.metadata["applicant"]["name"], h.metadata["jurisdiction"], h.metadata["category"]):
+                (h.state, (day - h.created.date()).days) for h in root.households.values()}
+
+    def units(root, day):
+        return {(u.metadata["project"], u.metadata["building"], u.metadata["unit_no"]):
+                (u.state, (day - u.created.date()).days) for u in root.units.values()}
+
+    for get in (people, units):
+        before, after = get(city[0], BASE_DATE), get(later[0], LATER)
+        assert len(before) == 30 if get is people else 20
+        assert before.keys() == after.keys()
+        assert {k: state for k, (state, _) in before.items()} == {k: state for k, (state, _) in after.items()}
+        assert all(abs(before[k][1] - after[k][1]) <= 14 for k in before), "ages differ by over two weeks"
+    (_, a), (_, b) = city, later
+    for key in ("by_stage", "units_by_state", "by_jurisdiction", "households", "units", "documents"):
+        assert a[key] == b[key], key
+
+    def who(root, summary):
+        faults, h = summary["faults"], root.households
+        return ([h[faults["missing_pledge"]].metadata["applicant"]["name"],
+                 h[summary["banned_applicant"]["household"]].metadata["applicant"]["name"]]
+                + [h[no].metadata["applicant"]["name"] for no in faults["double_let_households"]]
+                + [root.units[faults["double_let_unit"]].metadata["address"]])
+    assert who(*city) == who(*later)
+    assert [o["step"] for o in a["overrides"]] == [o["step"] for o in b["overrides"]]
+
+
+def test_everything_happened_before_its_own_day(later):
+    root, _ = later
+    for dossier in _dossiers(root):
+        assert all(v.when.date() < LATER for v in dossier.history())
+        assert all(d.metadata["date"] < LATER for d in dossier.documents.values())
+        if dossier.kind == "household":
+            for person in dossier.people():
+                assert idnumber.validate(person["id_number"], today=LATER) == person["id_number"]
+    assert max(v.when.date() for d in _dossiers(root) for v in d.history()) >= LATER - dt.timedelta(days=7)
+
+
+def test_on_its_day_the_worklist_is_current(later, procedure):
+    """A newcomer's worklist: deadlines mostly ahead, a few just passed, none long past."""
+    root, _ = later
+    roles = ("admin", "archivist", "reviewer", "inspector")
+    items, total = procedure.worklist(root, roles, when=_noon(LATER), limit=1000)
+    overdue = [i for i in items if i.overdue]
+    assert total >= 10
+    assert 0 < len(overdue) <= total // 3
+    assert all(-20 <= i.days_left < 0 for i in overdue)
+    assert sum(1 for i in items if i.days_left is not None and i.days_left >= 0) >= 2 * len(overdue)
+
+
+@pytest.mark.parametrize("which", ["base", "later"])
+def test_on_its_day_the_audit_finds_only_the_planted_faults(which, city, later, registry, procedure):
+    root, summary = city if which == "base" else later
+    day = BASE_DATE if which == "base" else LATER
+    run = AuditBook().new_run("auditor", _noon(day), "test", None)
+    run_audit(root, run, procedure, registry, now=_noon(day))
+    found = collections.defaultdict(set)
+    for f in run.findings:
+        found[f.rule].add(f.dossier)
+    faults = summary["faults"]
+    planted = {"completeness": {faults["missing_pledge"]},
+               "unit_double_let": {faults["double_let_unit"]},
+               "lease_link": {faults["double_let_households"][0]},   # its lease is no longer the unit's
+               "banned_applicant": {summary["banned_applicant"]["household"]},
+               "arrears": {faults["arrears"]}}
+    assert dict(found) == planted
 
 
 # -- people and dates ------------------------------------------------------------------------

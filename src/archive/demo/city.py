@@ -11,7 +11,15 @@ are opened and moved by the real procedure (``archive.workflow``: guards, leases
 and all), documents are filed through ``archive.records.filing`` before the step that needs them
 (the household's city profile says which: ``profile.required_documents(stage)``), and the
 comments are what a clerk would write. Everything is drawn from one ``random.Random(seed)``
-against a fixed base date, so a seed always gives the same archive, archive numbers included.
+and counted back from ``today``, the demo's last day: ``archive demo`` passes the day it runs
+(so a newcomer's worklist has deadlines mostly ahead, a few just passed, and the first audit
+finds the planted faults, not a year of lapsed deadlines); tests pass ``BASE_DATE``. A seed and
+a day always give the same archive, archive numbers included. Another day gives the same city
+moved in time: the same people taking the same ways, the units drawn alike, the same faults
+planted; dates differ by the shift, give or take the working days and holidays that fall
+differently (each step still lands on a working day and passes its guards). The draws that
+decide who is who never depend on a date, so a holiday moved by the shift cannot change them
+(only an allocation whose unit came free within those few days could go the other way).
 
 The ``documents`` budget is exact: every dossier first gets what its steps need (and every
 household its 承诺书, an applicant its whole application set), then the rest is dealt out
@@ -41,6 +49,7 @@ import collections
 import copy
 import datetime as _dt
 import random
+import zlib
 
 from ..records import filing
 from ..workflow import leases
@@ -53,7 +62,9 @@ from .places import CITIES, DEPARTMENTS, DOC_STYLE, PROOFS
 from .plan import DAY, Doc, Plan, Step, between, workday, years_before
 
 DEMO_PASSWORD_PREFIX = "demo-"  # demo passwords are this plus the login: public, so demo data only
-BASE_DATE = _dt.date(2026, 1, 1)
+BASE_DATE = _dt.date(2026, 1, 1)   # the tests' demo day; ``archive demo`` uses the day it runs
+DELIVERED = (3650, 6 * 365)        # units delivered from 10 years before today, over 6 years
+PENDING_RETURN = 21                # days: a hand-back as recent as this still awaits inspection
 ACTOR = "archivist"
 DEFAULT_SIZE = {"households": 200, "units": 150, "documents": 3000}
 DOC_ORDER = {doc_type: i for i, doc_type in enumerate(DOC_STYLE)}
@@ -132,6 +143,9 @@ def build_city(root, registry, procedure=None, *, households=DEFAULT_SIZE["house
                today=BASE_DATE, progress=None, commit=None, render=None, patterns=None) -> dict:
     """Plan the whole city, then carry out its history day by day in the caller's transaction.
 
+    ``today`` is the demo's last day (Beijing date): everything happens before it, open
+    deadlines run from it. The same seed and day give the same archive.
+
     ``procedure`` is the installation's (``archive.workflow.procedure_from_settings``; the
     default workflows when None). ``progress(done, total)`` counts dossiers' worth of work
     (each dossier once) and ``commit`` (e.g. ``transaction.commit``) is called after every
@@ -187,8 +201,9 @@ class _City:
             elif i == 1:  # a household with a member under a credit ban
                 h = self.families.draw("applied")
                 h.role = "banned"
-            else:         # every way through the procedure once, then as they come
-                h = self.families.draw(SCENARIOS[i - 2][0] if i - 2 < len(SCENARIOS) else None)
+            else:         # every way through the procedure once (lately), then as they come
+                first = i - 2 < len(SCENARIOS)
+                h = self.families.draw(SCENARIOS[i - 2][0] if first else None, recent=first)
             h.index = i
             self.households.append(h)
         self.faults["missing_pledge"] = self.households[0]
@@ -204,7 +219,10 @@ class _City:
             self.families.documents(h, household_flow)
             story = self._income_story(h)
             closed = self.workflows["household"].state(self.final_state(h)).final
-            self.families.history(h, protect=story, until=h.steps[-1].day if closed else None)
+            until = h.steps[-1].day if closed else None
+            if h.role == "double_let":   # the paper-register migration stays its last word
+                until = self.migration[0]
+            self.families.history(h, protect=story, until=until)
             self.families.rent_records(h)
             self._narrate(h)
         for u in self.units:
@@ -217,8 +235,10 @@ class _City:
         return plans
 
     def _unit(self, kind=None):
-        """A unit of one of the city's estates: delivered 2016–2021 (some registered while
-        still being built), a few still being built, one or two just delivered."""
+        """A unit of one of the city's estates: delivered ten to four years ago (some
+        registered while still being built), a few still being built, one or two just
+        delivered. Its chance draws for later (an idle repair) are made here, in draw order,
+        so that later steps taken in date order never change what is drawn."""
         rng = self.rng
         city = rng.choices(CITIES, [c.weight for c in CITIES])[0]
         project, district, road, ownership, owner = rng.choice(city.projects)
@@ -236,7 +256,9 @@ class _City:
                    "jurisdiction": city.code, "district": district, "layout": layout, "area": area,
                    "ownership": ownership, "owner": owner,
                    "rent": float(round(area * city.rent_per_m2 * rng.uniform(0.92, 1.08))), "notes": ""}
-        draw, delivered = rng.random(), workday(_dt.date(2016, 1, 4) + rng.randint(0, 6 * 365) * DAY)
+        draw = rng.random()
+        delivered = workday(self.today - DELIVERED[0] * DAY + rng.randint(0, DELIVERED[1]) * DAY)
+        later = (rng.random(), rng.random(), rng.randint(10, 40))   # _idle_repair's draws
         kind = draw if kind is None else kind
         if kind < 0.05:     # still being built
             return Plan("unit", city, workday(self.today - rng.randint(30, 300) * DAY), cstruct,
@@ -253,13 +275,16 @@ class _City:
         listed = workday(delivered + rng.randint(5, 25) * DAY)
         u.steps.append(Step("list", listed, "不动产登记及租金标准核定完成，入库待配", ACTOR))
         u.free_from = listed + 10 * DAY
+        u.later = later
         return u
 
     def _let_units(self):
         """Give each allocation a unit of the household's city that was free at the time (and
         within the city's area standard for its size), in the order the allocations happened;
         an allocation for which no unit was free did not happen: the household is still
-        waiting (登记/轮候)."""
+        waiting (登记/轮候). Among the free units the one ranked first for this allocation
+        (``_rank``: the household's own draw, not the city's) is let, so which unit a
+        household gets does not hang on how many others happened to be free that day."""
         offers = sorted((t for h in self.households for t in h.tenancies),
                         key=lambda t: (t.allocated, t.household.index))
         for t in offers:
@@ -272,7 +297,7 @@ class _City:
             if not free:
                 self.families.truncate(h, t)
                 continue
-            unit = self.rng.choice(free)
+            unit = min(free, key=lambda u: _rank(t, u))
             t.unit = unit
             unit.tenancies.append(t)
             t.rent = unit.cstruct["rent"]
@@ -300,7 +325,7 @@ class _City:
             return declined + 10 * DAY
         if t.ended is None:
             return None
-        if t.ended >= self.today - 40 * DAY and not self.pending_return:
+        if t.ended >= self.today - PENDING_RETURN * DAY and not self.pending_return:
             self.pending_return = unit   # the latest hand-back still awaits its inspection
             return None
         day = workday(t.ended + rng.randint(2, 10) * DAY)
@@ -318,13 +343,15 @@ class _City:
     def _idle_repair(self, u):
         """Some units never let were repaired while vacant (a few still are)."""
         listed = next((s.day for s in u.steps if s.name == "list"), None)
-        if u.tenancies or listed is None or self.rng.random() >= 0.12:
+        chance, when, took = getattr(u, "later", (1, 0, 0))   # drawn with the unit
+        if u.tenancies or listed is None or chance >= 0.12:
             return
-        day = workday(between(self.rng, listed + 90 * DAY, self.today - 20 * DAY))
+        first, last = listed + 90 * DAY, self.today - 20 * DAY
+        day = workday(first + int(when * (max(0, (last - first).days) + 1)) * DAY)
         if day >= self.today:
             return
         u.steps.append(Step("send_to_repair", day, "房屋空置期间检查发现屋面渗漏，送修", ACTOR))
-        done = workday(day + self.rng.randint(10, 40) * DAY)
+        done = workday(day + took * DAY)
         if done < self.today:
             u.steps.append(Step("repaired", done, "维修完成，经验收合格", ACTOR))
         u.free_from = None
@@ -780,6 +807,7 @@ class _City:
         seven months ago, which the audit must find (arrears ≥ 6 months → must exit)."""
         when = _dt.datetime.combine(self.today - DAY, _dt.time(16), CST).astimezone(_dt.timezone.utc)
         last_month = self.today.replace(day=1) - DAY
+        stopped = (self.today.replace(day=1) - 200 * DAY).replace(day=1) - DAY   # 7 months ago
         behind = None
         for h in sorted(self.households, key=lambda p: p.index):
             dossier = self.dossiers[h]
@@ -789,8 +817,8 @@ class _City:
                 continue
             paid = last_month
             if behind is None and not h.role and dossier.state == "leased" \
-                    and lease.start < last_month - 300 * DAY:
-                behind, paid = h, (self.today.replace(day=1) - 200 * DAY).replace(day=1) - DAY
+                    and lease.start < stopped - 30 * DAY:   # paid a month or more, then stopped
+                behind, paid = h, stopped
                 h.role = "arrears"
             if paid <= lease.start:
                 continue
@@ -828,6 +856,14 @@ class _City:
 
     def households_by_role(self, role):
         return next(h for h in self.households if h.role == role)
+
+
+def _rank(t, unit):
+    """The order in which free units are offered for allocation ``t``: fixed by the
+    household's own draw and the unit's address, so the same on any demo day."""
+    k = t.household.tenancies.index(t)
+    c = unit.cstruct
+    return zlib.crc32(f"{t.household.seed}/{k}/{c['project']}/{c['building']}/{c['unit_no']}".encode())
 
 
 def _lease_ctx(t, day):

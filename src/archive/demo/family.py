@@ -6,7 +6,7 @@ through the household procedure (workflows/household.yaml) and on which working 
 which documents each step needs and leaves (the city's profile says which a step needs),
 and what changed later (an address on moving in, an income with a new proof, a newborn).
 
-Dates are counted back from the base date so every state is reached in the past: a path
+Dates are counted back from the demo's day so every state is reached in the past: a path
 is laid out forward from a trial application day, then moved as a whole until the step
 that fixes its age (the last one; for a tenant, the signing) lands where it should.
 """
@@ -39,6 +39,10 @@ GAPS = {"applied": (1, 9), "returned": (1, 12), "accepted": (1, 25), "approved":
         "publicity": (0, 3), "objection": (2, 14), "registered": (5, 400), "allocated": (1, 8),
         "exited": (20, 700), "forced": (20, 700), "refused": (20, 900), "rejected": (20, 900),
         "upheld": (20, 900), "withdrawn": (20, 800), "lapsed": (20, 700)}
+# The first household of a way may be told to have taken its last step lately (``recent``):
+# the first to leave hands its unit back in the last days (a path lands within 12 days of its
+# mark), so one unit awaits its 腾退验收 (city.PENDING_RETURN), as a live office's would.
+RECENT = {"exited": (2, 6)}
 
 
 class Families:
@@ -58,8 +62,9 @@ class Families:
         return None if limit is None else limit.value
 
     # -- drawing -------------------------------------------------------------------------
-    def draw(self, scenario=None, cities=CITIES) -> Plan:
-        """A household taking the way ``scenario`` (drawn when None), people, path and all."""
+    def draw(self, scenario=None, cities=CITIES, recent=False) -> Plan:
+        """A household taking the way ``scenario`` (drawn when None), people, path and all;
+        ``recent``: its last step lately (RECENT), where the way says what lately means."""
         rng = self.rng
         city = rng.choices(cities, [c.weight for c in cities])[0]
         category, _, (low, high) = rng.choices(CATEGORIES, [c[1] for c in CATEGORIES])[0]
@@ -72,7 +77,8 @@ class Families:
         sex = rng.choice("MMMMMFFFF")
         h = Plan("household", city, anchor, {"category": category})
         h.scenario, h.seed = scenario, rng.random()
-        h.gap = rng.randint(*GAPS[scenario]) if scenario in GAPS else 0
+        gaps = RECENT.get(scenario) if recent else None
+        h.gap = rng.randint(*(gaps or GAPS[scenario])) if scenario in GAPS else 0
         h.tenancy_days = {"leased": rng.randint(20, 6 * 365), "exiting": rng.randint(400, 4 * 365),
                           "exited": rng.randint(365, 4 * 365), "forced": rng.randint(200, 3 * 365)
                           }.get(scenario, 0)
@@ -102,8 +108,9 @@ class Families:
             surname = (name if sex == "M" else s_name)[0]
             for _ in range(0 if elderly else rng.choice((0, 1, 1, 1, 2))):
                 c_born = years_before(max(born, s_born), -rng.randint(22, 38)) + rng.randint(0, 364) * DAY
+                # drawn either way, so that the draws never hang on the calendar (demo day)
+                c_name, c_number = self.person(rng.choice("MF"), c_born, region, surname)
                 if years_before(app, 18) < c_born < app - 30 * DAY:  # minors co-apply
-                    c_name, c_number = self.person(rng.choice("MF"), c_born, region, surname)
                     members.append({"name": c_name, "id_number": c_number, "relation": "child"})
             h.surname, h.young = surname, age < 40
         if not elderly and 30 <= age <= 50 and rng.random() < 0.08:
