@@ -213,10 +213,17 @@ def _disposition(root, registry, progress=None):
     fill(root, progress=progress)
 
 
+def _subsidies(root, registry):
+    """Rent subsidies (租赁补贴): the book of grants and their payments."""
+    from .workflow.subsidy import SubsidyBook
+    if getattr(root, "subsidies", None) is None:
+        root.subsidies = SubsidyBook()
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
          _loan_book, _cluster, _sm3, _receipts, _small_records,
-         _disposition]   # STEPS[n]: generation n to n + 1
+         _disposition, _subsidies]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

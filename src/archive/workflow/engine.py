@@ -15,7 +15,7 @@ from ..records import attempts
 from ..records.dossier import DossierError, _check_comment
 from .leases import LeaseError
 from .workdays import Due, after
-from . import guards
+from . import guards, subsidy_steps
 from .effects import EffectError, Effects, parse_inputs
 
 
@@ -191,6 +191,7 @@ class Procedure:
                 details += self.effects.run(transition.effect, ctx)
             except (EffectError, LeaseError) as exc:
                 raise TransitionRefused(str(exc), [str(exc)]) from None
+        details += subsidy_steps.follow(ctx, transition, self.workflow(dossier).state(transition.target))
         if transition.flag:
             details += (("标记", transition.title()),)
         version = self._move(dossier, transition, actor, when, comment, details)
