@@ -44,9 +44,19 @@ def procedure_panel(request, dossier):
         "steps": [(t.name, t.title(locale)) for t in steps],
         "lease": dossier.lease, "leases": list(reversed(tuple(dossier.leases))),
         "profile": proc.profile(dossier),
+        "subsidies": [_subsidy_row(dossier, g, locale) for g in reversed(tuple(getattr(dossier, "subsidies", ())))],
         "history": [v for v in dossier.history() if v.action in ("transition", "lease", "adopted")],
         "step_title": lambda v: _step_title(proc, dossier, v, locale),
     }
+
+
+def _subsidy_row(dossier, grant, locale):
+    """One rent subsidy as the dossier page shows it: months counted against the cap."""
+    from ..workflow import subsidy
+    used = subsidy.months_used(dossier, grant.tier)
+    return {"grant": grant, "state": grant.state_title(locale), "used": used,
+            "cap": grant.cap_months, "current": grant.open,
+            "payments": [(subsidy.period_label(p.first, grant.period), p) for p in reversed(grant.payments)]}
 
 
 def _step_title(proc, dossier, version, locale):
