@@ -59,6 +59,12 @@ def test_subsidy_through_the_api(client, app, store):
     assert "subsidies" in page.text and "最低收入家庭租金补贴" in page.text
     form = client.app.get(f"/households/{no}/transitions/pay_subsidy", headers=client._h("archivist"))
     assert "发放凭证文件号" in form.text
+    from archive.search.index import drain
+    with store() as root:
+        drain(root, app.registry.archive_schemas, app.registry.archive_search)
+    found = client.app.get("/api/search", {"q": "孙丽", "form": "subsidy"}, headers=client._h("reviewer")).json
+    assert [h["archive_no"] for h in found["hits"] if h["kind"] == "household"] == [no]
+    assert {"value": "subsidy", "title": "租赁补贴"}.items() <= found["facets"]["form"][0].items()
 
 
 def test_statistics_count_both_forms(client, app, store):

@@ -322,5 +322,18 @@ def periods_due(grant, today) -> list:
     return out
 
 
+FORMS = {"in_kind": ("实物配租", "Unit let"), "subsidy": ("租赁补贴", "Rent subsidy")}
+
+
+def form_of(dossier) -> str:
+    """保障方式 as it stands: ``subsidy`` (a subsidy applied for or paid), ``in_kind`` (a unit
+    allocated or let), or "" (neither yet, or a unit dossier). A 常州 household waiting with a
+    subsidy and then allocated a unit counts in kind: the allocation is the form it moves to."""
+    lease = getattr(dossier, "lease", None)
+    if lease is not None and lease.open:
+        return "in_kind"
+    return "subsidy" if current(dossier) is not None else ""
+
+
 def household_size(dossier) -> int:
     return 1 + len(dossier.metadata.get("members") or ())
