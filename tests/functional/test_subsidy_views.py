@@ -55,6 +55,10 @@ def test_subsidy_through_the_api(client, app, store):
     assert any("同一户不能同时享受两份补贴" in p for p in refused["problems"])
     history = client.app.get(f"/households/{no}/history", headers=client._h("inspector"))
     assert "申请租赁补贴" in history.text and "同一户不能同时享受两份补贴" in history.text
+    events = client.app.get(f"/api/households/{no}/history", {"kind": "subsidy"},
+                            headers=client._h("inspector")).json
+    titles = [e["title"] for e in events["events"]]
+    assert {"申请租赁补贴", "核定发放租赁补贴", "登记补贴发放"} <= set(titles)
     page = client.app.get(f"/households/{no}", headers=client._h("reviewer"))
     assert "subsidies" in page.text and "最低收入家庭租金补贴" in page.text
     form = client.app.get(f"/households/{no}/transitions/pay_subsidy", headers=client._h("archivist"))

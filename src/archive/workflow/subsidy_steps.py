@@ -292,7 +292,7 @@ def change_subsidy(ctx):
         _price(grant, scheme, scheme.tiers[grant.tier])
     changed = tuple((label, value) for label, value in grant.summary() if (label, value) not in before)
     grant.changes = grant.changes + ((ctx.when, ctx.actor, changed),)
-    return changed or (("补贴编号", grant.grant_id), ("变更", "无变化"))
+    return (("补贴编号", grant.grant_id),) + (changed or (("变更", "无变化"),))
 
 
 def review_subsidy(ctx):
