@@ -322,3 +322,19 @@ def test_audit_finds_an_overdue_yearly_review_and_a_subsidy_beside_a_lease(root,
                           "subsidy_review_overdue")[0]
     dossier.lease = types.SimpleNamespace(state="current", unit_no="CZ-U-1", lease_id="CZ-U-1/01", open=True)
     assert "仍在发放" in audit(procedure, root, registry, dossier, D(2026, 4, 1), "subsidy_with_lease")[0]
+
+
+# -- the yearly statistics ------------------------------------------------------------------------
+def test_the_yearly_report_counts_both_forms_and_the_money_paid(root, registry, procedure):
+    from archive.custody.statistics import sections, titles, yearly_report
+    dossier, when = household(procedure, root, registry)
+    grant = granted(procedure, root, registry, dossier, when)
+    pay(procedure, root, registry, dossier, D(2026, 1, 1), 2700, when)
+    assert subsidy.form_of(dossier) == "subsidy"
+    report = yearly_report(root, 2026)
+    forms = report.forms["changzhou"]
+    assert (forms.in_kind, forms.subsidy, forms.payments, forms.paid, forms.share) == (0, 1, 1, 2700.0, "100.0%")
+    grant.end = D(2026, 6, 30)                      # stopped mid-year: not secured on 31 December
+    assert yearly_report(root, 2026).forms["changzhou"].subsidy == 0
+    heading, head, rows = sections(report, titles(registry))[-1]
+    assert heading.startswith("十二、保障方式") and rows == [["常州市", 0, 1, "100.0%", 1, "2,700.00"]]
