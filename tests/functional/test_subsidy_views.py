@@ -28,7 +28,7 @@ def upload(client, no, doc_type):
                            upload_files=[("file", f"{doc_type}.pdf", make_pdf(doc_type), "application/pdf")]).json
 
 
-def test_subsidy_through_the_api(client, app, store):
+def test_subsidy_through_the_api(client, app, store, browser):
     no = registered(app, store)
     steps = {t["name"]: t for t in client.get(f"/api/households/{no}/transitions")["transitions"]}
     assert "apply_subsidy" in steps and {i["name"] for i in steps["apply_subsidy"]["inputs"]} >= {"rent_paid", "tier"}
@@ -61,8 +61,16 @@ def test_subsidy_through_the_api(client, app, store):
     assert {"申请租赁补贴", "核定发放租赁补贴", "登记补贴发放"} <= set(titles)
     page = client.app.get(f"/households/{no}", headers=client._h("reviewer"))
     assert "subsidies" in page.text and "最低收入家庭租金补贴" in page.text
+    fresh = upload(client, no, "subsidy_payment")["doc_id"]
     form = client.app.get(f"/households/{no}/transitions/pay_subsidy", headers=client._h("archivist"))
     assert "发放凭证文件号" in form.text
+    options = [o["value"] for o in form.html.select("#input-document option")]
+    assert options == ["", fresh]          # the voucher already used is not offered again
+    browser.login("archivist")
+    form = browser.get(f"/households/{no}/transitions/pay_subsidy").forms["transition-form"]
+    form["period"], form["amount"], form["document"] = grant["start"], "2400", fresh
+    answer = form.submit(status=422)                  # the HTML form's inputs reach the step
+    assert "已登记发放" in answer.html.select_one("#refusal").text
     from archive.search.index import drain
     with store() as root:
         drain(root, app.registry.archive_schemas, app.registry.archive_search)

@@ -76,7 +76,8 @@ def transition_page(request):
     transition = proc.workflow(dossier).transition(request.matchdict["name"])
     if transition is None or not transition.manual:
         raise HTTPNotFound(request.t("没有这个办理步骤"))
-    values = {n: request.POST.get(n, "") for n in INPUT_NAMES}
+    names = dict.fromkeys(INPUT_NAMES + tuple(i.name for i in proc.inputs_of(transition)))
+    values = {n: request.POST.get(n, "") for n in names}      # every step's own inputs (租赁补贴 too)
     comment, override = request.POST.get("comment", ""), request.POST.get("override") == "1"
     refused = None
     if request.method == "POST":
@@ -99,12 +100,24 @@ def transition_page(request):
     return {"dossier": dossier, "transition": transition, "values": values, "comment": comment,
             "override": override, "refused": refused, "problems": problems,
             "inputs": proc.inputs_of(transition), "units": _vacant_units(request, dossier, transition),
+            "vouchers": _vouchers(dossier, transition),
             "state_title": proc.state_title(dossier, request.ui_locale),
             "wrong_state": _wrong_state(proc, dossier, transition)}
 
 
 def _wrong_state(proc, dossier, transition):
     return proc.state(dossier).name not in transition.sources
+
+
+def _vouchers(dossier, transition):
+    """The 租赁补贴发放凭证 filed in the dossier that no payment names yet (newest first)."""
+    from ..workflow import subsidy
+    if transition.effect != "pay_subsidy":
+        return []
+    used = {p.document for g in getattr(dossier, "subsidies", ()) for p in g.payments}
+    docs = [d for d in dossier.active_documents()
+            if d.metadata.get("doc_type") == subsidy.EVIDENCE and d.doc_id not in used]
+    return list(reversed(docs))
 
 
 def _vacant_units(request, dossier, transition, limit=200):
