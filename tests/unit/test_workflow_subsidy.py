@@ -338,3 +338,16 @@ def test_the_yearly_report_counts_both_forms_and_the_money_paid(root, registry, 
     assert yearly_report(root, 2026).forms["changzhou"].subsidy == 0
     heading, head, rows = sections(report, titles(registry))[-1]
     assert heading.startswith("十二、保障方式") and rows == [["常州市", 0, 1, "100.0%", 1, "2,700.00"]]
+
+
+def test_unpaid_periods_are_on_the_worklist_of_who_records_payments(root, registry, procedure):
+    dossier, when = household(procedure, root, registry)
+    granted(procedure, root, registry, dossier, when)
+    pay(procedure, root, registry, dossier, D(2026, 1, 1), 2700, when)
+    items, _ = procedure.worklist(root, ("archivist",), at(D(2026, 5, 5)))
+    due = [(i.dossier.archive_no, i.due, i.overdue) for i in items if i.state.name == "subsidy_payment"]
+    assert due == [(dossier.archive_no, D(2026, 4, 30), True)]          # Q2: paid in April
+    assert procedure.worklist(root, ("inspector",), at(D(2026, 5, 5)))[1] == 0
+    pay(procedure, root, registry, dossier, D(2026, 4, 1), 2700, at(D(2026, 5, 6)))
+    items, _ = procedure.worklist(root, ("archivist",), at(D(2026, 5, 6)))
+    assert not [i for i in items if i.state.name == "subsidy_payment"]

@@ -322,6 +322,21 @@ def periods_due(grant, today) -> list:
     return out
 
 
+def payments_due(book, today) -> list:
+    """(grant, first day of the period, last day to pay it) for every period begun by ``today``
+    and not yet paid, of grants being paid or ended after it began: the worklist's 待发放."""
+    out = []
+    for grant in book.values():
+        if grant.state not in ("current", "ended") or grant.start is None:
+            continue
+        first, last = grant.start, min(grant.end or today, today)
+        while first <= last:
+            if grant.paid(first) is None:
+                out.append((grant, first, due_date(grant, first)))
+            first = add_months(first, PERIODS[grant.period])
+    return out
+
+
 FORMS = {"in_kind": ("实物配租", "Unit let"), "subsidy": ("租赁补贴", "Rent subsidy")}
 
 
