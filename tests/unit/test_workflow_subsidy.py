@@ -116,15 +116,18 @@ def test_changzhou_tiers_follow_income_band_and_household_size(procedure):
     assert subsidy.scheme(procedure.profiles["qujing"]) is None
 
 
-@pytest.mark.parametrize("figure, message", [("base: 300", "base: 280"), ("step: 50", "step: 40")])
-def test_a_standard_below_the_seed_floor_stops_start_up(tmp_path, registry, figure, message):
+@pytest.mark.parametrize("figure, message, error", [
+    ("base: 300", "base: 280", "below the floor"), ("step: 50", "step: 40", "below the floor"),
+    ("period: month ", "period: weekly ", "subsidy.period"), ("cap_months: 36", "cap_months: -1", "cap_months"),
+    ("{1: 300, 2: 400, 3: 500}", "{one: 300}", "by_household_size")])
+def test_a_wrong_subsidy_section_stops_start_up(tmp_path, registry, figure, message, error):
     directory = tmp_path / "workflows"
     shutil.copytree(workflows_directory(), directory)
     path = directory / "jurisdictions" / "dezhou.yaml"
     text = path.read_text(encoding="utf-8")
     assert figure in text
     path.write_text(text.replace(figure, message, 1), encoding="utf-8")
-    with pytest.raises(WorkflowError, match="below the floor"):
+    with pytest.raises(WorkflowError, match=error):
         build(registry, RoleMatrix(default_directory() / "roles.yaml"), directory)
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from .profiles import ProfileError
+
 OPEN = ("applied", "current")
 STATES = {"applied": ("已申请待核定", "Applied"), "current": ("发放中", "Being paid"),
           "refused": ("不予发放", "Refused"), "ended": ("已停发", "Ended")}
@@ -124,7 +126,7 @@ class Scheme:
             for size in range(1, 10):   # the table's shape, as Profile.limit reads it
                 try:
                     self.profile.limit(f"subsidy.tiers.{code}.monthly", size)
-                except Exception as exc:
+                except ProfileError as exc:
                     raise SubsidyError(str(exc)) from None
         cap = spec.get("cap_months")
         if cap is not None and (type(cap) is not int or cap < 1):
