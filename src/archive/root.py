@@ -14,6 +14,7 @@ from .workflow.credit import CreditRecord
 from .custody.loans import LoanBook
 from .records.fixity import FixityIndex
 from .workflow.leases import LeaseBook
+from .workflow.subsidy import SubsidyBook
 from .workflow.lottery.draw import LotteryBook
 from .records.numbering import ArchiveNumbers
 from .workers.ocr import OcrQueue
@@ -42,6 +43,7 @@ class ArchiveRoot(Persistent):
         self.log = AuditLog()
         self.text_queue = TextQueue()
         self.leases = LeaseBook()
+        self.subsidies = SubsidyBook()   # 租赁补贴 (archive.workflow.subsidy)
         self.credit = CreditRecord()
         self.lotteries = LotteryBook()
         self.index_queue = IndexQueue()

@@ -41,7 +41,8 @@ def _entries(n, seed=3):
             jurisdiction=rng.choice(["qujing", "dezhou", "xiamen"]),
             district=rng.choice(["麒麟区", "德城区", ""]), state=rng.choice(["leased", "applied"]),
             doc_type=rng.choice(["income_proof", "application_form"]) if kind == "document" else "",
-            category=rng.choice(["dibao", "dishouru"]), year=str(day.year), date=day, version=1))
+            category=rng.choice(["dibao", "dishouru"]), form=("in_kind", "subsidy", "")[i % 3],
+            year=str(day.year), date=day, version=1))
     return out
 
 

@@ -173,7 +173,8 @@ def test_a_phrase_ranks_above_the_same_words_apart(world):
     # 申请 and 表 apart in some texts, together (申请表) in the application forms' titles
     results = run(world, "申请表", filters={"kind": "document"})
     forms = [h for h in results.hits if h.facets["doc_type"] == "application_form"]
-    assert forms and results.hits[0].facets["doc_type"] == "application_form"
+    # 租赁补贴申请表 (a subsidy application) holds the phrase too
+    assert forms and results.hits[0].facets["doc_type"] in ("application_form", "subsidy_application")
 
 
 def test_the_bulk_writer_gives_the_same_index_whether_or_not_it_spills(world, tmp_path):

@@ -13,6 +13,7 @@ import types
 from dataclasses import dataclass
 
 from ..workflow import leases
+from ..workflow import subsidy as subsidies
 from ..access.auditlog import STALE_SECONDS
 from ..workflow.credit import reason_title
 from ..schema.idnumber import mask as mask_id
@@ -321,6 +322,102 @@ def banned_applicant(rule, ctx, dossier):
             yield rule.finding(f"{person.get('name', '')}（{mask_id(number)}）因“{reason_title(ban.reason)}”"
                                f"被限制申请至 {ban.last_day.isoformat()}，申请仍在办理", dossier,
                                f"{mask_id(number)}:{ban.since.isoformat()}")
+
+
+# -- rent subsidies (租赁补贴: archive.workflow.subsidy) -----------------------------------------
+def _grants(dossier):
+    return getattr(dossier, "subsidies", ()) if dossier.kind == "household" else ()
+
+
+@rule("subsidy_after_end", "critical", "integrity", "dossier",
+      ("停发后仍有补贴发放", "Subsidy paid after it ended"),
+      ("租赁补贴停发（年度复审不符合条件自下个季度起停发、签约实物配租、终止）后仍登记了发放。",
+       "A rent subsidy payment for a period after the grant ended (failed yearly review: from the next quarter; a lease signed; ended)."))
+def subsidy_after_end(rule, ctx, dossier):
+    for grant in _grants(dossier):
+        for p in grant.payments:
+            if grant.end is not None and p.first > grant.end:
+                label = subsidies.period_label(p.first, grant.period)
+                yield rule.finding(f"补贴 {grant.grant_id} 已于 {grant.end.isoformat()} 截止"
+                                   f"（{grant.end_reason or '补贴期满'}），却登记了{label}的发放 {p.amount:,.2f} 元",
+                                   dossier, f"{grant.grant_id}:{p.first.isoformat()}")
+
+
+@rule("subsidy_over_cap", "critical", "integrity", "dossier",
+      ("补贴超过累计期限", "Subsidy past its cap"),
+      ("阶段性租赁补贴累计发放月数超过所属辖区的上限（德州 第十八条：36个月）。",
+       "Months of a capped subsidy paid to one household beyond the city's cap (Dezhou art. 18: 36 months)."))
+def subsidy_over_cap(rule, ctx, dossier):
+    seen = set()
+    for grant in _grants(dossier):
+        if grant.cap_months is None or grant.tier in seen:
+            continue
+        seen.add(grant.tier)
+        used = subsidies.months_used(dossier, grant.tier)
+        if used > grant.cap_months:
+            yield rule.finding(f"{grant.tier_title}累计发放 {used} 个月，超过上限 {grant.cap_months} 个月",
+                               dossier, f"cap:{grant.tier}")
+
+
+@rule("subsidy_above_rent", "major", "integrity", "dossier",
+      ("补贴高于实际租金或应发额", "Subsidy above the rent or the amount due"),
+      ("月补贴额高于住户实际承担的租金，或一期发放金额高于该期应发额。",
+       "A monthly subsidy above the rent the household pays, or a payment above what its period was due."))
+def subsidy_above_rent(rule, ctx, dossier):
+    for grant in _grants(dossier):
+        if grant.monthly is not None and grant.monthly > grant.rent_paid + 1e-9:
+            yield rule.finding(f"补贴 {grant.grant_id} 月补贴额 {grant.monthly:,.2f} 元高于实际承担月租金 "
+                               f"{grant.rent_paid:,.2f} 元", dossier, f"{grant.grant_id}:monthly")
+        for p in grant.payments:
+            due = round(min(grant.monthly or 0, grant.rent_paid) * p.months, 2)
+            if p.amount > due + 1e-9:
+                label = subsidies.period_label(p.first, grant.period)
+                yield rule.finding(f"补贴 {grant.grant_id} {label}发放 {p.amount:,.2f} 元，高于应发 {due:,.2f} 元",
+                                   dossier, f"{grant.grant_id}:{p.first.isoformat()}:amount")
+
+
+@rule("subsidy_missing_payment", "major", "integrity", "dossier",
+      ("补贴未按期发放", "Subsidy period not paid"),
+      ("发放中的租赁补贴有发放期过了发放时限仍无发放记录（常州 第三十九条：每季度第一个月拨付）。",
+       "A subsidy period whose payment window has closed with no payment recorded (Changzhou art. 39: in the quarter's first month)."))
+def subsidy_missing_payment(rule, ctx, dossier):
+    for grant in _grants(dossier):
+        if grant.state not in ("current", "ended"):
+            continue
+        for first in subsidies.periods_due(grant, ctx.today):
+            if grant.paid(first) is None:
+                label = subsidies.period_label(first, grant.period)
+                yield rule.finding(f"补贴 {grant.grant_id} {label}应于 {subsidies.due_date(grant, first).isoformat()} "
+                                   f"前发放，未见发放记录", dossier, f"{grant.grant_id}:{first.isoformat()}")
+
+
+@rule("subsidy_review_overdue", "major", "integrity", "dossier",
+      ("补贴年度复审逾期", "Subsidy yearly review overdue"),
+      ("发放中的租赁补贴超过一年未年度复审（常州 第四十条；复审不符合条件的自下个季度起停发）。",
+       "A subsidy being paid with no yearly review within the city's period (Changzhou art. 40)."))
+def subsidy_review_overdue(rule, ctx, dossier):
+    grant = subsidies.current(dossier) if dossier.kind == "household" else None
+    if grant is None or grant.state != "current" or grant.granted is None:
+        return
+    scheme = subsidies.scheme(ctx.procedure.profile(dossier))
+    spec = scheme.review if scheme else {"years": 1}
+    since = max([grant.granted] + [r[0] for r in grant.reviews])
+    due = subsidies.add_months(since, spec.get("years", 0) * 12 + spec.get("months", 0))
+    if due < ctx.today:
+        yield rule.finding(f"补贴 {grant.grant_id} 上次复审（或核定）于 {since.isoformat()}，应于 {due.isoformat()} "
+                           f"前年度复审，已逾期 {(ctx.today - due).days} 天", dossier, f"{grant.grant_id}:review")
+
+
+@rule("subsidy_with_lease", "critical", "integrity", "dossier",
+      ("补贴与在租并存", "Subsidy and lease at once"),
+      ("住户在租公租房的同时仍在领取租赁补贴（两种保障方式不得同时享受）。",
+       "A household holding a current lease while its rent subsidy is still being paid."))
+def subsidy_with_lease(rule, ctx, dossier):
+    grant = subsidies.current(dossier) if dossier.kind == "household" else None
+    lease = leases.current_lease(dossier)
+    if grant is not None and grant.state == "current" and lease is not None and lease.state == "current":
+        yield rule.finding(f"住户在租 {lease.unit_no}（租赁 {lease.lease_id}），租赁补贴 {grant.grant_id} 仍在发放",
+                           dossier, grant.grant_id)
 
 
 # -- the archive as a whole ------------------------------------------------------------------

@@ -60,6 +60,23 @@ class Report:
     findings: int = 0
     findings_by_rule: dict = field(default_factory=dict)
     findings_by_severity: dict = field(default_factory=dict)
+    forms: dict = field(default_factory=dict)      # city → Forms: 保障方式 at the year's end
+
+
+@dataclass
+class Forms:
+    """Households secured in kind (a lease running on 31 December) and by rent subsidy (a
+    grant covering that day), and the subsidy paid out during the year (曲靖 第（六）条 asks
+    for the share of money to grow: the report shows it)."""
+    in_kind: int = 0
+    subsidy: int = 0
+    payments: int = 0
+    paid: float = 0.0
+
+    @property
+    def share(self) -> str:
+        total = self.in_kind + self.subsidy
+        return f"{100 * self.subsidy / total:.1f}%" if total else "—"
 
 
 def parse_year(value) -> int:
@@ -122,6 +139,30 @@ def _count_dossier(report, dossier, kind, year, rules, tz):
             report.added.pages += n
     if created == year:
         report.added.dossiers += 1
+    if kind == "household":
+        _count_forms(report, dossier, city, year)
+
+
+def _count_forms(report, dossier, city, year):
+    end = _dt.date(year, 12, 31)
+    forms = None
+    for lease in getattr(dossier, "leases", ()):
+        if lease.start is not None and lease.start <= end and lease.state in ("current", "ended") \
+                and (lease.ended_on is None or lease.ended_on > end):
+            forms = report.forms.setdefault(city, Forms())
+            forms.in_kind += 1
+            break
+    for grant in getattr(dossier, "subsidies", ()):
+        if grant.start is None:
+            continue
+        forms = report.forms.setdefault(city, Forms())
+        if grant.start <= end and (grant.end is None or grant.end >= end) and grant.state in ("current", "ended") \
+                and grant.granted is not None and grant.granted <= end:
+            forms.subsidy += 1
+        for payment in grant.payments:
+            if payment.paid_on.year == year:
+                forms.payments += 1
+                forms.paid += payment.amount
 
 
 def _count_loans(report, book, year, tz):
@@ -197,6 +238,10 @@ def sections(report, names) -> list:
          + [[f"严重程度：{name('severities', s)}", n] for s, n in report.findings_by_severity.items()]),
         ("十一、审计发现按规则", ["规则", "发现（条）"],
          [[f"{name('rules', r)}（{r}）", n] for r, n in sorted(report.findings_by_rule.items(), key=lambda kv: -kv[1])]),
+        ("十二、保障方式（年末实物配租与租赁补贴）",
+         ["辖区", "实物配租（户）", "租赁补贴（户）", "货币化保障比例", "补贴发放（笔）", "补贴发放金额（元）"],
+         [[name("jurisdictions", c), f.in_kind, f.subsidy, f.share, f.payments, f"{f.paid:,.2f}"]
+          for c, f in sorted(report.forms.items())]),
     ]
 
 

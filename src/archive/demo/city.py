@@ -60,6 +60,7 @@ from ..workflow.workdays import describe
 from .family import SCENARIOS, Families, _needs
 from .places import CITIES, DEPARTMENTS, DOC_STYLE, PROOFS
 from .plan import DAY, Doc, Plan, Step, between, workday, years_before
+from .subsidies import plan_subsidies
 
 DEMO_PASSWORD_PREFIX = "demo-"  # demo passwords are this plus the login: public, so demo data only
 BASE_DATE = _dt.date(2026, 1, 1)   # the tests' demo day; ``archive demo`` uses the day it runs
@@ -225,6 +226,7 @@ class _City:
             self.families.history(h, protect=story, until=until)
             self.families.rent_records(h)
             self._narrate(h)
+        plan_subsidies(self)            # 租赁补贴: a few waiting households (demo/subsidies.py)
         for u in self.units:
             self._unit_history(u)
         self._deal(self.units + self.households, documents)
@@ -701,7 +703,8 @@ class _City:
     def _do_step(self, plan, step, when):
         from ..workflow import TransitionRefused
         dossier = self.dossiers[plan]
-        inputs = {k: (v.archive_no if isinstance(v, Plan) else v) for k, v in step.inputs.items()}
+        inputs = {k: (v.archive_no if isinstance(v, Plan) else self.filed[v] if isinstance(v, Doc) else v)
+                  for k, v in step.inputs.items()}
         try:
             self.procedure.perform(self.root, dossier, step.name, step.actor, (step.actor,), step.comment,
                                    override=step.override, inputs=inputs, when=when)

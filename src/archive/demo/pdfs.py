@@ -37,6 +37,18 @@ LAW = "《{city}公共租赁住房管理办法》"
 # code -> (heading, default issuer, body). Body lines: "#" sub-heading, "=" label|value grid,
 # "@" a table or drawing, ">" right-aligned (signatures), "<" unindented, "^" page break.
 SPECS = {
+    "subsidy_application": ("{city}公共租赁住房租赁补贴申请表", "{name}", [
+        HH, "@members", "本户在市场上自行租赁住房，现按规定申请公共租赁住房租赁补贴，所附房屋租赁合同真实有效。"
+        "本人承诺未享受其他住房补贴政策；家庭人口、收入、住房等情况发生变化时，在三十日内如实申报。",
+        ">申请人（签字）：{name}", ">{date}"]),
+    "market_lease": ("房屋租赁合同", "{name}", [
+        "=承租人|{name}|公民身份号码|{id}|家庭人口|{size}人|联系电话|{phone}",
+        "出租人将其所有的位于{city}的住房一套出租给承租人居住使用，租赁期限一年，租金按月支付。"
+        "本合同已通过住房租赁服务平台办理网签备案。", ">出租人（签字）：________    承租人（签字）：{name}", ">{date}"]),
+    "subsidy_payment": ("公共租赁住房租赁补贴发放凭证", CENTER, [
+        "=保障对象|{name}|公民身份号码|{id}|保障类别|{category}|家庭人口|{size}人",
+        "根据租赁补贴核定结果，本期租赁补贴已按核定标准拨付至保障对象指定的银行账户。",
+        ">{city}住房保障中心（盖章）", ">{date}"]),
     "application_form": ("{city}公共租赁住房申请表", "{name}", [
         "#一、申请人及家庭基本情况", HH, "#二、共同申请家庭成员", "@members", "#三、住房及经济状况",
         "申请家庭现居住于{address}，家庭人均住房建筑面积{hh_area}平方米，家庭人均月收入{income}元，"

@@ -135,4 +135,7 @@ DOC_STYLE = {
     "floor_plan": ("户型平面图", "建筑设计研究院", None),
     "rent_standard": ("公共租赁住房租金标准核定", "发展和改革委员会", "价"),
     "repair_record": ("房屋维修记录", "owner", None),
+    "subsidy_application": ("租赁补贴申请表", "applicant", None),
+    "market_lease": ("房屋租赁合同（市场租赁）", "applicant", None),
+    "subsidy_payment": ("{year}租赁补贴发放凭证", "住房保障中心", "补发"),
 }

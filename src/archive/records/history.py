@@ -27,7 +27,8 @@ LEASE_ID = "租赁编号"                        # the detail label lease steps 
 GROUPS = {"changes": ("信息变更", "Changes"), "documents": ("文件", "Documents"),
           "procedure": ("办理", "Procedure"), "lease": ("租赁", "Leases"),
           "credit": ("诚信", "Credit"), "use": ("利用", "Use"),
-          "attempts": ("办理尝试", "Attempts")}
+          "attempts": ("办理尝试", "Attempts"), "subsidy": ("租赁补贴", "Rent subsidy")}
+SUBSIDY_ID = "补贴编号"                      # the detail label every subsidy step records (workflow/subsidy_steps.py)
 GROUP_OF = {"created": "changes", "edited": "changes", "restored": "changes",
             "filed": "documents", "refiled": "documents", "document_edited": "documents",
             "withdrawn": "documents", "transition": "procedure", "adopted": "procedure",
@@ -216,7 +217,8 @@ def _version_event(version, prev, dossier, schemas, workflow, locale, unmasked, 
     moved = version.action in ("transition", "adopted")
     return Event(
         when=version.when, day=_local_day(version.when, zone), date_only=False, actor=version.actor,
-        kind=version.action, groups=(GROUP_OF.get(version.action, "changes"),), title=title,
+        kind=version.action, groups=(GROUP_OF.get(version.action, "changes"),)
+        + (("subsidy",) if any(d[0] == SUBSIDY_ID for d in version.details) else ()), title=title,
         comment=version.comment, version=version.number, restored_from=version.restored_from,
         transition=version.transition, from_state=from_state if moved else "",
         to_state=version.state if moved else "",

@@ -2,7 +2,7 @@
 
 One entry per dossier (its current metadata) and one per document in it (title, type,
 issuer, number, date and the file's full text). Every entry carries the dossier's
-facets (jurisdiction, district, state, category) so a document can be narrowed like its
+facets (jurisdiction, district, state, category, form of security) so a document can be narrowed like its
 dossier, and the dossier's version number, so ``check`` can tell a stale entry.
 
 A document also carries the names of its household's people (and their pinyin), boosted
@@ -19,11 +19,12 @@ import re
 from whoosh.fields import DATETIME, ID, NGRAM, NUMERIC, STORED, TEXT, Schema
 
 from ..schema import idnumber
+from ..workflow.subsidy import form_of
 from ..records.version import flatten
 from .analysis import (BigramTokenizer, Bigrams, WordPositions, chinese_analyzer, clean,
                        exact_analyzer, name_pinyin, normalise)
 
-FACETS = ("kind", "jurisdiction", "district", "state", "doc_type", "category", "year")
+FACETS = ("kind", "jurisdiction", "district", "state", "doc_type", "category", "form", "year")
 
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -66,6 +67,7 @@ def schema() -> Schema:
         state=ID(stored=True, sortable=True),
         doc_type=ID(stored=True, sortable=True),
         category=ID(stored=True, sortable=True),
+        form=ID(stored=True, sortable=True),     # 保障方式: in_kind | subsidy (workflow.subsidy)
         year=ID(stored=True, sortable=True),
         date=DATETIME(stored=True, sortable=True),
         version=NUMERIC(stored=True),
@@ -114,7 +116,7 @@ def entries(dossier, registry) -> list[dict]:
     common = dict(parent=key, dossier_kind=dossier.kind, archive_no=dossier.archive_no,
                   jurisdiction=_text(meta.get("jurisdiction")), district=_text(meta.get("district")),
                   state=_text(dossier.state), category=_text(meta.get("category")),
-                  version=dossier.latest.number)
+                  form=form_of(dossier), version=dossier.latest.number)
     names, idnos, phones, values, lines = [], [], [], [], []
     for path, value in flatten(meta).items():
         spec = schema_.spec(path)

@@ -50,7 +50,7 @@ REINDEX_BATCH = 200
 # The index format this code writes (schema, codec). An index made by earlier code has
 # another mark (or none): it still answers, slowly, until ``archive reindex`` makes it
 # anew; ``archive index-check`` and the audit's search_index rule say so.
-FORMAT = "archive-search 3: CJK bigrams, pinyin, archive-number prefixes, NFKC, people on documents"
+FORMAT = "archive-search 4: CJK bigrams, pinyin, archive-number prefixes, NFKC, people on documents, form of security"
 MARK = "ARCHIVE_FORMAT"
 
 # A dossier the indexer cannot index (its entries or their writing raise) is tried again
@@ -201,7 +201,7 @@ class SearchIndex:
                 dossier = lookup(root, key)
                 if dossier is not None:
                     for entry in entries(dossier, registry):
-                        writer.add_document(**entry)
+                        writer.add_document(**known(writer.schema, entry))
         except BaseException:
             _abandon(writer)
             raise
@@ -246,6 +246,12 @@ class SearchIndex:
 
 class _CommitFailed(Exception):
     """A commit that merged segments failed (the cause is chained)."""
+
+
+def known(schema, entry) -> dict:
+    """The entry's fields the index has: an index made before a field was added (a new facet)
+    goes on taking entries, without that field, until ``archive reindex`` makes it anew."""
+    return {k: v for k, v in entry.items() if k.startswith("_") or k in schema}
 
 
 def _abandon(writer):

@@ -37,7 +37,7 @@ ALIASES = {  # field: what clerks call it
     "idno": ["身份证", "身份证号", "身份证号码"], "phone": ["电话", "手机"], "pinyin": ["拼音"],
     "number": ["档号", "文号"], "kind": ["种类"], "jurisdiction": ["辖区", "城市"],
     "district": ["区", "所在区", "居住区"], "state": ["状态", "环节"],
-    "doc_type": ["类型", "文件类型"], "category": ["类别", "保障类别"],
+    "doc_type": ["类型", "文件类型"], "category": ["类别", "保障类别"], "form": ["保障方式"],
     "year": ["年度", "年份"],
 }
 VOCABULARY_OF = {"jurisdiction": "jurisdictions", "doc_type": "document_types",

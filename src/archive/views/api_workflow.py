@@ -5,6 +5,7 @@ from pyramid.view import view_config
 
 from ..records import filing
 from ..records.filing import ValidationFailed
+from ..workflow import subsidy
 from .base import actor, json_body, per_page_param, plain, text_value, _url
 from ..access.local import worklist_scope
 from .workflow import procedure, user_roles
@@ -35,6 +36,23 @@ def lease_json(lease):
             "end_reason": lease.end_reason}
 
 
+def subsidy_json(grant, dossier):
+    """A rent subsidy (租赁补贴): tier, amount, period, rent actually paid, payments, months."""
+    if grant is None:
+        return None
+    return {"grant_id": grant.grant_id, "state": grant.state, "tier": grant.tier,
+            "tier_title": grant.tier_title, "rent_paid": grant.rent_paid,
+            "standard": grant.standard, "monthly": grant.monthly, "basis": grant.basis,
+            "period": grant.period, "start": plain(grant.start), "end": plain(grant.end),
+            "months_paid": grant.months_paid(), "cap_months": grant.cap_months,
+            "months_used": subsidy.months_used(dossier, grant.tier),
+            "ended_on": plain(grant.ended_on), "end_reason": grant.end_reason,
+            "payments": [{"period": subsidy.period_label(p.first, grant.period),
+                          "first": plain(p.first), "last": plain(p.last), "months": p.months,
+                          "amount": p.amount, "document": p.document, "paid_on": plain(p.paid_on)}
+                         for p in grant.payments]}
+
+
 def _step_json(request, dossier, transition):
     proc = procedure(request)
     problems = proc.check(request.root, dossier, transition)
@@ -55,6 +73,8 @@ def transitions_json(request, dossier):
             "transitions": [_step_json(request, dossier, t) for t in steps],
             "lease": lease_json(dossier.lease),
             "leases": [lease_json(lease) for lease in dossier.leases],
+            "subsidy": subsidy_json(subsidy.current(dossier), dossier),
+            "subsidies": [subsidy_json(g, dossier) for g in getattr(dossier, "subsidies", ())],
             "history": [{"version": v.number, "when": plain(v.when), "actor": v.actor,
                          "transition": v.transition, "action": v.action, "state": v.state,
                          "comment": v.comment, "details": [list(d) for d in v.details]}

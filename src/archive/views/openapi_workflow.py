@@ -29,6 +29,20 @@ def schemas(procedure) -> dict:
             "rent": {"type": ["number", "null"]}, "deposit": {"type": ["number", "null"]},
             "transition_until": date, "transition_rent": {"type": ["number", "null"]},
             "ended_on": date, "end_reason": {"type": "string"}}},
+        "Subsidy": {"type": ["object", "null"], "description": "租赁补贴：档次、月补贴额（不高于实际承担的租金）、补贴期、发放记录、累计月数", "properties": {
+            "grant_id": {"type": "string"}, "state": {"type": "string",
+                                                      "enum": ["applied", "current", "refused", "ended"]},
+            "tier": {"type": "string"}, "tier_title": {"type": "string"},
+            "rent_paid": {"type": "number"}, "standard": {"type": ["number", "null"]},
+            "monthly": {"type": ["number", "null"]}, "basis": {"type": "string"},
+            "period": {"type": "string", "enum": ["quarter", "month"]}, "start": date, "end": date,
+            "months_paid": {"type": "integer"}, "cap_months": {"type": ["integer", "null"]},
+            "months_used": {"type": "integer", "description": "本户该档次累计发放月数（计入累计上限）"},
+            "ended_on": date, "end_reason": {"type": "string"},
+            "payments": {"type": "array", "items": {"type": "object", "properties": {
+                "period": {"type": "string"}, "first": date, "last": date,
+                "months": {"type": "integer"}, "amount": {"type": "number"},
+                "document": {"type": "string"}, "paid_on": date}}}}},
         "Step": {"type": "object", "properties": {
             "name": {"type": "string", "enum": steps}, "title": {"type": "string"},
             "to": {"type": "string"}, "comment_required": {"type": "boolean"},
@@ -43,6 +57,7 @@ def schemas(procedure) -> dict:
             "transitions": {"type": "array", "items": _ref("Step"),
                             "description": "当前用户的角色可以办理的步骤"},
             "lease": _ref("Lease"), "leases": {"type": "array", "items": _ref("Lease")},
+            "subsidy": _ref("Subsidy"), "subsidies": {"type": "array", "items": _ref("Subsidy")},
             "history": {"type": "array", "items": {"type": "object"}},
             "version": {"type": "integer", "description": "办理后生成的版本号（仅 POST）"},
             "links": {"type": "object"}}},
@@ -79,10 +94,16 @@ def transition_request(workflow) -> dict:
         "override": {"type": "boolean", "default": False,
                      "description": "破格办理可破格的条件（如收入超限），须填写说明，记入历史并标记"},
         "inputs": {"type": ["object", "null"], "description": "配租：{unit}；签约：{start, end, rent?, deposit?}；"
-                                                          "续租：{end, rent?}", "properties": {
+                                                          "续租：{end, rent?}；申请租赁补贴：{rent_paid, tier?, education?, other_subsidy?}；"
+                                                          "核定补贴：{start?, end?}；登记补贴发放：{period, amount, document, paid_on?}；"
+                                                          "变更补贴：{rent_paid?, tier?, education?}", "properties": {
             "unit": {"type": "string"}, "start": {"type": "string", "format": "date"},
             "end": {"type": "string", "format": "date"}, "rent": {"type": "number"},
-            "deposit": {"type": "number"}}}}}
+            "deposit": {"type": "number"}, "rent_paid": {"type": "number"},
+            "tier": {"type": "string"}, "education": {"type": "string"},
+            "other_subsidy": {"type": "string"}, "period": {"type": "string", "format": "date"},
+            "amount": {"type": "number"}, "document": {"type": "string"},
+            "paid_on": {"type": "string", "format": "date"}}}}}
     if needs_comment:
         out["allOf"] = [{"if": {"required": ["transition"],
                                 "properties": {"transition": {"enum": needs_comment}}},

@@ -11,6 +11,7 @@ from pyramid.view import exception_view_config, view_config
 
 from ..access.local import scope
 from ..search.fields import FACETS
+from ..workflow.subsidy import FORMS
 from ..search.index import lookup
 from ..search.query import QueryError, Searcher, SearchRequest
 from .base import can, CONTAINER_OF, plain
@@ -78,6 +79,8 @@ def facet_title(request, name, value):
              "category": "categories"}.get(name)
     if vocab and value in vocabularies[vocab]:
         return vocabularies[vocab].title(value, locale)
+    if name == "form" and value in FORMS:
+        return FORMS[value][1 if locale == "en" else 0]
     if name == "state":
         for workflow in request.registry.archive_procedure.workflows.kinds.values():
             if value in workflow.states:

@@ -49,9 +49,19 @@ def procedure_panel(request, dossier):
         "steps": [(t.name, t.title(locale)) for t in steps],
         "lease": dossier.lease, "leases": list(reversed(tuple(dossier.leases))),
         "profile": proc.profile(dossier),
+        "subsidies": [_subsidy_row(dossier, g, locale) for g in reversed(tuple(getattr(dossier, "subsidies", ())))],
         "history": [v for v in dossier.history() if v.action in ("transition", "lease", "adopted")],
         "step_title": lambda v: _step_title(proc, dossier, v, locale),
     }
+
+
+def _subsidy_row(dossier, grant, locale):
+    """One rent subsidy as the dossier page shows it: months counted against the cap."""
+    from ..workflow import subsidy
+    used = subsidy.months_used(dossier, grant.tier)
+    return {"grant": grant, "state": grant.state_title(locale), "used": used,
+            "cap": grant.cap_months, "current": grant.open,
+            "payments": [(subsidy.period_label(p.first, grant.period), p) for p in reversed(grant.payments)]}
 
 
 def _step_title(proc, dossier, version, locale):
@@ -71,7 +81,8 @@ def transition_page(request):
     transition = proc.workflow(dossier).transition(request.matchdict["name"])
     if transition is None or not transition.manual:
         raise HTTPNotFound(request.t("没有这个办理步骤"))
-    values = {n: request.POST.get(n, "") for n in INPUT_NAMES}
+    names = dict.fromkeys(INPUT_NAMES + tuple(i.name for i in proc.inputs_of(transition)))
+    values = {n: request.POST.get(n, "") for n in names}      # every step's own inputs (租赁补贴 too)
     comment, override = request.POST.get("comment", ""), request.POST.get("override") == "1"
     refused = None
     if request.method == "POST":
@@ -94,12 +105,24 @@ def transition_page(request):
     return {"dossier": dossier, "transition": transition, "values": values, "comment": comment,
             "override": override, "refused": refused, "problems": problems,
             "inputs": proc.inputs_of(transition), "units": _vacant_units(request, dossier, transition),
+            "vouchers": _vouchers(dossier, transition),
             "state_title": proc.state_title(dossier, request.ui_locale),
             "wrong_state": _wrong_state(proc, dossier, transition)}
 
 
 def _wrong_state(proc, dossier, transition):
     return proc.state(dossier).name not in transition.sources
+
+
+def _vouchers(dossier, transition):
+    """The 租赁补贴发放凭证 filed in the dossier that no payment names yet (newest first)."""
+    from ..workflow import subsidy
+    if transition.effect != "pay_subsidy":
+        return []
+    used = {p.document for g in getattr(dossier, "subsidies", ()) for p in g.payments}
+    docs = [d for d in dossier.active_documents()
+            if d.metadata.get("doc_type") == subsidy.EVIDENCE and d.doc_id not in used]
+    return list(reversed(docs))
 
 
 def _vacant_units(request, dossier, transition, limit=200):

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 import yaml
 
 from .profiles import ProfileError, Profiles
+from .subsidy import SubsidyError, scheme as subsidy_scheme
+from .subsidy_steps import CHECKS as SUBSIDY_CHECKS
 
-GUARD_KINDS = ("documents", "no_ban", "elapsed", "field", "lease_term", "unit_area", "draw_order")
+GUARD_KINDS = ("documents", "no_ban", "elapsed", "field", "lease_term", "unit_area", "draw_order",
+               "subsidy")
 TRANSITION_KEYS = {"name", "title", "from", "to", "roles", "permission", "comment", "guards",
                    "effect", "driven_by", "keep_clock", "flag", "ban"}
 STATE_KEYS = {"name", "title", "worklist", "deadline", "remind", "final"}
@@ -223,6 +226,8 @@ class Workflows:
                 raise WorkflowError(f"{here}: a field guard needs max or min")
         if gkind == "documents" and options.get("dated") not in (None, "review_year"):
             raise WorkflowError(f"{here}: dated is review_year (or left out)")
+        if gkind == "subsidy" and raw["subsidy"] not in SUBSIDY_CHECKS:
+            raise WorkflowError(f"{here}: subsidy is one of {', '.join(SUBSIDY_CHECKS)}")
         if gkind == "unit_area" and not ({"max", "min"} & set(options)):
             raise WorkflowError(f"{here}: a unit_area guard needs max or min")
         return Guard(gkind, raw[gkind], options)
@@ -265,6 +270,10 @@ class Workflows:
                             raise WorkflowError(f"{profile.where}: required_documents.{stage}: "
                                                 f"{code!r} is not a {kind} document")
             self._check_limits(profile)
+            try:
+                subsidy_scheme(profile)      # 租赁补贴: tiers, amounts, caps (workflow/subsidy.py)
+            except SubsidyError as exc:
+                raise WorkflowError(str(exc)) from None
             for tier in profile.value("lottery.priority_tiers", []) or []:
                 for code in tier:
                     if code not in groups:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
-from . import leases
+from . import leases, subsidy_steps
+from .subsidy import SubsidyError
 from .workdays import after
 
 
@@ -44,13 +45,20 @@ class Effects:
 
     INPUTS = {"allocate": (UNIT,), "start_lease": (START, END, RENT, DEPOSIT),
               "renew_lease": (NEW_END, RENT), "cancel_allocation": (), "begin_transition": (),
-              "end_lease": (), "record_rent": (PAID_THROUGH, AMOUNT)}
+              "end_lease": (), "record_rent": (PAID_THROUGH, AMOUNT),
+              **{name: tuple(Input(*spec) for spec in specs)          # 租赁补贴 (workflow/subsidy_steps.py)
+                 for name, specs in subsidy_steps.INPUTS.items()}}
 
     def __init__(self, procedure):
         self.procedure = procedure
 
     def run(self, name, ctx) -> tuple:
         """Carry out effect ``name``; returns details (label, value) for the history."""
+        if name in subsidy_steps.EFFECTS:
+            try:
+                return subsidy_steps.EFFECTS[name](ctx)
+            except SubsidyError as exc:
+                raise EffectError(str(exc)) from None
         return getattr(self, "_" + name)(ctx)
 
     # -- the effects ---------------------------------------------------------------

@@ -15,7 +15,8 @@ from ..records import attempts
 from ..records.dossier import DossierError, _check_comment
 from .leases import LeaseError
 from .workdays import Due, after
-from . import guards
+from . import guards, subsidy, subsidy_steps
+from .definition import State
 from .effects import EffectError, Effects, parse_inputs
 
 
@@ -41,6 +42,10 @@ class NotPermitted(TransitionRefused):
 
 class WrongState(TransitionRefused):
     """The dossier is not in a state the step starts from (someone else moved it first)."""
+
+
+# The worklist's row for a subsidy period waiting to be paid (not a state of the procedure).
+PAYMENT_DUE = State("subsidy_payment", {"zh": "租赁补贴待发放", "en": "Subsidy payment due"})
 
 
 @dataclass
@@ -191,6 +196,7 @@ class Procedure:
                 details += self.effects.run(transition.effect, ctx)
             except (EffectError, LeaseError) as exc:
                 raise TransitionRefused(str(exc), [str(exc)]) from None
+        details += subsidy_steps.follow(ctx, transition, self.workflow(dossier).state(transition.target))
         if transition.flag:
             details += (("标记", transition.title()),)
         version = self._move(dossier, transition, actor, when, comment, details)
@@ -266,6 +272,7 @@ class Procedure:
                     if allowed is not None and key not in allowed:
                         continue
                     items.append((container.indexes["due"].reverse.get(key), kind, key, state))
+        items += self._payments_due(root, roles, today)
         items.sort(key=lambda i: (i[0] is None, i[0] or _dt.date.max, i[2]))
         out = []
         for due, kind, key, state in itertools.islice(items, limit):
@@ -273,6 +280,18 @@ class Procedure:
                                 due is not None and due < today,
                                 None if due is None else (due - today).days))
         return out, len(items)
+
+    def _payments_due(self, root, roles, today):
+        """租赁补贴待发放: a period begun and not paid, for the roles that record payments
+        (常州 第三十九条: due in the quarter's first month)."""
+        pay = self.workflows["household"].transition("pay_subsidy")
+        book = getattr(root, "subsidies", None)
+        if pay is None or book is None or not set(roles) & set(pay.roles):
+            return []
+        title = PAYMENT_DUE
+        return [(due, "household", grant.household_no, title)
+                for grant, first, due in subsidy.payments_due(book, today)
+                if grant.household_no in root.households]
 
     @staticmethod
     def _ids(container, state, horizon):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 
-from . import leases
+from . import leases, subsidy_steps
 from .lottery.draw import REGISTERED
 from .lottery.holding import latest_drawn
 from .credit import reason_title
@@ -208,5 +208,12 @@ def _passed(dossier, lottery, passes) -> bool:
     return False
 
 
+def subsidy(guard, ctx, procedure):
+    """The subsidy rules of the step (workflow/subsidy_steps.py: apply, grant, pay, change,
+    current, no_current), each refusal naming the seed article."""
+    return [Problem(m) for m in subsidy_steps.check(guard.arg, ctx)]
+
+
 GUARDS = {"documents": documents, "no_ban": no_ban, "elapsed": elapsed, "field": field,
-          "lease_term": lease_term, "unit_area": unit_area, "draw_order": draw_order}
+          "lease_term": lease_term, "unit_area": unit_area, "draw_order": draw_order,
+          "subsidy": subsidy}
