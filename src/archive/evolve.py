@@ -213,10 +213,17 @@ def _disposition(root, registry, progress=None):
     fill(root, progress=progress)
 
 
+def _batches(root, registry):
+    """单位集体申请: the book of batch plans and employers' dossiers (workflow/collective)."""
+    from .workflow.collective.batch import BatchBook
+    if getattr(root, "batches", None) is None:
+        root.batches = BatchBook()
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
          _loan_book, _cluster, _sm3, _receipts, _small_records,
-         _disposition]   # STEPS[n]: generation n to n + 1
+         _disposition, _batches]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

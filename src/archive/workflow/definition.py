@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import yaml
 
 from .profiles import ProfileError, Profiles
+from .collective.rules import compile_rules
 
 GUARD_KINDS = ("documents", "no_ban", "elapsed", "field", "lease_term", "unit_area", "draw_order")
 TRANSITION_KEYS = {"name", "title", "from", "to", "roles", "permission", "comment", "guards",
@@ -235,6 +236,7 @@ class Workflows:
         """Every stage, duration and document a workflow names exists in every profile."""
         doc_types = self._schemas.vocabularies["document_types"]
         groups = self._schemas.vocabularies["priority_groups"]
+        self.collective = {}
         for profile in self.profiles:
             for kind, workflow in self.kinds.items():
                 needed_durations = {s.deadline for s in workflow.states.values() if s.deadline}
@@ -265,6 +267,10 @@ class Workflows:
                             raise WorkflowError(f"{profile.where}: required_documents.{stage}: "
                                                 f"{code!r} is not a {kind} document")
             self._check_limits(profile)
+            try:    # 单位集体申请 (workflow/collective): None where the city has none
+                self.collective[profile.code] = compile_rules(profile, doc_types)
+            except ProfileError as exc:
+                raise WorkflowError(str(exc)) from None
             for tier in profile.value("lottery.priority_tiers", []) or []:
                 for code in tier:
                     if code not in groups:
