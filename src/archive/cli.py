@@ -292,7 +292,7 @@ def demo_city(session, args):
         root.log.append(actor=ACTOR, action="user.add", target=login, detail=role)
     summary = build_city(root, session.registry, procedure, households=args.households, units=args.units,
                          documents=args.documents, seed=args.seed, progress=ProgressBar(sys.stderr),
-                         commit=session.commit, patterns=session.patterns)
+                         commit=session.commit, patterns=session.patterns, collective=True)
     print("读取文件文本层……", file=sys.stderr)
     drain(root, commit=session.commit, progress=ProgressBar(sys.stderr))
     print("编制全文检索索引……", file=sys.stderr)
