@@ -123,3 +123,33 @@ def test_the_openapi_document_describes_the_batch_routes(app):
                  "/api/employers/{no}", "/api/employers/{no}/documents"):
         assert path in doc["paths"], path
     assert "Batch" in doc["components"]["schemas"]
+
+
+def test_bad_input_is_a_4xx_and_changes_nothing(app, users, city):
+    import webtest
+    client = webtest.TestApp(app)
+    headers = auth(users["reviewer"])
+    assert client.post_json("/api/batches", {"jurisdiction": "changzhou", "title": "x", "units": city["units"],
+                                             "employers": EMPLOYERS, "opens_on": "2026-03-02",
+                                             "closes_on": "2026-03-13"}, headers=headers, status=422).json["status"] == 422
+    for body in ({"jurisdiction": ["xiamen"]}, {"jurisdiction": "xiamen", "title": 5},
+                 {"jurisdiction": "xiamen", "title": "t", "units": "XM", "employers": EMPLOYERS,
+                  "opens_on": "2026-03-02", "closes_on": "2026-03-13"},
+                 {"jurisdiction": "xiamen", "title": "t", "units": city["units"], "employers": [{"credit_code": 1}],
+                  "opens_on": "2026-03-02", "closes_on": "2026-03-13"},
+                 {"jurisdiction": "xiamen", "title": "t", "units": city["units"], "employers": EMPLOYERS,
+                  "opens_on": "2026-02-30", "closes_on": "2026-03-13"}):
+        client.post_json("/api/batches", body, headers=headers, status=422)
+    assert client.get("/api/batches", headers=headers).json["total"] == 0
+    batch = client.post_json("/api/batches", {
+        "jurisdiction": "xiamen", "title": "t", "units": city["units"], "employers": EMPLOYERS,
+        "opens_on": "2026-03-02", "closes_on": "2026-03-13"}, headers=headers, status=201).json["batch_id"]
+    url = f"/api/batches/{batch}/steps"
+    for body in ({"step": ["close"]}, {"step": "nothing"}, {"step": "review", "employer": ["x"]},
+                 {"step": "report", "employer": {"a": 1}}, {"step": "propose", "proposal": [1]},
+                 {"step": "apply", "credit_code": EMPLOYERS[0]["credit_code"], "members": [1]}):
+        answer = client.post_json(url, body, headers=headers, expect_errors=True)
+        assert answer.status_int in (404, 409, 422), (body, answer.status)
+    client.get("/api/batches/nope", headers=headers, status=404)
+    client.get("/api/employers/nope", headers=headers, status=404)
+    assert client.get(f"/api/batches/{batch}", headers=headers).json["applications"] == 0

@@ -48,7 +48,7 @@ def _employer_or_404(request):
 
 def run_step(request, batch, step, body):
     """Take one step of the batch with the body's fields; returns what the step returns."""
-    if step not in STEPS:
+    if not isinstance(step, str) or step not in STEPS:
         raise CollectiveError(f"未知的步骤：{step}（可办理：{'、'.join(STEPS)}）", "step")
     if not can(request, STEPS[step][1], request.root):
         raise HTTPForbidden(request.t("无权办理此步骤"))

@@ -134,6 +134,7 @@ def _state(batch, *states):
 
 def _deadline(due, today, late_reason, what):
     """A step past its deadline is taken only with a recorded reason (flagged); returns the flag."""
+    late_reason = _text(late_reason, "late_reason", "逾期原因", required=False, limit=MAX_COMMENT)
     if due is None or today <= due:
         return False
     if not (late_reason or "").strip():
@@ -267,7 +268,7 @@ def close(root, procedure, batch, actor, when):
 def review(root, procedure, batch, employer_no, approved, refused, actor, when, late_reason=""):
     """Review one employer's application: every member approved, or refused with a reason."""
     _state(batch, "closed")
-    if employer_no not in batch.applications:
+    if not isinstance(employer_no, str) or employer_no not in batch.applications:
         raise CollectiveError(f"本批次没有申请单位 {employer_no}", "employer", 404)
     if employer_no in batch.reviews:
         raise CollectiveError(f"{employer_no} 已审核", "employer", 409)
@@ -291,7 +292,7 @@ def review(root, procedure, batch, employer_no, approved, refused, actor, when, 
         raise CollectiveError(f"以下住户的材料不齐：{_listed(lacking)}", "approved")
     late = _deadline(batch.review_due, procedure.today(when), late_reason, "审核")
     batch.reviews[employer_no] = Review(when, actor, approved, tuple(sorted(refused.items())),
-                                        (late_reason or "").strip())
+                                        late_reason.strip() if late else "")
     employer.metadata = dict(employer.metadata, approved=list(approved))   # recorded by _touch's version
     _touch(root, batch, "review", "审核", actor, when, late_reason if late else "",
            (("审核通过", len(approved)), ("不予通过", len(refused)))
@@ -433,7 +434,7 @@ def _decided(root, procedure, batch, actor, when, comment):
 def report(root, procedure, batch, employer_no, allocation, actor, when):
     """配租结果: the employer lets its units to approved members ({household no: unit no})."""
     _state(batch, "decided")
-    quota_n = batch.quota_of(employer_no)
+    quota_n = batch.quota_of(employer_no) if isinstance(employer_no, str) else None
     if quota_n is None:
         raise CollectiveError(f"本批次没有申请单位 {employer_no}", "employer", 404)
     if not isinstance(allocation, dict) or not allocation or \
