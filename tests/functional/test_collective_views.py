@@ -153,3 +153,27 @@ def test_bad_input_is_a_4xx_and_changes_nothing(app, users, city):
     client.get("/api/batches/nope", headers=headers, status=404)
     client.get("/api/employers/nope", headers=headers, status=404)
     assert client.get(f"/api/batches/{batch}", headers=headers).json["applications"] == 0
+
+
+def test_the_batch_page_takes_the_close_step_through_its_form(app, users, city, browser, monkeypatch):
+    clock = {"now": dt.datetime(2026, 3, 2, 2, tzinfo=UTC)}
+    monkeypatch.setattr(filing, "now", lambda: clock["now"])
+    headers = auth(users["reviewer"])
+    batch = browser.post_json("/api/batches", {
+        "jurisdiction": "xiamen", "title": "表单批次", "units": city["units"], "employers": EMPLOYERS,
+        "opens_on": "2026-03-02", "closes_on": "2026-03-13"}, headers=headers, status=201).json["batch_id"]
+    browser.post_json(f"/api/batches/{batch}/steps", {"step": "apply", "credit_code": EMPLOYERS[1]["credit_code"],
+                                                      "members": city["households"][:2]}, headers=headers)
+    browser.reset()
+    browser.login("reviewer")
+    page = browser.get(f"/batches/{batch}")
+    form = next(f for f in page.forms.values() if "step" in f.fields and f.action.endswith("/step"))
+    answer = form.submit("step", value="close", status=409)        # still within the period
+    assert "尚未截止" in answer.text
+    clock["now"] = dt.datetime(2026, 3, 16, 2, tzinfo=UTC)
+    page = browser.get(f"/batches/{batch}")
+    form = next(f for f in page.forms.values() if f.action.endswith("/step"))
+    page = form.submit("step", value="close").follow()
+    assert "2026-03-27" in page.text and "审核中" in page.text
+    employer = browser.get(f"/batches/{batch}").html.select("#employers a")[0].text
+    assert "审核" in browser.get(f"/employers/{employer}").text
