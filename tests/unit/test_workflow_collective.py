@@ -263,3 +263,21 @@ def test_a_late_proposal_needs_a_reason(root, registry, procedure, city):
     assert batch.proposal_due == dt.date(2026, 4, 3)
     with pytest.raises(CollectiveError, match="逾期原因"):
         steps.propose(root, procedure, batch, {no: 1 for no in employers}, "reviewer", at("2026-04-07"))
+
+
+def test_the_profile_section_is_checked_at_start_up(registry, procedure):
+    from types import SimpleNamespace
+
+    from archive.workflow.collective.rules import compile_rules
+    from archive.workflow.profiles import ProfileError
+    rules = procedure.workflows.collective["xiamen"]
+    assert rules.review == {"working_days": 10} and rules.methods == ("draw", "proportional", "order")
+    assert procedure.workflows.collective["changzhou"] is None
+    good = dict(procedure.profiles["xiamen"].data["collective"])
+    doc_types = registry.vocabularies["document_types"]
+    for bad, message in ((dict(good, methods=["lottery"]), "unknown 'lottery'"),
+                         (dict(good, review={"weeks": 2}), "a duration"),
+                         (dict(good, required_documents=["id_card"]), "not a employer document"),
+                         (dict(good, colour="red"), "unknown key")):
+        with pytest.raises(ProfileError, match=message):
+            compile_rules(SimpleNamespace(data={"collective": bad}, where="xiamen.yaml"), doc_types)

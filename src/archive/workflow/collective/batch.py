@@ -183,8 +183,11 @@ class BatchBook(Persistent):
         return sorted(self._items.values(), key=lambda b: (b.created, b.batch_id), reverse=True)
 
     def batch_of(self, household_no):
-        """(batch, employer no) of the open-to-decided batch listing this household."""
+        """(batch, employer no) of the batch not yet decided whose application lists this
+        household; (None, None) when there is none."""
         for batch in self._items.values():
+            if batch.state == "decided":
+                continue
             for no in batch.applications:
                 if household_no in (self.employers[no].metadata.get("members") or ()):
                     return batch, no

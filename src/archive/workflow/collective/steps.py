@@ -215,7 +215,7 @@ def apply(root, registry, procedure, batch, credit_code, members, actor, when, c
     twice = []
     for no in members:
         other, employer_no = books.batch_of(no)
-        if other is not None and other.state != "decided":
+        if other is not None:
             twice.append(f"{no}（{other.batch_id} {employer_no}）")
     if twice:
         raise CollectiveError(f"以下住户已列入尚未完成的集体申请：{_listed(twice)}", "members", 409)
