@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import io
 
 from ..records import filing
-from ..records.pdf import chinese_font
 from ..schema import idnumber
 from ..workflow.collective import steps
 from ..workflow.lottery.draw import commitment_of
 from ..workflow.workdays import add_working_days, is_working_day
+from .pdfs import render_document
 
 ACTOR, REVIEWER = "archivist", "reviewer"
 CST = _dt.timezone(_dt.timedelta(hours=8))
@@ -40,18 +39,9 @@ EMPLOYERS = (   # (first 17 characters of the credit code, name, kind, staff)
 LAYOUTS = (("studio", 30.5), ("one", 45.2), ("one", 44.8), ("two", 59.6), ("studio", 31.0), ("one", 46.1))
 
 
-def _pdf(title, lines) -> bytes:
-    from reportlab.pdfgen import canvas
-    font, out = chinese_font(), io.BytesIO()
-    c = canvas.Canvas(out, invariant=1)
-    c.setFont(font, 16)
-    c.drawString(72, 760, title)
-    c.setFont(font, 11)
-    for row, line in enumerate(lines):
-        c.drawString(72, 725 - 20 * row, line)
-    c.showPage()
-    c.save()
-    return out.getvalue()
+def _pdf(doc_type, title, day, **ctx) -> bytes:
+    """The document as the demo renders every record (demo/pdfs.py), in 厦门's words."""
+    return render_document(doc_type, dict(ctx, title=title, date=day, jurisdiction="厦门市"))
 
 
 def _at(day, minutes=0):
@@ -94,10 +84,12 @@ def walk_batch(root, registry, procedure, today, patterns=None) -> dict:
                 "district": PROJECT[1], "address": f"厦门市湖里区江头北路{seq}号（租住）", "notes": f"{name}职工"},
                 ACTOR, "单位集体申请：随申请人员名册建档", when=_at(start, -30 + seq), patterns=patterns)
             months = 8 if person == "吴浩然" else 36     # the park committee's fifth: under a year
+            signed = start - _dt.timedelta(days=30 * months // 3)
+            title = f"劳动合同（{name}）"
             filing.file_document(household, registry, {
-                "doc_type": "employment_contract", "title": f"劳动合同（{name}）",
-                "date": (start - _dt.timedelta(days=30 * months // 3)).isoformat(), "issuer": name},
-                _pdf("劳动合同", [f"甲方：{name}", f"乙方：{person}", f"合同期限：{months}个月"]),
+                "doc_type": "employment_contract", "title": title, "date": signed.isoformat(), "issuer": name},
+                _pdf("employment_contract", title, signed, employer=name, months=months, household={
+                    "applicant_name": person, "id_number": household.metadata["applicant"]["id_number"]}),
                 "contract.pdf", ACTOR, when=_at(start, -20 + seq))
             staff[first17].append(household.archive_no)
     named = [{"credit_code": f + steps.credit_check_char(f), "name": n, "type": k} for f, n, k, _ in EMPLOYERS]
@@ -113,9 +105,12 @@ def walk_batch(root, registry, procedure, today, patterns=None) -> dict:
                                staff[first17], ACTOR, _at(day), contact="人事部", comment=f"{name}集体申请")
         for doc_type, title in (("collective_application", "单位集体申请表"), ("staff_roster", "申请人员名册"),
                                 ("employer_license", "统一社会信用代码证书"), ("employer_pledge", "单位承诺书")):
+            names = "、".join(root.households[no].title for no in staff[first17])
             steps.file_document(root, registry, employer, doc_type, title,
-                                _pdf(title, [name, f"批次：{batch.batch_id}", f"申请房源：{len(staff[first17])} 套"]),
-                                f"{doc_type}.pdf", ACTOR, _at(day, 10))
+                                _pdf(doc_type, title, day, employer=name, batch=batch.batch_id,
+                                     credit_code=employer.metadata["credit_code"],
+                                     requested=len(staff[first17]), roster=f"申请人员：{names}"),
+                                f"{doc_type}.pdf", ACTOR, _at(day, 10), date=day)
         employers.append(employer.archive_no)
     day = add_working_days(closes, 1).day
     steps.close(root, procedure, batch, REVIEWER, _at(day))
