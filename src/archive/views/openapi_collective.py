@@ -109,7 +109,10 @@ OPERATIONS = {
                 "doc_type": {"type": "string", "enum": ["collective_application", "staff_roster",
                                                         "employer_license", "employer_pledge"]},
                 "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT},
-                "file": {"type": "string", "contentMediaType": "application/pdf"}}},
+                "file": {"type": "string", "format": "binary", "contentMediaType": "application/pdf",
+                         "description": "PDF文件（未加密、可打开、有页面）"}},
+            # a part needs a name; any other part is text the server ignores (views/input.py)
+            "propertyNames": {"minLength": 1}, "additionalProperties": {"type": "string", "pattern": TEXT}},
             "encoding": {"file": {"contentType": "application/pdf"}}}}},
         "responses": {"201": _json(_ref("EmployerDossier"), "已归档"), **_errors(400, 401, 403, 404, 413, 422)}}},
 }
