@@ -300,6 +300,10 @@ def test_the_api_keeps_its_word(st_server, tmp_path):
     # the data reached the views: most documented operations answered 2xx at least once
     operations = {f"{m.upper()} {path}" for path, item in openapi(st_server)["paths"].items()
                   for m in item if m != "parameters"}
+    # 单位集体申请: the harness makes no Xiamen batch or employer dossier yet, so these
+    # cannot answer 2xx here (tests/functional/test_collective_views.py walks them); not counted
+    operations -= {"POST /api/batches", "GET /api/batches/{batch_id}", "POST /api/batches/{batch_id}/steps",
+                   "GET /api/employers/{no}", "POST /api/employers/{no}/documents"}
     statuses = answered(tmp_path / "report.ndjson")
     succeeded = {op for op in operations if any(200 <= s < 300 for s in statuses.get(op, ()))}
     print(f"operations answering 2xx: {len(succeeded)} of {len(operations)}; never: "
