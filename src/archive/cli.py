@@ -371,7 +371,8 @@ def demo_city(session, args):
         root.log.append(actor=ACTOR, action="user.add", target=login, detail=",".join(local))
     summary = build_city(root, session.registry, procedure, households=args.households, units=args.units,
                          documents=args.documents, seed=args.seed, today=today,
-                         progress=ProgressBar(sys.stderr), commit=session.commit, patterns=session.patterns)
+                         progress=ProgressBar(sys.stderr), commit=session.commit, patterns=session.patterns,
+                         collective=True)
     print("读取文件文本层……", file=sys.stderr)
     drain(root, commit=session.commit, progress=ProgressBar(sys.stderr))
     print("编制全文检索索引……", file=sys.stderr)
@@ -397,6 +398,10 @@ def demo_city(session, args):
     for item in summary["overrides"]:
         title = households.transition(item["step"]).title()
         print(f"破格办理：{item['household']} {title}（{item['comment']}）")
+    if summary.get("collective"):     # demo/collective.py
+        batch = summary["collective"]
+        print(f"单位集体申请：批次 {batch['batch']}，申请单位 {'、'.join(batch['employers'])}，"
+              f"房源租赁数量 {'、'.join(str(n) for n in batch['quotas'].values())} 套（按比例，最大余数法）")
     if users:
         print("演示用户（登录名 / 密码 / 角色）：")
         for login, password, role in users:

@@ -255,6 +255,8 @@ def _separated_duties(root, registry, report=log.warning):
         if users and not any(role in u.roles for u in users):
             report(f"三员分立：尚无{role_title(role)}，无人能在网页上{what}；请在服务器上运行 "
                    f"archive user add <登录名> --role {role} 任命一位（三员须由不同的人担任）")
+
+
 def _subsidies(root, registry):
     """Rent subsidies (租赁补贴): the book of grants and their payments."""
     from .workflow.subsidy import SubsidyBook
@@ -262,10 +264,17 @@ def _subsidies(root, registry):
         root.subsidies = SubsidyBook()
 
 
+def _batches(root, registry):
+    """单位集体申请: the book of batch plans and employers' dossiers (workflow/collective)."""
+    from .workflow.collective.batch import BatchBook
+    if getattr(root, "batches", None) is None:
+        root.batches = BatchBook()
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
          _loan_book, _cluster, _sm3, _receipts, _small_records,
-         _disposition, _separated_duties, _subsidies]   # STEPS[n]: generation n to n + 1
+         _disposition, _separated_duties, _subsidies, _batches]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -25,6 +25,7 @@ from .access.users import Users
 from .custody.shelving import Stacks
 from .workers.lease import ensure as cluster_state
 from .disposition.book import DispositionBook
+from .workflow.collective.batch import BatchBook
 
 ROOT_KEY = "archive"
 
@@ -55,6 +56,7 @@ class ArchiveRoot(Persistent):
         cluster_state(self)
         self.receipts = ReceiptBook()     # hand-over packages received (archive.exchange)
         self.disposition = DispositionBook()   # 鉴定与处置: dates, holds, appraisals, destruction
+        self.batches = BatchBook()     # 单位集体申请: batch plans and employers' dossiers
         for child in (self.households, self.units, self.users, self.log):
             child.__parent__ = self
         self.generation = 0

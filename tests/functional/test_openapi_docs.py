@@ -83,7 +83,8 @@ def test_every_api_route_answers_an_undeclared_method_with_405(app, client, user
         kind = "units" if path.startswith("/api/units/") else "households"
         names = {"no": existing[kind], "n": "1", "run_id": "1", "doc": "D0001", "lottery_id": "X",
                  "code": "X", "number": "1",
-                 "loan_id": "X", "list_no": "1", "hold": "H00001", "appraisal": "1"}
+                 "loan_id": "X", "list_no": "1", "hold": "H00001", "appraisal": "1",
+                     "batch_id": "X"}
         url = re.sub(r"\{(\w+)\}", lambda m: names[m.group(1)], path)
         for method in ({"GET", "POST", "PUT", "DELETE", "PATCH"} - methods):
             response = client.request(url, method=method, headers=headers, status="*")

@@ -160,7 +160,9 @@ def test_demo_if_empty(archive, ini):
     assert status == 0
     assert "住户档案 30 份" in out and "admin / demo-admin" in out and "50/50" in err
     with store(ini) as root:
-        assert (len(root.households), len(root.units)) == (30, 20)
+        # the city's 30 and 20, and the collective batch's 11 staff households and 6 units
+        assert (len(root.households), len(root.units)) == (30 + 11, 20 + 6)
+        assert len(root.batches) == 1 and "单位集体申请：批次 PC-XM-" in out
         assert root.users.authenticate("auditor", "demo-auditor", HASHER) is not None
         numbers = sorted(root.households.keys())
         built = next(e for e in root.log.newest(5) if e.action == "demo.build")

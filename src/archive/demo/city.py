@@ -141,7 +141,8 @@ def default_procedure(registry):
 
 def build_city(root, registry, procedure=None, *, households=DEFAULT_SIZE["households"],
                units=DEFAULT_SIZE["units"], documents=DEFAULT_SIZE["documents"], seed=2026,
-               today=BASE_DATE, progress=None, commit=None, render=None, patterns=None) -> dict:
+               today=BASE_DATE, progress=None, commit=None, render=None, patterns=None,
+               collective=False) -> dict:
     """Plan the whole city, then carry out its history day by day in the caller's transaction.
 
     ``today`` is the demo's last day (Beijing date): everything happens before it, open
@@ -152,6 +153,7 @@ def build_city(root, registry, procedure=None, *, households=DEFAULT_SIZE["house
     (each dossier once) and ``commit`` (e.g. ``transaction.commit``) is called after every
     50 of them, so a big build does not hold everything in one transaction; ``render``
     defaults to the demo's PDF renderer; ``patterns`` are the office's 档号 patterns.
+    ``collective`` adds one batch of employers' collective applications (``archive demo`` does).
     Returns the summary (counts, each household's state, the faults, the ban, overrides).
     """
     if render is None:
@@ -161,8 +163,12 @@ def build_city(root, registry, procedure=None, *, households=DEFAULT_SIZE["house
     plans = city.plan(households, units, documents)
     city.carry_out(root, plans, render, progress, commit)
     city.record_rent()
+    summary = city.summary(root)
+    if collective:    # 单位集体申请: one Xiamen batch beside the city (demo/collective.py)
+        from .collective import walk_batch
+        summary["collective"] = walk_batch(root, registry, procedure, today, patterns)
     root.log.seal()   # a built city's log is chained, as after any command
-    return city.summary(root)
+    return summary
 
 
 class DemoError(RuntimeError):

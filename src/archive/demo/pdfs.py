@@ -220,6 +220,26 @@ SPECS = {
         "年度调整幅度不超过5%。", "=项目名称|{project}|房号|{room}|建筑面积|{area}平方米"
         "|核定标准|{per_m2}元/平方米·月|月租金|{unit_rent}元|执行日期|{date}",
         "核定的租金标准自执行日期起施行，由产权单位向承租人收取，按规定上缴财政。"]),
+    # 单位集体申请 (厦门 seed 002; demo/collective.py): the staff's contract, the employer's dossier
+    "employment_contract": ("劳动合同", "{employer}", [
+        "=用人单位（甲方）|{employer}|劳动者（乙方）|{name}|公民身份号码|{id}|合同期限|{months}个月",
+        "甲乙双方根据《中华人民共和国劳动合同法》，经平等协商订立本合同。乙方在甲方从事专业技术工作，"
+        "甲方依法为乙方缴纳社会保险。", ">甲方（盖章）：________    乙方（签字）：________"]),
+    "collective_application": ("公共租赁住房单位集体申请表", "{employer}", [
+        "=申请单位|{employer}|统一社会信用代码|{credit_code}|申请批次|{batch}|申请房源|{requested}套",
+        "我单位根据批次租赁方案，为本单位符合条件的人才和在厦稳定就业职工集体申请公共租赁住房，"
+        "申请人员见所附名册。", ">申请单位（盖章）：________"]),
+    "staff_roster": ("公共租赁住房申请人员名册", "{employer}", [
+        "=申请单位|{employer}|申请批次|{batch}|申请人数|{requested}人", "{roster}",
+        "以上人员均与我单位签订1年以上劳动合同或者其他用工关系的合同。"]),
+    "employer_license": ("统一社会信用代码证书（复印件）", "{employer}", [
+        "=名称|{employer}|统一社会信用代码|{credit_code}", "复印件与原件一致。"]),
+    "employer_pledge": ("申请单位承诺书", "{employer}", [
+        "我单位对申报信息和申请材料的真实性、准确性、合法性负责；房源确定后按照公平、公开、公正的原则"
+        "分配给符合申请条件的租赁对象，并承担所承租房源的使用监管等责任。",
+        "=申请单位|{employer}|统一社会信用代码|{credit_code}", ">申请单位（盖章）：________"]),
+    "quota_decision": ("房源租赁数量确定结果", CENTER, [
+        "=批次|{batch}|申请单位|{employer}|房源租赁数量|{quotas}"]),
     "repair_record": ("公共租赁住房维修记录", "{owner}", [
         UNIT, "@repair", "维修完成后已经产权单位验收合格，维修费用由维修资金列支；属承租人使用不当造成损坏的，"
         "由承租人承担。"]),
@@ -315,6 +335,8 @@ def _fields(ctx):
                "market": unit_rent / area / 0.7 if area and unit_rent is not None else None}
     f.update({k: str(v) for k, v in words.items() if v})
     f.update({k: _money(v) for k, v in figures.items() if v is not None})
+    f.update({k: str(ctx[k]) for k in ("employer", "credit_code", "batch", "requested", "months",
+                                       "roster", "quotas") if ctx.get(k)})   # 单位集体申请
     upheld = bool(ctx.get("upheld"))  # the objection's outcome (异议成立 or not)
     f["finding"] = "但申请人隐瞒了个体经营收入，与申报情况不符" if upheld else "与申报情况一致"
     f["decision"] = ("经核实，异议成立，取消其保障资格，不予登记。" if upheld else

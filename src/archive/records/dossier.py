@@ -403,4 +403,20 @@ class UnitDossier(Dossier):
         return f"{m.get('project', '')} {m.get('building', '')}栋 {m.get('unit_no', '')}"
 
 
+class EmployerDossier(Dossier):
+    """单位集体申请档案: an employer's (or its sector authority's, or park committee's)
+    collective application for its staff in one batch (厦门 seed 002): its own documents
+    (申请表, 名册, 登记证明, 承诺书, the quota decision) and versions. Each member household
+    keeps its own household dossier (一户一档), linked by archive number both ways.
+
+    Kept with its batch (archive.workflow.collective), not in a dossier container: the
+    listings, search and audits of households and units do not count it."""
+
+    kind = "employer"
+
+    @property
+    def title(self):
+        return self.metadata.get("name", "") or self.archive_no
+
+
 KINDS = {"household": HouseholdDossier, "unit": UnitDossier}

@@ -58,6 +58,7 @@ ACTIONS = {  # what a version records, as a clerk calls it
     "appraisal": ("鉴定意见", "Appraisal proposed"),
     "appraisal_decided": ("鉴定审批", "Appraisal decided"),
     "destroyed": ("销毁", "Destroyed"),
+    "collective": ("单位集体申请", "Collective application"),   # archive.workflow.collective
 }
 
 

@@ -19,6 +19,7 @@ from . import (openapi_audit, openapi_custody, openapi_health, openapi_history, 
                openapi_search, openapi_workflow)
 from ..records.attempts import OUTCOMES
 from . import openapi_disposition
+from . import openapi_collective
 from ..schema.validators import CEILING
 from ..records.intake import CATEGORIES as INTAKE_CATEGORIES, CHECKS as INTAKE_CHECKS
 from .base import DEFAULT_PER_PAGE, KIND_OF, MAX_PER_PAGE
@@ -632,6 +633,7 @@ PATH_PARAMS.update(openapi_audit.PATH_PARAMS)
 PATH_PARAMS.update(openapi_custody.PATH_PARAMS)
 PATH_PARAMS.update(openapi_loans.PATH_PARAMS)
 PATH_PARAMS.update(openapi_disposition.PATH_PARAMS)
+PATH_PARAMS.update(openapi_collective.PATH_PARAMS)
 
 
 def build(registry) -> dict:
@@ -647,7 +649,7 @@ def build(registry) -> dict:
               **openapi_history.OPERATIONS, **openapi_audit.OPERATIONS, **openapi_custody.OPERATIONS,
               **openapi_loans.OPERATIONS,
               **openapi_health.OPERATIONS,
-              **openapi_disposition.OPERATIONS}
+              **openapi_disposition.OPERATIONS, **openapi_collective.OPERATIONS}
     paths = {}
     for route in mapper.get_routes():
         if not (route.pattern.startswith("/api/") or route.name == "healthz") or "*" in route.pattern:
@@ -713,6 +715,7 @@ def _with_procedure(parts, registry):
     openapi_custody.extend(schemas)
     schemas.update(openapi_loans.schemas(registry.archive_schemas.vocabularies))
     schemas.update(openapi_health.SCHEMAS)
+    schemas.update(openapi_collective.SCHEMAS)
     schemas.update(openapi_disposition.schemas(registry))
     openapi_disposition.extend(schemas)
     for kind, title in TITLES.items():

@@ -16,6 +16,7 @@ import yaml
 from .profiles import ProfileError, Profiles
 from .subsidy import SubsidyError, scheme as subsidy_scheme
 from .subsidy_steps import CHECKS as SUBSIDY_CHECKS
+from .collective.rules import compile_rules
 
 GUARD_KINDS = ("documents", "no_ban", "elapsed", "field", "lease_term", "unit_area", "draw_order",
                "subsidy")
@@ -240,6 +241,7 @@ class Workflows:
         """Every stage, duration and document a workflow names exists in every profile."""
         doc_types = self._schemas.vocabularies["document_types"]
         groups = self._schemas.vocabularies["priority_groups"]
+        self.collective = {}
         for profile in self.profiles:
             for kind, workflow in self.kinds.items():
                 needed_durations = {s.deadline for s in workflow.states.values() if s.deadline}
@@ -273,6 +275,10 @@ class Workflows:
             try:
                 subsidy_scheme(profile)      # 租赁补贴: tiers, amounts, caps (workflow/subsidy.py)
             except SubsidyError as exc:
+                raise WorkflowError(str(exc)) from None
+            try:    # 单位集体申请 (workflow/collective): None where the city has none
+                self.collective[profile.code] = compile_rules(profile, doc_types)
+            except ProfileError as exc:
                 raise WorkflowError(str(exc)) from None
             for tier in profile.value("lottery.priority_tiers", []) or []:
                 for code in tier:

@@ -1,0 +1,118 @@
+"""The OpenAPI description of collective applications by employers (/api/batches…,
+/api/employers…): views/collective.py."""
+from __future__ import annotations
+
+from ..workflow.collective.batch import STATES
+from ..workflow.collective.quota import AGREED, METHODS
+from ..workflow.collective.rules import APPLICANTS
+from .openapi_text import PARAM_TEXT, TEXT
+from .openapi_text import ref as _ref, errors as _errors, json_answer as _json
+
+STR = {"type": "string"}
+TEXT_FIELD = {"type": "string", "maxLength": 2000, "pattern": TEXT}
+DATE = {"type": ["string", "null"], "format": "date"}
+NUMBERS = {"type": "array", "items": {"type": "string", "maxLength": 64, "pattern": PARAM_TEXT},
+           "minItems": 1, "maxItems": 500}
+PATH_PARAMS = {
+    "batch_id": {"name": "batch_id", "in": "path", "required": True, "description": "批次编号（如 PC-XM-2026-001）",
+                 "schema": {"type": "string", "maxLength": 64, "pattern": PARAM_TEXT}},
+}
+STEP_FIELDS = ("step: apply {credit_code, members, contact?, comment?} | close | review {employer, approved, "
+               "refused: {档号: 原因}, late_reason?} | publicity {starts_on?} | propose {proposal: {单位档号: 套数}, "
+               "late_reason?} | agree {comment?} | announce {method, reason, draw_on, commitment?}（须 lottery 权限）"
+               " | decide {seed}（须 lottery 权限） | report {employer, allocation: {住户档号: 房源档号}}")
+
+SCHEMAS = {
+    "BatchSummary": {"type": "object", "properties": {
+        "batch_id": STR, "jurisdiction": STR, "title": STR,
+        "state": {"type": "string", "enum": list(STATES)}, "state_title": STR,
+        "units": {"type": "integer"}, "applications": {"type": "integer"}, "href": STR}},
+    "EmployerSummary": {"type": "object", "properties": {
+        "archive_no": STR, "name": STR, "credit_code": STR,
+        "applicant_type": {"type": "string", "enum": list(APPLICANTS)},
+        "requested": {"type": "integer"}, "approved": {"type": ["integer", "null"]},
+        "quota": {"type": ["integer", "null"]}, "href": STR}},
+    "Batch": {"allOf": [_ref("BatchSummary"), {"type": "object", "properties": {
+        "plan": {"type": "object"}, "unit_numbers": {"type": "array", "items": STR},
+        "opens_on": DATE, "closes_on": DATE, "review_due": DATE, "publicity_from": DATE,
+        "publicity_to": DATE, "proposal_due": DATE,
+        "named_employers": {"type": "array", "items": {"type": "object"}},
+        "employers": {"type": "array", "items": _ref("EmployerSummary")},
+        "proposal": {"type": ["object", "null"], "additionalProperties": {"type": "integer"}},
+        "decision": {"type": ["object", "null"], "properties": {
+            "method": {"type": "string", "enum": [*METHODS, AGREED]}, "method_title": STR,
+            "reason": STR, "commitment": {"type": ["string", "null"]}, "draw_on": DATE,
+            "seed": {"type": ["string", "null"]},
+            "result": {"type": ["object", "null"], "additionalProperties": {"type": "integer"}},
+            "detail": {"type": ["object", "null"]}, "digest": {"type": ["string", "null"]},
+            "decided_at": {"type": ["string", "null"], "format": "date-time"}, "decided_by": STR,
+            "verified": {"type": ["boolean", "null"], "description": "以种子复算的结果与记录一致"}}},
+        "allocations": {"type": "array", "items": {"type": "object"}},
+        "events": {"type": "array", "items": {"type": "object"}},
+        "seed_once": {"type": "string", "description": "预告时由系统生成的种子（只返回这一次）"},
+        "employer": _ref("EmployerSummary")}}]},
+    "BatchInput": {"type": "object", "required": ["jurisdiction", "title", "units", "employers",
+                                                  "opens_on", "closes_on"], "properties": {
+        "jurisdiction": STR, "title": TEXT_FIELD, "units": NUMBERS,
+        "employers": {"type": "array", "minItems": 1, "maxItems": 500, "items": {
+            "type": "object", "required": ["credit_code", "name"], "properties": {
+                "credit_code": {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{18}$",
+                                "description": "统一社会信用代码（GB 32100-2015，校验位）"},
+                "name": TEXT_FIELD, "type": {"type": "string", "enum": list(APPLICANTS)}}}},
+        "opens_on": {"type": "string", "format": "date"}, "closes_on": {"type": "string", "format": "date"},
+        "plan": {"type": "object", "additionalProperties": TEXT_FIELD}}},
+    "BatchStep": {"type": "object", "required": ["step"], "description": STEP_FIELDS, "properties": {
+        "step": {"type": "string", "enum": ["apply", "close", "review", "publicity", "propose", "agree",
+                                           "announce", "decide", "report"]},
+        "credit_code": STR, "members": NUMBERS, "contact": TEXT_FIELD, "comment": TEXT_FIELD,
+        "employer": STR, "approved": {"type": "array", "items": STR},
+        "refused": {"type": "object", "additionalProperties": TEXT_FIELD},
+        "late_reason": TEXT_FIELD, "starts_on": {"type": "string", "format": "date"},
+        "proposal": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        "method": {"type": "string", "enum": list(METHODS)}, "reason": TEXT_FIELD,
+        "draw_on": {"type": "string", "format": "date"},
+        "commitment": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}, "seed": STR,
+        "allocation": {"type": "object", "additionalProperties": STR}}},
+    "EmployerDossier": {"allOf": [_ref("EmployerSummary"), {"type": "object", "properties": {
+        "batch": STR, "metadata": {"type": "object"}, "members": {"type": "array", "items": STR},
+        "refused": {"type": "array", "items": {"type": "object"}},
+        "documents": {"type": "array", "items": {"type": "object"}},
+        "versions": {"type": "array", "items": {"type": "object"}}}}]},
+}
+
+TAGS = ["Collective applications"]
+OPERATIONS = {
+    "api_batches": {
+        "get": {"summary": "批次租赁方案（单位集体申请），新的在前", "tags": TAGS,
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "total": {"type": "integer"}, "items": {"type": "array", "items": _ref("BatchSummary")}}}),
+                    **_errors(401, 403)}},
+        "post": {"summary": "公布批次租赁方案：房源、申请时间、负责集体申请的单位", "tags": TAGS,
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BatchInput")}}},
+                 "responses": {"201": _json(_ref("Batch"), "已公布（Location 为批次地址）"),
+                               **_errors(400, 401, 403, 409, 422)}},
+    },
+    "api_batch": {"get": {"summary": "批次：申请单位、审核、公示、分配方案、房源租赁数量及复算", "tags": TAGS,
+                          "responses": {"200": _json(_ref("Batch")), **_errors(401, 403, 404)}}},
+    "api_batch_steps": {"post": {
+        "summary": "办理批次的一个步骤（申请、截止、审核、公示、分配方案、协商确定、预告确定方式、确定、报送配租结果）；"
+                   "每一步记入批次、每个相关单位档案和住户档案的版本",
+        "tags": TAGS,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BatchStep")}}},
+        "responses": {"200": _json(_ref("Batch"), "已办理"), **_errors(400, 401, 403, 404, 409, 422)}}},
+    "api_employer": {"get": {"summary": "单位集体申请档案：名册、文件、版本", "tags": TAGS,
+                             "responses": {"200": _json(_ref("EmployerDossier")), **_errors(401, 403, 404)}}},
+    "api_employer_documents": {"post": {
+        "summary": "向单位集体申请档案归档文件（PDF）", "tags": TAGS,
+        "requestBody": {"required": True, "content": {"multipart/form-data": {
+            "schema": {"type": "object", "required": ["file", "doc_type", "title"], "properties": {
+                "doc_type": {"type": "string", "enum": ["collective_application", "staff_roster",
+                                                        "employer_license", "employer_pledge"]},
+                "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT},
+                "file": {"type": "string", "format": "binary", "contentMediaType": "application/pdf",
+                         "description": "PDF文件（未加密、可打开、有页面）"}},
+            # a part needs a name; any other part is text the server ignores (views/input.py)
+            "propertyNames": {"minLength": 1}, "additionalProperties": {"type": "string", "pattern": TEXT}},
+            "encoding": {"file": {"contentType": "application/pdf"}}}}},
+        "responses": {"201": _json(_ref("EmployerDossier"), "已归档"), **_errors(400, 401, 403, 404, 413, 422)}}},
+}
