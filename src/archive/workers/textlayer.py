@@ -5,17 +5,22 @@ clerk does not wait for it: filing puts the new file revision on a persistent qu
 worker (a thread in the web server, or ``drain`` from the command line) reads the text and
 records it. The queue lives in ZODB, so work pending at a crash is finished at the next
 start; and only committed filings are ever on it. A file whose layer is blank (a scan) goes
-on to OCR (archive.workers.ocr); any other has its dossier queued for the search index.
+on to OCR (archive.workers.ocr), as does every photo or scanner image; an OFD's text is read
+from its package and its access copy drawn here (no OCR unless it holds no text). Any
+other file has its dossier queued for the search index.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import secrets
 import time
 
 from .background import Worker
 from .inbox import Queue
-from ..records.pdf import text_of
+from ..records import formats, ofd
+from ..records.document import AccessCopy
+from ..records.pdf import MAX_TEXT, text_of
 from ..search.queue import index_later
 
 log = logging.getLogger(__name__)
@@ -58,9 +63,34 @@ def is_blank(text) -> bool:
     return not any(ch.isalnum() for ch in text or "")
 
 
+def read_ofd(revision, when=None):
+    """An OFD's own text, page by page, and its pages drawn as the access copy (a plain
+    PDF: its text is the OFD's, exact, so no OCR); a file that cannot be read is marked failed."""
+    try:
+        data = revision.read()
+        package = ofd.read(data)
+        copy = ofd.render(data, package)
+    except Exception as exc:  # checked at filing; a renderer's surprise must not stop the queue
+        log.warning("OFD %s could not be read: %r", revision.sha256[:12], exc)
+        revision.text, revision.text_status = "", "failed"
+        return
+    revision.text, revision.text_source = package.text[:MAX_TEXT], "ofd"
+    revision.access_copy = AccessCopy(copy, package.page_count, "", "archive.records.ofd",
+                                      when or _dt.datetime.now(_dt.timezone.utc))
+    revision.text_status = "done"
+
+
 def read_layer(root, revision, dossier):
     """Record one revision's text layer, then hand a scan to OCR or the dossier to the index."""
-    extract(revision)
+    kind = getattr(revision, "content_type", formats.PDF)
+    if kind in formats.IMAGES:      # a photo or scanner image: no text but what OCR reads
+        revision.text_status = "ocr_pending"
+        root.ocr_queue.add(revision, dossier)
+        return
+    if kind == formats.OFD:
+        read_ofd(revision)
+    else:
+        extract(revision)
     if revision.text_status == "done" and revision.pages and is_blank(revision.text):
         revision.text_status = "ocr_pending"
         root.ocr_queue.add(revision, dossier)
