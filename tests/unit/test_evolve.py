@@ -172,3 +172,7 @@ def test_generation_10_makes_what_a_filing_rewrites_small_and_keeps_everything(r
              list(root.fixity.entries()), len(root.text_queue), len(root.index_queue),
              {p: list(i.forward.items()) for p, i in root.households.indexes.items()})
     assert after == before and root.log.seal() == 1 and root.log.check().ok
+
+
+def test_the_access_copy_step_is_a_step(registry):
+    assert evolve._access_copies in evolve.STEPS
