@@ -46,8 +46,8 @@ class AccessCopy(Persistent):
     """利用副本: a PDF made from a scan, photo or OFD for reading and search (archive.workers.ocr),
     kept as a blob beside the original, which is never changed.
 
-    It is derived data, rebuilt at will from the original revision (``archive ocr --rebuild``
-    queues it again): it goes wherever its revision goes — off the tree with it when a
+    It is derived data, made again from the original whenever its revision is put back on
+    the OCR queue (as the evolve step ``_access_copies`` does): it goes wherever its revision goes — off the tree with it when a
     destruction list is carried out — and the fixity audit, which checks what was filed,
     leaves it alone. ``pdfa`` names the PDF/A part it conforms to ("2B"), "" when it is a
     plain PDF (an OFD drawn with its own text, which needs no OCR)."""

@@ -82,7 +82,15 @@ def join_cjk(text: str) -> str:
 
 
 def recognise(pdf: bytes, options: OcrOptions, force=False) -> Recognised:
-    """OCRmyPDF on one PDF: (access copy, text page by page, pages, pages read); OcrFailed."""
+    """OCRmyPDF on one PDF: (access copy, text page by page, pages, pages read); OcrFailed.
+
+    The text layer is Tesseract's own (``sandwich``: its PDF renderer, a glyphless font),
+    grafted under each page image: OCRmyPDF's fpdf2 renderer sets the text in a CJK system
+    font it subsets page by page, which took longer than Tesseract's reading of the page
+    (bench/ocr.py). A viewer's find may then see spaces Tesseract put between Chinese words;
+    the archive's own search reads the sidecar text, joined (``join_cjk``). The PDF/A is made
+    by pikepdf (``internal``), Ghostscript only when pikepdf cannot confirm it; no image
+    is re-encoded (``optimize=0``): the copy is for reading, the original is the record."""
     import ocrmypdf
     from ocrmypdf import exceptions as oe
     from pypdf import PdfReader
@@ -94,6 +102,7 @@ def recognise(pdf: bytes, options: OcrOptions, force=False) -> Recognised:
             fh.write(pdf)
         settings = dict(language=[options.lang], output_type="pdfa-2", jobs=options.workers,
                         sidecar=txt, progress_bar=False, rasterizer="pypdfium", optimize=0,
+                        pdf_renderer="sandwich",
                         tesseract_timeout=PAGE_TIMEOUT, pages=f"1-{read}" if read < pages else None,
                         force_ocr=force or None)
         try:
