@@ -21,7 +21,7 @@ from archive.workers.ocr import OcrOptions
 from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
 from archive.schema.registry import SchemaRegistry, default_directory
 from archive.search.fields import dossier_key
-from conftest import doc_fields, household_input, make_pdf, make_scanned_pdf
+from conftest import doc_fields, household_input, make_ofd, make_pdf, make_scanned_pdf
 
 WHEN = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 # What Tesseract 5 (chi_sim) reads on every run from conftest.SCAN; it reads 家庭 as 家帮.
@@ -75,6 +75,17 @@ def test_a_pdf_with_a_text_layer_never_goes_to_ocr(root, registry):
     assert (revision.text_status, revision.text_source, len(root.ocr_queue)) == ("done", "layer", 0)
     assert "收入证明" in revision.text
     assert dossier_key("household", dossier.archive_no) in root.index_queue  # the text reaches search
+
+
+def test_text_layers_read_in_two_processes_are_recorded_alike(root, registry, scan):
+    """``drain(workers=2)``: the PDFs' text read in worker processes, recorded here."""
+    _, text = _file(root, registry, make_pdf("收入证明 张三"))
+    _, blank = _file(root, registry, scan)
+    _, ofd_file = _file(root, registry, make_ofd())
+    assert textlayer.drain(root, workers=2) == 3
+    assert (text.text_status, blank.text_status, ofd_file.text_status) == ("done", "ocr_pending", "done")
+    assert "收入证明" in text.text and ofd_file.text_source == "ofd"
+    assert [r for _, r, _ in root.ocr_queue.take(5)] == [blank]
 
 
 @pytest.mark.parametrize("text, blank", [("", True), ("\n\f\n\f", True), (" —— 。\n", True),
