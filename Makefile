@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= development.ini
 
-.PHONY: run install test install-test system-deps system-test-deps bench bench-search bench-audit bench-load run-zeo bench-cluster bench-exchange
+.PHONY: run install test install-test system-deps system-test-deps bench bench-search bench-audit bench-load run-zeo bench-cluster bench-exchange bench-ocr
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,10 @@ run: install
 	@echo ""
 	$(BIN)/pserve $(CONFIG)
 
-# Debian packages: Tesseract with its Chinese model for OCR of scanned PDFs (make run and
-# make test), Chromium and Noto CJK fonts for the browser tests (Playwright drives
-# /usr/bin/chromium). Installed only when missing.
+# Debian packages: Tesseract with its Chinese model for OCR of scans and photos, and
+# Ghostscript, which OCRmyPDF falls back on for PDF/A when pikepdf cannot confirm its own
+# (make run and make test); Chromium and Noto CJK fonts for the browser tests (Playwright
+# drives /usr/bin/chromium). Installed only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 define apt_install
 	@if ! { $(1); }; then \
@@ -35,7 +36,7 @@ define apt_install
 endef
 
 system-deps:
-	$(call apt_install,tesseract --list-langs 2>/dev/null | grep -qx chi_sim,tesseract-ocr tesseract-ocr-chi-sim)
+	$(call apt_install,tesseract --list-langs 2>/dev/null | grep -qx chi_sim && command -v gs >/dev/null,tesseract-ocr tesseract-ocr-chi-sim ghostscript)
 
 system-test-deps: system-deps
 	$(call apt_install,command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "noto sans cjk",chromium fonts-noto-cjk)
@@ -55,6 +56,11 @@ bench-search: install
 
 bench-audit: install
 	$(BIN)/python bench/audit.py
+
+# OCR pages/minute, OCRmyPDF against tesseract alone on the same pages, one core and both;
+# the text layer worker's documents/s (python bench/ocr.py --pages 4 for a shorter run)
+bench-ocr: install
+	$(BIN)/python bench/ocr.py
 
 # hand-over packages out and in, and SM3 fixity, against raw copies and hashes (README)
 bench-exchange: install

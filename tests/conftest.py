@@ -85,6 +85,70 @@ def make_scanned_pdf(lines=SCAN, pages=1, dpi=300) -> bytes:
     return out.getvalue()
 
 
+def scan_images(lines=SCAN, pages=1, dpi=300):
+    """Pages of Chinese text as a scanner sees them: grey PIL images at ``dpi``, each only
+    as tall as its lines (small, so OCR of them stays quick)."""
+    import pypdfium2 as pdfium
+    from reportlab.pdfgen import canvas
+    _register_song()
+    buf = io.BytesIO()
+    height = 120 + 28 * len(lines)   # a margin as on paper: Tesseract's layout needs one
+    c = canvas.Canvas(buf, pagesize=(420, height), invariant=1)
+    for _ in range(pages):
+        c.setFont("STSong-Light", 14)
+        for row, line in enumerate(lines):
+            c.drawString(72, height - 72 - 28 * row, line)
+        c.showPage()
+    c.save()
+    source = pdfium.PdfDocument(buf.getvalue())
+    images = [source[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(pages)]
+    source.close()
+    return images
+
+
+def make_scan_image(fmt="JPEG", lines=SCAN, pages=1, dpi=300) -> bytes:
+    """A photo or a scanner's file of the lines: JPEG, PNG, or a (multi-page) TIFF."""
+    images = scan_images(lines, pages, dpi)
+    out = io.BytesIO()
+    extra = {"save_all": True, "append_images": images[1:], "compression": "tiff_deflate"} \
+        if fmt == "TIFF" else {}
+    images[0].save(out, fmt, dpi=(dpi, dpi), **extra)
+    return out.getvalue()
+
+
+OFD_NS = "http://www.ofdspec.org/2016"
+
+
+def make_ofd(pages=(("公共租赁住房申请表", "申请人 王秀英"),), drop=None, replace=None) -> bytes:
+    """A minimal OFD (GB/T 33190): OFD.xml, a document root, a page per tuple of lines, each
+    line a TextObject. ``drop``: a part left out; ``replace``: {part: bytes} swapped in."""
+    import zipfile
+    ns = f'xmlns:ofd="{OFD_NS}"'
+    parts = {"OFD.xml": f'<?xml version="1.0" encoding="UTF-8"?><ofd:OFD {ns} Version="1.0" DocType="OFD">'
+                        '<ofd:DocBody><ofd:DocInfo><ofd:DocID>test</ofd:DocID></ofd:DocInfo>'
+                        '<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>',
+             "Doc_0/Document.xml": f'<?xml version="1.0" encoding="UTF-8"?><ofd:Document {ns}><ofd:CommonData>'
+                                   '<ofd:MaxUnitID>99</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297'
+                                   '</ofd:PhysicalBox></ofd:PageArea></ofd:CommonData><ofd:Pages>'
+                                   + "".join(f'<ofd:Page ID="{n + 10}" BaseLoc="Pages/Page_{n}/Content.xml"/>'
+                                             for n in range(len(pages)))
+                                   + '</ofd:Pages></ofd:Document>'}
+    for n, lines in enumerate(pages):
+        objects = "".join(
+            f'<ofd:TextObject ID="{100 + i}" Boundary="20 {30 + 10 * i} 170 10" Font="1" Size="5">'
+            f'<ofd:TextCode X="0" Y="5">{line}</ofd:TextCode></ofd:TextObject>' for i, line in enumerate(lines))
+        parts[f"Doc_0/Pages/Page_{n}/Content.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page {ns}><ofd:Content><ofd:Layer ID="{50 + n}">'
+            f'{objects}</ofd:Layer></ofd:Content></ofd:Page>')
+    parts = {k: v.encode("utf-8") for k, v in parts.items() if k != drop}
+    parts.update(replace or {})
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
 def doc_fields(**extra):
     """A document's description as the upload forms and the API take it."""
     fields = {"doc_type": "application_form", "title": "公共租赁住房申请表",

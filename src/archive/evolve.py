@@ -271,10 +271,25 @@ def _batches(root, registry):
         root.batches = BatchBook()
 
 
+def _access_copies(root, registry, progress=None):
+    """Scans filed before OCRmyPDF (archive.workers.ocr) queued again for their access copy
+    (利用副本, PDF/A with a text layer): every revision the old OCR read or failed to read and
+    that has no access copy. Their text stays searchable until OCRmyPDF replaces it."""
+    dossiers = [d for kind in ("household", "unit") for d in root.container(kind).values()]
+    for n, dossier in enumerate(dossiers, 1):
+        for doc in dossier.documents.values():
+            for revision in doc.files:
+                if revision.text_status in ("ocr_done", "ocr_failed") and revision.access_copy is None:
+                    revision.text_status = "ocr_pending"
+                    root.ocr_queue.add(revision, dossier)
+        if progress is not None:
+            progress(n, len(dossiers))
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
          _loan_book, _cluster, _sm3, _receipts, _small_records,
-         _disposition, _separated_duties, _subsidies, _batches]   # STEPS[n]: generation n to n + 1
+         _disposition, _separated_duties, _subsidies, _batches, _access_copies]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

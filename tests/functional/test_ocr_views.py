@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytesseract
 import transaction
 import webtest
 
@@ -62,6 +61,16 @@ def test_the_dossier_page_and_the_api_follow_the_scan_to_its_text(browser, store
     api = browser.get(f"/api/households/{no}/documents/D0001",
                       headers={"Authorization": f"Bearer {users['reviewer']}"}).json["files"][0]
     assert (api["text_status"], api["text_source"], api["text_error"]) == ("ocr_done", "ocr", "")
+    assert api["access_copy"]["pdfa"] == "2B" and api["access_copy"]["href"].endswith("file=1&copy=access")
+    # the viewer and downloads offer the access copy beside the original, which stays as filed
+    links = browser.get(f"/households/{no}").html.select("#document-table .access-copy a")
+    view, download = (link["href"] for link in links)
+    copy = browser.get(view)
+    assert copy.content_type == "application/pdf" and copy.body.startswith(b"%PDF")
+    assert copy.headers["X-Content-SHA256"] == api["access_copy"]["sha256"]
+    assert "attachment" in browser.get(download).headers["Content-Disposition"]
+    original = browser.get(view.replace("?copy=access", ""))
+    assert original.headers["X-Content-SHA256"] == api["sha256"] != api["access_copy"]["sha256"]
     with store() as root:
         revision = root.households[no].document("D0001").current_file
         assert "王秀英" in re.sub(r"\s", "", revision.text) and len(root.ocr_queue) == 0
@@ -84,8 +93,9 @@ def test_a_failure_is_shown_with_its_reason(browser, store, monkeypatch):
     no = _file_scan(browser)
     with store() as root:
         textlayer.drain(root)
-    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
+    monkeypatch.setenv("PATH", "/nonexistent")
     _round(browser.app)
+    monkeypatch.undo()
     assert _status(browser, no) == "识别失败：服务器未安装Tesseract文字识别程序"
     browser.get("/locale/en")
     assert _status(browser, no) == "OCR failed: 服务器未安装Tesseract文字识别程序"

@@ -199,3 +199,7 @@ def test_separated_duties_maps_every_old_administrator_and_says_so(registry):
     assert "系统管理员、档案管理员" in boss and "新增权限 credit, hold, transition" in boss
     assert "不再有 audit, inspect, manage_roles, view_log" in boss
     assert any("尚无安全保密管理员" in line and "--role secadmin" in line for line in lines)
+
+
+def test_the_access_copy_step_is_a_step(registry):
+    assert evolve._access_copies in evolve.STEPS

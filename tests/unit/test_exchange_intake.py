@@ -44,7 +44,7 @@ def test_filing_keeps_the_checks_with_the_revision(registry):
     doc = filing.file_document(dossier, registry, fields, make_pdf(), "a.pdf", "archivist")
     checks = doc.current_file.intake
     assert [c.id for c in checks] == list(intake.CHECKS) and intake.passed(checks)
-    assert checks[0].category_title() == "可用性" and checks[0].title("en") == "An accepted format (PDF)"
+    assert checks[0].category_title() == "可用性" and checks[0].title("en") == "An accepted format (PDF, OFD, JPEG, PNG, TIFF)"
     missing = intake.metadata_checks(registry["document"], {"title": "x"})
     assert not missing[0].passed and "文件类型" in missing[0].detail
     assert inspect(make_pdf()).sm3

@@ -1,15 +1,19 @@
-"""OCR of scanned PDFs: from a blank text layer to recognised, indexed text, the file untouched."""
+"""OCR of scanned PDFs by OCRmyPDF: from a blank text layer to recognised, indexed text and a
+PDF/A access copy (利用副本), the file as filed untouched."""
 import datetime as dt
 import hashlib
 import re
 
 import pytest
-import pytesseract
+import io
+
+import ocrmypdf
+from pypdf import PdfReader
 import transaction
 import ZODB
 import zodburi
 
-from archive import cli
+from archive import cli, evolve
 from archive.records import filing
 from archive.workers import ocr
 from archive.workers import textlayer
@@ -17,7 +21,7 @@ from archive.workers.ocr import OcrOptions
 from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
 from archive.schema.registry import SchemaRegistry, default_directory
 from archive.search.fields import dossier_key
-from conftest import doc_fields, household_input, make_pdf, make_scanned_pdf
+from conftest import doc_fields, household_input, make_ofd, make_pdf, make_scanned_pdf
 
 WHEN = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 # What Tesseract 5 (chi_sim) reads on every run from conftest.SCAN; it reads 家庭 as 家帮.
@@ -73,6 +77,17 @@ def test_a_pdf_with_a_text_layer_never_goes_to_ocr(root, registry):
     assert dossier_key("household", dossier.archive_no) in root.index_queue  # the text reaches search
 
 
+def test_text_layers_read_in_two_processes_are_recorded_alike(root, registry, scan):
+    """``drain(workers=2)``: the PDFs' text read in worker processes, recorded here."""
+    _, text = _file(root, registry, make_pdf("收入证明 张三"))
+    _, blank = _file(root, registry, scan)
+    _, ofd_file = _file(root, registry, make_ofd())
+    assert textlayer.drain(root, workers=2) == 3
+    assert (text.text_status, blank.text_status, ofd_file.text_status) == ("done", "ocr_pending", "done")
+    assert "收入证明" in text.text and ofd_file.text_source == "ofd"
+    assert [r for _, r, _ in root.ocr_queue.take(5)] == [blank]
+
+
 @pytest.mark.parametrize("text, blank", [("", True), ("\n\f\n\f", True), (" —— 。\n", True),
                                          ("第1页", False), ("7", False), ("申", False)])
 def test_blank_means_no_letter_digit_or_ideograph(text, blank):
@@ -104,10 +119,35 @@ def test_ocr_records_the_text_and_queues_the_dossier_for_search(root, registry, 
     assert dossier_key("household", dossier.archive_no) in root.index_queue
 
 
-def test_ocr_never_alters_the_filed_file(root, registry, scan):
+def pdfa_part(data):
+    """(part, conformance) a PDF declares in its XMP metadata, as PDF/A requires (ISO 19005)."""
+    xmp = PdfReader(io.BytesIO(data)).xmp_metadata
+    text = xmp.rdf_root.toxml() if xmp is not None else ""
+    part = re.search(r"<pdfaid:part>(\d)</pdfaid:part>", text)
+    conformance = re.search(r"<pdfaid:conformance>(\w)</pdfaid:conformance>", text)
+    return (part.group(1) if part else None, conformance.group(1) if conformance else None)
+
+
+def layer_text(data):
+    """The text layer as PDFium (a browser's viewer) reads it."""
+    import pypdfium2 as pdfium
+    pdf = pdfium.PdfDocument(data)
+    try:
+        return "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    finally:
+        pdf.close()
+
+
+def test_ocr_never_alters_the_filed_file_and_adds_a_pdfa_access_copy(root, registry, scan):
     _, revision = _file(root, registry, scan)
     _read_layers(root)
     ocr.drain(root, OcrOptions())
+    copy = revision.access_copy
+    assert (copy.pdfa, copy.pages, copy.content_type) == ("2B", 1, "application/pdf")
+    data = copy.read()
+    assert pdfa_part(data) == ("2", "B") and hashlib.sha256(data).hexdigest() == copy.sha256
+    assert "申请人" in _plain(layer_text(data))  # its text layer, as a viewer finds it
+    assert "OCRmyPDF" in copy.tool
     assert revision.read() == scan
     assert hashlib.sha256(revision.read()).hexdigest() == revision.sha256 == hashlib.sha256(scan).hexdigest()
     assert (revision.size, revision.pages) == (len(scan), 1)
@@ -128,9 +168,10 @@ def test_spaces_between_chinese_characters_are_removed():
 
 
 def test_options_come_from_the_ini_settings():
-    assert OcrOptions.from_settings({}) == OcrOptions("chi_sim", 50)
-    assert OcrOptions.from_settings({"archive.ocr_lang": "chi_sim+eng",
-                                     "archive.ocr_max_pages": "5"}) == OcrOptions("chi_sim+eng", 5)
+    assert OcrOptions.from_settings({}) == OcrOptions("chi_sim", 50, 0)
+    assert OcrOptions.from_settings({"archive.ocr_lang": "chi_sim+eng", "archive.ocr_jobs": "1",
+                                     "archive.ocr_max_pages": "5"}) == OcrOptions("chi_sim+eng", 5, 1)
+    assert OcrOptions().workers >= 1 and OcrOptions(jobs=3).workers == 3
 
 
 # -- failing -------------------------------------------------------------------------------------
@@ -139,13 +180,13 @@ def _assert_failed_untouched(root, revision, scan, reason):
     assert (revision.text_status, revision.text_error) == ("ocr_failed", reason)
     assert (revision.text_source, revision.ocr_pages) == ("layer", None)
     assert revision.text == "\n\f".join([""] * revision.pages)  # the blank layer, no OCR text
-    assert revision.read() == scan and len(root.ocr_queue) == 0
+    assert revision.read() == scan and len(root.ocr_queue) == 0 and revision.access_copy is None
 
 
 def test_missing_tesseract_fails_with_a_reason(root, registry, scan, monkeypatch):
-    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
     _, revision = _file(root, registry, scan)
     _read_layers(root)
+    monkeypatch.setenv("PATH", "/nonexistent")
     assert ocr.drain(root, OcrOptions()) == 1
     _assert_failed_untouched(root, revision, scan, "服务器未安装Tesseract文字识别程序")
 
@@ -157,21 +198,41 @@ def test_missing_language_data_is_named(root, registry, scan):
     _assert_failed_untouched(root, revision, scan, "缺少Tesseract识别语言“xyz_none”")
 
 
-def test_a_failure_on_a_later_page_stores_none_of_the_earlier_ones(root, registry, monkeypatch):
+def test_a_failure_part_way_stores_nothing(root, registry, monkeypatch):
+    """OCRmyPDF failing after it wrote part of its output: neither text nor copy is kept."""
     scan = make_scanned_pdf(pages=2)
-    real, calls = pytesseract.image_to_string, []
 
-    def second_page_fails(image, **kw):
-        calls.append(1)
-        if len(calls) == 2:
-            raise pytesseract.TesseractError(1, "Error in pixReadStream")
-        return real(image, **kw)
-    monkeypatch.setattr(pytesseract, "image_to_string", second_page_fails)
+    def fails(src, out, **kw):
+        with open(out, "wb") as fh:
+            fh.write(b"%PDF-1.7 half")
+        raise ocrmypdf.exceptions.SubprocessOutputError("tesseract died on page 2")
+    monkeypatch.setattr(ocrmypdf, "ocr", fails)
     _, revision = _file(root, registry, scan)
     _read_layers(root)
     ocr.drain(root, OcrOptions())
-    assert len(calls) == 2
-    _assert_failed_untouched(root, revision, scan, "Tesseract识别出错")
+    _assert_failed_untouched(root, revision, scan, "OCRmyPDF识别出错（SubprocessOutputError）")
+
+
+# -- scans filed before OCRmyPDF ---------------------------------------------------------------------
+def test_the_evolve_step_queues_old_scans_for_their_access_copy(root, registry, scan):
+    """Scans the hand-made OCR read (or failed to) have no access copy: the step finds and
+    queues them, with progress, and leaves every other file alone."""
+    _, old = _file(root, registry, scan)
+    _, failed = _file(root, registry, scan)
+    _, text = _file(root, registry, make_pdf("收入证明 张三"))
+    _read_layers(root)
+    for key, _, _ in root.ocr_queue.take(10):
+        root.ocr_queue.done(key)
+    old.text, old.text_source, old.text_status = "公共租赁住房申请表", "ocr", "ocr_done"
+    failed.text_status, failed.text_error = "ocr_failed", "识别出错"
+    seen = []
+    evolve._access_copies(root, registry, progress=lambda n, total: seen.append((n, total)))
+    assert [r for _, r, _ in root.ocr_queue.take(10)] == [old, failed]
+    assert (old.text_status, failed.text_status, text.text_status) == ("ocr_pending", "ocr_pending", "done")
+    assert old.text == "公共租赁住房申请表"     # searchable meanwhile
+    assert seen[-1] == (3, 3)
+    evolve._access_copies(root, registry)           # run again: nothing queued twice
+    assert len(root.ocr_queue) == 2
 
 
 # -- the command line -------------------------------------------------------------------------------

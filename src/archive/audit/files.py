@@ -44,9 +44,17 @@ def facts(data, open_pdf) -> tuple:
     the bytes are read once and feed both digests."""
     if data is None:
         return (False, "", 0, None, "", "")
-    pages, problem = open_pdf_facts(data) if open_pdf else (None, "")
+    pages, problem = open_file_facts(data) if open_pdf else (None, "")
     return (True, hashlib.sha256(data).hexdigest(), len(data), pages, problem,
             hashlib.new("sm3", data).hexdigest())
+
+
+def open_file_facts(data):
+    """(pages, problem): a PDF opened by PDFium; an OFD or a scan's image as filing read it."""
+    from ..records.formats import PDF, sniff, page_facts
+    if sniff(data) in (PDF, None):
+        return open_pdf_facts(data)
+    return page_facts(data)
 
 
 def open_pdf_facts(data):

@@ -23,6 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as _canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..records.formats import readable_pdf
 from ..records.pdf import chinese_font
 from . import arrangement
 
@@ -85,8 +86,7 @@ def bind_volume(dossier, rules=None, *, doc_types=None, binder="", checker="", w
         writer.add_page(page)
     bound = []
     for item in items:
-        with item.document.current_file.open() as fh:
-            reader = PdfReader(io.BytesIO(fh.read()))
+        reader = PdfReader(io.BytesIO(readable_pdf(item.document.current_file)))   # an OFD, a photo: its copy
         for page in reader.pages:
             added = writer.add_page(page)
             added.transfer_rotation_to_content()

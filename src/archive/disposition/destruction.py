@@ -2,7 +2,7 @@
 approved by a second officer and carried out under a third, the supervisor (监销人).
 
 Carrying it out destroys every revision of every file of each dossier on the list: the
-file revisions (their blobs, their extracted and OCR text) leave the object tree, the
+file revisions (their blobs, their extracted and OCR text, their access copies) leave the object tree, the
 dossier's entries leave the fixity index, and the dossier becomes a stub that keeps its
 档号, title, metadata and version history (the catalogue outlives the record), what was
 destroyed — each file's name, size, pages and SHA-256 — when, on which list and by whose
@@ -182,6 +182,7 @@ def destroy(root, dossier, lst, supervisor, when) -> Destruction:
                                        revision.filename, revision.size, revision.pages,
                                        revision.sha256))
             revision.text = None          # the old record goes at the pack; the live one now
+            revision.access_copy = None   # the 利用副本 is the record too, in another form
         doc.files = PersistentList()      # the revisions and their blobs leave the tree
         doc.current_no = 0
     fixity = getattr(root, "fixity", None)

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 import bagit
 
 from ..custody.arrangement import item_no
+from ..records.formats import EXTENSIONS
 from ..records.history import timeline
 from . import codec
 from .lists import transfer_list_pdf
@@ -112,7 +113,8 @@ def _volume_pdf(dossier, registry) -> bytes:
 def file_name(dossier, doc, revision) -> str:
     item = item_no(doc)
     mark = ".current" if revision.number == doc.current_no else ""
-    return f"{dossier.archive_no}-{item:04d}.v{revision.number}{mark}.pdf"
+    ext = EXTENSIONS.get(getattr(revision, "content_type", ""), ".pdf")   # an OFD stays .ofd
+    return f"{dossier.archive_no}-{item:04d}.v{revision.number}{mark}{ext}"
 
 
 def _history(dossier, root, registry, procedure):

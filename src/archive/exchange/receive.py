@@ -259,7 +259,8 @@ def _bring_in(root, registry, bag_dossier, bag_path, report, actor, when, queue_
             revision = FileRevision(number, data, facts, f.get("filename", ""),
                                     f.get("filed_by") or record.get("created_by") or "import",
                                     codec.when(f.get("filed_at") or record.get("created")) or when,
-                                    f.get("content_type") or "application/pdf")
+                                    getattr(facts, "content_type", "") or f.get("content_type")
+                                    or "application/pdf")   # the bytes' type, as at filing
             revision.intake = checks[(doc["doc_id"], number)]
             revisions.append(revision)
         documents.append(Document.imported(doc["doc_id"], codec.metadata(doc_schema, doc.get("metadata") or {}),

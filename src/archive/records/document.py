@@ -13,6 +13,7 @@ from persistent import Persistent
 from persistent.list import PersistentList
 from ZODB.blob import Blob
 
+from .formats import EXTENSIONS
 from .pdf import PdfFacts
 
 
@@ -30,6 +31,7 @@ class TextLayer(Persistent):
     text_source = "layer"   # "layer": the PDF's own text; "ocr": recognised from page images
     text_error = ""         # why OCR failed, in Chinese
     ocr_pages = None        # pages OCR read: fewer than ``pages`` when cut at archive.ocr_max_pages
+    access_copy = None      # the AccessCopy (利用副本) made from a scan, photo or OFD
 
     @property
     def text(self):
@@ -38,6 +40,34 @@ class TextLayer(Persistent):
     @text.setter
     def text(self, value):
         self._z = None if value is None else zlib.compress(value.encode("utf-8", "surrogatepass"), 6)
+
+
+class AccessCopy(Persistent):
+    """利用副本: a PDF made from a scan, photo or OFD for reading and search (archive.workers.ocr),
+    kept as a blob beside the original, which is never changed.
+
+    It is derived data, made again from the original whenever its revision is put back on
+    the OCR queue (as the evolve step ``_access_copies`` does): it goes wherever its revision goes — off the tree with it when a
+    destruction list is carried out — and the fixity audit, which checks what was filed,
+    leaves it alone. ``pdfa`` names the PDF/A part it conforms to ("2B"), "" when it is a
+    plain PDF (an OFD drawn with its own text, which needs no OCR)."""
+
+    content_type = "application/pdf"
+
+    def __init__(self, data: bytes, pages: int, pdfa: str, tool: str, when: _dt.datetime):
+        import hashlib
+        self.size, self.sha256, self.pages = len(data), hashlib.sha256(data).hexdigest(), pages
+        self.pdfa, self.tool, self.made_at = pdfa, tool, when
+        self.blob = Blob()
+        with self.blob.open("w") as fh:
+            fh.write(data)
+
+    def open(self):
+        return self.blob.open("r")
+
+    def read(self) -> bytes:
+        with self.open() as fh:
+            return fh.read()
 
 
 def _read_later(name):
@@ -71,7 +101,9 @@ class FileRevision(Persistent):
     text_source = _read_later("text_source")
     text_error = _read_later("text_error")
     ocr_pages = _read_later("ocr_pages")
-    _LAYERED = frozenset(("text", "text_status", "text_source", "text_error", "ocr_pages"))
+    access_copy = _read_later("access_copy")
+    _LAYERED = frozenset(("text", "text_status", "text_source", "text_error", "ocr_pages",
+                          "access_copy"))
 
     def __setattr__(self, name, value):
         # Persistent marks the revision changed on any attribute set, even one a property
@@ -83,11 +115,15 @@ class FileRevision(Persistent):
                 return
         super().__setattr__(name, value)
 
+    @property
+    def is_pdf(self) -> bool:
+        return self.content_type == "application/pdf"
+
     def __init__(self, number: int, data: bytes, facts: PdfFacts, filename: str,
-                 actor: str, when: _dt.datetime, content_type="application/pdf"):
+                 actor: str, when: _dt.datetime, content_type=None):
         self.number = number
-        self.filename = filename or f"file-{number}.pdf"
-        self.content_type = content_type
+        self.content_type = content_type or getattr(facts, "content_type", "application/pdf")
+        self.filename = filename or f"file-{number}{EXTENSIONS.get(self.content_type, '.pdf')}"
         self.size, self.sha256, self.pages = facts.size, facts.sha256, facts.pages
         self.sm3 = getattr(facts, "sm3", "")
         self._layer = TextLayer()  # filled in after the commit by archive.workers.textlayer

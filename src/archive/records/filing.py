@@ -13,7 +13,8 @@ import colander
 from ..schema import idnumber
 from .dossier import KINDS, MAX_COMMENT, Dossier
 from . import intake
-from .pdf import MAX_PAGES, inspect
+from .formats import inspect
+from .pdf import MAX_PAGES
 from ..schema.registry import SchemaRegistry, error_messages
 
 
@@ -123,7 +124,8 @@ def max_pages(settings=None) -> int:
 
 def file_document(dossier, registry, cstruct, data, filename, actor, comment="",
                   when=None, limit=None, locale="zh", pages=None):
-    """Validate the description and the PDF, then file it as a new document.
+    """Validate the description and the file (PDF, OFD or a scan's image: records.formats),
+    then file it as a new document.
 
     ``pages`` bounds the file's page count (default: ``max_pages()``); a file over it is
     refused here, before anything is stored or queued for the text layer and OCR."""

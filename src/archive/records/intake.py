@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .pdf import BOMB, InvalidDocument, inspect
+from .formats import inspect
+from .pdf import BOMB, InvalidDocument
 
 CATEGORIES = {   # 四性 (DA/T 70-2018)
     "authenticity": ("真实性", "Authenticity"),
@@ -24,7 +25,8 @@ CATEGORIES = {   # 四性 (DA/T 70-2018)
 }
 
 CHECKS = {   # id: (zh, en, 四性 category), in the order they are shown
-    "format": ("格式为可接收的PDF", "An accepted format (PDF)", "usability"),
+    "format": ("格式为可接收的PDF、OFD或图像（JPEG、PNG、TIFF）",
+               "An accepted format (PDF, OFD, JPEG, PNG, TIFF)", "usability"),
     "opens": ("文件可以打开", "The file opens", "usability"),
     "not_encrypted": ("未加密、无密码", "Not encrypted", "usability"),
     "pages": ("有页面且页数在上限之内", "Has pages, within the page limit", "integrity"),
@@ -61,8 +63,12 @@ class Check:
 
 
 def _failed_file_check(message: str) -> str:
-    """Which check a refusal by ``records.pdf.inspect`` was, from its (fixed) message."""
-    if message == BOMB or "页面结构" in message or "像素" in message or "图像" in message:
+    """Which check a refusal by ``records.formats.inspect`` was, from its (fixed) message."""
+    if "已损坏" in message:
+        return "opens"
+    if "不是PDF" in message:          # formats.UNKNOWN names the image formats it takes
+        return "format"
+    if message == BOMB or any(w in message for w in ("压缩炸弹", "XML声明", "页面结构", "像素", "图像")):
         return "safe_content"
     if "加密" in message:
         return "not_encrypted"

@@ -48,6 +48,7 @@ class PdfFacts:
     sha256: str
     pages: int
     sm3: str = ""    # GB/T 32905 (国密 SM3), beside SHA-256: DA/T 97-2023 cites it for digests
+    content_type: str = "application/pdf"   # as read from the bytes (archive.records.formats)
 
 
 def digests(data: bytes) -> tuple[str, str]:

@@ -67,9 +67,19 @@ def file_json(request, dossier, doc, revision):
                         "category": c.category, "detail": c.detail} for c in revision.intake],
             "text_status": getattr(revision, "text_status", "done"),
             "text_source": revision.text_source, "text_error": revision.text_error,
+            "access_copy": _access_copy(request, dossier, doc, revision),
             "current": revision.number == doc.current_no,
             "href": _url(request, "api_document_content", dossier, doc=doc.doc_id,
                          _query={"file": revision.number})}
+
+
+def _access_copy(request, dossier, doc, revision):
+    copy = revision.access_copy
+    if copy is None:
+        return None
+    return {"size": copy.size, "sha256": copy.sha256, "pages": copy.pages, "pdfa": copy.pdfa,
+            "href": _url(request, "api_document_content", dossier, doc=doc.doc_id,
+                         _query={"file": revision.number, "copy": "access"})}
 
 
 def document_json(request, dossier, doc):
@@ -233,7 +243,8 @@ def edit_document(request):
 
 @view_config(route_name="api_document_content", request_method="GET", permission="view")
 def document_content(request):
-    """The PDF: the current file, or file revision ``?file=N``."""
+    """The file as filed: the current one, or file revision ``?file=N``; with
+    ``?copy=access`` its access copy (利用副本, a PDF), 404 until it is made."""
     dossier = request.context
     doc = document_or_404(request, dossier)
     number = request.params.get("file")

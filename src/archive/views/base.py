@@ -175,10 +175,15 @@ def make_form(request, schema, button, formid, comment=None):
 def upload_node(request):
     import colander
     import deform
-    return colander.SchemaNode(deform.FileData(), name="upload", title=request.t("PDF文件"),
+    return colander.SchemaNode(deform.FileData(), name="upload",
+                               title=request.t("文件（PDF、OFD、JPEG、PNG、TIFF）"),
                                missing_msg=request.t("请选择要上传的PDF文件"),
                                widget=deform.widget.FileUploadWidget(_MemoryTmpStore(),
-                                                                     accept="application/pdf"))
+                                                                     accept=UPLOAD_ACCEPT))
+
+
+# What the browser's file chooser offers: the formats records.formats accepts.
+UPLOAD_ACCEPT = "application/pdf,.pdf,.ofd,image/jpeg,image/png,image/tiff,.tif,.tiff"
 
 
 def split_form_values(appstruct):
@@ -296,21 +301,41 @@ def _linked(request, dossier):
     return out
 
 
+def wants_access_copy(request) -> bool:
+    """``?copy=access``: the access copy (利用副本) rather than the original as filed."""
+    return request.params.get("copy") == "access"
+
+
 def log_export(request, dossier, doc, revision):
     """Every time a stored file leaves the archive (viewed or downloaded), in the audit log."""
     how = "下载" if request.params.get("download") else "查看"
+    copy = revision.access_copy if wants_access_copy(request) else None
+    what = (f"{revision.filename} 的利用副本（SHA-256 {copy.sha256[:12]}…）" if copy is not None
+            else f"{revision.filename}（SHA-256 {revision.sha256[:12]}…）")
     request.root.log.append(actor(request), "export", f"{dossier.archive_no}/{doc.doc_id}#{revision.number}",
-                            f"{how}文件 {revision.filename}（SHA-256 {revision.sha256[:12]}…）", filing.now())
+                            f"{how}文件 {what}", filing.now())
+
+
+def access_copy_name(filename) -> str:
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    return f"{stem}（利用副本）.pdf"
 
 
 def file_response(request, revision):
+    """The original as filed, or with ``?copy=access`` its access copy (404 until it is made)."""
+    stored, filename = revision, revision.filename
+    if wants_access_copy(request):
+        stored = revision.access_copy
+        if stored is None:
+            raise HTTPNotFound(request.t("此文件尚无利用副本（扫描件、图像和OFD文件归档后由后台生成）"))
+        filename = access_copy_name(revision.filename)
     disposition = "attachment" if request.params.get("download") else "inline"
-    response = Response(content_type=revision.content_type)
-    response.app_iter = FileIter(revision.open())
-    response.content_length = revision.size
-    quoted = urllib.parse.quote(revision.filename, safe="")
+    response = Response(content_type=stored.content_type)
+    response.app_iter = FileIter(stored.open())
+    response.content_length = stored.size
+    quoted = urllib.parse.quote(filename, safe="")
     response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quoted}"
-    response.headers["X-Content-SHA256"] = revision.sha256
+    response.headers["X-Content-SHA256"] = stored.sha256
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control = "private, no-store"
     return response

@@ -16,6 +16,7 @@ from pyramid.response import Response
 from pyramid.view import exception_view_config, view_config
 
 from ..custody import loans as model
+from ..records.formats import readable_pdf
 from ..custody.watermark import watermark_text, watermarked
 from ..access.personal import mask_metadata
 from ..records import filing
@@ -380,7 +381,7 @@ def granted_file(request):
     revision = doc.current_file
     user = request.identity
     text = watermark_text(f"{user.name}（{user.login}）", loan.label, local_time(request, when))
-    data = watermarked(revision.read(), text)
+    data = watermarked(readable_pdf(revision), text)   # an OFD or a photo: its access copy
     download = bool(request.params.get("download"))
     action = "download" if download else "view"
     loan.record_use(actor(request), action, when, dossier.kind, dossier.archive_no, doc.doc_id,
@@ -389,7 +390,8 @@ def granted_file(request):
                             f"借阅单 {loan.label} {'下载' if download else '查看'}水印复制件 {revision.filename}"
                             f"（原件 SHA-256 {revision.sha256[:12]}…）", when)
     response = Response(body=data, content_type="application/pdf")
-    quoted = urllib.parse.quote(f"{loan.label}-{revision.filename}", safe="")
+    name = revision.filename if revision.is_pdf else revision.filename.rsplit(".", 1)[0] + ".pdf"
+    quoted = urllib.parse.quote(f"{loan.label}-{name}", safe="")
     response.headers["Content-Disposition"] = f"{'attachment' if download else 'inline'}; filename*=UTF-8''{quoted}"
     response.cache_control = "private, no-store"
     return response

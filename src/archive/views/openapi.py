@@ -186,9 +186,14 @@ COMMENT = {"type": ["string", "null"], "title": "修改说明", "description": "
 # a text the server requires: blanks alone count as missing
 REQUIRED_TEXT = {"type": "string", "minLength": 1, "pattern": NOT_BLANK}
 REQUIRED_COMMENT = {**COMMENT, **REQUIRED_TEXT}
-PDF = {"type": "string", "format": "binary", "contentMediaType": "application/pdf",
-       "description": "PDF文件（未加密、可打开、有页面）；文件名取自上传的文件"}
-MULTIPART_PDF = {"file": {"contentType": "application/pdf"}}
+# The formats filing accepts (records.formats), told by their bytes: PDF, OFD (GB/T 33190)
+# and a scan's or photo's image; each but a PDF with text gains a PDF/A access copy.
+ACCEPTED_TYPES = ("application/pdf", "application/ofd", "image/jpeg", "image/png", "image/tiff")
+PDF = {"type": "string", "format": "binary",
+       "description": "PDF、OFD版式文件或扫描图像（JPEG、PNG、多页TIFF）：未加密、可打开、有页面；"
+                      "格式以文件内容判断，文件名取自上传的文件。扫描件、图像和OFD归档后由后台生成"
+                      "带文字层的PDF/A利用副本（?copy=access）"}
+MULTIPART_PDF = {"file": {"contentType": ", ".join(ACCEPTED_TYPES)}}
 # a form part needs a name (views/input.py refuses a part without one)
 PART_NAME = {"minLength": 1}
 # any other part is text the server ignores (still refused if it holds control characters)
@@ -253,9 +258,18 @@ def components(registry) -> dict:
                                                        "ocr_done", "ocr_failed"],
                             "description": "文字层（全文检索用）在提交后由后台读取；"
                                            "没有文字层的扫描件随后由后台OCR识别"},
-            "text_source": {"type": "string", "enum": ["layer", "ocr"],
-                            "description": "文本来源：PDF自带的文字层，或OCR识别"},
+            "text_source": {"type": "string", "enum": ["layer", "ocr", "ofd"],
+                            "description": "文本来源：PDF自带的文字层，OCR识别，或OFD文件中的文字"},
             "text_error": {"type": "string", "description": "OCR识别失败的原因"},
+            "access_copy": {"type": ["object", "null"],
+                            "description": "利用副本：扫描件、图像和OFD归档后由后台生成的PDF（扫描件和图像为带"
+                                           "OCR文字层的PDF/A-2b）；原件不变。尚未生成或无需生成时为 null",
+                            "required": ["size", "sha256", "pages", "pdfa", "href"],
+                            "properties": {"size": {"type": "integer"},
+                                           "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                           "pages": {"type": "integer"},
+                                           "pdfa": {"type": "string", "description": "PDF/A 部分与级别，如 2B；空串为普通PDF"},
+                                           "href": {"type": "string", "format": "uri"}}},
             "current": {"type": "boolean"}, "href": {"type": "string", "format": "uri"}}},
         "Document": {"type": "object", "properties": {
             "doc_id": {"type": "string"}, "metadata": _ref("DocumentMetadata"),
@@ -442,7 +456,7 @@ def operations(kind, schema):
         "api_documents": {
             "get": {"summary": "档案中的文件", "tags": tag,
                     "responses": {**_ok("DocumentList"), **_errors(401, 403, 404)}},
-            "post": {"summary": "归档文件（上传PDF）", "tags": tag,
+            "post": {"summary": "归档文件（上传PDF、OFD或扫描图像）", "tags": tag,
                      "requestBody": _body(f"{T}DocumentUpload", "multipart/form-data",
                                           MULTIPART_PDF),
                      "responses": {**_ok("Document", "已归档（Location 为文件地址）", "201"),
@@ -455,19 +469,21 @@ def operations(kind, schema):
                     "responses": {**_ok("Document"), **_errors(400, 401, 403, 404, 409, 422)}},
         },
         "api_document_content": {
-            "get": {"summary": "文件内容（PDF）", "tags": tag, "parameters": [
+            "get": {"summary": "文件内容（原件或利用副本）", "tags": tag, "parameters": [
                 _param("file", "query", "文件版本号；缺省为当前文件",
                        {"type": "integer", "minimum": 1}),
+                _param("copy", "query", "access = 利用副本（PDF；尚未生成时 404）；缺省为归档的原件",
+                       {"type": "string", "enum": ["access"]}),
                 _param("download", "query", "1 = 作为附件下载", {"type": "string"})],
                 "responses": {"200": {
-                    "description": "PDF；X-Content-SHA256 头为其SHA-256",
+                    "description": "归档的原件（格式如其归档时）或利用副本（PDF）；X-Content-SHA256 头为其SHA-256",
                     "headers": {"X-Content-SHA256": {"schema": {"type": "string"}}},
-                    "content": {"application/pdf": {"schema": {
-                        "type": "string", "contentMediaType": "application/pdf"}}}},
+                    "content": {t: {"schema": {"type": "string", "contentMediaType": t}}
+                                for t in ACCEPTED_TYPES}},
                     **_errors(401, 403, 404)}},
         },
         "api_document_files": {
-            "post": {"summary": "替换文件（上传新的PDF，原文件保留）", "tags": tag,
+            "post": {"summary": "替换文件（上传新的文件，原文件保留）", "tags": tag,
                      "requestBody": _body("FileUpload", "multipart/form-data", MULTIPART_PDF),
                      "responses": {**_ok("Document", "已替换（Location 为新文件内容地址）", "201"),
                                    **_errors(400, 401, 403, 404, 409, 413)}},

@@ -1,41 +1,46 @@
-"""OCR (文字识别) of scanned PDFs, whose text layer is blank, after the text layer step.
+"""OCR (文字识别) and the access copy (利用副本) of scans, photos and OFDs, after the text layer step.
 
-A scanned page is a picture: archive.workers.textlayer finds no text in it and queues the file
-revision here. Tesseract (``chi_sim``) reads each page rendered at 300 dpi; that takes
-seconds per page, so it runs in a worker of its own, one file per transaction, and text
-layers and the search index keep flowing meanwhile. The recognised text is recorded on
-the revision (``text_source = "ocr"``) and the dossier queued for the index; the filed
-file itself is only ever read, never written.
+A scanned PDF's text layer is blank; a photo or a scanner's TIFF has none; an OFD without
+text is a scan in another wrapper. archive.workers.textlayer queues each such file
+revision here, where OCRmyPDF (Tesseract ``chi_sim`` underneath) reads the pages, both cores
+at once, and writes a PDF/A-2b with the page images and an invisible text layer: the
+access copy, kept as a blob beside the original (records.document.AccessCopy), which is
+only ever read. The recognised text is recorded on the revision (``text_source = "ocr"``)
+and the dossier queued for the search index. Images become a PDF first by img2pdf, which
+wraps JPEG and PNG data without re-encoding it (lossless), and OFDs by records.ofd.render.
 """
 from __future__ import annotations
 
+import datetime as _dt
+import io
 import logging
-import math
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 
-import pypdfium2 as pdfium
-import pytesseract
-
 from .background import Worker
+from ..records import formats, ofd
+from ..records.document import AccessCopy
 from ..records.pdf import MAX_TEXT
 from ..search.queue import index_later
 from .textlayer import TextQueue
 
 log = logging.getLogger(__name__)
+logging.getLogger("ocrmypdf").setLevel(logging.ERROR)   # its page-by-page chatter; failures raise
 
 PAGE_TIMEOUT = 300          # seconds for one page; a hung tesseract must not stall the queue
-MAX_PIXELS = 40_000_000     # about A2 at 300 dpi: a poster-sized page is read at a lower dpi
 PAGE_SEPARATOR = "\n\f"     # as archive.records.pdf.text_of, so search can tell which page matched
+PDFA = "2B"                 # PDF/A-2b (ISO 19005-2): what OCRmyPDF writes and archives accept
 
 # Tesseract separates CJK characters by spaces; Chinese has none between words.
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])[ \t]+(?=[{_CJK}])")
+_SKIPPED = re.compile(r"^\[OCR skipped on page\(s\) [^\]]*\]$", re.M)
 
 
 class OcrQueue(TextQueue):
-    """File revisions whose text layer is blank, waiting for OCR, each with its dossier."""
+    """File revisions waiting for OCR and their access copy, each with its dossier."""
 
 
 class OcrFailed(Exception):
@@ -44,16 +49,31 @@ class OcrFailed(Exception):
 
 @dataclass(frozen=True)
 class OcrOptions:
-    """How pages are read: ``archive.ocr_lang`` and ``archive.ocr_max_pages`` in the ini."""
+    """How pages are read: ``archive.ocr_lang``, ``archive.ocr_max_pages`` and
+    ``archive.ocr_jobs`` (pages read at once; default every core) in the ini."""
     lang: str = "chi_sim"
     max_pages: int = 50
-    dpi: int = 300
+    jobs: int = 0           # 0: os.cpu_count()
 
     @classmethod
     def from_settings(cls, settings):
         """The options an ini file sets; what it leaves out keeps the defaults above."""
         return cls(lang=settings.get("archive.ocr_lang") or cls.lang,
-                   max_pages=int(settings.get("archive.ocr_max_pages") or cls.max_pages))
+                   max_pages=int(settings.get("archive.ocr_max_pages") or cls.max_pages),
+                   jobs=int(settings.get("archive.ocr_jobs") or cls.jobs))
+
+    @property
+    def workers(self) -> int:
+        return self.jobs or os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """What OCRmyPDF made of one file: the access copy, its text and how many pages it read."""
+    pdf: bytes
+    text: str
+    pages: int
+    read: int
 
 
 def join_cjk(text: str) -> str:
@@ -61,48 +81,69 @@ def join_cjk(text: str) -> str:
     return _CJK_GAP.sub("", text)
 
 
-def recognise(data: bytes, options: OcrOptions) -> tuple[str, int]:
-    """The text of the first ``max_pages`` pages and how many were read; raises OcrFailed."""
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        raise OcrFailed("无法打开PDF文件以渲染页面") from exc
-    try:
-        count = min(len(pdf), options.max_pages)
-        pages = [join_cjk(_page_text(pdf[i], options)).strip() for i in range(count)]
-    finally:
-        pdf.close()
-    return PAGE_SEPARATOR.join(pages)[:MAX_TEXT], count
+def recognise(pdf: bytes, options: OcrOptions, force=False) -> Recognised:
+    """OCRmyPDF on one PDF: (access copy, text page by page, pages, pages read); OcrFailed.
+
+    The text layer is Tesseract's own (``sandwich``: its PDF renderer, a glyphless font),
+    grafted under each page image: OCRmyPDF's fpdf2 renderer sets the text in a CJK system
+    font it subsets page by page, which took longer than Tesseract's reading of the page
+    (bench/ocr.py). A viewer's find may then see spaces Tesseract put between Chinese words;
+    the archive's own search reads the sidecar text, joined (``join_cjk``). The PDF/A is made
+    by pikepdf (``internal``), Ghostscript only when pikepdf cannot confirm it; no image
+    is re-encoded (``optimize=0``): the copy is for reading, the original is the record."""
+    import ocrmypdf
+    from ocrmypdf import exceptions as oe
+    from pypdf import PdfReader
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    read = min(pages, options.max_pages)
+    with tempfile.TemporaryDirectory(prefix="archive-ocr-") as tmp:
+        src, out, txt = (os.path.join(tmp, n) for n in ("in.pdf", "out.pdf", "out.txt"))
+        with open(src, "wb") as fh:
+            fh.write(pdf)
+        settings = dict(language=[options.lang], output_type="pdfa-2", jobs=options.workers,
+                        sidecar=txt, progress_bar=False, rasterizer="pypdfium", optimize=0,
+                        pdf_renderer="sandwich",
+                        tesseract_timeout=PAGE_TIMEOUT, pages=f"1-{read}" if read < pages else None,
+                        force_ocr=force or None)
+        try:
+            try:
+                ocrmypdf.ocr(src, out, pdfa_backend="internal", **settings)
+            except oe.PdfaConversionFailedError:   # what pikepdf cannot confirm, Ghostscript converts
+                ocrmypdf.ocr(src, out, pdfa_backend="ghostscript", **settings)
+        except (oe.PriorOcrFoundError, oe.TaggedPDFError, oe.DigitalSignatureError):
+            if force:
+                raise OcrFailed("文件已有文字层，无法再识别") from None
+            return recognise(pdf, options, force=True)   # stray text on a scan: read it all again
+        except oe.MissingDependencyError as exc:
+            if "language" in str(exc):
+                raise OcrFailed(f"缺少Tesseract识别语言“{options.lang}”") from exc
+            if "tesseract" in str(exc):
+                raise OcrFailed("服务器未安装Tesseract文字识别程序") from exc
+            raise OcrFailed("服务器未安装OCRmyPDF所需的程序（Ghostscript）") from exc
+        except oe.EncryptedPdfError:
+            raise OcrFailed("文件已加密，无法识别") from None
+        except oe.ExitCodeException as exc:
+            raise OcrFailed(f"OCRmyPDF识别出错（{type(exc).__name__}）") from exc
+        with open(out, "rb") as fh:
+            result = fh.read()
+        with open(txt, encoding="utf-8", errors="replace") as fh:
+            sidecar = _SKIPPED.sub("", fh.read())
+    text = PAGE_SEPARATOR.join(join_cjk(p).strip() for p in sidecar.split("\f")[:read])
+    return Recognised(result, text[:MAX_TEXT], pages, read)
 
 
-def _page_text(page, options):
-    """One page rendered to a grey image and read by Tesseract."""
-    try:
-        width, height = page.get_size()
-        scale = min(options.dpi / 72, math.sqrt(MAX_PIXELS / max(width * height, 1)))
-        image = page.render(scale=scale, grayscale=True).to_pil()
-        return pytesseract.image_to_string(image, lang=options.lang, timeout=PAGE_TIMEOUT)
-    except pytesseract.TesseractNotFoundError as exc:
-        raise OcrFailed("服务器未安装Tesseract文字识别程序") from exc
-    except pytesseract.TesseractError as exc:
-        if "loading language" in str(exc.message):
-            raise OcrFailed(f"缺少Tesseract识别语言“{options.lang}”") from exc
-        raise OcrFailed("Tesseract识别出错") from exc
-    except pdfium.PdfiumError as exc:
-        raise OcrFailed("无法渲染PDF页面") from exc
-    except RuntimeError as exc:
-        if "timeout" in str(exc):  # how pytesseract reports a killed, overdue tesseract
-            raise OcrFailed(f"单页识别超过 {PAGE_TIMEOUT} 秒") from exc
-        raise
-    finally:
-        page.close()
+def tool_name() -> str:
+    import ocrmypdf
+    return f"OCRmyPDF {ocrmypdf.__version__}（Tesseract）"
 
 
-def ocr_revision(revision, options: OcrOptions):
-    """Recognise one file and record the outcome; the text is stored only when every page
-    was read, so a failure leaves the revision as the text layer step left it."""
+def ocr_revision(revision, options: OcrOptions, when=None):
+    """Read one file and record the outcome; the text and the access copy are stored only
+    when OCRmyPDF finished, so a failure leaves the revision as the text layer step left it."""
+    when = when or _dt.datetime.now(_dt.timezone.utc)
     try:
-        text, count = recognise(revision.read(), options)
+        kind = getattr(revision, "content_type", formats.PDF)
+        done = recognise(formats.pdf_of(revision.read(), kind), options, force=kind == formats.OFD)
     except OcrFailed as exc:
         _failed(revision, str(exc))
         return
@@ -110,9 +151,10 @@ def ocr_revision(revision, options: OcrOptions):
         log.warning("OCR of %s failed: %r", revision.sha256[:12], exc)
         _failed(revision, "识别出错")
         return
-    revision.text, revision.text_source, revision.ocr_pages = text, "ocr", count
+    revision.access_copy = AccessCopy(done.pdf, done.pages, PDFA, tool_name(), when)
+    revision.text, revision.text_source, revision.ocr_pages = done.text, "ocr", done.read
     revision.text_status, revision.text_error = "ocr_done", ""
-    log.info("OCR read %s: %d pages", revision.sha256[:12], count)
+    log.info("OCR read %s: %d pages", revision.sha256[:12], done.read)
 
 
 def _failed(revision, reason):
@@ -142,18 +184,16 @@ def drain(root, options: OcrOptions, limit=None, commit=None, progress=None) -> 
 
 
 class OcrWorker(Worker):
-    """Reads scanned files in the web server, one file per transaction.
-
-    There is one such thread: pdfium, which renders the pages, is not thread-safe.
-    """
+    """Reads scans in the web server, one file per transaction, its pages on
+    ``archive.ocr_jobs`` cores (one Tesseract thread each)."""
 
     label = "archive-ocr"
 
     def __init__(self, db, options: OcrOptions, interval=2.0):
         super().__init__(db, interval)
         self.options = options
-        # Tesseract starts a thread per core by default; in the web server one is enough,
-        # so OCR of a long scan never takes the cores requests need.
+        # Tesseract starts a thread per core by default; OCRmyPDF already runs a page per
+        # core, and more threads than cores only make them wait for each other.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
     def work(self, root, commit) -> int:

@@ -1,0 +1,172 @@
+"""Benchmark of OCR and the text layer step (issue 14: scans, photos and OFD), printing figures.
+
+    python bench/ocr.py [--pages 8] [--docs 2000]
+
+1. OCR pages/minute on the same scanned A4 pages (dense Chinese text rendered at 300 dpi,
+   as conftest.make_scanned_pdf makes them), in one run:
+   - Tesseract alone (``tesseract page.png - -l chi_sim``, one process per page), on one core
+     and on both (two processes at once, OMP_THREAD_LIMIT=1 as the worker sets it);
+   - the archive's OCR (archive.workers.ocr.recognise: OCRmyPDF making the PDF/A access copy
+     with its text layer and the sidecar text), jobs=1 and jobs=2;
+   and the ratio of each to Tesseract alone on as many cores (aim ≥ 0.9 on both).
+2. The text layer worker's documents/s: N born-digital PDFs (bench/run.py's pool) filed on a
+   FileStorage with blobs, then ``textlayer.drain`` with one process and with two.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import transaction
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")   # as OcrWorker sets it: a page per core
+
+LINES = ["公共租赁住房申请表（扫描件） 第{n}页",
+         "申请人 王秀英 身份证号 320402198005060216 联系电话 13812345678",
+         "家庭住址 常州市天宁区青龙街道龙锦路88号 3幢502室",
+         "家庭成员 共三人：王秀英（申请人）、张俊（配偶）、张小明（子女）",
+         "家庭人均月收入 1200 元，低于本市公共租赁住房准入标准",
+         "现住房情况 租赁私房，建筑面积 28 平方米，人均不足 10 平方米",
+         "申请人承诺以上所填内容真实有效，如有虚假愿承担相应责任。",
+         "街道（乡镇）审核意见：经入户调查，情况属实，同意上报。",
+         "区住房保障部门审核意见：符合条件，同意纳入轮候。"]
+
+
+def scanned_pages(count, dpi=300):
+    """``count`` A4 pages of text as a copier scans them: grey images, and the PDF of them."""
+    import pypdfium2 as pdfium
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, invariant=1)
+    for n in range(count):
+        c.setFont("STSong-Light", 13)
+        for row in range(27):   # a dense page: the lines three times over
+            c.drawString(60, 780 - 26 * row, LINES[row % len(LINES)].format(n=n + 1))
+        c.showPage()
+    c.save()
+    source = pdfium.PdfDocument(buf.getvalue())
+    images = [source[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(count)]
+    source.close()
+    pdf = io.BytesIO()
+    images[0].save(pdf, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    return images, pdf.getvalue()
+
+
+def tesseract_alone(paths, workers):
+    """Seconds for Tesseract to read every page, ``workers`` processes at a time."""
+    def one(path):
+        subprocess.run(["tesseract", path, "-", "-l", "chi_sim"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, paths))
+    return time.perf_counter() - started
+
+
+def archive_ocr(pdf, jobs):
+    from archive.workers.ocr import OcrOptions, recognise
+    started = time.perf_counter()
+    done = recognise(pdf, OcrOptions(jobs=jobs, max_pages=10_000))
+    return time.perf_counter() - started, done
+
+
+def ocr_figures(pages):
+    images, pdf = scanned_pages(pages)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for n, image in enumerate(images):
+            path = os.path.join(tmp, f"page-{n}.png")
+            image.save(path, dpi=(300, 300))
+            paths.append(path)
+        tesseract_alone(paths[:1], 1)        # warm the disk cache and the model files
+        import ocrmypdf  # noqa: F401  (its import, once per process, is not a page's cost)
+        rows = []
+        for cores in (1, 2):
+            alone = tesseract_alone(paths, cores)
+            ours, done = archive_ocr(pdf, cores)
+            rows.append((cores, pages * 60 / alone, pages * 60 / ours, alone / ours))
+            assert done.read == pages and "王秀英" in done.text.replace(" ", "")
+    print(f"\nOCR of {pages} dense A4 pages at 300 dpi (chi_sim), pages per minute:")
+    print("| cores | tesseract alone | archive OCR (OCRmyPDF → PDF/A + text) | ratio |")
+    print("|---|---|---|---|")
+    for cores, alone, ours, ratio in rows:
+        print(f"| {cores} | {alone:.1f} | {ours:.1f} | {ratio:.2f} |")
+    return rows
+
+
+def text_layer_figures(docs):
+    from run import document_meta, household, open_app, pdf_pool
+    from archive.records import filing
+    from archive.workers import textlayer
+    import random
+    rows = []
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            app = open_app(tmp)
+            db = app.registry._zodb_databases[""]
+            registry = app.registry.archive_schemas
+            tm = transaction.TransactionManager()
+            conn = db.open(transaction_manager=tm)
+            root = conn.root()["archive"]
+            rng, pool = random.Random(7), pdf_pool()
+            with tm:
+                for i in range(docs // 10):
+                    dossier = filing.create_dossier(root, registry, "household", household(rng, i), "bench")
+                    for j in range(10):
+                        filing.file_document(dossier, registry, document_meta(j), pool[(i + j) % len(pool)],
+                                             f"{j}.pdf", "bench")
+            tm.begin()
+            started = time.perf_counter()
+            done = textlayer.drain(root, commit=tm.commit, workers=workers)
+            elapsed = time.perf_counter() - started
+            conn.close()
+            _close(app)
+            rows.append((workers, done, done / elapsed))
+    print(f"\nText layer worker ({docs} born-digital PDFs, a commit per 50):")
+    print("| processes | documents | documents/s |")
+    print("|---|---|---|")
+    for workers, done, rate in rows:
+        print(f"| {workers} | {done} | {rate:.0f} |")
+    return rows
+
+
+def _close(app):
+    """The app's background workers stopped, then its database closed (as tests/conftest.py)."""
+    from archive.workers.background import Worker
+    service = getattr(app.registry, "archive_workers", None)
+    if service is not None:
+        service.stop(10)
+    for worker in [w for w in vars(app.registry).values() if isinstance(w, Worker)]:
+        worker.stop()
+        worker.join(10)
+    for db in app.registry._zodb_databases.values():
+        db.close()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=8)
+    parser.add_argument("--docs", type=int, default=2000)
+    args = parser.parse_args(argv)
+    print(f"machine: {os.cpu_count()} cores; "
+          + subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0])
+    ocr_figures(args.pages)
+    text_layer_figures(args.docs)
+
+
+if __name__ == "__main__":
+    main()
