@@ -198,3 +198,30 @@ def test_the_bulk_writer_gives_the_same_index_whether_or_not_it_spills(world, tm
         if limit == 1:
             assert spilled > 2
     assert answers[0] == answers[1] and answers[0][0][0] > 0
+
+
+def test_the_bulk_writers_bare_bigram_postings_answer_as_whooshs_writer(world, tmp_path):
+    """The bulk writer keeps the bigram field's postings as bare document numbers; an entry
+    whose bigrams are boosted still gets whole ones (the two mixed in one term's list, with
+    and without runs on disk): the answers are those of whoosh's own writer."""
+    root = world[0]
+    from archive.search.fields import entries
+    registry = SchemaRegistry(default_directory())
+    made = [e for d in list(root.households.values())[:15] for e in entries(d, registry)]
+    boosted = dict(made[1], key=made[1]["key"] + "-boosted", _grams_boost=2.0)
+    made = made[:5] + [boosted] + made[5:]
+    answers = []
+    for name in ("whoosh", "bulk", "bulk-spilling"):
+        index = SearchIndex(tmp_path / f"index-{name}")
+        if name == "whoosh":
+            writer = index.writer()
+        else:
+            writer = bulk.writer(index.ix, procs=1, limitmb=1000 if name == "bulk" else 1)
+        for entry in made:
+            writer.add_document(**entry)
+        writer.commit()
+        searcher = Searcher(index, registry.vocabularies)
+        answers.append([(r.total, sorted((h.key, round(h.score, 4)) for h in r.hits))
+                        for r in (searcher.search(SearchRequest(q, per_page=100))
+                                  for q in ("入证", "员收入", "收入证明 张", "申请"))])
+    assert answers[0] == answers[1] == answers[2] and answers[0][0][0] > 0

@@ -280,8 +280,15 @@ class Bigrams(Existence):
             yield from super().word_values(value, analyzer, **kwargs)
             return
         boost = self.field_boost
-        for gram in set(cjk_bigrams(value)):
+        for gram in self.terms(value):
             yield gram, 1, boost, b""
+
+    def terms(self, value: str) -> set:
+        """The distinct bigrams of ``value`` (what the bulk writer keeps, ``add_bare``)."""
+        out = set()
+        for run in _CJK_RUN.findall(value):
+            out.update([run[i:i + 2] for i in range(len(run) - 1)])
+        return out
 
 
 def name_pinyin(name: str) -> list:

@@ -26,6 +26,7 @@ from whoosh.fields import FieldType
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
+from .analysis import Bigrams
 from .codec import Codec, FieldWriter
 
 
@@ -39,6 +40,7 @@ class TermPool:
         self.size = 0
         self.fields = {}            # fieldname: {btext: (ids, weights, values)}
         self.fieldnames = set()     # what whoosh's writers read of a pool
+        self.bare, self.whole = set(), set()   # fields given bare postings, tuples
         self.runs = []
 
     def add(self, item):
@@ -55,6 +57,7 @@ class TermPool:
         if terms is None:
             terms = self.fields[fieldname] = {}
             self.fieldnames.add(fieldname)
+        self.whole.add(fieldname)
         get, size, length = terms.get, 0, 0
         for btext, freq, weight, vbytes in items:
             found = get(btext)
@@ -69,6 +72,29 @@ class TermPool:
         if self.size > self.limit:
             self.save()
         return length
+
+    def add_bare(self, fieldname, docnum, terms):
+        """A document's terms in a field whose postings carry nothing but the document
+        (weight 1, no value: the bigrams, ``Bigrams``): each kept as its document number
+        alone, 36 bytes where a (document, weight, value) tuple takes 124, and no tuple
+        made. The bigram field is two thirds of a document's postings."""
+        found = self.fields.get(fieldname)
+        if found is None:
+            found = self.fields[fieldname] = {}
+            self.fieldnames.add(fieldname)
+        self.bare.add(fieldname)
+        get, size = found.get, 0
+        for term in terms:
+            postings = get(term)
+            if postings is None:
+                found[term] = [docnum]
+                size += 236 + len(term)
+            else:
+                postings.append(docnum)
+                size += 36
+        self.size += size
+        if self.size > self.limit:
+            self.save()
 
     def _sorted(self):
         """(fieldname, btext, ids, weights, values) of what is in memory, sorted."""
@@ -100,8 +126,16 @@ class TermPool:
         self.tempstore.delete_file(name)
 
     def iter_terms(self):
-        """(fieldname, btext, [(docnum, weight, value), …]) for every term, sorted, the
-        postings in document order (runs merged)."""
+        """(fieldname, btext, postings) for every term, sorted, the postings in document
+        order (runs merged): a list of document numbers (bare) or of (docnum, weight,
+        value), never the two in one list."""
+        mixed = self.bare & self.whole
+        for fieldname, btext, postings in self._iter_terms():
+            if fieldname in mixed:
+                postings = [_posting(p) for p in postings]
+            yield fieldname, btext, postings
+
+    def _iter_terms(self):
         if not self.runs:
             yield from self._sorted()
             return
@@ -154,13 +188,18 @@ class FastSegmentWriter(SegmentWriter):
                     continue
                 field = schema[name]
                 length = 0
-                if field.indexed:
+                boost = self._field_boost(fields, name, docboost)
+                if field.indexed and isinstance(field.format, Bigrams) and isinstance(value, str) \
+                        and boost * field.format.field_boost == 1.0 and _as_text(field):
+                    grams = field.format.terms(value)
+                    self.pool.add_bare(name, docnum, grams)
+                    length = len(grams) if field.scorable else 0
+                elif field.indexed:
                     if _as_text(field) and isinstance(value, str):
                         items = field.format.word_values(value, field.analyzer, mode="index")
                     else:
                         items = field.index(value)
-                    length = self.pool.add_field(name, docnum, items,
-                                                 self._field_boost(fields, name, docboost))
+                    length = self.pool.add_field(name, docnum, items, boost)
                     if not field.scorable:
                         length = 0
                 stored = fields.get(f"_stored_{name}", value)
@@ -182,7 +221,7 @@ class FastSegmentWriter(SegmentWriter):
             writer.add_terms(self.schema, lengths, self.pool.iter_terms())
         else:
             writer.add_postings(self.schema, lengths, (
-                (f, t, d, w, v) for f, t, postings in self.pool.iter_terms() for d, w, v in postings))
+                (f, t, *_posting(p)) for f, t, postings in self.pool.iter_terms() for p in postings))
         writer.close()
         if lengths:
             lengths.close()
@@ -193,6 +232,11 @@ class FastSegmentWriter(SegmentWriter):
         if mergetype is CLEAR:
             return []
         return list(self.segments)
+
+
+def _posting(p):
+    """(docnum, weight, value) of a posting, kept as a tuple or bare (``add_bare``)."""
+    return (p, 1.0, b"") if type(p) is int else p
 
 
 def _as_text(field) -> bool:

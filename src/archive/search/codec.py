@@ -51,6 +51,7 @@ def _from_bytes(typecode: str, raw: bytes) -> array:
 # 50 ns a posting instead of 500 (measured on 3,000 documents; the index is about a
 # third larger than with whoosh's zlib level 3 on whole blocks).
 BLOCK = 512
+_ONES = array("f", [1.0] * BLOCK)
 VALUES_LEVEL = 1
 
 
@@ -138,7 +139,18 @@ class PostingsWriter(W3PostingsWriter):
         for at in range(0, len(postings), limit):
             if len(self._ids):
                 self._write_block()
-            ids, weights, values = zip(*postings[at:at + limit])
+            part = postings[at:at + limit]
+            if type(part[0]) is int:    # bare postings (``bulk.TermPool.add_bare``)
+                block = self._ids = array("I", part)
+                self._weights = array("f", _ONES[:len(block)])
+                self._values = []
+                self._maxweight = 1.0
+                if lengths is not None:
+                    found = [n for n in map(lengths.__getitem__, block) if n]
+                    if found:
+                        self._minlength, self._maxlength = min(found), max(found)
+                continue
+            ids, weights, values = zip(*part)
             block = self._ids = array("I", ids)
             self._weights = array("f", weights)
             self._values = [v for v in values if v]
