@@ -36,12 +36,13 @@ from archive.exchange.receive import receive_bag  # noqa: E402
 
 
 def open_app(workdir):
-    """bench/run.py's app without the log sealer thread: the CLI's conditions (one thread,
-    so the audit forks its workers), and no sealer commit racing the corpus's build."""
+    """bench/run.py's app without any background thread (``archive.workers = false``: no
+    lease keeper, log or loan sealer): the CLI's conditions (one thread, so the audit and
+    the export fork their worker processes), and no sealer commit racing the corpus's build."""
     from archive import main as app_main
     return app_main({}, **{"archive.text_worker": "false", "archive.search_worker": "false",
                            "archive.audit_worker": "false", "archive.ocr_worker": "false",
-                           "archive.log_sealer": "false", "archive.session_secret": "bench",
+                           "archive.log_sealer": "false", "archive.workers": "false", "archive.session_secret": "bench",
                            "archive.argon2.time_cost": "1", "archive.argon2.memory_cost": "1024",
                            "zodbconn.uri": f"file://{workdir}/Data.fs?blobstorage_dir={workdir}/blobs"
                                            "&blobstorage_layout=bushy"})

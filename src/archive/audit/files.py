@@ -163,9 +163,8 @@ def _start_method():
     """fork when this process runs one thread (the CLI: workers start at once); in the web
     server, whose other threads may hold locks at the moment of a fork, a fork server
     (about two seconds to start, for a background job)."""
-    import multiprocessing
-    import threading
-    return multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
+    from ..workers.processes import context
+    return context()
 
 
 def _batches(iterable, size):

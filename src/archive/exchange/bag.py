@@ -26,7 +26,7 @@ import io
 import json
 import os
 import pathlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import bagit
 
@@ -60,7 +60,9 @@ class Writer:
         self.bytes += len(data)
 
     def write_json(self, relative: str, value):
-        self.write(relative, json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8"))
+        # one line per file: json's C encoder (an ``indent`` makes it the pure-Python one,
+        # ten times slower on a dossier's versions); ``python -m json.tool`` prints it indented
+        self.write(relative, json.dumps(value, ensure_ascii=False).encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,51 @@ def filing_order(dossier) -> list:
     return sorted(dossier.documents.values(), key=lambda d: (d.item_no or 0, len(d.doc_id), d.doc_id))
 
 
-def _volume_pdf(dossier, registry) -> bytes:
-    """The bound volume (案卷) of the dossier, as the custody concern binds it."""
-    from ..custody.volume import bind_volume
+def _volume_sheets(dossier, registry):
+    """What the dossier's bound volume (案卷) shows, as the custody concern binds it."""
+    from ..custody.volume import sheets
     schemas = getattr(registry, "archive_schemas", registry)
     doc_types = {t.code: t.zh for t in schemas.vocabularies["document_types"].terms}
-    return bind_volume(dossier, getattr(registry, "archive_custody", None), doc_types=doc_types)
+    return sheets(dossier, getattr(registry, "archive_custody", None), doc_types=doc_types)
+
+
+class Binder:
+    """The bound volumes of an export, drawn in worker processes (one per core) while the
+    main process writes the next dossiers' files: a volume costs far more than a dossier's
+    files (reportlab lays out its front matter, pypdf copies every page). The volumes are
+    written into the bag as they come back, in the order of the dossiers. One volume, or a
+    machine of one core: drawn here, no process started."""
+
+    AHEAD = 16     # volumes in flight
+
+    def __init__(self, writer, dossiers: int):
+        from ..workers.processes import context, cores
+        self.writer, self.pending = writer, []
+        self.pool = context().Pool(cores()) if dossiers > 1 and cores() > 1 else None
+
+    def bind(self, relative, sheet):
+        from ..custody.volume import render
+        if self.pool is None:
+            self.writer.write(relative, render(sheet))
+            return
+        self.pending.append((relative, self.pool.apply_async(render, (sheet,))))
+        if len(self.pending) > self.AHEAD:
+            self._write_one()
+
+    def _write_one(self):
+        relative, result = self.pending.pop(0)
+        self.writer.write(relative, result.get())
+
+    def finish(self):
+        while self.pending:
+            self._write_one()
+        self.close()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
 
 
 def file_name(dossier, doc, revision) -> str:
@@ -119,12 +160,22 @@ def file_name(dossier, doc, revision) -> str:
 
 def _history(dossier, root, registry, procedure):
     """The case history as JSON: the version-made events and the lease and credit facts."""
-    return [codec.plain(asdict(event))
-            for event in timeline(dossier, root, registry, procedure=procedure, unmasked=True)]
+    return [_fields(event) for event in timeline(dossier, root, registry, procedure=procedure, unmasked=True)]
 
 
-def write_dossier(writer, dossier, root, registry, procedure):
-    """One dossier's part of the payload; returns (documents, file revisions) written."""
+def _fields(value):
+    """A dataclass as JSON values, as ``codec.plain(asdict(value))`` makes it without asdict's
+    deep copy of every value (the case history of every dossier goes through it)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _fields(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, (list, tuple)):
+        return [_fields(v) for v in value]
+    return codec.plain(value)
+
+
+def write_dossier(writer, dossier, root, registry, procedure, binder=None):
+    """One dossier's part of the payload; returns (documents, file revisions) written.
+    The bound volume goes to ``binder`` (drawn in a worker process) when one is given."""
     base, documents, files = dossier.archive_no, [], 0
     for doc in filing_order(dossier):
         paths = {}
@@ -136,7 +187,12 @@ def write_dossier(writer, dossier, root, registry, procedure):
     writer.write_json(f"{base}/dossier.json", codec.dossier_json(dossier, documents))
     writer.write_json(f"{base}/versions.json", [codec.version_json(box.version) for box in dossier.versions.values()])
     writer.write_json(f"{base}/history.json", _history(dossier, root, registry, procedure))
-    writer.write(f"{base}/volume.pdf", _volume_pdf(dossier, registry))
+    sheet = _volume_sheets(dossier, registry)
+    if binder is None:
+        from ..custody.volume import render
+        writer.write(f"{base}/volume.pdf", render(sheet))
+    else:
+        binder.bind(f"{base}/volume.pdf", sheet)
     return len(documents), files
 
 
@@ -149,12 +205,17 @@ def export_bag(root, dossiers, out, registry, *, office, actor, when=None, proce
     when = when or _dt.datetime.now(_dt.timezone.utc)
     writer = Writer(out / "data")
     rows, documents, files = [], 0, 0
-    for n, dossier in enumerate(dossiers, 1):
-        docs, revs = write_dossier(writer, dossier, root, registry, procedure)
-        documents, files = documents + docs, files + revs
-        rows.append((dossier, docs, revs))
-        if progress is not None:
-            progress(n, len(dossiers))
+    binder = Binder(writer, len(dossiers))
+    try:
+        for n, dossier in enumerate(dossiers, 1):
+            docs, revs = write_dossier(writer, dossier, root, registry, procedure, binder)
+            documents, files = documents + docs, files + revs
+            rows.append((dossier, docs, revs))
+            if progress is not None:
+                progress(n, len(dossiers))
+        binder.finish()
+    finally:
+        binder.close()
     (out / "bagit.txt").write_text(BAGIT_TXT, encoding="utf-8")
     for alg, column in (("sha256", 1), ("sm3", 2)):
         _manifest(out / f"manifest-{alg}.txt", [(line[column], "data/" + line[0]) for line in writer.lines])

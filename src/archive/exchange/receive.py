@@ -25,6 +25,7 @@ import pathlib
 import bagit
 
 from ..records import intake
+from ..records.pdf import digests as digests_of
 from ..records.document import Document, FileRevision
 from ..records.dossier import KINDS
 from ..records.filing import ValidationFailed, check_document_type, max_pages, validate
@@ -53,8 +54,9 @@ def _manifest(path) -> dict:
     return entries
 
 
-def check_bag(path) -> tuple[list, dict]:
-    """(problems, {payload path: (sha256, sm3)}): the bag's faults in Chinese, one per line."""
+def check_bag(path, reader=None) -> tuple[list, dict]:
+    """(problems, {payload path: (sha256, sm3)}): the bag's faults in Chinese, one per line.
+    ``reader`` (a ``PayloadReader``) reads and hashes the payload in worker processes."""
     path = pathlib.Path(path)
     problems = []
     try:
@@ -69,19 +71,18 @@ def check_bag(path) -> tuple[list, dict]:
         if not entries:
             problems.append(f"缺少 manifest-{alg}.txt 或其为空")
     digests = {}
-    for name in sorted(set(manifests["sha256"]) | set(manifests["sm3"])):
-        try:
-            data = (path / name).read_bytes()
-        except OSError:
+    names = sorted(set(manifests["sha256"]) | set(manifests["sm3"]))
+    for name, found in zip(names, (reader or PayloadReader(path)).digests(names)):
+        if found is None:
             problems.append(f"{name}：文件缺失")
             continue
-        found = {"sha256": hashlib.sha256(data).hexdigest(), "sm3": hashlib.new("sm3", data).hexdigest()}
-        digests[name] = (found["sha256"], found["sm3"])
-        for alg, entries in manifests.items():
+        digests[name] = found
+        for alg, value in zip(("sha256", "sm3"), found):
+            entries = manifests[alg]
             if name not in entries:
                 problems.append(f"{name}：manifest-{alg}.txt 中没有这个文件的校验值")
-            elif entries[name] != found[alg]:
-                problems.append(f"{name}：{alg.upper()} 校验值不符（清单 {entries[name][:12]}…，实际 {found[alg][:12]}…）")
+            elif entries[name] != value:
+                problems.append(f"{name}：{alg.upper()} 校验值不符（清单 {entries[name][:12]}…，实际 {value[:12]}…）")
     for alg in ("sha256", "sm3"):
         for name, digest in _manifest(path / f"tagmanifest-{alg}.txt").items():
             try:
@@ -90,6 +91,87 @@ def check_bag(path) -> tuple[list, dict]:
             except OSError:
                 problems.append(f"{name}：标签文件缺失")
     return problems, digests
+
+
+def _read_payload(base, jobs, limit_pages):
+    """A worker's job: each payload file read once, its SHA-256 and SM3 from that read and,
+    for a file the dossiers list, its intake check: [((sha256, sm3), (facts, checks) or
+    None) or None (missing)]."""
+    out = []
+    for name, check in jobs:
+        try:
+            data = (base / name).read_bytes()
+        except OSError:
+            out.append(None)
+            continue
+        known = digests_of(data)
+        out.append((known, intake.check_file(data, None, limit_pages, known) if check else None))
+    return out
+
+
+class PayloadReader:
+    """The payload of a bag read once: digests for the bag check and, for the files the
+    dossiers list, the intake check (pypdf's parse of every file, the import's main cost)
+    from the same read, in worker processes (one per core) for a bag of many files."""
+
+    BATCH = 64
+
+    def __init__(self, path, listed=frozenset(), limit_pages=None):
+        self.base, self.listed, self.limit_pages = pathlib.Path(path), frozenset(listed), limit_pages
+        self.intake = {}      # payload path -> (facts or None, checks)
+        self.pool = None
+
+    def digests(self, names) -> list:
+        """(sha256, sm3) or None (cannot be read) for each name, in order."""
+        jobs = [(name, name in self.listed) for name in names]
+        batches = [jobs[i:i + self.BATCH] for i in range(0, len(jobs), self.BATCH)]
+        from ..workers.processes import context, cores
+        if len(batches) > 1 and cores() > 1:
+            self.pool = context().Pool(cores())
+            try:
+                results = self.pool.imap(_Job(self.base, self.limit_pages), batches)
+                done = [got for batch in results for got in batch]
+            finally:
+                self.close()
+        else:
+            done = _read_payload(self.base, jobs, self.limit_pages)
+        out = []
+        for (name, _), got in zip(jobs, done):
+            if got is not None and got[1] is not None:
+                self.intake[name] = got[1]
+            out.append(None if got is None else got[0])
+        return out
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+
+
+class _Job:
+    """``_read_payload`` with the bag and the page limit bound (picklable, for ``imap``)."""
+
+    def __init__(self, base, limit_pages):
+        self.base, self.limit_pages = base, limit_pages
+
+    def __call__(self, jobs):
+        return _read_payload(self.base, jobs, self.limit_pages)
+
+
+def _listed(path) -> set:
+    """The payload paths the dossiers' JSON lists as file revisions (what the intake check
+    reads); a malformed record lists nothing here and is reported where it is read."""
+    names = set()
+    for folder in _dossier_dirs(path):
+        try:
+            record = json.loads((folder / "dossier.json").read_text(encoding="utf-8"))
+            for doc in record.get("documents") or ():
+                for f in doc.get("files") or ():
+                    names.add(f"data/{folder.name}/{f['path']}")
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            continue
+    return names
 
 
 def _dossier_dirs(path):
@@ -131,7 +213,7 @@ class _Dossier:
         self.parsed = []      # the versions as Version records
 
 
-def _file_checks(registry, dossier, doc, bag_dossier, digests, bag_path, limit_pages):
+def _file_checks(registry, dossier, doc, bag_dossier, digests, bag_path, limit_pages, checked=None):
     """Each file revision of a document: the filing checks, and its digests as recorded."""
     results = []
     doc_problems = {}
@@ -144,11 +226,14 @@ def _file_checks(registry, dossier, doc, bag_dossier, digests, bag_path, limit_p
     meta = intake.metadata_checks(registry["document"], doc.get("metadata") or {}, doc_problems)
     for f in doc.get("files") or ():
         name = f"data/{bag_dossier.folder.name}/{f['path']}"
-        try:
-            data = (bag_path / name).read_bytes()
-        except (OSError, KeyError):
-            data = b""
-        facts, checks = intake.check_file(data, None, limit_pages)
+        if checked and name in checked:       # checked as the bag was read
+            facts, checks = checked[name]
+        else:
+            try:
+                data = (bag_path / name).read_bytes()
+            except (OSError, KeyError):
+                data = b""
+            facts, checks = intake.check_file(data, None, limit_pages)
         if facts is not None:
             sha, sm3 = digests.get(name, (facts.sha256, facts.sm3))
             same = (not f.get("sha256") or f["sha256"] == sha) and (not f.get("sm3") or f["sm3"] == sm3)
@@ -159,7 +244,7 @@ def _file_checks(registry, dossier, doc, bag_dossier, digests, bag_path, limit_p
     return results
 
 
-def _read_dossier(root, registry, folder, record, versions, digests, path, patterns, results):
+def _read_dossier(root, registry, folder, record, versions, digests, path, patterns, results, checked=None):
     """Check one dossier of the package and its files (results appended); its versions are
     parsed here too, so a malformed one refuses the package before anything is built."""
     if not isinstance(record, dict) or not isinstance(versions, list):
@@ -175,7 +260,7 @@ def _read_dossier(root, registry, folder, record, versions, digests, path, patte
             raise KeyError("doc_id")
         for f in doc.get("files") or ():
             int(f["number"])      # every file revision has a number
-        results += _file_checks(registry, number, doc, bag_dossier, digests, path, max_pages({}))
+        results += _file_checks(registry, number, doc, bag_dossier, digests, path, max_pages({}), checked)
     return bag_dossier
 
 
@@ -191,7 +276,8 @@ def receive_bag(root, path, registry, *, actor, when=None, patterns=None, progre
     nothing; either way its 四性检测 report is kept in ``root.receipts`` and returned."""
     path = pathlib.Path(path)
     when = when or _dt.datetime.now(_dt.timezone.utc)
-    problems, digests = check_bag(path)
+    reader = PayloadReader(path, _listed(path), max_pages({}))
+    problems, digests = check_bag(path, reader)
     read, results = [], []
     if not problems:
         folders = _dossier_dirs(path)
@@ -205,7 +291,7 @@ def receive_bag(root, path, registry, *, actor, when=None, patterns=None, progre
                 continue
             try:
                 bag_dossier = _read_dossier(root, registry, folder, record, versions, digests, path,
-                                            patterns or {}, results)
+                                            patterns or {}, results, reader.intake)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 problems.append(f"{folder.name}/dossier.json 或 versions.json 的格式不正确（字段 {exc} 缺少或有误）")
                 continue

@@ -36,7 +36,7 @@ def validate(registry: SchemaRegistry, kind: str, cstruct: dict, locale="zh", to
     if not isinstance(cstruct, dict):
         raise ValidationFailed({"_": "提交的数据格式不正确"})
     try:
-        appstruct = schema.colander(locale, today=today).deserialize(_as_cstruct(cstruct))
+        appstruct = schema.checker(locale, today=today).deserialize(_as_cstruct(cstruct))
     except colander.Invalid as exc:
         raise ValidationFailed(error_messages(exc, schema, locale)) from None
     return normalize(appstruct)

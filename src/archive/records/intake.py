@@ -92,10 +92,11 @@ def file_checks(facts=None, refusal: InvalidDocument | None = None) -> tuple:
                  else Check(c, False, NOT_REACHED) for c in FILE_CHECKS)
 
 
-def check_file(data: bytes, limit=None, max_pages=None):
-    """(facts or None, checks) of a file to import: ``inspect`` run, its refusal recorded."""
+def check_file(data: bytes, limit=None, max_pages=None, known=None):
+    """(facts or None, checks) of a file to import: ``inspect`` run, its refusal recorded;
+    ``known``: its (SHA-256, SM3) from the same read, not computed again."""
     try:
-        facts = inspect(data, limit, max_pages)
+        facts = inspect(data, limit, max_pages, known)
     except InvalidDocument as exc:
         return None, file_checks(refusal=exc)
     return facts, file_checks(facts)

@@ -56,13 +56,16 @@ def digests(data: bytes) -> tuple[str, str]:
     return hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()
 
 
-def inspect(data: bytes, limit: int | None = None, max_pages: int | None = None) -> PdfFacts:
+def inspect(data: bytes, limit: int | None = None, max_pages: int | None = None,
+            known: tuple[str, str] | None = None) -> PdfFacts:
     """Return the facts of a PDF or raise InvalidDocument; nothing is stored here.
 
     Besides opening, encryption and pages, the file's demands are bounded before it is
     accepted: at most ``max_pages`` pages (default MAX_PAGES), no image over
     MAX_IMAGE_PIXELS, no stream that inflates far beyond what it can hold (a
     decompression bomb); each is refused with its reason, reading at most a few MB at once.
+    ``known``: the bytes' (SHA-256, SM3), when the caller has just computed them from the
+    same read (an import checks every payload file against the bag's manifests first).
     """
     max_pages = MAX_PAGES if max_pages is None else max_pages
     if not data:
@@ -91,7 +94,7 @@ def inspect(data: bytes, limit: int | None = None, max_pages: int | None = None)
         raise InvalidDocument("PDF文件没有页面")
     if pages > max_pages:
         raise InvalidDocument(_too_many_pages(max_pages))
-    sha256, sm3 = digests(data)
+    sha256, sm3 = known or digests(data)
     return PdfFacts(len(data), sha256, pages, sm3)
 
 

@@ -102,6 +102,19 @@ class DossierSchema:
         schema = self._compiled.get(locale, self._compiled["zh"]).clone()
         return schema.bind(today=today or _dt.date.today())
 
+    def checker(self, locale="zh", today=None) -> colander.SchemaNode:
+        """A bound schema shared for ``deserialize`` only (which never changes it): cloning
+        and binding a schema costs more than checking one record, and an import checks
+        thousands. Kept per locale and day (the schema's "not in the future" rules)."""
+        key = (locale if locale in self._compiled else "zh", today or _dt.date.today())
+        checkers = self.__dict__.setdefault("_checkers", {})
+        schema = checkers.get(key)
+        if schema is None:
+            if len(checkers) > 64:
+                checkers.clear()
+            schema = checkers[key] = self.colander(*key)
+        return schema
+
     def _build(self, locale):
         schema = colander.SchemaNode(colander.Mapping(unknown="ignore"), name=self.kind, title="")
         for spec in self.fields:
