@@ -38,8 +38,10 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def inspect(data: bytes, limit: int | None = None, max_pages: int | None = None) -> PdfFacts:
-    """The facts of a file of any accepted format, or InvalidDocument saying why not."""
+def inspect(data: bytes, limit: int | None = None, max_pages: int | None = None,
+            known: tuple[str, str] | None = None) -> PdfFacts:
+    """The facts of a file of any accepted format, or InvalidDocument saying why not;
+    ``known``: its (SHA-256, SM3) from the caller's read of the same bytes."""
     max_pages = MAX_PAGES if max_pages is None else max_pages
     if not data:
         raise InvalidDocument("文件为空，请重新选择文件")
@@ -49,9 +51,9 @@ def inspect(data: bytes, limit: int | None = None, max_pages: int | None = None)
     if kind is None:
         raise InvalidDocument(UNKNOWN)
     if kind == PDF:
-        return inspect_pdf(data, limit, max_pages)
+        return inspect_pdf(data, limit, max_pages, known)
     pages = ofd.read(data, max_pages).page_count if kind == OFD else image_pages(data, kind, max_pages)
-    sha256, sm3 = digests(data)
+    sha256, sm3 = known or digests(data)
     return PdfFacts(len(data), sha256, pages, sm3, kind)
 
 
