@@ -229,9 +229,12 @@ def _separated_duties(root, registry, report=log.warning):
     audit log (actor ``evolve``) and is reported, with what the user gained and lost."""
     import datetime as _dt
 
-    from .access.security import RoleMatrix
+    import yaml
+
     from .access.users import role_title
-    matrix = RoleMatrix(registry.directory / "roles.yaml")
+    # roles.yaml read here, not through access.security (which reaches the store, and so
+    # this module: an import circle); the server has checked the file at start-up
+    matrix = yaml.safe_load((registry.directory / "roles.yaml").read_text(encoding="utf-8"))["roles"]
     when = _dt.datetime.now(_dt.timezone.utc)
     users = list(root.users.values())
     for user in users:
@@ -241,8 +244,8 @@ def _separated_duties(root, registry, report=log.warning):
         kept = [r for r in before if r != "admin"]
         duty = [] if "auditor" in kept else ["sysadmin"]
         user.roles = tuple(dict.fromkeys(duty + kept + ["archivist"]))
-        held = {p for r in user.roles for p in matrix.roles.get(r, ())}
-        had = set(OLD_ADMIN) | {p for r in kept for p in matrix.roles.get(r, ())}
+        held = {p for r in user.roles for p in matrix.get(r, ())}
+        had = set(OLD_ADMIN) | {p for r in kept for p in matrix.get(r, ())}
         had = {"manage_accounts", "manage_roles"} | had - {"manage_users"}
         gained, lost = sorted(held - had), sorted(had - held)
         root.log.append("evolve", "user.roles", user.login,
