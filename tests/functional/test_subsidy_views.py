@@ -87,5 +87,5 @@ def test_statistics_count_both_forms(client, app, store):
     client.step(no, "grant_subsidy")
     import datetime as dt
     year = dt.date.today().year
-    body = client.app.get(f"/statistics/report.csv?year={year}", headers=client._h("admin")).body.decode("utf-8-sig")
+    body = client.app.get(f"/statistics/report.csv?year={year}", headers=client._h("auditor")).body.decode("utf-8-sig")
     assert "保障方式" in body and "租赁补贴" in body

@@ -248,7 +248,8 @@ def _int_param(request, name, title, default, low=1, high=None):
     value = request.params.get(name)
     if value in (None, ""):
         return default
-    # ASCII digits, and not 4,300 of them (int() refuses those with a ValueError: a 500)
+    # ASCII digits, and not 4,300 of them (int() refuses those with a ValueError: a 500);
+    # the OpenAPI document says so: a page is at most 10 ** 18 - 1
     number = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
     if number is None or number < low or (high is not None and number > high):
         wanted = f"{low}到{high}之间的整数" if high is not None else f"不小于{low}的整数"
@@ -302,8 +303,14 @@ def _linked(request, dossier):
 
 
 def wants_access_copy(request) -> bool:
-    """``?copy=access``: the access copy (利用副本) rather than the original as filed."""
-    return request.params.get("copy") == "access"
+    """``?copy=access``: the access copy (利用副本) rather than the original as filed. Any
+    other value is refused (400), not quietly answered with the original."""
+    values = request.GET.getall("copy")
+    if not values:
+        return False
+    if values != ["access"]:
+        raise HTTPBadRequest(request.t("参数 copy 只能是 access（利用副本）"))
+    return True
 
 
 def log_export(request, dossier, doc, revision):

@@ -389,7 +389,7 @@ UNMASK_PARAM = _param("unmask", "query", "1 = 显示未脱敏的个人信息（�
 def page_params(default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE, name="per_page"):
     """page and per_page as views/api.py reads them: out of range is a 422, never cut."""
     return [
-        _param("page", "query", "页码（从1开始）", {"type": "integer", "minimum": 1, "default": 1}),
+        _param("page", "query", "页码（从1开始）", {"type": "integer", "minimum": 1, "maximum": 10 ** 18 - 1, "default": 1}),
         _param(name, "query", f"每页条数（1到{maximum}；超出范围的以422拒绝）",
                {"type": "integer", "minimum": 1, "maximum": maximum, "default": default})]
 PATH_PARAMS = {

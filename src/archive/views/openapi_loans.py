@@ -89,7 +89,7 @@ OPERATIONS = {
                      "description": "只列出此状态的借阅单（未知状态以422拒绝）",
                      "schema": {"type": "string", "enum": list(STATES)}},
                     {"name": "page", "in": "query", "required": False, "description": "页码（从1开始）",
-                     "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 10 ** 18 - 1, "default": 1}},
                     {"name": "per_page", "in": "query", "required": False,
                      "description": f"每页条数（1到{MAX_PER_PAGE}；超出范围的以422拒绝）",
                      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
