@@ -213,6 +213,32 @@ def test_a_failure_part_way_stores_nothing(root, registry, monkeypatch):
     _assert_failed_untouched(root, revision, scan, "OCRmyPDF识别出错（SubprocessOutputError）")
 
 
+def test_two_queued_scans_are_read_side_by_side_in_one_round(root, registry, scan):
+    """With two cores and two files waiting, each goes to its own process (one core each)
+    and both are recorded before one commit: the round is the unit of work."""
+    first = _file(root, registry, scan)[1]
+    second = _file(root, registry, make_scanned_pdf(pages=2))[1]
+    _read_layers(root)
+    commits = []
+    assert ocr.drain(root, OcrOptions(jobs=2), commit=lambda: commits.append(len(root.ocr_queue))) == 2
+    assert commits == [0]
+    assert (first.text_status, second.text_status) == ("ocr_done", "ocr_done")
+    assert (first.ocr_pages, second.ocr_pages) == (1, 2)
+    for revision in (first, second):
+        assert "王秀英" in _plain(revision.text)
+        assert PdfReader(io.BytesIO(revision.access_copy.read())).pages
+
+
+def test_failures_come_back_from_the_processes_with_their_reason(root, registry, scan):
+    """An OcrFailed raised in a worker process is recorded on its own file, the same as when
+    the file is read in this process."""
+    revisions = [_file(root, registry, scan)[1] for _ in range(2)]
+    _read_layers(root)
+    assert ocr.drain(root, OcrOptions(lang="xyz_none", jobs=2)) == 2
+    for revision in revisions:
+        _assert_failed_untouched(root, revision, scan, "缺少Tesseract识别语言“xyz_none”")
+
+
 # -- scans filed before OCRmyPDF ---------------------------------------------------------------------
 def test_the_evolve_step_queues_old_scans_for_their_access_copy(root, registry, scan):
     """Scans the hand-made OCR read (or failed to) have no access copy: the step finds and

@@ -140,21 +140,70 @@ def tool_name() -> str:
 def ocr_revision(revision, options: OcrOptions, when=None):
     """Read one file and record the outcome; the text and the access copy are stored only
     when OCRmyPDF finished, so a failure leaves the revision as the text layer step left it."""
-    when = when or _dt.datetime.now(_dt.timezone.utc)
+    source = _source(revision)
+    _record(revision, source if isinstance(source, OcrFailed) else _recognise_safely(*source, options), when)
+
+
+def ocr_revisions(revisions, options: OcrOptions, when=None):
+    """Read several files at once (``recognise_many``) and record each on its revision.
+    The files are read here, where the ZODB connection is; only their bytes go to the
+    processes, and only results come back."""
+    for revision, outcome in zip(revisions, recognise_many([_source(r) for r in revisions], options)):
+        _record(revision, outcome, when)
+
+
+def recognise_many(sources, options: OcrOptions):
+    """A ``Recognised`` or an ``OcrFailed`` for each (pdf, force) source (or OcrFailed
+    already), each file in its own process on its share of the cores.
+
+    OCRmyPDF runs one job per Python process (its global plugin state), and the parts of a
+    file it does not share out over pages (start-up, grafting the text layer, making and
+    checking the PDF/A) left a core idle when one file was read on both (bench/ocr.py).
+    Files side by side keep every core on Tesseract."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    each = OcrOptions(options.lang, options.max_pages, max(1, options.workers // len(sources)))
+    context = multiprocessing.get_context("spawn")   # the server's threads are not forked
+    with ProcessPoolExecutor(min(len(sources), options.workers), mp_context=context) as pool:
+        pending = [source if isinstance(source, OcrFailed) else pool.submit(_recognise_safely, *source, each)
+                   for source in sources]
+        return [p if isinstance(p, OcrFailed) else p.result() for p in pending]
+
+
+def _source(revision):
+    """(the PDF OCRmyPDF is given, whether its text must be read again): an image or an OFD
+    becomes a PDF first, and an OFD's drawn pages carry text that is not the scan's; or,
+    when that cannot be done, the OcrFailed to record."""
     try:
         kind = getattr(revision, "content_type", formats.PDF)
-        done = recognise(formats.pdf_of(revision.read(), kind), options, force=kind == formats.OFD)
-    except OcrFailed as exc:
-        _failed(revision, str(exc))
-        return
-    except Exception as exc:  # anything else about this one file: mark it, keep the queue going
+        return formats.pdf_of(revision.read(), kind), kind == formats.OFD
+    except Exception as exc:  # a file that cannot even be given to OCRmyPDF: mark it, go on
         log.warning("OCR of %s failed: %r", revision.sha256[:12], exc)
-        _failed(revision, "识别出错")
+        return OcrFailed("识别出错")
+
+
+def _recognise_safely(pdf, force, options):
+    """``recognise``'s result, or the reason it failed as an OcrFailed, never raised: so a
+    worker process sends back only what pickles, and one bad file keeps the others going."""
+    try:
+        return recognise(pdf, options, force=force)
+    except OcrFailed as exc:
+        return exc
+    except Exception as exc:  # anything else about this one file: mark it, keep the queue going
+        log.warning("OCR failed: %r", exc)
+        return OcrFailed("识别出错")
+
+
+def _record(revision, outcome, when=None):
+    """The outcome of one file on its revision: text and access copy, or the failure."""
+    if isinstance(outcome, OcrFailed):
+        _failed(revision, str(outcome))
         return
-    revision.access_copy = AccessCopy(done.pdf, done.pages, PDFA, tool_name(), when)
-    revision.text, revision.text_source, revision.ocr_pages = done.text, "ocr", done.read
+    when = when or _dt.datetime.now(_dt.timezone.utc)
+    revision.access_copy = AccessCopy(outcome.pdf, outcome.pages, PDFA, tool_name(), when)
+    revision.text, revision.text_source, revision.ocr_pages = outcome.text, "ocr", outcome.read
     revision.text_status, revision.text_error = "ocr_done", ""
-    log.info("OCR read %s: %d pages", revision.sha256[:12], done.read)
+    log.info("OCR read %s: %d pages", revision.sha256[:12], outcome.read)
 
 
 def _failed(revision, reason):
@@ -162,20 +211,26 @@ def _failed(revision, reason):
 
 
 def drain(root, options: OcrOptions, limit=None, commit=None, progress=None) -> int:
-    """OCR queued files, one per ``commit`` (if given): a file takes seconds per page, and
-    a conflict or a crash then costs one file's work, which stays queued."""
+    """OCR queued files, as many at once as there are cores (``ocr_revisions``), one
+    ``commit`` (if given) per round: a file takes seconds per page, and a conflict or a
+    crash then costs one round's work, which stays queued. A file alone in the queue is
+    read in this process, its pages on every core."""
     queue, done = root.ocr_queue, 0
     total = len(queue)
     while limit is None or done < limit:
-        items = queue.take(1)
+        room = options.workers if limit is None else min(options.workers, limit - done)
+        items = queue.take(room)
         if not items:
             break
-        key, revision, dossier = items[0]
-        ocr_revision(revision, options)
-        queue.done(key)
-        if dossier is not None:
-            index_later(root, dossier)
-        done += 1
+        if len(items) == 1:
+            ocr_revision(items[0][1], options)
+        else:
+            ocr_revisions([revision for _, revision, _ in items], options)
+        for key, _, dossier in items:
+            queue.done(key)
+            if dossier is not None:
+                index_later(root, dossier)
+        done += len(items)
         if commit is not None:
             commit()
         if progress is not None:
@@ -184,8 +239,9 @@ def drain(root, options: OcrOptions, limit=None, commit=None, progress=None) -> 
 
 
 class OcrWorker(Worker):
-    """Reads scans in the web server, one file per transaction, its pages on
-    ``archive.ocr_jobs`` cores (one Tesseract thread each)."""
+    """Reads scans in the web server, a round of files per transaction: one file's pages
+    on ``archive.ocr_jobs`` cores, or that many files side by side (one Tesseract thread
+    each)."""
 
     label = "archive-ocr"
 
@@ -197,4 +253,4 @@ class OcrWorker(Worker):
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
     def work(self, root, commit) -> int:
-        return drain(root, self.options, limit=1, commit=commit)
+        return drain(root, self.options, limit=self.options.workers, commit=commit)
