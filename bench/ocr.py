@@ -117,6 +117,8 @@ def ocr_figures(pages):
             paths.append(path)
         tesseract_alone(paths[:1], 1)        # warm the disk cache and the model files
         import ocrmypdf  # noqa: F401  (its import, once per process, is not a page's cost)
+        from archive.workers.ocr import start_processes
+        start_processes()     # the worker's fork server, started as the worker starts it
         rows = []
         for cores in (1, 2):
             alone = tesseract_alone(paths, cores)

@@ -160,14 +160,37 @@ def recognise_many(sources, options: OcrOptions):
     file it does not share out over pages (start-up, grafting the text layer, making and
     checking the PDF/A) left a core idle when one file was read on both (bench/ocr.py).
     Files side by side keep every core on Tesseract."""
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     each = OcrOptions(options.lang, options.max_pages, max(1, options.workers // len(sources)))
-    context = multiprocessing.get_context("spawn")   # the server's threads are not forked
-    with ProcessPoolExecutor(min(len(sources), options.workers), mp_context=context) as pool:
+    with ProcessPoolExecutor(min(len(sources), options.workers), mp_context=processes()) as pool:
         pending = [source if isinstance(source, OcrFailed) else pool.submit(_recognise_safely, *source, each)
                    for source in sources]
         return [p if isinstance(p, OcrFailed) else p.result() for p in pending]
+
+
+def processes():
+    """The multiprocessing context the files are read in: a fork server that imported
+    OCRmyPDF and this module once, so a round's processes start in milliseconds rather
+    than the seconds a fresh interpreter takes to import them (most of a page's time on a
+    loaded machine), and are forked from it, never from the web server's threads."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        import multiprocessing
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["ocrmypdf", __name__])
+        _CONTEXT = context
+    return _CONTEXT
+
+
+def start_processes():
+    """The fork server started now (the worker at start-up, a benchmark before it times),
+    so the first round does not pay for its imports."""
+    from multiprocessing import forkserver
+    processes()
+    forkserver.ensure_running()
+
+
+_CONTEXT = None
 
 
 def _source(revision):
