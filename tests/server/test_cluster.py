@@ -102,17 +102,21 @@ def test_an_audit_queued_on_the_second_server_runs_once(cluster, web, worker):
 
 
 def test_a_scan_is_read_by_ocr_once(cluster, web, worker):
+    """Two scans filed on the two servers at once: the worker reads each once (side by side,
+    in its fork server's processes, when they share a round) and search finds their text."""
     first, second = web
-    no = create_household(first, 2)
-    data = make_scanned_pdf()
-    reply = file_pdf(first, no, "scan", title="扫描件", data=data)
-    assert reply.status == 201, f"filing the scan: {reply}"
-    status = wait_for(lambda: (s := _text_status(second, no)) in TEXT_DONE and s, WAIT * 2,
-                      what="OCR of the scan")
-    assert status == "ocr_done"
-    short = sha256(data)[:12]
-    assert log_count(cluster.logs(), rf"OCR read {short}") == 1
-    assert log_count(worker.log_text(), rf"OCR read {short}") == 1
+    scans = [(first, create_household(first, 2), make_scanned_pdf()),
+             (second, create_household(second, 3), make_scanned_pdf(pages=2))]
+    for server, no, data in scans:
+        reply = file_pdf(server, no, "scan", title="扫描件", data=data)
+        assert reply.status == 201, f"filing the scan: {reply}"
+    for _, no, data in scans:
+        status = wait_for(lambda: (s := _text_status(second, no)) in TEXT_DONE and s, WAIT * 2,
+                          what="OCR of the scan")
+        assert status == "ocr_done"
+        short = sha256(data)[:12]
+        assert log_count(cluster.logs(), rf"OCR read {short}") == 1
+        assert log_count(worker.log_text(), rf"OCR read {short}") == 1
     assert wait_for(lambda: _found(second, "王秀英"), WAIT, what="the recognised text in search")
 
 
