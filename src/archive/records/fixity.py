@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from BTrees.Length import Length
-from BTrees.OOBTree import OOBTree
 from persistent import Persistent
+
+from .container import IndexTree
 
 @dataclass(frozen=True)
 class FixityEntry:
@@ -88,7 +89,7 @@ class FixityIndex(Persistent):
     dossier, which only filings into that dossier rewrite."""
 
     def __init__(self):
-        self._entries = OOBTree()
+        self._entries = IndexTree()   # small buckets: a new dossier rewrites one of 8 entries
         self._count = Length()
 
     def __len__(self):
