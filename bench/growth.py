@@ -21,12 +21,13 @@ from ZODB.FileStorage.format import DATA_HDR_LEN, TRANS_HDR_LEN
 from ZODB.utils import get_pickle_metadata, p64
 
 
-def attribute(path, since=None):
-    """(per-class totals, transaction count, transaction overhead bytes) for Data.fs."""
+def attribute(path, since=None, until=None):
+    """(per-class totals, transaction count, transaction overhead bytes) for Data.fs, for
+    the transactions from ``since`` to ``until`` (tids, both included; None: no bound)."""
     seen = set()
     totals = collections.defaultdict(lambda: [0, 0, 0, 0])   # new bytes, new n, rewritten bytes, n
     transactions = overhead = 0
-    for txn in FileIterator(path, start=since):
+    for txn in FileIterator(path, start=since, stop=until):
         transactions += 1
         overhead += TRANS_HDR_LEN + len(txn.user) + len(txn.description) + len(txn.extension_bytes) + 8
         for record in txn:

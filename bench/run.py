@@ -8,8 +8,14 @@
 2. the dossier page of a dossier with V versions, rendered through the WSGI app as an
    archivist sees it -> p50/p95 latency;
 3. storage size (Data.fs + blobs), Data.fs's growth per filed document (filing and the
-   text layers; unpacked: FileStorage appends every object state) and, after a pack, the
-   live data per document; and the process's peak memory (ru_maxrss).
+   text layers; unpacked: FileStorage appends every object state), measured once every
+   background worker has drained (the text layers read, the search index queue empty, the
+   log sealed), in KB (1,000 bytes) and KiB, with its breakdown by class (bench/growth.py)
+   and, after a pack, the live data per document; and the process's peak memory (ru_maxrss).
+
+The web server's search indexer and log sealer run as they do in the server (their
+threads, their intervals), so the queues stay as short as they would be there; the text
+layers are read after the filing, to measure their rate on their own.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ import tempfile
 import time
 
 import transaction
+from ZODB.POSException import ConflictError
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
@@ -79,9 +86,11 @@ def document_meta(j):
 
 
 def open_app(workdir):
-    # The benchmark drives the queues itself; the search index and OCR are measured by
-    # bench/search.py, so their workers stay off here.
-    settings = {"archive.text_worker": "false", "archive.search_worker": "false", "archive.audit_worker": "false",
+    # The benchmark reads the text layers itself (their rate is one of its figures); OCR and
+    # the audit are measured by bench/ocr.py and bench/audit.py, so their workers stay off.
+    # The search indexer and the log sealer run as in the web server: what they leave
+    # in Data.fs is part of what filing costs.
+    settings = {"archive.text_worker": "false", "archive.audit_worker": "false",
                 "archive.ocr_worker": "false", "zodbconn.uri": f"file://{workdir}/Data.fs?blobstorage_dir={workdir}/blobs"
                                 f"&blobstorage_layout=bushy",
                 "archive.session_secret": "bench", "archive.argon2.time_cost": "1",
@@ -99,12 +108,13 @@ def build(app, households, docs, seed=7):
     rng, pool = random.Random(seed), pdf_pool()
     filed, started = 0, time.perf_counter()
     for i in range(households):
-        with tm:
-            dossier = filing.create_dossier(root, registry, "household", household(rng, i), "bench")
+        data = household(rng, i)
+        number = committed(tm, lambda: filing.create_dossier(
+            root, registry, "household", data, "bench").archive_no)
         for j in range(docs):
-            with tm:
-                filing.file_document(dossier, registry, document_meta(j), pool[(i + j) % len(pool)],
-                                     f"{j}.pdf", "bench")
+            committed(tm, lambda: filing.file_document(
+                root.households[number], registry, document_meta(j), pool[(i + j) % len(pool)],
+                f"{j}.pdf", "bench"))
             filed += 1
         if (i + 1) % max(1, households // 20) == 0:
             rate = filed / (time.perf_counter() - started)
@@ -113,6 +123,48 @@ def build(app, households, docs, seed=7):
     elapsed = time.perf_counter() - started
     conn.close()
     return filed, elapsed
+
+
+def committed(tm, work, attempts=5):
+    """``work()`` in its own transaction, retried on a conflict with a worker (as a web
+    request is by pyramid_retry); returns what it returned."""
+    for attempt in range(attempts):
+        try:
+            with tm:
+                return work()
+        except ConflictError:
+            if attempt == attempts - 1:
+                raise
+
+
+def drained(app, timeout=3600):
+    """Wait until the search index queue is empty and the log sealed (the workers' threads
+    do it); the number of seconds waited."""
+    db = app.registry._zodb_databases[""]
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < timeout:
+            tm.begin()
+            root = conn.root()["archive"]
+            if not len(root.index_queue) and not root.log.waiting():
+                tm.abort()
+                return time.perf_counter() - started
+            tm.abort()
+            time.sleep(0.5)
+        raise RuntimeError("the background workers did not drain their queues")
+    finally:
+        conn.close()
+
+
+def breakdown(app, since, until, filed):
+    """bench/growth.py's table for the filing and text-layer transactions, as text."""
+    import growth
+    storage = app.registry._zodb_databases[""].storage
+    out = io.StringIO()
+    growth.report(*growth.attribute(storage._file_name, since, until), top=15, documents=filed, out=out)
+    return out.getvalue()
 
 
 def text_layers(app):
@@ -199,10 +251,13 @@ def main_(argv=None):
     app = open_app(workdir)
     print(f"benchmark in {workdir}", file=sys.stderr)
     data_fs = pathlib.Path(workdir) / "Data.fs"
-    start_size = data_fs.stat().st_size
+    db = app.registry._zodb_databases[""]
+    start_size, start_tid = data_fs.stat().st_size, db.lastTransaction()
     filed, elapsed = build(app, args.households, args.docs)
     texts, text_elapsed = text_layers(app)
-    growth = data_fs.stat().st_size - start_size
+    waited = drained(app)
+    growth, end_tid = data_fs.stat().st_size - start_size, db.lastTransaction()
+    table = breakdown(app, start_tid, end_tid, filed)
     number = deep_dossier(app, args.versions)
     p50, p95 = page_latency(app, number, args.requests)
     unpacked = data_fs.stat().st_size
@@ -215,10 +270,14 @@ def main_(argv=None):
     print(f"dossier page, {args.versions} versions  p50 {p50:.1f} ms   p95 {p95:.1f} ms  ({args.requests} requests)")
     print(f"storage                    Data.fs {unpacked / 2**20:.1f} MiB, "
           f"blobs {size_of(pathlib.Path(workdir) / 'blobs') / 2**20:.1f} MiB")
-    print(f"Data.fs growth per document {growth / filed / 1024:.1f} KiB  (filing and text layer, unpacked; "
-          f"{growth / 2**20:.1f} MiB for {filed} documents)")
-    print(f"live data after a pack     {live / filed / 1024:.1f} KiB per document  (Data.fs {live / 2**20:.1f} MiB)")
+    print(f"queues drained             {waited:.1f} s after the last text layer (search index, log)")
+    print(f"Data.fs growth per document {growth / filed / 1000:.2f} KB = {growth / filed / 1024:.2f} KiB  "
+          f"(filing, text layer, index queue and log, unpacked; {growth / 2**20:.1f} MiB for {filed} documents)")
+    print(f"live data after a pack     {live / filed / 1000:.2f} KB = {live / filed / 1024:.2f} KiB per document  "
+          f"(Data.fs {live / 2**20:.1f} MiB, with the {args.versions}-version dossier)")
     print(f"peak memory (RSS)          {peak_mb:.0f} MiB")
+    print("where the growth went (bench/growth.py, per document):")
+    print(table, end="")
 
 
 if __name__ == "__main__":

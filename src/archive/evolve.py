@@ -207,6 +207,17 @@ def _small_records(root, registry):
         log.entries = entries
 
 
+def _small_trees(root, registry):
+    """The containers' dossiers and the fixity index's records in small buckets (IndexTree):
+    a new dossier rewrites a bucket of 8 entries, not one of 30 (about 1 KB each,
+    bench/growth.py)."""
+    from .records.container import small
+    for kind in ("household", "unit"):
+        container = root.container(kind)
+        container._items = small(container._items)
+    root.fixity._entries = small(root.fixity._entries)
+
+
 def _disposition(root, registry, progress=None):
     """Disposition: the book of disposition dates, holds, appraisals and destruction lists."""
     from .disposition.book import fill
@@ -293,7 +304,7 @@ def _access_copies(root, registry, progress=None):
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
          _loan_book, _cluster, _sm3, _receipts, _small_records,
-         _disposition, _separated_duties, _subsidies, _batches, _access_copies]   # STEPS[n]: generation n to n + 1
+         _disposition, _separated_duties, _subsidies, _batches, _access_copies, _small_trees]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

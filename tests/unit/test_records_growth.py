@@ -96,3 +96,44 @@ def test_a_sharded_inbox_keeps_key_order_across_its_shards():
     assert inbox.pop(keys[0]) and not inbox.pop(keys[0]) and keys[0] not in inbox
     assert inbox.get(keys[1]) == str(keys[1])
     assert [k for k, _ in inbox.drain()] == sorted(keys[1:]) and len(inbox) == 0
+
+
+def test_immutable_records_pickle_by_position_and_old_pickles_still_load():
+    import pickle
+    from archive.records.intake import Check
+    when = __import__("datetime").datetime(2026, 1, 5, tzinfo=__import__("datetime").timezone.utc)
+    entry = DocEntry("D0001", 1, "ab" * 32, {"title": "申请表"}, True, "重复")
+    version = Version(3, when, "archivist", "说明", "filed", {"a": 1}, (entry,), details=(("x", "y"),))
+    for record in (entry, version, Check("format", True), Check("pages", False, "页数超过上限")):
+        data = pickle.dumps(record, 3)
+        assert pickle.loads(data) == record and b"file_no" not in data and b"detail" not in data
+    assert pickle.loads(pickle.dumps(DocEntry("D1", 1, "", {}), 3)).withdrawn is False
+    default = pickle.dumps(version, 3)
+    reduce_ = Version.__reduce__
+    del Version.__reduce__                                  # as pickled before: by field name
+    try:
+        by_name = pickle.dumps(version, 3)
+    finally:
+        Version.__reduce__ = reduce_
+    assert b"restored_from" in by_name and pickle.loads(by_name) == version
+    assert len(default) < len(by_name) - 80
+
+
+def test_a_dossier_fixity_record_stays_small_as_the_dossier_grows(tmp_path, registry):
+    uri = f"file://{tmp_path}/Data.fs?blobstorage_dir={tmp_path}/blobs"
+    with Opened(uri, registry) as session:
+        dossier = filing.create_dossier(session.root, registry, "household", household_input(), "archivist")
+        session.commit()
+        for n in range(11):
+            filing.file_document(dossier, registry, doc_fields(title=f"材料{n}"), make_pdf(f"材料 {n}"),
+                                 "a.pdf", "archivist")
+            session.commit()
+            sizes = [size for cls, size, again in last_transaction(f"{tmp_path}/Data.fs")
+                     if cls == "DossierFiles"]
+            assert max(sizes) < 600                          # 4 files at most in one record
+        entries = session.root.fixity.of("household", dossier.archive_no)
+        assert [e.doc_id for e in entries] == [f"D{n:04d}" for n in range(1, 12)]
+        assert entries[-1].sha256 == dossier.document("D0011").current_file.sha256
+        held = session.root.fixity._entries[("household", dossier.archive_no)]
+        assert [len(node.files) for node in held.chain()] == [4, 4, 3]
+        assert "PersistentList" not in {cls for cls, _, _ in last_transaction(f"{tmp_path}/Data.fs")}

@@ -20,7 +20,9 @@ from .version import flatten
 class IndexTree(OOBTree):
     """An OOBTree in small buckets (and small internal nodes): a new dossier is indexed by
     rewriting buckets of at most 8 entries, about 300 bytes, not the 30-entry buckets of a
-    plain OOBTree, about 1 KB each, in every listing index (bench/growth.py)."""
+    plain OOBTree, about 1 KB each, in every listing index (bench/growth.py). The
+    containers' dossiers by archive number and the fixity index's records are kept in
+    one too (evolve: ``_small_trees``)."""
     max_leaf_size = 8
     max_internal_size = 16
 
@@ -88,7 +90,7 @@ class DossierContainer(Persistent):
     def __init__(self, name, kind, index_paths):
         self.__name__, self.__parent__ = name, None
         self.kind = kind
-        self._items = OOBTree()
+        self._items = IndexTree()
         self._count = Length()
         self.indexes = OOBTree({p: FieldIndex(p) for p in set(index_paths) | set(ALWAYS)})
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .formats import inspect
+from .frozen import compact
 from .pdf import BOMB, InvalidDocument
 
 CATEGORIES = {   # 四性 (DA/T 70-2018)
@@ -42,6 +43,7 @@ NOT_REACHED = "未检测（前一项检测未通过）"
 FILE_CHECKS = ("format", "opens", "not_encrypted", "pages", "safe_content", "fixity")
 
 
+@compact
 @dataclass(frozen=True)
 class Check:
     """One intake check's result: which check, whether it passed, and why not."""

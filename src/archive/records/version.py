@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 
+from .frozen import compact
 
+
+@compact
 @dataclass(frozen=True)
 class DocEntry:
     """A document as it stood in one version."""
@@ -21,6 +24,7 @@ class DocEntry:
     reason: str = ""
 
 
+@compact
 @dataclass(frozen=True)
 class Version:
     """One immutable state of a dossier, with who, when and why."""
