@@ -227,7 +227,7 @@ def apply(root, registry, procedure, batch, credit_code, members, actor, when, c
     number = root.numbers.issue(registry.numbering["employer"], "employer",
                                 filing.fonds_of(registry, metadata), today.year)
     employer = EmployerDossier(number, metadata, actor, when, comment or f"单位集体申请（{batch.batch_id}）")
-    books.employers[number] = employer
+    root.employers.add(employer)   # indexed, logged, its fixity record made (records.container)
     batch.applications = batch.applications + (number,)
     _touch(root, batch, "apply", "单位集体申请", actor, when, f"{named[1]} 申请 {len(members)} 套",
            (("申请单位", f"{named[1]}（{number}）"), ("申请房源数", len(members))), employers=(number,))
