@@ -45,8 +45,9 @@ def narrowed(request) -> bool:
 
 def known_place(root, vocabularies):
     """A callable: whether a place is a jurisdiction code or an existing archive number."""
+    from ..records.container import find_dossier
     codes = vocabularies["jurisdictions"]
-    return lambda place: place in codes or place in root.households or place in root.units
+    return lambda place: place in codes or find_dossier(root, place) is not None
 
 
 class LocalRoleError(ValueError):
