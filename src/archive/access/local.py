@@ -33,7 +33,7 @@ NARROWED = frozenset({
     "api_dossiers", "api_worklist", "api_search", "api_audits", "api_audit", "api_audit_acks",
     "lotteries", "lottery_new", "lottery", "lottery_verify", "lottery_draw", "lottery_redraw",
     "lottery_approve", "api_lotteries", "api_lottery", "api_lottery_draw", "api_lottery_redraw",
-    "api_lottery_approve",
+    "api_lottery_approve", "employers", "api_employers",
 })
 
 

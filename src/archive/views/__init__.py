@@ -33,6 +33,7 @@ def includeme(config):
     r("batch_step", "/batches/{batch_id}/step")
     # an employer's dossier is the context (employers/ container): permissions, local roles
     employer = dict(traverse="/employers/{no}")
+    r("employers", "/employers")
     r("employer", "/employers/{no}", **employer)
     r("employer_documents", "/employers/{no}/documents", **employer)
     r("employer_file", "/employers/{no}/documents/{doc_id}", **employer)
@@ -103,6 +104,7 @@ def includeme(config):
     r("api_batches", "/api/batches")
     r("api_batch", "/api/batches/{batch_id}")
     r("api_batch_steps", "/api/batches/{batch_id}/steps")
+    r("api_employers", "/api/employers")
     r("api_employer", "/api/employers/{no}", **employer)
     r("api_employer_documents", "/api/employers/{no}/documents", **employer)
     r("api_dossiers", f"/api/{KIND}")

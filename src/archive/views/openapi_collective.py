@@ -81,6 +81,23 @@ SCHEMAS = {
 }
 
 TAGS = ["Collective applications"]
+
+
+def _query(name, description, schema):
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+# as views/collective.py reads them (page and per_page as every listing: views/base.py)
+EMPLOYER_LISTING = [
+    _query("page", "页码（从1开始）", {"type": "integer", "minimum": 1, "maximum": 10 ** 18 - 1, "default": 1}),
+    _query("per_page", "每页条数（1到100；超出范围的以422拒绝）",
+           {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    _query("sort", "排序字段", {"type": "string", "enum": ["archive_no", "name", "modified"], "default": "archive_no"}),
+    _query("order", "排序方向", {"type": "string", "enum": ["asc", "desc"], "default": "asc"}),
+    _query("jurisdiction", "按辖区筛选（等于；辖区代码）", {"type": "string", "pattern": PARAM_TEXT}),
+    _query("batch", "按批次筛选（等于；批次编号）", {"type": "string", "pattern": PARAM_TEXT}),
+    _query("applicant_type", "按单位类型筛选（等于）", {"type": "string", "enum": list(APPLICANTS)}),
+]
 OPERATIONS = {
     "api_batches": {
         "get": {"summary": "批次租赁方案（单位集体申请），新的在前", "tags": TAGS,
@@ -100,6 +117,17 @@ OPERATIONS = {
         "tags": TAGS,
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BatchStep")}}},
         "responses": {"200": _json(_ref("Batch"), "已办理"), **_errors(400, 401, 403, 404, 409, 422)}}},
+    "api_employers": {"get": {
+        "summary": "单位集体申请档案列表（局部角色只见其辖区的档案，总数亦然）", "tags": TAGS,
+        "parameters": EMPLOYER_LISTING,
+        "responses": {"200": _json({"type": "object", "properties": {
+            "total": {"type": "integer"}, "page": {"type": "integer"},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "sort": STR, "order": {"type": "string", "enum": ["asc", "desc"]},
+            "filters": {"type": "object", "additionalProperties": STR},
+            "items": {"type": "array", "items": {"allOf": [_ref("EmployerSummary"), {"type": "object", "properties": {
+                "batch": STR, "jurisdiction": STR, "modified": {"type": "string", "format": "date-time"}}}]}}}}),
+            **_errors(401, 403, 422)}}},
     "api_employer": {"get": {"summary": "单位集体申请档案：名册、文件、版本", "tags": TAGS,
                              "responses": {"200": _json(_ref("EmployerDossier")), **_errors(401, 403, 404)}}},
     "api_employer_documents": {"post": {
