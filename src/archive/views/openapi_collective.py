@@ -5,14 +5,20 @@ from __future__ import annotations
 from ..workflow.collective.batch import STATES
 from ..workflow.collective.quota import AGREED, METHODS
 from ..workflow.collective.rules import APPLICANTS
-from .openapi_text import PARAM_TEXT, TEXT
+from ..workflow.collective.steps import MAX_MEMBERS, PLAN_FIELDS
+from .openapi_text import NOT_BLANK, PARAM_TEXT, TEXT
 from .openapi_text import ref as _ref, errors as _errors, json_answer as _json
 
 STR = {"type": "string"}
 TEXT_FIELD = {"type": "string", "maxLength": 2000, "pattern": TEXT}
 DATE = {"type": ["string", "null"], "format": "date"}
 NUMBERS = {"type": "array", "items": {"type": "string", "maxLength": 64, "pattern": PARAM_TEXT},
-           "minItems": 1, "maxItems": 500}
+           "minItems": 1, "maxItems": MAX_MEMBERS, "uniqueItems": True}
+
+
+def _required_text(limit):
+    """A required text as steps._text takes it: at most ``limit`` characters, not blank."""
+    return {"type": "string", "minLength": 1, "maxLength": limit, "pattern": NOT_BLANK}
 PATH_PARAMS = {
     "batch_id": {"name": "batch_id", "in": "path", "required": True, "description": "批次编号（如 PC-XM-2026-001）",
                  "schema": {"type": "string", "maxLength": 64, "pattern": PARAM_TEXT}},
@@ -53,18 +59,21 @@ SCHEMAS = {
         "employer": _ref("EmployerSummary")}}]},
     "BatchInput": {"type": "object", "required": ["jurisdiction", "title", "units", "employers",
                                                   "opens_on", "closes_on"], "properties": {
-        "jurisdiction": STR, "title": TEXT_FIELD, "units": NUMBERS,
+        "jurisdiction": STR, "title": _required_text(200), "units": NUMBERS,
         "employers": {"type": "array", "minItems": 1, "maxItems": 500, "items": {
             "type": "object", "required": ["credit_code", "name"], "properties": {
                 "credit_code": {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{18}$",
                                 "description": "统一社会信用代码（GB 32100-2015，校验位）"},
-                "name": TEXT_FIELD, "type": {"type": "string", "enum": list(APPLICANTS)}}}},
+                "name": _required_text(100), "type": {"type": "string", "enum": list(APPLICANTS)}}}},
         "opens_on": {"type": "string", "format": "date"}, "closes_on": {"type": "string", "format": "date"},
-        "plan": {"type": "object", "additionalProperties": TEXT_FIELD}}},
+        "plan": {"type": "object", "description": "方案内容：" + "、".join(f"{k}（{v}）" for k, v in PLAN_FIELDS.items()),
+                 "propertyNames": {"enum": list(PLAN_FIELDS)},
+                 "additionalProperties": {"type": "string", "maxLength": 500, "pattern": TEXT}}}},
     "BatchStep": {"type": "object", "required": ["step"], "description": STEP_FIELDS, "properties": {
         "step": {"type": "string", "enum": ["apply", "close", "review", "publicity", "propose", "agree",
                                            "announce", "decide", "report"]},
-        "credit_code": STR, "members": NUMBERS, "contact": TEXT_FIELD, "comment": TEXT_FIELD,
+        "credit_code": STR, "members": NUMBERS, "contact": {"type": "string", "maxLength": 100, "pattern": TEXT},
+        "comment": TEXT_FIELD,
         "employer": STR, "approved": {"type": "array", "items": STR},
         "refused": {"type": "object", "additionalProperties": TEXT_FIELD},
         "late_reason": TEXT_FIELD, "starts_on": {"type": "string", "format": "date"},
