@@ -199,6 +199,8 @@ def employer_page_of(request, per_page):
         errors["sort"] = f"排序字段：应为 {'、'.join(EMPLOYER_SORTS)}"
     if order not in ("asc", "desc"):
         errors["order"] = "排序方向：应为 asc 或 desc"
+    if request.params.get("applicant_type") and request.params["applicant_type"] not in APPLICANTS:
+        errors["applicant_type"] = f"单位类型：应为 {'、'.join(APPLICANTS)}"
     if errors:
         raise ValidationFailed(errors)
     filters = {name: request.params[name] for name in EMPLOYER_FILTERS if request.params.get(name)}
