@@ -297,7 +297,8 @@ def _employers(root, registry, report=None):
 
     Reindex: the moved dossiers are queued for the search index (the worker indexes them
     after the upgrade commits; ``archive reindex`` or ``archive index-check --fix`` does it
-    at once); their versions were logged when made and are not logged again."""
+    at once), their documents' files for the text layer the step never read; their versions
+    were logged when made and are not logged again."""
     from BTrees.OOBTree import OOBTree
 
     from .records.container import DossierContainer, listing_paths
@@ -314,6 +315,9 @@ def _employers(root, registry, report=None):
             if no not in root.employers:
                 root.employers.place(dossier)
                 moved += 1
+                for doc in dossier.documents.values():   # filed then without a text layer read
+                    if doc.current_file is not None and doc.current_file.text_status == "pending":
+                        root.text_queue.add(doc.current_file, dossier)
         root.batches.employers = root.employers
     if moved and report is not None:
         report(f"单位集体申请档案：{moved} 卷移入 employers/，已排队重建检索索引")

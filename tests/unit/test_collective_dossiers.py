@@ -260,6 +260,7 @@ def test_evolve_moves_employers_kept_with_the_batches_into_their_container(regis
     del root.employers
     root.fixity.forget("employer", no)
     root.index_queue = type(root.index_queue)()
+    root.text_queue = type(root.text_queue)()
     root.generation = evolve.CURRENT - 1
     said = []
     assert evolve.upgrade(root, registry, report=said.append) == 1
@@ -268,4 +269,5 @@ def test_evolve_moves_employers_kept_with_the_batches_into_their_container(regis
     assert len(employer.versions) == versions and len(root.log) == logged     # nothing re-recorded
     assert len(root.fixity.of("employer", no)) == 4
     assert f"employer/{no}" in root.index_queue and "1 卷" in said[0]
+    assert len(root.text_queue) == 4      # the text of its four documents, read after the upgrade
     assert root.employers.query({"jurisdiction": "xiamen"})[0] == 1
