@@ -197,6 +197,33 @@ def household_input(name="张三", seq=11, **extra):
     return data
 
 
+def employer_dossier(root, registry, procedure, when=None, name="厦门鹭江智能科技有限公司",
+                     first17="91350206MA2Y8K3P7", members=2, seq=60, documents=True):
+    """A Xiamen batch plan with one unit and ``members`` households, and the employer's
+    collective application (单位集体申请档案, XM-DW-…) with its four documents, made today
+    (or ``when``) through the model's steps; returns the EmployerDossier."""
+    from archive.records import filing
+    from archive.workflow.collective import steps
+    when = when or dt.datetime.now(dt.timezone.utc)
+    today = procedure.today(when)
+    xm = dict(jurisdiction="xiamen", district="湖里区", address="厦门市湖里区枋钟路1号")
+    unit = filing.create_dossier(root, registry, "unit", unit_input(unit_no=f"9{seq}", **xm),
+                                 "archivist", when=when)
+    households = [filing.create_dossier(root, registry, "household", household_input(
+        name=f"职工{seq + i}", seq=seq + 2 * i, hukou_district="湖里区", **xm), "archivist",
+        when=when).archive_no for i in range(members)]
+    code = first17 + steps.credit_check_char(first17)
+    batch = steps.publish(root, registry, procedure, "xiamen", f"{name}人才公寓批次", [unit.archive_no],
+                          [{"credit_code": code, "name": name, "type": "employer"}], today.isoformat(),
+                          (today + dt.timedelta(days=10)).isoformat(), "reviewer", when)
+    employer = steps.apply(root, registry, procedure, batch, code, households, "archivist", when)
+    for doc_type in ("collective_application", "staff_roster", "employer_license", "employer_pledge") \
+            if documents else ():
+        steps.file_document(root, registry, employer, doc_type, f"{name} {doc_type}",
+                            make_pdf(f"{name} 单位集体申请材料 {doc_type}"), f"{doc_type}.pdf", "archivist", when)
+    return employer
+
+
 def unit_input(**extra):
     data = {"project": "丽华新村公租房", "building": "3", "unit_no": "502",
             "address": "常州市天宁区丽华北路12号", "jurisdiction": "changzhou",

@@ -301,10 +301,44 @@ def _access_copies(root, registry, progress=None):
             progress(n, len(dossiers))
 
 
+def _employers(root, registry, report=None):
+    """单位集体申请档案 become dossiers like the others: the employers' dossiers kept beside the
+    batch plans move to the root's employers/ container (listing indexes, the search index's
+    queue, the fixity index, disposition dates), which the batch book then reads.
+
+    Reindex: the moved dossiers are queued for the search index (the worker indexes them
+    after the upgrade commits; ``archive reindex`` or ``archive index-check --fix`` does it
+    at once), their documents' files for the text layer the step never read; their versions
+    were logged when made and are not logged again."""
+    from BTrees.OOBTree import OOBTree
+
+    from .records.container import DossierContainer, listing_paths
+    from .workflow.collective.batch import BatchBook
+    if getattr(root, "employers", None) is None:
+        root.employers = DossierContainer("employers", "employer", listing_paths(registry, "employer"))
+        root.employers.__parent__ = root
+    if getattr(root, "batches", None) is None:
+        root.batches = BatchBook(root.employers)
+    kept = root.batches.employers
+    moved = 0
+    if kept is not root.employers:
+        for no, dossier in list(kept.items()) if isinstance(kept, OOBTree) else ():
+            if no not in root.employers:
+                root.employers.place(dossier)
+                moved += 1
+                for doc in dossier.documents.values():   # filed then without a text layer read
+                    if doc.current_file is not None and doc.current_file.text_status == "pending":
+                        root.text_queue.add(doc.current_file, dossier)
+        root.batches.employers = root.employers
+    if moved and report is not None:
+        report(f"单位集体申请档案：{moved} 卷移入 employers/，已排队重建检索索引")
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
          _loan_book, _cluster, _sm3, _receipts, _small_records,
-         _disposition, _separated_duties, _subsidies, _batches, _access_copies, _small_trees]   # STEPS[n]: generation n to n + 1
+         _disposition, _separated_duties, _subsidies, _batches, _access_copies,
+         _small_trees, _employers]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

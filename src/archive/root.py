@@ -9,7 +9,7 @@ from persistent import Persistent
 
 from .audit.runs import AuditBook
 from .access.auditlog import AuditLog
-from .records.container import DossierContainer, listing_paths
+from .records.container import CONTAINERS, DossierContainer, listing_paths
 from .workflow.credit import CreditRecord
 from .custody.loans import LoanBook
 from .records.fixity import FixityIndex
@@ -39,6 +39,8 @@ class ArchiveRoot(Persistent):
     def __init__(self, registry):
         self.households = DossierContainer("households", "household", listing_paths(registry, "household"))
         self.units = DossierContainer("units", "unit", listing_paths(registry, "unit"))
+        # 单位集体申请档案 (厦门): employers' dossiers, made by a batch's application step
+        self.employers = DossierContainer("employers", "employer", listing_paths(registry, "employer"))
         self.users = Users()
         self.numbers = ArchiveNumbers()
         self.log = AuditLog()
@@ -56,18 +58,18 @@ class ArchiveRoot(Persistent):
         cluster_state(self)
         self.receipts = ReceiptBook()     # hand-over packages received (archive.exchange)
         self.disposition = DispositionBook()   # 鉴定与处置: dates, holds, appraisals, destruction
-        self.batches = BatchBook()     # 单位集体申请: batch plans and employers' dossiers
-        for child in (self.households, self.units, self.users, self.log):
+        self.batches = BatchBook(self.employers)   # 单位集体申请: batch plans (reads employers/)
+        for child in (self.households, self.units, self.employers, self.users, self.log):
             child.__parent__ = self
         self.generation = 0
 
     def __getitem__(self, name):
-        if name in ("households", "units", "users", "log"):
+        if name in ("households", "units", "employers", "users", "log"):
             return getattr(self, name)
         raise KeyError(name)
 
     def container(self, kind) -> DossierContainer:
-        return {"household": self.households, "unit": self.units}[kind]
+        return getattr(self, CONTAINERS[kind])
 
 
 def bootstrap(zodb_root, registry):

@@ -78,9 +78,13 @@ def test_every_api_route_answers_an_undeclared_method_with_405(app, client, user
     headers = {"Authorization": f"Bearer {users['archivist']}"}
     existing = {kind: client.post_json(f"/api/{kind}", body, headers=headers).json["archive_no"]
                 for kind, body in (("households", household_input()), ("units", unit_input()))}
+    from conftest import Store, employer_dossier
+    with Store(app) as root:    # an employer's dossier is the context of /api/employers/{no}
+        existing["employers"] = employer_dossier(root, app.registry.archive_schemas,
+                                                 app.registry.archive_procedure).archive_no
     for path, item in doc["paths"].items():
         methods = {m.upper() for m in item if m != "parameters"}
-        kind = "units" if path.startswith("/api/units/") else "households"
+        kind = next((k for k in existing if path.startswith(f"/api/{k}/")), "households")
         names = {"no": existing[kind], "n": "1", "run_id": "1", "doc": "D0001", "lottery_id": "X",
                  "code": "X", "number": "1",
                  "loan_id": "X", "list_no": "1", "hold": "H00001", "appraisal": "1",

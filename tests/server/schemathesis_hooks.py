@@ -83,7 +83,10 @@ def _pick(values, seed):
 
 
 def _kind(path):
-    return "units" if path.startswith("/api/units/") else "households"
+    for kind in ("units", "employers"):
+        if path.startswith(f"/api/{kind}/"):
+            return kind
+    return "households"
 
 
 def _existing_path_parameters(case):
@@ -103,6 +106,8 @@ def _existing_path_parameters(case):
             new["n"] = 1 + new["n"] % count
     if "run_id" in new and isinstance(new["run_id"], int) and new["run_id"] >= 1:
         new["run_id"] = _pick(FIXTURES.get("audits", []), params) or new["run_id"]
+    if "batch_id" in new:   # 单位集体申请: the harness's 厦门 batch
+        new["batch_id"] = _pick(FIXTURES.get("batches", []), params) or new["batch_id"]
     if "lottery_id" in new:
         new["lottery_id"] = _pick(FIXTURES.get("lotteries", []), params) or new["lottery_id"]
     if "code" in new:   # custody: a storage place, a stock-take
@@ -233,6 +238,40 @@ def _positive_references(case, body):
         _satisfy_household_rules(body)
     if path == "/api/loans" and method == "POST":
         _existing_loan_items(body)
+    if path == "/api/batches" and method == "POST":
+        _spare_batch(body)
+    if path == "/api/batches/{batch_id}/steps" and _pick((True, False), body):
+        _an_application(case, body)
+
+
+def _spare_batch(body):
+    """A batch plan the server can publish: 厦门, a spare unit of the harness's, employers
+    with valid credit codes (each once), and a closing day no earlier than the opening one."""
+    spare = FIXTURES.get("collective", {})
+    body["jurisdiction"] = "xiamen"
+    if isinstance(body.get("units"), list) and spare.get("units"):
+        body["units"] = [_pick(spare["units"], body)]
+    employers = [e for e in body.get("employers") or () if isinstance(e, dict)]
+    if employers and spare.get("new_codes"):
+        start = int(hashlib.sha256(repr(body).encode()).hexdigest(), 16) % len(spare["new_codes"])
+        for k, employer in enumerate(employers[:len(spare["new_codes"])]):
+            employer["credit_code"] = spare["new_codes"][(start + k) % len(spare["new_codes"])]
+        body["employers"] = employers[:len(spare["new_codes"])]
+    days = [body.get("opens_on"), body.get("closes_on")]
+    if all(isinstance(d, str) for d in days) and days[0] > days[1]:
+        body["opens_on"], body["closes_on"] = days[1], days[0]
+
+
+def _an_application(case, body):
+    """Half the positive steps are an application to the harness's open batch by an employer
+    its plan names, for a spare 厦门 household (one taken earlier in the run is a 409)."""
+    spare = FIXTURES.get("collective", {})
+    if not spare.get("codes") or not FIXTURES.get("batches"):
+        return
+    case.path_parameters = {**(case.path_parameters or {}), "batch_id": FIXTURES["batches"][0]}
+    body.clear()
+    body.update(step="apply", credit_code=_pick(spare["codes"], ("code", repr(case.body))),
+                members=[_pick(spare["households"], ("member", repr(case.body)))])
 
 
 def _existing_loan_items(body):

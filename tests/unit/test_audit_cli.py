@@ -23,7 +23,7 @@ def test_audit_prints_a_table_and_exits_1_on_critical_findings(archive, city, tm
     report = tmp_path / "report.csv"
     status, out, err = archive("audit", "--csv", str(report))
     assert status == 1                                   # the demo's double let is critical
-    assert "一套多租" in out and "严重｜" in out and "检查档案 67 份" in out   # 50 of the city, 17 of its collective batch
+    assert "一套多租" in out and "严重｜" in out and "检查档案 70 份" in out   # 50 of the city, 17 of its collective batch, its 3 employers
     assert "[##############################]" in err and "50/" in err
     assert report.read_bytes().startswith("\ufeff审计编号".encode("utf-8"))
     with store(city) as root:

@@ -36,7 +36,7 @@ def _edit(path, old, new):
 
 # -- loading ------------------------------------------------------------------------------
 def test_real_schemas_load_with_all_kinds(registry):
-    assert set(registry.kinds) == {"household", "unit", "document"}
+    assert set(registry.kinds) == {"household", "unit", "employer", "document"}
 
 
 def test_vocabulary_terms_keep_their_extra_attributes(registry):

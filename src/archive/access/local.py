@@ -33,7 +33,7 @@ NARROWED = frozenset({
     "api_dossiers", "api_worklist", "api_search", "api_audits", "api_audit", "api_audit_acks",
     "lotteries", "lottery_new", "lottery", "lottery_verify", "lottery_draw", "lottery_redraw",
     "lottery_approve", "api_lotteries", "api_lottery", "api_lottery_draw", "api_lottery_redraw",
-    "api_lottery_approve",
+    "api_lottery_approve", "employers", "api_employers",
 })
 
 
@@ -45,8 +45,9 @@ def narrowed(request) -> bool:
 
 def known_place(root, vocabularies):
     """A callable: whether a place is a jurisdiction code or an existing archive number."""
+    from ..records.container import find_dossier
     codes = vocabularies["jurisdictions"]
-    return lambda place: place in codes or place in root.households or place in root.units
+    return lambda place: place in codes or find_dossier(root, place) is not None
 
 
 class LocalRoleError(ValueError):

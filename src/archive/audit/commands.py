@@ -35,6 +35,7 @@ def register(commands):
 def audit_command(session, args):
     from .report import as_csv, as_pdf
     from .runner import run_audit
+    from ..records.container import containers
     if args.list:
         for rule in RULES.values():
             print(f"{rule.id:20} {title_of(SEVERITIES, rule.severity)}  {title_of(CATEGORIES, rule.category)}  "
@@ -44,7 +45,7 @@ def audit_command(session, args):
     procedure = session.procedure
     run = root.audits.new_run(ACTOR, _dt.datetime.now(_dt.timezone.utc), "cli", args.rules)
     print(f"第 {run.run_id} 次完整性审计：{len(run.rules)} 条规则，"
-          f"{len(root.households) + len(root.units)} 份档案", file=sys.stderr)
+          f"{sum(len(c) for c in containers(root))} 份档案", file=sys.stderr)
     run_audit(root, run, procedure, session.registry, search_index=session.search_index,
               progress=ProgressBar(sys.stderr))
     session.commit()

@@ -73,7 +73,7 @@ def as_pdf(book, run, local_when, office="公共租赁住房档案室") -> bytes
              p(f"审计编号：第 {run.run_id} 次　发起人：{run.actor}　"
                f"开始：{local_when(run.started)}　完成：{local_when(run.finished)}", lead),
              p(f"检查档案 {counts.get('dossiers', 0)} 份（住户 {counts.get('households', 0)}，"
-               f"房源 {counts.get('units', 0)}），文件 {counts.get('documents', 0)} 件、"
+               f"房源 {counts.get('units', 0)}，单位 {counts.get('employers', 0)}），文件 {counts.get('documents', 0)} 件、"
                f"存储文件 {counts.get('files', 0)} 个（{counts.get('bytes', 0) / 1048576:.1f} MB），"
                f"历史版本 {counts.get('versions', 0)} 个，审计日志 {counts.get('log_entries', 0)} 条。", lead)]
     severity = run.by_severity()

@@ -18,6 +18,9 @@ from ..access.auditlog import STALE_SECONDS
 from ..workflow.credit import reason_title
 from ..schema.idnumber import mask as mask_id
 from ..workflow import guards
+from ..records.container import KINDS
+
+PROCEDURE_KINDS = ("household", "unit")   # the dossiers a procedure (workflows/*.yaml) moves
 
 SEVERITIES = {   # most serious first
     "critical": ("严重", "Critical"),
@@ -47,7 +50,7 @@ class Finding:
     severity: str
     message: str
     dossier: str = ""
-    kind: str = ""          # household | unit | "" (the archive as a whole)
+    kind: str = ""          # household | unit | employer | "" (the archive as a whole)
     subject: str = ""
 
     @property
@@ -65,6 +68,9 @@ class Rule:
     titles: tuple           # (zh, en)
     descriptions: tuple     # (zh, en)
     check: object
+    # the dossier kinds a dossier rule reads: the procedure's rules know households and
+    # units; the record's own (versions, stubs) every kind (records.container.KINDS)
+    kinds: tuple = PROCEDURE_KINDS
 
     def title(self, locale="zh"):
         return self.titles[1] if locale == "en" else self.titles[0]
@@ -81,12 +87,12 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(id, severity, category, scope, titles, descriptions):
+def rule(id, severity, category, scope, titles, descriptions, kinds=PROCEDURE_KINDS):
     """Register a rule function under its id (the order of registration is report order)."""
     assert severity in SEVERITIES and category in CATEGORIES and scope in ("file", "dossier", "archive")
 
     def register(check):
-        RULES[id] = Rule(id, severity, category, scope, titles, descriptions, check)
+        RULES[id] = Rule(id, severity, category, scope, titles, descriptions, check, tuple(kinds))
         return check
     return register
 
@@ -131,7 +137,8 @@ def usability(rule, ctx, dossier, stored):
 @rule("manifest", "critical", "authenticity", "dossier",
       ("版本记录与文件一致", "Versions match the files"),
       ("每个历史版本记录的文件及其SHA-256都确实存在于档案中（元数据记录的位置即内容所在）。",
-       "Every version's record of a document points at a stored file with the recorded SHA-256."))
+       "Every version's record of a document points at a stored file with the recorded SHA-256."),
+      kinds=KINDS)
 def manifest(rule, ctx, dossier):
     stored = ctx.stored_files(dossier)
     seen = _destroyed(dossier)   # a stub's files went by a destruction list, recorded there
@@ -180,6 +187,28 @@ def completeness(rule, ctx, dossier):
                            ",".join(sorted(missing)))
 
 
+@rule("collective_documents", "major", "integrity", "dossier",
+      ("单位申请材料齐全", "Employer's application documents"),
+      ("受理截止后，单位集体申请档案仍存有所属辖区规定的全部申请材料（申请表、名册、登记证明、承诺书），未撤出。",
+       "Once its batch has closed, an employer's dossier still holds every application document its "
+       "city requires (form, roster, registration, pledge), none withdrawn."),
+      kinds=("employer",))
+def collective_documents(rule, ctx, dossier):
+    rules = ctx.procedure.workflows.collective.get(dossier.metadata.get("jurisdiction"))
+    batch = ctx.root.batches.get(dossier.metadata.get("batch"))
+    if rules is None or batch is None or batch.state == "open" \
+            or getattr(dossier, "destruction", None) is not None:
+        return   # still being put together while the batch is open; a stub is what it is
+    history = ctx.history(dossier)
+    present = {d.metadata.get("doc_type") for d in (history[-1].manifest if history else ())
+               if not d.withdrawn}
+    missing = [c for c in rules.required_documents if c not in present]
+    if missing:
+        vocab = ctx.schemas.vocabularies["document_types"]
+        yield rule.finding(f"单位申请材料缺失：{'、'.join(vocab.title(c) for c in missing)}（批次 {batch.batch_id}）",
+                           dossier, ",".join(sorted(missing)))
+
+
 def _destroyed(dossier) -> set:
     """(doc_id, file_no, sha256) of the files a destruction list destroyed (a stub's record)."""
     record = getattr(dossier, "destruction", None)
@@ -193,7 +222,8 @@ def _destroyed(dossier) -> set:
       ("销毁存根", "Destruction stubs"),
       ("已按销毁清册销毁的档案不再有任何文件（文件版本和固化信息登记均已清除），且存根记录了每个被销毁文件的SHA-256。",
        "A dossier destroyed by a destruction list holds no file any more (no revision, no fixity entry) "
-       "and its stub records the SHA-256 of every destroyed file."))
+       "and its stub records the SHA-256 of every destroyed file."),
+      kinds=KINDS)
 def stub(rule, ctx, dossier):
     record = getattr(dossier, "destruction", None)
     if record is None:
@@ -517,5 +547,5 @@ def search_index(rule, ctx):
 
 def _index_finding(rule, key, message):
     kind, _, no = key.partition("/")
-    return Finding(rule.id, rule.severity, message, no, kind if kind in ("household", "unit") else "", key)
+    return Finding(rule.id, rule.severity, message, no, kind if kind in KINDS else "", key)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import time
 
+from ..records.container import containers
 from .files import FileReader
 from .rules import RULES, Finding
 
@@ -26,8 +27,8 @@ class AuditContext:
         self.now = now
         self.today = procedure.today(now)
         self.search_index = search_index
-        self.counts = {"dossiers": 0, "households": 0, "units": 0, "documents": 0, "files": 0,
-                       "bytes": 0, "versions": 0}
+        self.counts = {"dossiers": 0, "households": 0, "units": 0, "employers": 0, "documents": 0,
+                       "files": 0, "bytes": 0, "versions": 0}
         self.people = {}          # ID number -> archive numbers of active households
         self._history = (None, None)
         self.lease_states = {k: _lease_states(procedure.workflows[k]) for k in ("household", "unit")}
@@ -94,12 +95,14 @@ def run_audit(root, run, procedure, schemas, now=None, search_index=None, progre
     started = clock()
     files = len(root.fixity) if by_scope["file"] else 0
     walk = bool(by_scope["dossier"]) or any(r.id in WALKED for r in by_scope["archive"])
-    total = (len(root.households) + len(root.units) if walk else 0) + files
+    walked = containers(root) if walk else []
+    total = sum(len(c) for c in walked) + files
     run.progress = (0, total)
     done = 0
-    for kind in ("household", "unit") if walk else ():
-        for dossier in root.container(kind).values():
-            findings.extend(_dossier(ctx, dossier, by_scope["dossier"]))
+    for container in walked:
+        kind, rules = container.kind, [r for r in by_scope["dossier"] if container.kind in r.kinds]
+        for dossier in container.values():
+            findings.extend(_dossier(ctx, dossier, rules))
             ctx.counts["dossiers"] += 1
             ctx.counts[kind + "s"] += 1
             done += 1

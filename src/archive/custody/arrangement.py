@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from ..records.container import KINDS, every_dossier
+
 CARRIER_DEFAULT = "electronic"   # a document filed without saying has only its electronic file
 DIGITIZATION = {  # code: (zh, en)
     "born_digital": ("原生电子文件", "Born digital"),
@@ -97,7 +99,7 @@ def compile_rules(schemas, path=None) -> Rules:
                                    f"vocabularies.yaml ({sorted(known)})")
         if years is not None and (not isinstance(years, int) or years <= 0):
             raise ArrangementError(f"{path}: periods.{code}: years must be a positive whole number or null")
-    for where, mapping, names in (("defaults", data.get("defaults") or {}, ("household", "unit")),
+    for where, mapping, names in (("defaults", data.get("defaults") or {}, KINDS),
                                   ("document_types", data.get("document_types") or {},
                                    vocab["document_types"].codes())):
         for name, code in mapping.items():
@@ -108,7 +110,7 @@ def compile_rules(schemas, path=None) -> Rules:
                 raise ArrangementError(f"{path}: {where}.{name}: unknown retention period {code!r} "
                                        f"(known: {sorted(periods)})")
     defaults = data.get("defaults") or {}
-    for kind in ("household", "unit"):
+    for kind in KINDS:
         if kind not in defaults:
             raise ArrangementError(f"{path}: defaults.{kind}: every dossier kind needs a default period")
     fonds = {t.code: (t.extra.get("fonds", t.code.upper()),
@@ -202,7 +204,7 @@ def number_items(root, progress=None) -> int:
 
     A dossier's documents already numbered keep theirs; the rest follow in the order they
     were filed (first file's time, then document id); returns how many were numbered."""
-    dossiers = [d for kind in ("household", "unit") for d in root.container(kind).values()]
+    dossiers = list(every_dossier(root))
     numbered = 0
     for done, dossier in enumerate(dossiers, 1):
         docs = sorted(dossier.documents.values(), key=_filing_order)

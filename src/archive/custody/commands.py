@@ -10,6 +10,7 @@ import datetime as _dt
 import pathlib
 import sys
 
+from ..records.container import every_dossier
 from ..workers.progress import ProgressBar
 
 ACTOR = "cli"
@@ -39,8 +40,8 @@ def city_code(vocabulary, city) -> str:
 
 
 def dossiers_of(root, city, year) -> list:
-    """Household and unit dossiers of the city opened in ``year``, by archive number."""
-    return [d for kind in ("household", "unit") for d in root.container(kind).values()
+    """Every dossier of the city (households, units, employers) opened in ``year``."""
+    return [d for d in every_dossier(root)
             if (d.metadata or {}).get("jurisdiction") == city and d.created.year == year]
 
 

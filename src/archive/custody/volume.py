@@ -41,6 +41,8 @@ def volume_title(dossier) -> str:
     """案卷题名: whose dossier, and which kind."""
     if dossier.kind == "household":
         return f"{dossier.title}户 住房保障对象档案"
+    if dossier.kind == "employer":
+        return f"{dossier.title} 单位集体申请档案（{dossier.metadata.get('batch', '')}）"
     return f"{dossier.title} 房源档案"
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import bagit
 
 from ..custody.arrangement import item_no
+from ..records.container import every_dossier, find_dossier
 from ..records.formats import EXTENSIONS
 from ..records.history import timeline
 from . import codec
@@ -81,18 +82,17 @@ def select(root, archive_nos=(), city=None, year=None) -> list:
     opened in a year; an unknown 档号 or an empty choice is refused, naming it."""
     chosen = []
     for number in archive_nos:
-        dossier = root.households.get(number) or root.units.get(number)
+        dossier = find_dossier(root, number)
         if dossier is None:
             raise ExportError(f"档号 {number} 不存在")
         chosen.append(dossier)
     if city or year:
-        for kind in ("household", "unit"):
-            for dossier in root.container(kind).values():
-                if city and dossier.metadata.get("jurisdiction") != city:
-                    continue
-                if year and dossier.created.year != int(year):
-                    continue
-                chosen.append(dossier)
+        for dossier in every_dossier(root):
+            if city and dossier.metadata.get("jurisdiction") != city:
+                continue
+            if year and dossier.created.year != int(year):
+                continue
+            chosen.append(dossier)
     chosen = list({d.archive_no: d for d in chosen}.values())
     if not chosen:
         raise ExportError("没有符合条件的档案可以移交")

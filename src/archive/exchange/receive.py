@@ -27,6 +27,7 @@ import bagit
 from ..records import intake
 from ..records.pdf import digests as digests_of
 from ..records.document import Document, FileRevision
+from ..records.container import find_dossier
 from ..records.dossier import KINDS
 from ..records.filing import ValidationFailed, check_document_type, max_pages, validate
 from ..records.version import DocEntry, Version
@@ -193,7 +194,7 @@ def _dossier_checks(root, registry, record, versions, patterns):
     if kind not in KINDS:
         return (intake.Check("metadata_valid", False, f"未知的档案类别“{kind}”"),)
     checks = [intake.archive_no_check(number, patterns.get(kind) or registry.numbering[kind])]
-    if number in root.households or number in root.units:
+    if find_dossier(root, number) is not None:
         checks.append(intake.Check("archive_no", False, f"档号 {number} 在本档案库中已存在"))
     when = codec.when(versions[-1]["when"]).date() if versions else None
     problems = {}

@@ -81,11 +81,16 @@ class FieldIndex(Persistent):
 
 
 _MISSING = object()
+# Every kind of dossier and the root attribute holding its container: 一户一档, 一套一档 and
+# the employers' collective applications (单位集体申请档案, 厦门). Whatever walks "every
+# dossier" (search, audits, binding, hand-over packages, jurisdiction filters) reads this.
+CONTAINERS = {"household": "households", "unit": "units", "employer": "employers"}
+KINDS = tuple(CONTAINERS)
 ALWAYS = ("modified", "state", "due")   # indexed for every kind: listings, worklists
 
 
 class DossierContainer(Persistent):
-    """households/ or units/: dossiers by archive number, with listing indexes."""
+    """households/, units/ or employers/: dossiers by archive number, with listing indexes."""
 
     def __init__(self, name, kind, index_paths):
         self.__name__, self.__parent__ = name, None
@@ -125,6 +130,21 @@ class DossierContainer(Persistent):
         fixity = getattr(self.__parent__, "fixity", None)
         if fixity is not None:
             fixity.record_dossier(dossier)   # its record, and files filed before it joined
+        return dossier
+
+    def place(self, dossier):
+        """Place a dossier kept elsewhere before (evolve): indexed and given its fixity
+        record like ``add``, but not logged again, its versions having been logged already."""
+        key = dossier.archive_no
+        if key in self._items:
+            raise KeyError(f"档号 {key} 已存在")
+        dossier.__parent__ = self
+        self._items[key] = dossier
+        self._count.change(1)
+        self.reindex(dossier)
+        fixity = getattr(self.__parent__, "fixity", None)
+        if fixity is not None:
+            fixity.record_dossier(dossier)
         return dossier
 
     def logged(self, dossier, version):
@@ -191,6 +211,32 @@ class DossierContainer(Persistent):
         """The ``limit`` dossiers changed last, newest first (the home page)."""
         keys = itertools.islice(self._ordered_keys(within, "modified", True), limit)
         return [self._items[k] for k in keys]
+
+
+def containers(root, kinds=KINDS) -> list:
+    """Every dossier container of the archive, in ``KINDS`` order (those a store being
+    upgraded already has: evolve steps older than a kind's container walk it too)."""
+    found = (getattr(root, CONTAINERS[kind], None) for kind in kinds)
+    return [c for c in found if c is not None]
+
+
+def every_dossier(root, kinds=KINDS):
+    """Every dossier of the archive (of ``kinds``), container by container: the one walk the
+    concerns that see the whole archive share, so a new kind of dossier is seen by all."""
+    for container in containers(root, kinds):
+        yield from container.values()
+
+
+def find_dossier(root, archive_no, kinds=KINDS):
+    """The dossier with this 档号 in any container, or None (numbers never repeat across
+    kinds: each kind has its own pattern, schemas/archive_numbers.yaml)."""
+    if not isinstance(archive_no, str):
+        return None
+    for container in containers(root, kinds):
+        dossier = container.get(archive_no)
+        if dossier is not None:
+            return dossier
+    return None
 
 
 def listing_paths(registry, kind):

@@ -409,8 +409,9 @@ class EmployerDossier(Dossier):
     (申请表, 名册, 登记证明, 承诺书, the quota decision) and versions. Each member household
     keeps its own household dossier (一户一档), linked by archive number both ways.
 
-    Kept with its batch (archive.workflow.collective), not in a dossier container: the
-    listings, search and audits of households and units do not count it."""
+    Kept in the root's employers/ container like the other kinds (records.container.KINDS),
+    so search, listings, audits, binding, hand-over packages and jurisdiction filters treat
+    it as they treat a household's or a unit's; its batch reads it from there."""
 
     kind = "employer"
 
@@ -419,4 +420,4 @@ class EmployerDossier(Dossier):
         return self.metadata.get("name", "") or self.archive_no
 
 
-KINDS = {"household": HouseholdDossier, "unit": UnitDossier}
+KINDS = {"household": HouseholdDossier, "unit": UnitDossier, "employer": EmployerDossier}

@@ -134,7 +134,7 @@ def file_document(dossier, registry, cstruct, data, filename, actor, comment="",
     facts = inspect(data, limit, pages or max_pages())
     doc = dossier.file_document(metadata, data, facts, filename, actor, when or now(), comment)
     record_intake(registry, dossier, doc, facts)
-    _queue_text(dossier, doc)
+    queue_text(dossier, doc)
     return doc
 
 
@@ -145,7 +145,7 @@ def refile_document(dossier, doc_id, data, filename, actor, comment="", when=Non
     facts = inspect(data, limit, pages or max_pages())
     version = dossier.refile_document(doc_id, data, facts, filename, actor, when or now(), comment)
     record_intake(registry, dossier, dossier.document(doc_id), facts)
-    _queue_text(dossier, dossier.document(doc_id))
+    queue_text(dossier, dossier.document(doc_id))
     return version
 
 
@@ -164,7 +164,7 @@ def record_intake(registry, dossier, doc, facts):
     doc.current_file.intake = checks
 
 
-def _queue_text(dossier, doc):
+def queue_text(dossier, doc):
     """The new file's text layer is read after the commit (archive.workers.textlayer); the dossier
     goes with it so the text, once read, reaches the search index."""
     root = dossier.__parent__.__parent__

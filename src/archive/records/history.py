@@ -146,7 +146,7 @@ def timeline(dossier, root, registry, locale="zh", *, procedure=None, unmasked=F
     schemas = getattr(registry, "archive_schemas", registry)
     procedure = procedure or getattr(registry, "archive_procedure", None)
     zone = getattr(procedure, "zone", None) or ZONE
-    workflow = procedure.workflow(dossier) if procedure is not None else None
+    workflow = _workflow_of(procedure, dossier)
     events, people, prev = [], {}, None
     for box in dossier.versions.values():
         version = box.version
@@ -200,6 +200,17 @@ def changes(schemas, kind, old, new, locale="zh", unmasked=False):
             tuple(doc_schema.field_title(f, locale) for f in c.fields),
             c.new.reason if c.new is not None and c.new.withdrawn else ""))
     return field_lines, tuple(doc_lines)
+
+
+def _workflow_of(procedure, dossier):
+    """The procedure that moves the dossier, or None: without a procedure, or for a kind no
+    workflow moves (an employer's dossier follows its batch's steps, workflow/collective)."""
+    if procedure is None:
+        return None
+    try:
+        return procedure.workflow(dossier)
+    except KeyError:
+        return None
 
 
 def _version_event(version, prev, dossier, schemas, workflow, locale, unmasked, zone):

@@ -273,7 +273,7 @@ class SchemaRegistry:
                              for name, terms in raw.items()}
         self.numbering = _load_yaml(self.directory / "archive_numbers.yaml")
         self.kinds = {}
-        for kind in ("household", "unit", "document"):
+        for kind in ("household", "unit", "employer", "document"):
             data = _load_yaml(self.directory / f"{kind}.yaml")
             self.kinds[kind] = self._compile(data)
 

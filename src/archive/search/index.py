@@ -28,6 +28,7 @@ from whoosh import index as whoosh_index
 from whoosh.writing import CLEAR, LockError
 from ZODB.POSException import ConflictError
 
+from ..records.container import KINDS
 from ..workers.background import Worker
 from . import bulk
 from .analysis import clean
@@ -388,7 +389,7 @@ def _stamp(seconds) -> str:
 
 def _dossier_versions(searcher) -> dict:
     out = {}
-    for kind in ("household", "unit"):
+    for kind in KINDS:
         for docnum in searcher.document_numbers(kind=kind):
             stored = searcher.stored_fields(docnum)
             out[stored["key"]] = stored["version"]
@@ -398,7 +399,7 @@ def _dossier_versions(searcher) -> dict:
 def lookup(root, key):
     """The dossier a key names, or None when it no longer exists."""
     kind, _, number = key.partition("/")
-    if kind not in ("household", "unit"):
+    if kind not in KINDS:
         return None
     return root.container(kind).get(number)
 
@@ -522,8 +523,7 @@ def rebuild(root, registry, index, commit=None, progress=None, procs=2) -> int:
     rebuild reads every dossier, document and file revision once; kept, they would hold
     the whole archive's text in memory).
     """
-    keys = [dossier_key(kind, no) for kind in ("household", "unit")
-            for no in root.container(kind).keys()]
+    keys = [dossier_key(kind, no) for kind in KINDS for no in root.container(kind).keys()]
     jar = getattr(root, "_p_jar", None)
     if index.outdated:
         index.recreate()
@@ -592,8 +592,8 @@ def check(root, index, progress=None, now=None, grace=LAG_GRACE) -> CheckReport:
     indexed = index.indexed_versions()
     failures = index.failures.dossiers()
     report.merge_error = index.failures.merge_error()
-    total = len(root.households) + len(root.units)
-    for kind in ("household", "unit"):
+    total = sum(len(root.container(kind)) for kind in KINDS)
+    for kind in KINDS:
         for dossier in root.container(kind).values():
             key = dossier_key(kind, dossier.archive_no)
             report.checked += 1

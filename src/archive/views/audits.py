@@ -18,10 +18,11 @@ from pyramid.view import exception_view_config, view_config
 
 from ..access.local import scope
 from ..records import filing
+from ..records.container import KINDS
 from ..audit import report
 from ..audit.rules import CATEGORIES, RULES, SEVERITIES, title_of
 from ..audit.runs import AuditError, AuditRun
-from .base import actor, _int_param, json_body, local_time, per_page_param, plain
+from .base import actor, dossier_url, _int_param, json_body, local_time, per_page_param, plain
 from .errors import answer_405
 from .errors import respond
 
@@ -55,7 +56,7 @@ def _keep(request):
     root = request.root
 
     def keep(finding):
-        if finding.kind not in ("household", "unit") or not finding.dossier:
+        if finding.kind not in KINDS or not finding.dossier:
             return False
         dossier = root.container(finding.kind).get(finding.dossier)
         return dossier is not None and places.admits(dossier)
@@ -108,12 +109,12 @@ def anchor(fingerprint) -> str:
 
 def dossier_href(request, finding, api=False):
     """The page (or API resource) of the dossier a finding concerns, if it is still there."""
-    if finding.kind not in ("household", "unit") or not finding.dossier:
+    if finding.kind not in KINDS or not finding.dossier:
         return None
-    if finding.dossier not in request.root.container(finding.kind):
+    dossier = request.root.container(finding.kind).get(finding.dossier)
+    if dossier is None:
         return None
-    return request.route_url("api_dossier" if api else "dossier", kind=finding.kind + "s",
-                             no=finding.dossier)
+    return dossier_url(request, dossier, "api_dossier" if api else "dossier")
 
 
 def acknowledge(request, run, fingerprint, comment):

@@ -13,6 +13,9 @@ from ..exchange.codec import plain   # stored values as JSON: one definition for
 
 KIND_OF = {"households": "household", "units": "unit"}
 CONTAINER_OF = {v: k for k, v in KIND_OF.items()}
+# An employer's dossier (单位集体申请档案) has its own pages (views/collective.py), not the
+# generic /{kind}/{no} ones its steps and documents would otherwise open to editing.
+EMPLOYER_ROUTES = {"dossier": "employer", "api_dossier": "api_employer"}
 
 
 def actor(request) -> str:
@@ -273,7 +276,17 @@ def _schema_locale(request):
 
 
 def dossier_url(request, dossier, route="dossier", **kw):
+    if dossier.kind == "employer":
+        return request.route_url(EMPLOYER_ROUTES[route], no=dossier.archive_no, **kw)
     return request.route_url(route, kind=CONTAINER_OF[dossier.kind], no=dossier.archive_no, **kw)
+
+
+def file_url(request, dossier, doc, **kw):
+    """The link that opens a document's current file (an employer's on its own route)."""
+    if dossier.kind == "employer":
+        return request.route_url("employer_file", no=dossier.archive_no, doc_id=doc.doc_id, **kw)
+    return request.route_url("document_file", kind=CONTAINER_OF[dossier.kind], no=dossier.archive_no,
+                             doc=doc.doc_id, n=doc.current_file.number, **kw)
 
 
 def reveal(request, dossier, param="reveal") -> bool:

@@ -11,12 +11,13 @@ import json
 from pyramid.httpexceptions import HTTPForbidden, HTTPFound, HTTPNotFound
 from pyramid.view import exception_view_config, view_config
 
+from ..access.local import ids_in, scope
 from ..records import filing
 from ..records.filing import ValidationFailed
 from ..workflow.collective import quota, steps
 from ..workflow.collective.batch import STATES, CollectiveError, book
 from ..workflow.collective.rules import APPLICANTS
-from .base import actor, can, json_body, plain, read_upload, schemas
+from .base import _int_param, actor, can, json_body, per_page_param, plain, read_upload, schemas
 from .errors import answer_405, respond
 
 STEPS = {  # step → (title, permission)
@@ -183,6 +184,55 @@ def api_step(request):
     return out
 
 
+EMPLOYER_FILTERS = ("jurisdiction", "batch", "applicant_type")
+EMPLOYER_SORTS = ("archive_no", "name", "modified")
+
+
+def employer_page_of(request, per_page):
+    """(total, employers on the page, filters, sort, order) of the employers/ container, as
+    the request asks, narrowed to the user's places (a local role: archive.access.local)."""
+    page = _int_param(request, "page", "页码", 1)
+    sort = request.params.get("sort") or "archive_no"
+    order = request.params.get("order") or "asc"
+    errors = {}
+    if sort not in EMPLOYER_SORTS:
+        errors["sort"] = f"排序字段：应为 {'、'.join(EMPLOYER_SORTS)}"
+    if order not in ("asc", "desc"):
+        errors["order"] = "排序方向：应为 asc 或 desc"
+    if request.params.get("applicant_type") and request.params["applicant_type"] not in APPLICANTS:
+        errors["applicant_type"] = f"单位类型：应为 {'、'.join(APPLICANTS)}"
+    if errors:
+        raise ValidationFailed(errors)
+    filters = {name: request.params[name] for name in EMPLOYER_FILTERS if request.params.get(name)}
+    container = request.root.employers
+    total, items = container.query(filters, sort, order == "desc", (page - 1) * per_page, per_page,
+                                   ids_in(scope(request), container))
+    return total, items, filters, sort, order, page
+
+
+@view_config(route_name="api_employers", request_method="GET", renderer="json", permission="view")
+def api_employers(request):
+    """单位集体申请档案 listed like households and units: filters, sort, pages, and only the
+    jurisdictions a user with local roles holds (totals too)."""
+    per_page = per_page_param(request)
+    total, items, filters, sort, order, page = employer_page_of(request, per_page)
+    return {"total": total, "page": page, "per_page": per_page, "sort": sort, "order": order,
+            "filters": filters, "items": [dict(employer_summary(request, e), batch=e.metadata.get("batch"),
+                                               jurisdiction=e.metadata.get("jurisdiction"),
+                                               modified=plain(e.modified)) for e in items]}
+
+
+@view_config(route_name="employers", renderer="archive:templates/employers.pt", permission="view")
+def employers_page(request):
+    try:
+        total, items, filters, sort, order, page = employer_page_of(request, 50)
+    except ValidationFailed:
+        total, items, filters, sort, order, page = 0, [], {}, "archive_no", "asc", 1
+    return {"total": total, "employers": items, "filters": filters, "page": page,
+            "pages": max(1, -(-total // 50)), "applicants": APPLICANTS,
+            "jurisdictions": schemas(request).vocabularies["jurisdictions"]}
+
+
 @view_config(route_name="api_employer", request_method="GET", renderer="json", permission="view")
 def api_employer(request):
     return employer_json(request, _employer_or_404(request))
@@ -209,6 +259,7 @@ def _file(request, employer):
 @view_config(route_name="api_batches", require_csrf=False)
 @view_config(route_name="api_batch", require_csrf=False)
 @view_config(route_name="api_batch_steps", require_csrf=False)
+@view_config(route_name="api_employers", require_csrf=False)
 @view_config(route_name="api_employer", require_csrf=False)
 @view_config(route_name="api_employer_documents", require_csrf=False)
 def method_not_allowed(request):

@@ -40,14 +40,14 @@ SCHEMAS = {
                      "description": "四性检测类别"},
         "severity": {"type": "string", "enum": list(SEVERITIES)},
         "message": {"type": "string", "description": "中文说明（身份证号码已脱敏）"},
-        "kind": {"type": ["string", "null"], "enum": ["household", "unit", None]},
+        "kind": {"type": ["string", "null"], "enum": ["household", "unit", "employer", None]},
         "archive_no": NULL_TEXT, "subject": TEXT,
         "status": {"type": "string", "enum": ["new", "open", "resolved"],
                    "description": "new 新发现（上次没有）、open 仍未解决、resolved 已解决（上次有、本次没有）"},
         "dossier": {"type": ["string", "null"], "format": "uri"},
         "acks": {"type": "array", "items": _ref("AuditAck")}}},
     "AuditRun": {"allOf": [_ref("AuditRunSummary"), {"type": "object", "properties": {
-        "counts": {"type": "object", "description": "dossiers, households, units, documents, files, "
+        "counts": {"type": "object", "description": "dossiers, households, units, employers, documents, files, "
                                                     "bytes, versions, log_entries, seconds",
                    "additionalProperties": {"type": "number"}},
         "seconds": {"type": ["number", "null"]},

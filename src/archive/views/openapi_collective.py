@@ -5,14 +5,20 @@ from __future__ import annotations
 from ..workflow.collective.batch import STATES
 from ..workflow.collective.quota import AGREED, METHODS
 from ..workflow.collective.rules import APPLICANTS
-from .openapi_text import PARAM_TEXT, TEXT
+from ..workflow.collective.steps import MAX_MEMBERS, PLAN_FIELDS
+from .openapi_text import NOT_BLANK, PARAM_TEXT, TEXT
 from .openapi_text import ref as _ref, errors as _errors, json_answer as _json
 
 STR = {"type": "string"}
 TEXT_FIELD = {"type": "string", "maxLength": 2000, "pattern": TEXT}
 DATE = {"type": ["string", "null"], "format": "date"}
 NUMBERS = {"type": "array", "items": {"type": "string", "maxLength": 64, "pattern": PARAM_TEXT},
-           "minItems": 1, "maxItems": 500}
+           "minItems": 1, "maxItems": MAX_MEMBERS, "uniqueItems": True}
+
+
+def _required_text(limit):
+    """A required text as steps._text takes it: at most ``limit`` characters, not blank."""
+    return {"type": "string", "minLength": 1, "maxLength": limit, "pattern": NOT_BLANK}
 PATH_PARAMS = {
     "batch_id": {"name": "batch_id", "in": "path", "required": True, "description": "批次编号（如 PC-XM-2026-001）",
                  "schema": {"type": "string", "maxLength": 64, "pattern": PARAM_TEXT}},
@@ -53,18 +59,21 @@ SCHEMAS = {
         "employer": _ref("EmployerSummary")}}]},
     "BatchInput": {"type": "object", "required": ["jurisdiction", "title", "units", "employers",
                                                   "opens_on", "closes_on"], "properties": {
-        "jurisdiction": STR, "title": TEXT_FIELD, "units": NUMBERS,
+        "jurisdiction": STR, "title": _required_text(200), "units": NUMBERS,
         "employers": {"type": "array", "minItems": 1, "maxItems": 500, "items": {
             "type": "object", "required": ["credit_code", "name"], "properties": {
                 "credit_code": {"type": "string", "pattern": "^[0-9A-HJ-NPQRTUWXY]{18}$",
                                 "description": "统一社会信用代码（GB 32100-2015，校验位）"},
-                "name": TEXT_FIELD, "type": {"type": "string", "enum": list(APPLICANTS)}}}},
+                "name": _required_text(100), "type": {"type": "string", "enum": list(APPLICANTS)}}}},
         "opens_on": {"type": "string", "format": "date"}, "closes_on": {"type": "string", "format": "date"},
-        "plan": {"type": "object", "additionalProperties": TEXT_FIELD}}},
+        "plan": {"type": "object", "description": "方案内容：" + "、".join(f"{k}（{v}）" for k, v in PLAN_FIELDS.items()),
+                 "propertyNames": {"enum": list(PLAN_FIELDS)},
+                 "additionalProperties": {"type": "string", "maxLength": 500, "pattern": TEXT}}}},
     "BatchStep": {"type": "object", "required": ["step"], "description": STEP_FIELDS, "properties": {
         "step": {"type": "string", "enum": ["apply", "close", "review", "publicity", "propose", "agree",
                                            "announce", "decide", "report"]},
-        "credit_code": STR, "members": NUMBERS, "contact": TEXT_FIELD, "comment": TEXT_FIELD,
+        "credit_code": STR, "members": NUMBERS, "contact": {"type": "string", "maxLength": 100, "pattern": TEXT},
+        "comment": TEXT_FIELD,
         "employer": STR, "approved": {"type": "array", "items": STR},
         "refused": {"type": "object", "additionalProperties": TEXT_FIELD},
         "late_reason": TEXT_FIELD, "starts_on": {"type": "string", "format": "date"},
@@ -81,6 +90,23 @@ SCHEMAS = {
 }
 
 TAGS = ["Collective applications"]
+
+
+def _query(name, description, schema):
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+# as views/collective.py reads them (page and per_page as every listing: views/base.py)
+EMPLOYER_LISTING = [
+    _query("page", "页码（从1开始）", {"type": "integer", "minimum": 1, "maximum": 10 ** 18 - 1, "default": 1}),
+    _query("per_page", "每页条数（1到100；超出范围的以422拒绝）",
+           {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+    _query("sort", "排序字段", {"type": "string", "enum": ["archive_no", "name", "modified"], "default": "archive_no"}),
+    _query("order", "排序方向", {"type": "string", "enum": ["asc", "desc"], "default": "asc"}),
+    _query("jurisdiction", "按辖区筛选（等于；辖区代码）", {"type": "string", "pattern": PARAM_TEXT}),
+    _query("batch", "按批次筛选（等于；批次编号）", {"type": "string", "pattern": PARAM_TEXT}),
+    _query("applicant_type", "按单位类型筛选（等于）", {"type": "string", "enum": list(APPLICANTS)}),
+]
 OPERATIONS = {
     "api_batches": {
         "get": {"summary": "批次租赁方案（单位集体申请），新的在前", "tags": TAGS,
@@ -100,6 +126,17 @@ OPERATIONS = {
         "tags": TAGS,
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BatchStep")}}},
         "responses": {"200": _json(_ref("Batch"), "已办理"), **_errors(400, 401, 403, 404, 409, 422)}}},
+    "api_employers": {"get": {
+        "summary": "单位集体申请档案列表（局部角色只见其辖区的档案，总数亦然）", "tags": TAGS,
+        "parameters": EMPLOYER_LISTING,
+        "responses": {"200": _json({"type": "object", "properties": {
+            "total": {"type": "integer"}, "page": {"type": "integer"},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": 100},
+            "sort": STR, "order": {"type": "string", "enum": ["asc", "desc"]},
+            "filters": {"type": "object", "additionalProperties": STR},
+            "items": {"type": "array", "items": {"allOf": [_ref("EmployerSummary"), {"type": "object", "properties": {
+                "batch": STR, "jurisdiction": STR, "modified": {"type": "string", "format": "date-time"}}}]}}}}),
+            **_errors(401, 403, 422)}}},
     "api_employer": {"get": {"summary": "单位集体申请档案：名册、文件、版本", "tags": TAGS,
                              "responses": {"200": _json(_ref("EmployerDossier")), **_errors(401, 403, 404)}}},
     "api_employer_documents": {"post": {

@@ -13,8 +13,8 @@ def _param(name, description, schema, required=False):
 
 SCHEMAS = {
     "SearchHit": {"type": "object", "properties": {
-        "key": {"type": "string", "description": "household/档号、unit/档号 或 …/文件编号"},
-        "kind": {"type": "string", "enum": ["household", "unit", "document"]},
+        "key": {"type": "string", "description": "household/档号、unit/档号、employer/档号 或 …/文件编号"},
+        "kind": {"type": "string", "enum": ["household", "unit", "employer", "document"]},
         "archive_no": {"type": "string"}, "doc_id": {"type": ["string", "null"]},
         "title": {"type": "string"},
         "snippet": {"type": "string", "description": "HTML：命中词以 <mark> 标出；身份证号、手机号已脱敏"},

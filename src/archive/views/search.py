@@ -10,15 +10,16 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import exception_view_config, view_config
 
 from ..access.local import scope
+from ..records.container import find_dossier
 from ..search.fields import FACETS
 from ..workflow.subsidy import FORMS
 from ..search.index import lookup
 from ..search.query import QueryError, Searcher, SearchRequest
-from .base import can, CONTAINER_OF, plain
+from .base import can, dossier_url, file_url, plain
 from .errors import respond
 
 KIND_TITLES = {"household": ("住户档案", "Households"), "unit": ("房源档案", "Units"),
-               "document": ("文件", "Documents")}
+               "employer": ("单位集体申请档案", "Employers"), "document": ("文件", "Documents")}
 
 
 def searcher(request) -> Searcher:
@@ -58,13 +59,9 @@ def visible_hits(request, results):
 
 def hit_links(request, hit, dossier, doc):
     """The dossier page (at the document's row), and the file opened at the matched page."""
-    kind = CONTAINER_OF[dossier.kind]
-    links = {"dossier": request.route_url("dossier", kind=kind, no=dossier.archive_no,
-                                          _anchor=f"doc-{doc.doc_id}" if doc else None)}
+    links = {"dossier": dossier_url(request, dossier, _anchor=f"doc-{doc.doc_id}" if doc else None)}
     if doc is not None and doc.current_file is not None:
-        links["file"] = request.route_url("document_file", kind=kind, no=dossier.archive_no,
-                                          doc=doc.doc_id, n=doc.current_file.number,
-                                          _anchor=f"page={hit.page}" if hit.page else None)
+        links["file"] = file_url(request, dossier, doc, _anchor=f"page={hit.page}" if hit.page else None)
     return links
 
 
@@ -90,12 +87,8 @@ def facet_title(request, name, value):
 
 def archive_no_hit(request, q):
     """The dossier whose 档号 the query is exactly (the user may view), else None."""
-    number = q.strip()
-    for container in (request.root.households, request.root.units):
-        dossier = container.get(number)
-        if dossier is not None and can(request, "view", dossier):
-            return dossier
-    return None
+    dossier = find_dossier(request.root, q.strip())
+    return dossier if dossier is not None and can(request, "view", dossier) else None
 
 
 @view_config(route_name="search", renderer="archive:templates/search.pt", permission="view")
@@ -107,8 +100,7 @@ def search_page(request):
         return base
     scanned = archive_no_hit(request, base["q"])
     if scanned is not None:   # a box label's QR code, typed by a scanner: open the dossier
-        return HTTPFound(request.route_url("dossier", kind=CONTAINER_OF[scanned.kind],
-                                           no=scanned.archive_no))
+        return HTTPFound(dossier_url(request, scanned))
     try:
         results = searcher(request).search(search_request(request.params, scope(request)))
     except QueryError as exc:

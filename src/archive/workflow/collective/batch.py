@@ -145,11 +145,16 @@ class BatchPlan(Persistent):
 
 
 class BatchBook(Persistent):
-    """Every batch plan (``PC-{全宗号}-{year}-{seq:03d}``) and every employer's dossier."""
+    """Every batch plan (``PC-{全宗号}-{year}-{seq:03d}``), and the way to the employers'
+    dossiers: ``employers`` is the root's employers/ container (the dossiers live there, a
+    dossier container like households/ and units/, so search, audits, binding, packages and
+    jurisdiction filters see them; evolve moved those kept here before)."""
 
-    def __init__(self):
+    def __init__(self, employers=None):
         self._items = OOBTree()
-        self.employers = OOBTree()           # employer archive no → EmployerDossier
+        # the root's DossierContainer of kind "employer" (an OOBTree only in a store evolved
+        # to generation 19 and not yet to the step that moves the dossiers: evolve._employers)
+        self.employers = employers if employers is not None else OOBTree()
         self._counters = OOBTree()
 
     def __len__(self):

@@ -227,7 +227,7 @@ def apply(root, registry, procedure, batch, credit_code, members, actor, when, c
     number = root.numbers.issue(registry.numbering["employer"], "employer",
                                 filing.fonds_of(registry, metadata), today.year)
     employer = EmployerDossier(number, metadata, actor, when, comment or f"单位集体申请（{batch.batch_id}）")
-    books.employers[number] = employer
+    root.employers.add(employer)   # indexed, logged, its fixity record made (records.container)
     batch.applications = batch.applications + (number,)
     _touch(root, batch, "apply", "单位集体申请", actor, when, f"{named[1]} 申请 {len(members)} 套",
            (("申请单位", f"{named[1]}（{number}）"), ("申请房源数", len(members))), employers=(number,))
@@ -241,11 +241,12 @@ def file_document(root, registry, employer, doc_type, title, data, filename, act
     if doc_type not in types or types[doc_type].extra.get("kind") != "employer":
         raise CollectiveError(f"文件类型不属于单位集体申请档案：{doc_type}", "doc_type")
     metadata = {"doc_type": doc_type, "title": _text(title, "title", "题名"),
-                "date": (date or when.date()).isoformat(), "issuer": issuer or employer.title,
+                "date": date or when.date(), "issuer": issuer or employer.title,
                 "doc_no": doc_no}
     facts = inspect(data, None, filing.max_pages({}))
     doc = employer.file_document(metadata, data, facts, filename, actor, when, title)
     filing.record_intake(None, employer, doc, facts)
+    filing.queue_text(employer, doc)   # its text, once read, is searched like any dossier's
     return doc
 
 
