@@ -179,3 +179,47 @@ def test_export_can_leave_unbound_volumes_out_and_list_them(archive, rules, regi
     finally:
         ttm.abort()
         db.close()
+
+
+def test_an_export_written_by_worker_processes_is_the_one_written_here(tmp_path, registry, procedure,
+                                                                       rules, monkeypatch):
+    """Worker processes (each reading the FileStorage through handles of its own) write the
+    same payload, manifests and counts as the main process alone: a kept volume, one drawn."""
+    from archive import store
+    from archive.exchange import bag
+    db = store.open_database(f"file://{tmp_path}/Data.fs?blobstorage_dir={tmp_path}/blobs")
+    tm = transaction.TransactionManager()
+    root = bootstrap(db.open(transaction_manager=tm).root(), registry)
+    dossiers = []
+    for n in range(5):
+        d = _household(root, registry, n)
+        _file(d, f"申请表{n}", "申请表", "application_form")
+        _file(d, f"承诺书{n}", "承诺书")
+        dossiers.append(d)
+    bound.bind_many(dossiers[:3], rules, actor="li", when=LATER)
+    _file(dossiers[0], "补充", "补充材料", "income_proof")
+    tm.commit()
+    try:
+        monkeypatch.setattr(bag, "CHUNK", 2)
+        parts = bag._Parts.start(root, dossiers, tmp_path / "x", registry, procedure, "draw")
+        assert parts is not None       # FileStorage, committed, one thread: workers write
+        parts.close()
+        when = WHEN
+        there = export_bag(root, dossiers, tmp_path / "parts", registry, office="室", actor="t",
+                           procedure=procedure, when=when)
+        monkeypatch.setattr(bag, "CHUNK", 100)
+        here = export_bag(root, dossiers, tmp_path / "here", registry, office="室", actor="t",
+                          procedure=procedure, when=when)
+        assert (there.files, there.payload_files, there.payload_bytes, there.volumes_stored,
+                there.volumes_drawn) == (here.files, here.payload_files, here.payload_bytes, 2, 3)
+        for name in ("manifest-sha256.txt", "manifest-sm3.txt"):
+            lines = lambda d: sorted((tmp_path / d / name).read_text(encoding="utf-8").splitlines())  # noqa: E731
+            # the drawn volumes carry today's date as any volume drawn now: compare the rest
+            keep = lambda d: [x for x in lines(d) if not x.endswith("volume.pdf") or  # noqa: E731
+                              any(x.endswith(f"{k.archive_no}/volume.pdf") for k in dossiers[1:3])]
+            assert keep("parts") == keep("here")
+        assert (tmp_path / "parts" / "bag-info.txt").read_text(encoding="utf-8") == \
+            (tmp_path / "here" / "bag-info.txt").read_text(encoding="utf-8")
+    finally:
+        tm.abort()
+        db.close()

@@ -86,14 +86,18 @@ class Drawing:
     AHEAD = 16     # volumes in flight
 
     def __init__(self, done, count: int):
-        from ..workers.processes import context, cores
+        from ..workers.processes import cores
         self.done, self.pending = done, collections.deque()
-        self.pool = context().Pool(cores()) if count > 1 and cores() > 1 else None
+        self.parallel = count > 1 and cores() > 1
+        self.pool = None      # started with the first volume to draw (a package of kept ones needs none)
 
     def add(self, key, sheet):
-        if self.pool is None:
+        if not self.parallel:
             self.done(key, render(sheet))
             return
+        if self.pool is None:
+            from ..workers.processes import context, cores
+            self.pool = context().Pool(cores())
         self.pending.append((key, self.pool.apply_async(render, (sheet,))))
         if len(self.pending) > self.AHEAD:
             self._one()

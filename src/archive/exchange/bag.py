@@ -27,6 +27,7 @@ import io
 import json
 import os
 import pathlib
+import threading
 from dataclasses import dataclass, field
 
 import bagit
@@ -185,7 +186,8 @@ def _fields(value):
 
 
 def write_dossier(writer, dossier, root, registry, procedure, binder=None):
-    """One dossier's part of the payload; returns (documents, file revisions) written.
+    """One dossier's part of the payload; returns its row of the 移交清册: (档号, 题名,
+    documents, file revisions, pages of the current files).
     The bound volume comes from ``binder`` (kept, drawn in a worker process, or left out);
     without one it is drawn here."""
     base, documents, files = dossier.archive_no, [], 0
@@ -205,7 +207,8 @@ def write_dossier(writer, dossier, root, registry, procedure, binder=None):
     writer.write_json(f"{base}/dossier.json", dict(codec.dossier_json(dossier, documents), volume=volume))
     writer.write_json(f"{base}/versions.json", [codec.version_json(box.version) for box in dossier.versions.values()])
     writer.write_json(f"{base}/history.json", _history(dossier, root, registry, procedure))
-    return len(documents), files
+    pages = sum((d.current_file.pages or 0) for d in dossier.documents.values() if d.current_file)
+    return (dossier.archive_no, dossier.title, len(documents), files, pages)
 
 
 def export_bag(root, dossiers, out, registry, *, office, actor, when=None, procedure=None,
@@ -218,18 +221,19 @@ def export_bag(root, dossiers, out, registry, *, office, actor, when=None, proce
         raise ExportError(f"目录 {out} 已存在且不为空，请指定新的目录")
     when = when or _dt.datetime.now(_dt.timezone.utc)
     writer = Writer(out / "data")
-    rows, documents, files = [], 0, 0
-    binder = Binder(writer, len(dossiers), volumes)
+    if volumes not in VOLUMES:
+        raise ExportError(f"案卷的取法只能是 {' 或 '.join(VOLUMES)}")
+    parts = _Parts.start(root, dossiers, out, registry, procedure, volumes)   # before any thread
+    binder = Binder(writer, 1 if parts else len(dossiers), volumes)   # the workers draw their own
     try:
-        for n, dossier in enumerate(dossiers, 1):
-            docs, revs = write_dossier(writer, dossier, root, registry, procedure, binder)
-            documents, files = documents + docs, files + revs
-            rows.append((dossier, docs, revs))
-            if progress is not None:
-                progress(n, len(dossiers))
+        rows = parts.run(writer, binder, progress) if parts else \
+            _write_here(writer, binder, dossiers, root, registry, procedure, progress)
         binder.finish()
     finally:
         binder.close()
+        if parts:
+            parts.close()
+    documents, files = sum(r[2] for r in rows), sum(r[3] for r in rows)
     (out / "bagit.txt").write_text(BAGIT_TXT, encoding="utf-8")
     for alg, column in (("sha256", 1), ("sm3", 2)):
         _manifest(out / f"manifest-{alg}.txt", [(line[column], "data/" + line[0]) for line in writer.lines])
@@ -249,6 +253,92 @@ def export_bag(root, dossiers, out, registry, *, office, actor, when=None, proce
     (out / TRANSFER_LIST).write_bytes(transfer_list_pdf(rows, summary, office, actor, when, fonds))
     _tag_manifests(out)
     return summary
+
+
+def _write_here(writer, binder, dossiers, root, registry, procedure, progress) -> list:
+    """Every dossier written by this process (rows of the 移交清册)."""
+    rows = []
+    for n, dossier in enumerate(dossiers, 1):
+        rows.append(write_dossier(writer, dossier, root, registry, procedure, binder))
+        if progress is not None:
+            progress(n, len(dossiers))
+    return rows
+
+
+CHUNK = 8          # dossiers per job of an export worker
+_INHERITED = {}    # what a forked export worker finds: the database, the registry, the procedure
+
+
+def _write_part(job):
+    """An export worker's job: some dossiers written into the bag by this process, read
+    through its own connection; returns what the main process needs of them (manifest
+    lines, bytes, rows of the 移交清册, the volumes' account)."""
+    oids, root_oid, base, volumes = job
+    state = _INHERITED
+    if "conn" not in state:
+        from ..store import reopen_in_child
+        reopen_in_child(state["db"])
+        state["conn"] = state["db"].open()
+    conn = state["conn"]
+    root = conn.get(root_oid)
+    writer = Writer(base)
+    binder = Binder(writer, 1, volumes)    # a volume to draw is drawn here: this is a core's worker
+    rows = [write_dossier(writer, conn.get(oid), root, state["registry"], state["procedure"], binder)
+            for oid in oids]
+    conn.cacheGC()
+    return writer.lines, writer.bytes, rows, binder.stored, binder.drawn, binder.unbound
+
+
+class _Parts:
+    """The dossiers of a big export written by worker processes, one per core, each
+    reading the database through its own connection (a FileStorage, from a process of one
+    thread: the CLI's; see ``store.forkable``). The dossier's JSON, versions, case history
+    and files are Python work per dossier, which one core cannot spread."""
+
+    def __init__(self, pool, jobs):
+        self.pool, self.jobs = pool, jobs
+
+    @classmethod
+    def start(cls, root, dossiers, out, registry, procedure, volumes):
+        """The workers for this export, or None where the dossiers are written here: few
+        dossiers, one core, a web server's threads (no fork), a database a child cannot read,
+        or changes not yet committed (a worker reads what is committed)."""
+        from ..store import forkable
+        from ..workers.processes import context, cores
+        jar = getattr(root, "_p_jar", None)
+        if (len(dossiers) < 2 * CHUNK or cores() < 2 or threading.active_count() != 1 or jar is None
+                or not forkable(jar.db()) or jar._registered_objects or jar._added
+                or any(d._p_oid is None or d._p_changed for d in dossiers)):
+            return None
+        _INHERITED.clear()
+        _INHERITED.update(db=jar.db(), registry=registry, procedure=procedure)
+        oids = [d._p_oid for d in dossiers]
+        jobs = [(oids[i:i + CHUNK], root._p_oid, out / "data", volumes) for i in range(0, len(oids), CHUNK)]
+        return cls(context().Pool(cores()), jobs)
+
+    def run(self, writer, binder, progress) -> list:
+        """Every dossier written, in order; the workers' manifest lines joined to ``writer``."""
+        rows, done, total = [], 0, sum(len(j[0]) for j in self.jobs)
+        try:
+            for lines, size, part, stored, drawn, unbound in self.pool.imap(_write_part, self.jobs):
+                writer.lines += lines
+                writer.bytes += size
+                rows += part
+                binder.stored, binder.drawn = binder.stored + stored, binder.drawn + drawn
+                binder.unbound += unbound
+                done += len(part)
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            self.close()
+        return rows
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+        _INHERITED.clear()
 
 
 def _volumes_line(summary) -> str:
