@@ -5,7 +5,9 @@
 1. corpus: documents/10 households of 10 documents each (bench/audit.py's build);
 2. reference: every blob file read, copied to a folder and hashed with SHA-256 and SM3
    (one read feeding both): files/s and MB/s;
-3. ``archive export --bag`` of every dossier (the same code, without the CLI): files/s and
+3. ``archive bind`` of every dossier first (as an office binds before a hand-over; the
+   volumes are kept with the dossiers, timed on their own), then ``archive export --bag`` of
+   every dossier (the same code, without the CLI), carrying the kept volumes: files/s and
    MB/s of the stored files it carries, and the ratio to the reference (aim ≥ 0.7);
 4. ``archive import`` of that bag into an empty archive, committed: the same figures;
 5. the audit's fixity rule (SHA-256 and SM3 from one read, two worker processes) against
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import multiprocessing
 import os
@@ -31,6 +34,7 @@ sys.path.insert(0, str(HERE))
 
 from audit import audit, build  # noqa: E402
 
+from archive.custody.bound import bind_many  # noqa: E402
 from archive.exchange.bag import export_bag  # noqa: E402
 from archive.exchange.receive import receive_bag  # noqa: E402
 
@@ -84,10 +88,24 @@ def rate(files, size, seconds):
     return f"{files / seconds:,.0f} files/s  {size / 2**20 / seconds:,.1f} MiB/s  ({seconds:.1f} s)"
 
 
+def profiled(args, path, function, *a, **kw):
+    """``function(*a, **kw)``, under cProfile into ``path`` with ``--profile``."""
+    if not args.profile:
+        return function(*a, **kw)
+    import cProfile
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(function, *a, **kw)
+    finally:
+        profile.dump_stats(str(path))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--dir", help="work directory (default: a temporary one, removed afterwards)")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile export, import and fixity (main process) into DIR/*.prof")
     args = parser.parse_args(argv)
     workdir = pathlib.Path(args.dir or tempfile.mkdtemp(prefix="archive-exchange-bench-"))
     (workdir / "source").mkdir(parents=True, exist_ok=True)
@@ -103,8 +121,17 @@ def main(argv=None):
     root = db.open(transaction_manager=tm).root()["archive"]
     dossiers = list(root.households.values())
     started = time.perf_counter()
-    summary = export_bag(root, dossiers, workdir / "bag", app.registry.archive_schemas, office="bench",
-                         actor="bench", procedure=app.registry.archive_procedure)
+    with tm:
+        bind_many(dossiers, app.registry.archive_custody, actor="bench", binder="bench",
+                  when=datetime.datetime.now(datetime.timezone.utc))
+    bind_s = time.perf_counter() - started
+    db.cacheMinimize()
+    root = db.open(transaction_manager=tm).root()["archive"]
+    dossiers = list(root.households.values())
+    started = time.perf_counter()
+    summary = profiled(args, workdir / "export.prof", export_bag, root, dossiers, workdir / "bag",
+                       app.registry.archive_schemas, office="bench",
+                       actor="bench", procedure=app.registry.archive_procedure)
     export_s = time.perf_counter() - started
     pdf_bytes = sum(p.stat().st_size for p in (workdir / "bag" / "data").glob("*/files/*.pdf"))
     tm.abort()
@@ -115,19 +142,22 @@ def main(argv=None):
     ttm = transaction.TransactionManager()
     troot = tdb.open(transaction_manager=ttm).root()["archive"]
     started = time.perf_counter()
-    report = receive_bag(troot, workdir / "bag", target.registry.archive_schemas, actor="bench", queue_text=False)
-    ttm.commit()
+    report = profiled(args, workdir / "import.prof", receive_bag, troot, workdir / "bag",
+                      target.registry.archive_schemas, actor="bench", queue_text=False)
+    profiled(args, workdir / "commit.prof", ttm.commit)
     import_s = time.perf_counter() - started
 
     raw2 = raw_two_cores(files)
-    fixity, fixity_s = audit(app, ["fixity"])
+    fixity, fixity_s = profiled(args, workdir / "fixity.prof", audit, app, ["fixity"])
     c = fixity.counts
     raw_rate = raw[0] / raw[2]
     print(f"documents                      {summary.documents} in {summary.dossiers} dossiers "
           f"({summary.files} stored files, {raw[1] / 2**20:.0f} MiB)")
     print(f"raw copy + SHA-256 + SM3       {rate(*raw)}")
+    print(f"bind and keep every volume     {bind_s:.1f} s for {summary.dossiers} volumes (before the hand-over)")
     print(f"export (BagIt, both manifests) {rate(summary.files, pdf_bytes, export_s)}  "
-          f"ratio {summary.files / export_s / raw_rate:.2f} (aim ≥ 0.7)")
+          f"ratio {summary.files / export_s / raw_rate:.2f} (aim ≥ 0.7), "
+          f"{summary.volumes_stored} kept volumes, {summary.volumes_drawn} drawn")
     print(f"import (checked, committed)    {rate(report.files, pdf_bytes, import_s)}  "
           f"ratio {report.files / import_s / raw_rate:.2f} (aim ≥ 0.7)")
     print(f"raw SHA-256 + SM3, 2 processes {rate(*raw2)}")

@@ -84,3 +84,20 @@ def includeme(config):
     """pyramid_zodbconn (one connection per request), with the store opened by ``resolve``."""
     import pyramid_zodbconn
     pyramid_zodbconn.includeme(config, db_from_uri=db_from_uri)
+
+
+def forkable(db) -> bool:
+    """Whether a forked worker process may read ``db`` through the copy it inherits: a
+    FileStorage (its index is in memory, its records in one file the worker opens again;
+    see ``reopen_in_child``). A ZEO or RelStorage client holds a socket or a database
+    connection a child must not share: those are read in the process that opened them."""
+    return isinstance(getattr(db, "storage", None), FileStorage)
+
+
+def reopen_in_child(db):
+    """In a forked worker: its own read handles on the FileStorage's file. The inherited
+    ones share their file offset with the parent's (a seek in one process moves the other's
+    read), so the child reads through handles of its own; it never writes."""
+    from ZODB.FileStorage.FileStorage import FilePool
+    storage = db.storage
+    storage._files = FilePool(storage._file_name)

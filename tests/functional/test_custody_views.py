@@ -265,3 +265,33 @@ def test_forged_forms_and_roles_are_refused(browser, api, filed):
     form = page.forms["place-form"]
     form["code"] = "A"
     assert "已经登记过" in form.submit(status=409).text
+
+
+# -- the bound volume kept (archive.custody.bound) -----------------------------------------
+def test_bind_from_the_page_keeps_the_volume_as_a_version(browser, api, filed):
+    assert api.get(f"/api/households/{filed}/volume").json == {"archive_no": filed, "bound": False,
+                                                                "current": False}
+    browser.login("archivist")
+    page = browser.get(f"/households/{filed}")
+    assert "未装订" in page.html.select_one("#bound-volume").text
+    shown = page.forms["bind-form"].submit().follow()
+    assert "已装订案卷" in shown.text and "第 5 版装订" in shown.html.select_one("#bound-volume").text
+    kept = api.get(f"/api/households/{filed}/volume", role="reviewer").json
+    assert kept["bound"] and kept["current"] and kept["version"] == 5 and kept["bound_by"]
+    versions = api.get(f"/api/households/{filed}/versions").json
+    assert versions["items"][0]["action"] == "bound" and versions["items"][0]["number"] == 5
+
+
+def test_bind_api_and_a_change_afterwards_makes_it_stale(api, filed, browser):
+    made = api.post_json(f"/api/households/{filed}/volume", {}).json
+    assert made["current"] and len(made["sha256"]) == 64
+    api.upload(f"/api/households/{filed}/documents", make_pdf("后补"), doc_fields(title="后补文件"))
+    assert api.get(f"/api/households/{filed}/volume").json["current"] is False
+    browser.login("archivist")
+    assert "此后有变动" in browser.get(f"/households/{filed}").html.select_one("#bound-volume").text
+    api.post_json(f"/api/households/{filed}/volume", {}, role="reviewer", status=403)
+    api.post_json("/api/households/CZ-HH-1999-Y-00001/volume", {}, status=404)
+    browser.login("reviewer")
+    assert browser.get(f"/households/{filed}").html.select_one("#bind-form") is None
+    csrf = browser.get(f"/households/{filed}").html.select_one("input[name=csrf_token]")["value"]
+    browser.post(f"/households/{filed}/bind", {"csrf_token": csrf}, status=403)

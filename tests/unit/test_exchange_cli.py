@@ -74,3 +74,27 @@ def test_export_and_import_round_trip(tmp_path, capsys):
     assert "已接收 2 份档案" in capsys.readouterr().out
     assert _numbers(target) == (sorted(numbers), 2)
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_bind_then_export_carries_the_kept_volumes(tmp_path, capsys, monkeypatch):
+    """``archive bind`` (no OUTDIR) keeps the volumes; ``export --volumes stored`` then
+    carries them, and a second bind leaves the unchanged ones as bound."""
+    import io
+    import json
+    import sys
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    source = _ini(tmp_path / "a")
+    numbers = _fill(source)
+    year = str(__import__("datetime").date.today().year)    # _fill files the dossiers today
+    assert cli.main(["-c", str(source), "bind", "--city", "常州", "--year", year]) == 0
+    assert "已装订 2 卷" in capsys.readouterr().out
+    assert cli.main(["-c", str(source), "bind", "--city", "常州", "--year", year]) == 0
+    out = capsys.readouterr().out
+    assert "已装订 0 卷" in out and "2 卷已装订且未变动" in out
+    bag = tmp_path / "bag"
+    assert cli.main(["-c", str(source), "export", str(bag), "--bag", "--city", "changzhou", "--volumes", "stored"]) == 0
+    assert "已装订保存的 2 卷，移交时装订的 0 卷" in capsys.readouterr().out
+    for number in numbers:
+        record = json.loads((bag / "data" / number / "dossier.json").read_text(encoding="utf-8"))
+        assert record["volume"]["source"] == "stored"
+        assert (bag / "data" / number / "volume.pdf").read_bytes().startswith(b"%PDF")

@@ -185,6 +185,7 @@ def destroy(root, dossier, lst, supervisor, when) -> Destruction:
             revision.access_copy = None   # the 利用副本 is the record too, in another form
         doc.files = PersistentList()      # the revisions and their blobs leave the tree
         doc.current_no = 0
+    dossier.bound_volume = None           # the kept 案卷 holds the destroyed files' pages
     fixity = getattr(root, "fixity", None)
     if fixity is not None:
         fixity.forget(dossier.kind, dossier.archive_no)

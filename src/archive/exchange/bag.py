@@ -8,7 +8,8 @@ Layout (README, "Hand-over packages, SM3 and the intake check")::
     data/<档号>/dossier.json       metadata, documents, every file revision and its intake check
     data/<档号>/versions.json      every version as recorded
     data/<档号>/history.json       the case history (案件历程), for reading
-    data/<档号>/volume.pdf         the bound volume
+    data/<档号>/volume.pdf         the bound volume: as kept when the dossier was bound
+                                   (archive.custody.bound), drawn now when it changed since
     data/<档号>/files/<档号>-<件号>.v<n>.pdf            each file revision
     data/<档号>/files/<档号>-<件号>.v<n>.current.pdf    the revision the dossier shows
 
@@ -26,6 +27,7 @@ import io
 import json
 import os
 import pathlib
+import threading
 from dataclasses import dataclass, field
 
 import bagit
@@ -51,10 +53,14 @@ class Writer:
     base: pathlib.Path
     lines: list = field(default_factory=list)      # (path in bag, sha256, sm3)
     bytes: int = 0
+    folders: set = field(default_factory=set)      # made already (one mkdir per folder)
 
     def write(self, relative: str, data: bytes):
-        path = self.base / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = os.path.join(self.base, relative)
+        folder = os.path.dirname(path)
+        if folder not in self.folders:
+            os.makedirs(folder, exist_ok=True)
+            self.folders.add(folder)
         with open(path, "wb") as fh:
             fh.write(data)
         self.lines.append((relative, hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()))
@@ -75,6 +81,9 @@ class Summary:
     files: int
     payload_files: int
     payload_bytes: int
+    volumes_stored: int = 0      # kept bound volumes that still showed their dossier
+    volumes_drawn: int = 0       # drawn for this package (never bound, or changed since)
+    unbound: tuple = ()          # 档号 of dossiers whose volume was left out (未装订)
 
 
 def select(root, archive_nos=(), city=None, year=None) -> list:
@@ -112,43 +121,46 @@ def _volume_sheets(dossier, registry):
     return sheets(dossier, getattr(registry, "archive_custody", None), doc_types=doc_types)
 
 
+VOLUMES = ("draw", "stored")     # a stale or missing volume: drawn now, or left out (未装订)
+
+
 class Binder:
-    """The bound volumes of an export, drawn in worker processes (one per core) while the
-    main process writes the next dossiers' files: a volume costs far more than a dossier's
-    files (reportlab lays out its front matter, pypdf copies every page). The volumes are
-    written into the bag as they come back, in the order of the dossiers. One volume, or a
-    machine of one core: drawn here, no process started."""
+    """The bound volumes of an export: a dossier's kept volume (archive.custody.bound) when
+    it still shows the dossier, else drawn in worker processes while the main process
+    writes the next dossiers' files (``volumes="draw"``), or left out and listed as not
+    bound (``volumes="stored"``). Volumes are written into the bag in dossier order."""
 
-    AHEAD = 16     # volumes in flight
+    def __init__(self, writer, dossiers: int, volumes="draw"):
+        from ..custody.bound import Drawing
+        if volumes not in VOLUMES:
+            raise ExportError(f"案卷的取法只能是 {' 或 '.join(VOLUMES)}")
+        self.writer, self.volumes = writer, volumes
+        self.stored, self.drawn, self.unbound = 0, 0, []
+        self.drawing = Drawing(self.writer.write, dossiers) if volumes == "draw" else None
 
-    def __init__(self, writer, dossiers: int):
-        from ..workers.processes import context, cores
-        self.writer, self.pending = writer, []
-        self.pool = context().Pool(cores()) if dossiers > 1 and cores() > 1 else None
-
-    def bind(self, relative, sheet):
-        from ..custody.volume import render
-        if self.pool is None:
-            self.writer.write(relative, render(sheet))
-            return
-        self.pending.append((relative, self.pool.apply_async(render, (sheet,))))
-        if len(self.pending) > self.AHEAD:
-            self._write_one()
-
-    def _write_one(self):
-        relative, result = self.pending.pop(0)
-        self.writer.write(relative, result.get())
+    def volume(self, dossier, registry, relative) -> dict:
+        """Put the dossier's volume into the bag (or not); what dossier.json says of it."""
+        from ..custody.bound import current
+        kept = current(dossier)
+        if kept is not None:
+            self.writer.write(relative, kept.read())
+            self.stored += 1
+            return {"path": "volume.pdf", "source": "stored", "version": kept.version,
+                    "bound_by": kept.binder, "bound_at": codec.plain(kept.bound_at)}
+        if self.drawing is None:
+            self.unbound.append(dossier.archive_no)
+            return {"path": None, "source": "not_bound"}
+        self.drawing.add(relative, _volume_sheets(dossier, registry))
+        self.drawn += 1
+        return {"path": "volume.pdf", "source": "drawn", "version": dossier.versions.maxKey()}
 
     def finish(self):
-        while self.pending:
-            self._write_one()
-        self.close()
+        if self.drawing is not None:
+            self.drawing.finish()
 
     def close(self):
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
+        if self.drawing is not None:
+            self.drawing.close()
 
 
 def file_name(dossier, doc, revision) -> str:
@@ -174,8 +186,10 @@ def _fields(value):
 
 
 def write_dossier(writer, dossier, root, registry, procedure, binder=None):
-    """One dossier's part of the payload; returns (documents, file revisions) written.
-    The bound volume goes to ``binder`` (drawn in a worker process) when one is given."""
+    """One dossier's part of the payload; returns its row of the 移交清册: (档号, 题名,
+    documents, file revisions, pages of the current files).
+    The bound volume comes from ``binder`` (kept, drawn in a worker process, or left out);
+    without one it is drawn here."""
     base, documents, files = dossier.archive_no, [], 0
     for doc in filing_order(dossier):
         paths = {}
@@ -184,43 +198,48 @@ def write_dossier(writer, dossier, root, registry, procedure, binder=None):
             writer.write(f"{base}/{paths[revision.number]}", revision.read())
             files += 1
         documents.append(codec.document_json(doc, item_no(doc), paths))
-    writer.write_json(f"{base}/dossier.json", codec.dossier_json(dossier, documents))
-    writer.write_json(f"{base}/versions.json", [codec.version_json(box.version) for box in dossier.versions.values()])
-    writer.write_json(f"{base}/history.json", _history(dossier, root, registry, procedure))
-    sheet = _volume_sheets(dossier, registry)
     if binder is None:
         from ..custody.volume import render
-        writer.write(f"{base}/volume.pdf", render(sheet))
+        writer.write(f"{base}/volume.pdf", render(_volume_sheets(dossier, registry)))
+        volume = {"path": "volume.pdf", "source": "drawn", "version": dossier.versions.maxKey()}
     else:
-        binder.bind(f"{base}/volume.pdf", sheet)
-    return len(documents), files
+        volume = binder.volume(dossier, registry, f"{base}/volume.pdf")
+    writer.write_json(f"{base}/dossier.json", dict(codec.dossier_json(dossier, documents), volume=volume))
+    writer.write_json(f"{base}/versions.json", [codec.version_json(box.version) for box in dossier.versions.values()])
+    writer.write_json(f"{base}/history.json", _history(dossier, root, registry, procedure))
+    pages = sum((d.current_file.pages or 0) for d in dossier.documents.values() if d.current_file)
+    return (dossier.archive_no, dossier.title, len(documents), files, pages)
 
 
 def export_bag(root, dossiers, out, registry, *, office, actor, when=None, procedure=None,
-               progress=None) -> Summary:
-    """Write the hand-over package for ``dossiers`` into the new directory ``out``."""
+               progress=None, volumes="draw") -> Summary:
+    """Write the hand-over package for ``dossiers`` into the new directory ``out``. Each
+    dossier's kept bound volume goes in when it still shows the dossier; otherwise
+    ``volumes="draw"`` draws it now, ``"stored"`` leaves it out (bag-info lists it 未装订)."""
     out = pathlib.Path(out)
     if out.exists() and any(out.iterdir()):
         raise ExportError(f"目录 {out} 已存在且不为空，请指定新的目录")
     when = when or _dt.datetime.now(_dt.timezone.utc)
     writer = Writer(out / "data")
-    rows, documents, files = [], 0, 0
-    binder = Binder(writer, len(dossiers))
+    if volumes not in VOLUMES:
+        raise ExportError(f"案卷的取法只能是 {' 或 '.join(VOLUMES)}")
+    parts = _Parts.start(root, dossiers, out, registry, procedure, volumes)   # before any thread
+    binder = Binder(writer, 1 if parts else len(dossiers), volumes)   # the workers draw their own
     try:
-        for n, dossier in enumerate(dossiers, 1):
-            docs, revs = write_dossier(writer, dossier, root, registry, procedure, binder)
-            documents, files = documents + docs, files + revs
-            rows.append((dossier, docs, revs))
-            if progress is not None:
-                progress(n, len(dossiers))
+        rows = parts.run(writer, binder, progress) if parts else \
+            _write_here(writer, binder, dossiers, root, registry, procedure, progress)
         binder.finish()
     finally:
         binder.close()
+        if parts:
+            parts.close()
+    documents, files = sum(r[2] for r in rows), sum(r[3] for r in rows)
     (out / "bagit.txt").write_text(BAGIT_TXT, encoding="utf-8")
     for alg, column in (("sha256", 1), ("sm3", 2)):
         _manifest(out / f"manifest-{alg}.txt", [(line[column], "data/" + line[0]) for line in writer.lines])
     fonds = sorted({dossier.archive_no.split("-", 1)[0] for dossier in dossiers})
-    summary = Summary(out, len(dossiers), documents, files, len(writer.lines), writer.bytes)
+    summary = Summary(out, len(dossiers), documents, files, len(writer.lines), writer.bytes,
+                      binder.stored, binder.drawn, tuple(binder.unbound))
     bagit._make_tag_file(str(out / "bag-info.txt"), {
         "Source-Organization": office, "移交单位": office, "全宗": " ".join(fonds),
         "Bagging-Date": when.date().isoformat(), "Payload-Oxum": f"{writer.bytes}.{len(writer.lines)}",
@@ -228,10 +247,104 @@ def export_bag(root, dossiers, out, registry, *, office, actor, when=None, proce
         "文件数": str(documents), "文件版本数": str(files), "字节数": str(writer.bytes),
         "Bag-Software-Agent": f"gzf-archive (bagit {bagit.VERSION})",
         "External-Description": f"公租房档案移交包：{len(dossiers)} 份档案，{documents} 件文件",
+        "案卷": _volumes_line(summary),
+        **({"未装订案卷": " ".join(binder.unbound)} if binder.unbound else {}),
     })
     (out / TRANSFER_LIST).write_bytes(transfer_list_pdf(rows, summary, office, actor, when, fonds))
     _tag_manifests(out)
     return summary
+
+
+def _write_here(writer, binder, dossiers, root, registry, procedure, progress) -> list:
+    """Every dossier written by this process (rows of the 移交清册)."""
+    rows = []
+    for n, dossier in enumerate(dossiers, 1):
+        rows.append(write_dossier(writer, dossier, root, registry, procedure, binder))
+        if progress is not None:
+            progress(n, len(dossiers))
+    return rows
+
+
+CHUNK = 8          # dossiers per job of an export worker
+_INHERITED = {}    # what a forked export worker finds: the database, the registry, the procedure
+
+
+def _write_part(job):
+    """An export worker's job: some dossiers written into the bag by this process, read
+    through its own connection; returns what the main process needs of them (manifest
+    lines, bytes, rows of the 移交清册, the volumes' account)."""
+    oids, root_oid, base, volumes = job
+    state = _INHERITED
+    if "conn" not in state:
+        from ..store import reopen_in_child
+        reopen_in_child(state["db"])
+        state["conn"] = state["db"].open()
+    conn = state["conn"]
+    root = conn.get(root_oid)
+    writer = Writer(base)
+    binder = Binder(writer, 1, volumes)    # a volume to draw is drawn here: this is a core's worker
+    rows = [write_dossier(writer, conn.get(oid), root, state["registry"], state["procedure"], binder)
+            for oid in oids]
+    conn.cacheGC()
+    return writer.lines, writer.bytes, rows, binder.stored, binder.drawn, binder.unbound
+
+
+class _Parts:
+    """The dossiers of a big export written by worker processes, one per core, each
+    reading the database through its own connection (a FileStorage, from a process of one
+    thread: the CLI's; see ``store.forkable``). The dossier's JSON, versions, case history
+    and files are Python work per dossier, which one core cannot spread."""
+
+    def __init__(self, pool, jobs):
+        self.pool, self.jobs = pool, jobs
+
+    @classmethod
+    def start(cls, root, dossiers, out, registry, procedure, volumes):
+        """The workers for this export, or None where the dossiers are written here: few
+        dossiers, one core, a web server's threads (no fork), a database a child cannot read,
+        or changes not yet committed (a worker reads what is committed)."""
+        from ..store import forkable
+        from ..workers.processes import context, cores
+        jar = getattr(root, "_p_jar", None)
+        if (len(dossiers) < 2 * CHUNK or cores() < 2 or threading.active_count() != 1 or jar is None
+                or not forkable(jar.db()) or jar._registered_objects or jar._added
+                or any(d._p_oid is None or d._p_changed for d in dossiers)):
+            return None
+        _INHERITED.clear()
+        _INHERITED.update(db=jar.db(), registry=registry, procedure=procedure)
+        oids = [d._p_oid for d in dossiers]
+        jobs = [(oids[i:i + CHUNK], root._p_oid, out / "data", volumes) for i in range(0, len(oids), CHUNK)]
+        return cls(context().Pool(cores()), jobs)
+
+    def run(self, writer, binder, progress) -> list:
+        """Every dossier written, in order; the workers' manifest lines joined to ``writer``."""
+        rows, done, total = [], 0, sum(len(j[0]) for j in self.jobs)
+        try:
+            for lines, size, part, stored, drawn, unbound in self.pool.imap(_write_part, self.jobs):
+                writer.lines += lines
+                writer.bytes += size
+                rows += part
+                binder.stored, binder.drawn = binder.stored + stored, binder.drawn + drawn
+                binder.unbound += unbound
+                done += len(part)
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            self.close()
+        return rows
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+        _INHERITED.clear()
+
+
+def _volumes_line(summary) -> str:
+    """bag-info's 案卷: where each dossier's data/<档号>/volume.pdf came from."""
+    line = f"已装订保存的 {summary.volumes_stored} 卷，移交时装订的 {summary.volumes_drawn} 卷"
+    return line + (f"，未装订 {len(summary.unbound)} 卷（无 volume.pdf）" if summary.unbound else "")
 
 
 def _manifest(path, entries):

@@ -42,12 +42,15 @@ def metadata(schema, value, path=""):
         return {k: metadata(schema, v, f"{path}{k}.") for k, v in value.items()}
     if isinstance(value, list):
         return [metadata(schema, v, f"{path}{i}.") for i, v in enumerate(value)]
-    spec = schema.spec(path[:-1]) if path else None
-    if isinstance(value, str) and spec is not None and spec.type == "date" and value:
-        try:
-            return _dt.date.fromisoformat(value)
-        except ValueError:
-            return value     # the intake check's metadata_valid reports it
+    # only a text that starts with a year can be a date (fromisoformat refuses the rest):
+    # the schema is asked about those alone, not about every value of every version
+    if isinstance(value, str) and value[:4].isdigit() and path:
+        spec = schema.spec(path[:-1])
+        if spec is not None and spec.type == "date":
+            try:
+                return _dt.date.fromisoformat(value)
+            except ValueError:
+                return value     # the intake check's metadata_valid reports it
     return value
 
 

@@ -19,6 +19,8 @@ def register(commands):
     export.add_argument("--dossier", action="append", default=[], metavar="档号", help="移交这份档案，可重复")
     export.add_argument("--city", metavar="CODE", help="移交这个城市（辖区代码，如 changzhou）的档案")
     export.add_argument("--year", type=int, metavar="YYYY", help="只移交这一年建档的档案")
+    export.add_argument("--volumes", choices=("draw", "stored"), default="draw",
+                        help="案卷：已装订且未变动的用保存的一份；其余 draw（默认）现在装订，stored 不装订并在 bag-info 中列为未装订")
     export.add_argument("--office", default=None, help=f"移交单位（默认 archive.office 或“{OFFICE}”）")
     export.set_defaults(command=export_command)
     receive = commands.add_parser("import", help="接收移交包：先校验并逐件接收检测，不合格则全部拒收")
@@ -37,11 +39,14 @@ def export_command(session, args):
     office = args.office or session.settings.get("archive.office") or OFFICE
     print(f"移交 {len(dossiers)} 份档案 → {args.out}", file=sys.stderr)
     summary = export_bag(root, dossiers, args.out, session.registry, office=office, actor=ACTOR,
-                         procedure=session.procedure, progress=ProgressBar(sys.stderr))
+                         procedure=session.procedure, progress=ProgressBar(sys.stderr),
+                         volumes=args.volumes)
     for dossier in dossiers:
         root.log.append(ACTOR, "exchange.export", dossier.archive_no, f"移交包 {args.out}")
     print(f"已写入移交包 {summary.path}：{summary.dossiers} 份档案，{summary.documents} 件文件，"
           f"{summary.files} 个文件版本，载荷 {summary.payload_files} 个文件 {summary.payload_bytes:,} 字节。")
+    print(f"案卷：已装订保存的 {summary.volumes_stored} 卷，移交时装订的 {summary.volumes_drawn} 卷"
+          + (f"，未装订 {len(summary.unbound)} 卷" if summary.unbound else "") + "。")
 
 
 def import_command(session, args):

@@ -136,6 +136,8 @@ class Dossier(Persistent):
     # 销毁 (archive.disposition.destruction): what was destroyed, when, on whose approval;
     # None while the dossier still holds its files.
     destruction = None
+    # 案卷 as last bound (archive.custody.bound.BoundVolume), kept with the version it shows.
+    bound_volume = None
 
     def __init__(self, archive_no: str, metadata: dict, actor: str, when: _dt.datetime,
                  comment: str = "", state: str | None = None):

@@ -56,6 +56,7 @@ ACTIONS = {  # what a version records, as a clerk calls it
     "lease": ("租赁变动", "Lease change"),
     "adopted": ("纳入流程管理", "Brought under the procedure"),
     "shelved": ("上架/移库", "Shelved or moved"),   # archive.custody.shelving
+    "bound": ("装订案卷", "Volume bound"),            # archive.custody.bound
     # archive.disposition
     "held": ("冻结", "Held"),
     "released": ("解除冻结", "Hold released"),

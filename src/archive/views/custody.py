@@ -12,7 +12,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ..custody import arrangement, shelving
+from ..custody import arrangement, bound, shelving
 from ..custody.labels import box_labels
 from ..custody.volume import bind_volume
 from ..records import filing
@@ -40,7 +40,8 @@ def custody_panel(request, dossier) -> dict:
     boxes = [p for p in stacks.places.values() if p.level == "box"] if can(request, "shelve", dossier) else []
     return {"stamps": stamps, "place": place, "place_label": stacks.label(place),
             "period": r.title("retention_periods", period, locale) if period else "",
-            "boxes": boxes, "label": stacks.label}
+            "boxes": boxes, "label": stacks.label, "bound": bound_json(dossier),
+            "can_bind": can(request, "shelve", dossier) and dossier.destruction is None}
 
 
 # -- bound volume and labels ----------------------------------------------------------------
@@ -74,6 +75,48 @@ def labels(request):
     dossier = request.context
     data = box_labels(dossier, rules(request), place=shelving.place_of(dossier) or "")
     return _pdf(request, dossier, data, f"{dossier.archive_no}-盒签.pdf", "档案盒封面和盒脊")
+
+
+# -- the kept bound volume (archive.custody.bound) ------------------------------------------
+def bound_json(dossier) -> dict:
+    """The dossier's kept volume: bound at which version, by whom, when, and still current."""
+    kept = dossier.bound_volume
+    if kept is None:
+        return {"archive_no": dossier.archive_no, "bound": False, "current": False}
+    return {"archive_no": dossier.archive_no, "bound": True, "current": bound.current(dossier) is not None,
+            "version": kept.version, "bound_by": kept.binder, "bound_at": kept.bound_at.isoformat(),
+            "size": kept.size, "sha256": kept.sha256}
+
+
+def _bind(request):
+    """Draw the volume now and keep it with the dossier (a version ``bound``); its
+    leaving nothing: no export is logged, the version records who bound it."""
+    dossier = request.context
+    user = request.identity
+    who = actor(request)
+    kept = bound.bind(dossier, rules(request), doc_types=_doc_types(request), actor=who,
+                      when=filing.now(), binder=getattr(user, "name", "") or who)
+    return dossier, kept
+
+
+@view_config(route_name="dossier_bind", request_method="POST", permission="shelve")
+def bind_form(request):
+    dossier, kept = _bind(request)
+    request.session.flash(request.t("已装订案卷，保存为第 {n} 版", n=kept.version))
+    return HTTPFound(dossier_url(request, dossier, _anchor="custody"))
+
+
+@view_config(route_name="api_bind", request_method="GET", renderer="json", permission="view")
+def get_bound(request):
+    return bound_json(request.context)
+
+
+@view_config(route_name="api_bind", request_method="POST", renderer="json", permission="shelve")
+def post_bind(request):
+    """Bind the volume now and keep it (a new version); 201 with what was kept."""
+    dossier, _ = _bind(request)
+    request.response.status = 201
+    return bound_json(dossier)
 
 
 # -- a volume's place -----------------------------------------------------------------------

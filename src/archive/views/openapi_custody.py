@@ -80,6 +80,12 @@ def schemas(registry) -> dict:
                               "archive_no": STRING, "place": NULL_STRING, "label": STRING}}},
             "unknown": {"type": "array", "items": STRING, "description": "不是本档案库的档号"},
             "href": {"type": "string", "format": "uri"}}},
+        "BoundVolume": {"type": "object", "required": ["archive_no", "bound", "current"], "properties": {
+            "archive_no": STRING, "bound": {"type": "boolean", "description": "是否保存有已装订的案卷"},
+            "current": {"type": "boolean", "description": "保存的案卷是否仍与档案现状一致（此后未改动信息或文件）"},
+            "version": {"type": "integer", "description": "记录这次装订的版本号"},
+            "bound_by": STRING, "bound_at": {"type": "string", "format": "date-time"},
+            "size": {"type": "integer"}, "sha256": STRING}},
         "StockTakeList": {"type": "object", "properties": {
             "place": STRING, "total": {"type": "integer"},
             "items": {"type": "array", "items": _ref("StockTake")}}},
@@ -89,7 +95,7 @@ def schemas(registry) -> dict:
 def extend(parts):
     """What custody adds to the schemas of documents, versions and diffs."""
     parts["Document"]["properties"]["arrangement"] = _ref("Arrangement")
-    parts["VersionSummary"]["properties"]["action"]["enum"].append("shelved")
+    parts["VersionSummary"]["properties"]["action"]["enum"] += ["shelved", "bound"]
     parts["Diff"]["properties"]["place"] = {
         "type": ["object", "null"], "description": "两版之间纸质案卷的存放位置变化（未移动为 null）",
         "properties": {"old": STRING, "new": STRING}}
@@ -101,6 +107,12 @@ def kind_operations(tag):
         "api_volume": {"get": {
             "summary": "装订案卷（PDF）：案卷封面、卷内目录、加盖页号的现行文件、备考表；原件不变",
             "tags": tag, "responses": {"200": PDF_ANSWER, **_errors(401, 403, 404)}}},
+        "api_bind": {
+            "get": {"summary": "保存的已装订案卷：装订时的版本、立卷人、时间，是否仍与档案一致", "tags": tag,
+                    "responses": {"200": _json(_ref("BoundVolume")), **_errors(401, 403, 404)}},
+            "post": {"summary": "装订案卷并保存（记入档案的新版本 bound；移交包沿用未变动的一份）", "tags": tag,
+                     "responses": {"201": _json(_ref("BoundVolume"), "已装订并保存"),
+                                   **_errors(400, 401, 403, 404)}}},
         "api_labels": {"get": {
             "summary": "档案盒封面和盒脊（PDF），各带档号二维码", "tags": tag,
             "responses": {"200": PDF_ANSWER, **_errors(401, 403, 404)}}},

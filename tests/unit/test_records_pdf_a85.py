@@ -1,0 +1,58 @@
+"""The intake check's ASCII85 decoder (records/pdf.py ``_A85``) gives pypdf's bytes, or
+pypdf's error, for every input: well formed, wrapped, without ``<~``, with ``z`` groups
+and short last groups, and corrupted (a byte outside the alphabet, a stray ``~``, an
+overflow, whitespace pypdf does not ignore)."""
+from __future__ import annotations
+
+import base64
+import random
+
+from pypdf.filters import ASCII85Decode
+
+from archive.records.pdf import _A85
+from conftest import make_pdf
+
+
+def _answer(decode, data):
+    try:
+        return "ok", decode(data)
+    except Exception as exc:     # the same kind of error with the same words
+        return "error", type(exc).__name__, str(exc)
+
+
+def _cases(seed=5, count=1500):
+    rng = random.Random(seed)
+    good = []
+    for _ in range(count):
+        raw = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 200)))
+        if rng.random() < 0.2:
+            raw += b"\0" * 8                       # a "z" group
+        text = base64.a85encode(raw, adobe=True, wrapcol=rng.choice([0, 0, 72]))
+        if rng.random() < 0.3:
+            text = text.replace(b"<~", b"")
+        if rng.random() < 0.2:
+            text = rng.choice([b"  \n", b"\x0b", b"\x00"]) + text + rng.choice([b"\r\n", b"\x0b", b" ~>", b""])
+        good.append(text)
+    bad = []
+    for _ in range(count):
+        text = bytearray(rng.choice(good))
+        if text:
+            for _ in range(rng.randrange(1, 3)):
+                text[rng.randrange(len(text))] = rng.choice(
+                    [rng.randrange(256), *b"u~z y<>", 11])
+        bad.append(bytes(text))
+    return good + bad + [b"<~s8W-\"~>", b"<~uuuuu~>", b"~>", b"", b"<~!~>"]
+
+
+def test_the_fast_decoder_answers_as_pypdf_does():
+    for data in _cases():
+        assert _answer(_A85.decode, data) == _answer(ASCII85Decode.decode, data), data
+
+
+def test_reportlab_streams_decode_the_same():
+    import re
+    pdf = make_pdf("公共租赁住房申请表 张三", pages=2)
+    streams = [m.group(1) for m in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S)
+               if m.group(1).rstrip().endswith(b"~>")]
+    assert streams
+    assert all(_A85.decode(s) == ASCII85Decode.decode(s) for s in streams)
