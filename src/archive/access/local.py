@@ -105,16 +105,19 @@ class Scope:
 
     def ids(self, container):
         """The archive numbers of ``container`` in scope, as a BTree set (from the
-        jurisdiction index and the container's keys; no dossier is loaded)."""
-        out = OOTreeSet()
+        jurisdiction index and the container's keys; no dossier is loaded). Read-only: for
+        a single jurisdiction it is the index's own set."""
         index = container.indexes.get("jurisdiction")
-        for place in sorted(self.places):
-            if index is not None:
-                found = index.forward.get(place)
-                if found:
-                    out = union(out, found)
-            if place in container:
-                out.add(place)
+        sets = [index.forward.get(p) for p in sorted(self.places)] if index is not None else []
+        sets = [s for s in sets if s]
+        singles = [p for p in sorted(self.places) if p in container]
+        if len(sets) == 1 and not singles:
+            # One city: the index's own set, read-only, not a per-request copy of one entry
+            # per dossier (bench/jurisdiction.py). Callers only read it.
+            return sets[0]
+        out = OOTreeSet(singles)
+        for found in sets:
+            out = union(out, found)
         return out
 
     def search_filter(self):
