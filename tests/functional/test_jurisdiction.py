@@ -237,3 +237,40 @@ def test_every_view_of_the_permission_matrix_for_a_reviewer_of_one_city(browser,
                 assert response.status_int not in (403,) and response.status_int < 500, (method, url)
             else:
                 assert response.status_int == 403, (method, url, response.status)
+
+
+# -- views opened to local roles: statistics, credit, shelving, loans, disposition, creation -----
+def local_roles(store, *roles):
+    with store() as root:
+        root.users.set_local_roles("qujing", roles)
+
+
+def totals(page):
+    """The 合计 row of the statistics page: [dossiers, documents, pages]."""
+    rows = [[td.text for td in tr.select("td")] for tr in page.html.select("table.statistics-table tr")]
+    return next(r[1:] for r in rows if r and r[0] == "合计")
+
+
+def test_statistics_count_only_the_jurisdiction(browser, city, store):
+    import datetime as dt
+    from archive.custody import loans
+    now = dt.datetime.now(dt.timezone.utc)
+    with store() as root:
+        for no in (city["qj"][0], city["cz"][0], city["cz"][1]):
+            root.loans.request("auditor", "审计员", [loans.Item("household", no)], "research", "read",
+                               now.date() + dt.timedelta(days=9), False, "", now, now.date())
+    browser.login("qujing")
+    browser.get("/statistics", status=403)           # a reviewer has no statistics, here or anywhere
+    local_roles(store, "reviewer@qujing", "auditor@qujing")
+    page = browser.login("qujing")
+    assert page.html.select_one("#nav-statistics") is not None
+    page = browser.get("/statistics")
+    assert totals(page)[0] == "3"                    # two households and a unit of 曲靖
+    assert "曲靖市" in page.text and "常州市" not in page.text
+    assert [b["data-count"] for b in page.html.select("#chart-months rect.bar") if b["data-count"] != "0"] == ["1"]
+    csv_text = browser.get("/statistics/report.csv").body.decode("utf-8-sig")
+    assert "常州市" not in csv_text and "合计,3," in csv_text
+    assert browser.get("/statistics/report.pdf").content_type == "application/pdf"
+    browser.login("auditor")
+    page = browser.get("/statistics")
+    assert totals(page)[0] == "6" and "常州市" in page.text

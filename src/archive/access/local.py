@@ -25,8 +25,8 @@ SEPARATOR = "@"
 
 
 # The routes whose views narrow what they show to the user's places (``scope``): the only
-# ones a local role opens off a dossier. Any other listing across dossiers (lotteries,
-# credit, shelving, disposition …) stays closed to a user without a global role.
+# ones a local role opens off a dossier. Any other listing across dossiers stays closed to a
+# user without a global role.
 NARROWED = frozenset({
     "home", "dossiers", "worklist", "search", "inspections",
     "audits", "audit", "audit_acks",
@@ -34,6 +34,7 @@ NARROWED = frozenset({
     "lotteries", "lottery_new", "lottery", "lottery_verify", "lottery_draw", "lottery_redraw",
     "lottery_approve", "api_lotteries", "api_lottery", "api_lottery_draw", "api_lottery_redraw",
     "api_lottery_approve",
+    "statistics", "statistics_csv", "statistics_pdf",
 })
 
 
@@ -102,6 +103,17 @@ class Scope:
 
     def admits(self, dossier) -> bool:
         return bool({dossier.metadata.get("jurisdiction"), dossier.archive_no} & self.places)
+
+    def admits_all(self, root, items) -> bool:
+        """Whether every (kind, archive number) of ``items`` is a dossier in scope (a loan's
+        items, a destruction list's entries); False when there are none, or one is gone."""
+        seen = False
+        for kind, number in items:
+            dossier = root.container(kind).get(number) if kind in ("household", "unit") else None
+            if dossier is None or not self.admits(dossier):
+                return False
+            seen = True
+        return seen
 
     def ids(self, container):
         """The archive numbers of ``container`` in scope, as a BTree set (from the
