@@ -85,7 +85,7 @@ def test_home_counts_and_recent_only_the_jurisdiction(browser, city):
 
 def test_views_across_dossiers_not_narrowed_stay_closed(browser, city, users):
     browser.login("qujing")
-    for url in ("/credit", "/shelving", "/disposition", "/statistics", "/users",
+    for url in ("/credit", "/disposition", "/statistics", "/users",
                 "/log", "/households/new"):
         browser.get(url, status=403)
     api(browser, users, "/api/credit", status=403)
@@ -274,3 +274,70 @@ def test_statistics_count_only_the_jurisdiction(browser, city, store):
     browser.login("auditor")
     page = browser.get("/statistics")
     assert totals(page)[0] == "6" and "常州市" in page.text
+
+
+@pytest.fixture
+def stacks(city, store):
+    """Room A (box 001 holds 曲靖's households, box 002 a 常州 one) and room B (常州 only)."""
+    import datetime as dt
+    from archive.custody import shelving
+    when = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    with store() as root:
+        add = root.stacks.add_place
+        add("", "A", "", "archivist", when), add("A", "01", "", "archivist", when)
+        add("A-01", "01", "", "archivist", when)
+        for box in ("001", "002"):
+            add("A-01-01", box, "", "archivist", when)
+        add("", "B", "", "archivist", when), add("B", "01", "", "archivist", when)
+        add("B-01", "01", "", "archivist", when), add("B-01-01", "001", "", "archivist", when)
+        for no, box in ((city["qj"][0], "A-01-01-001"), (city["qj"][1], "A-01-01-001"),
+                        (city["cz"][0], "A-01-01-002"), (city["cz"][1], "B-01-01-001")):
+            shelving.shelve(root.stacks, root.households[no], box, "archivist", when)
+
+
+def test_shelving_shows_only_the_places_holding_the_jurisdiction(browser, city, stacks, store, users):
+    local_roles(store, "archivist@qujing")
+    home = browser.login("qujing")
+    assert home.html.select_one("#nav-shelving") is not None
+    rooms = [a.text for a in browser.get("/shelving").html.select("#rooms a")]
+    assert rooms == ["A"]
+    layer = browser.get("/shelving/A-01-01")
+    assert [a.text for a in layer.html.select("#children a")] == ["A-01-01-001"]
+    assert numbers(layer.text, city) == set(city["qj"]) and "应存档案（2）" in layer.text
+    assert layer.html.select_one("#place-form") is None        # the register is the building's
+    refused = browser.get("/shelving/B", status=403)
+    assert "未存放您辖区的档案" in refused.text
+    browser.get("/shelving/A-01-01-002", status=403)
+    body = api(browser, users, "/api/places").json
+    assert {i["code"] for i in body["items"]} == {"A", "A-01", "A-01-01", "A-01-01-001"} and body["total"] == 4
+    assert {h["archive_no"] for h in api(browser, users, "/api/places/A-01-01").json["holdings"]} == set(city["qj"])
+    api(browser, users, "/api/places/B-01", status=403)
+    browser.login("archivist")
+    assert [a.text for a in browser.get("/shelving").html.select("#rooms a")] == ["A", "B"]
+
+
+def test_stocktakes_only_where_every_volume_is_the_jurisdictions(browser, city, stacks, store, users):
+    local_roles(store, "archivist@qujing")
+    browser.login("qujing")
+    token = browser.get("/shelving/A-01-01-001").html.select_one("input[name=csrf_token]")["value"]
+    done = browser.post("/shelving/A-01-01-001/stocktakes",
+                        {"csrf_token": token, "scanned": f"{city['qj'][0]}\n{city['cz'][1]}"})
+    take = browser.get(done.location)
+    assert city["qj"][1] in take.text and city["cz"][1] in take.text   # missing; the stray is "unknown"
+    assert "B-01-01-001" not in take.text                              # where 常州's volume stands: not told
+    refused = browser.post("/shelving/A-01-01/stocktakes", {"csrf_token": token, "scanned": ""}, status=403)
+    assert "辖区以外" in refused.text
+    refused = browser.post("/shelving", {"csrf_token": token, "parent": "A-01-01", "code": "009"}, status=403)
+    assert "全馆" in refused.text
+    headers = {"Authorization": f"Bearer {users['qujing']}"}
+    browser.post_json("/api/places", {"parent": "A", "code": "09"}, headers=headers, status=403)
+    browser.post_json("/api/places/A-01-01/stocktakes", {"scanned": []}, headers=headers, status=403)
+    with store() as root:
+        assert "A-09" not in root.stacks.places and len(root.stacks.stocktakes) == 1
+    browser.login("archivist")
+    token = browser.get("/shelving/A-01-01").html.select_one("input[name=csrf_token]")["value"]
+    other = browser.post("/shelving/A-01-01/stocktakes", {"csrf_token": token, "scanned": ""}).location
+    browser.login("qujing")
+    browser.get(other, status=403)
+    assert api(browser, users, "/api/places/A-01-01/stocktakes").json["total"] == 0
+    assert api(browser, users, "/api/places/A-01-01-001/stocktakes").json["total"] == 1

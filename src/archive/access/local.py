@@ -35,6 +35,8 @@ NARROWED = frozenset({
     "lottery_approve", "api_lotteries", "api_lottery", "api_lottery_draw", "api_lottery_redraw",
     "api_lottery_approve",
     "statistics", "statistics_csv", "statistics_pdf",
+    "places", "place", "place_stocktake", "stocktake",
+    "api_places", "api_place_detail", "api_place_stocktakes", "api_stocktake",
 })
 
 
@@ -48,6 +50,11 @@ def known_place(root, vocabularies):
     """A callable: whether a place is a jurisdiction code or an existing archive number."""
     codes = vocabularies["jurisdictions"]
     return lambda place: place in codes or place in root.households or place in root.units
+
+
+class OutOfScope(Exception):
+    """A step on something outside the user's places (archive.access.local): a 403 whose
+    message says why, raised by the model and the views alike (views/errors.py)."""
 
 
 class LocalRoleError(ValueError):
