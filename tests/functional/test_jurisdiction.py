@@ -79,17 +79,16 @@ def test_home_counts_and_recent_only_the_jurisdiction(browser, city):
     assert numbers(home.text, city) == set(city["qj"])
     assert "常州" not in home.text and "曲靖" in home.text
     nav = {a.get("id") for a in home.html.select("nav a")}
-    assert {"nav-worklist", "nav-inspections", "nav-lotteries"} <= nav
-    assert not {"nav-credit", "nav-shelving", "nav-disposition", "nav-statistics"} & nav
+    assert {"nav-worklist", "nav-inspections", "nav-lotteries", "nav-disposition"} <= nav   # a reviewer appraises
+    assert not {"nav-credit", "nav-shelving", "nav-statistics"} & nav
 
 
 def test_views_across_dossiers_not_narrowed_stay_closed(browser, city, users):
     browser.login("qujing")
-    for url in ("/credit", "/disposition", "/statistics", "/users",
+    for url in ("/credit", "/statistics", "/users",
                 "/log", "/households/new"):
         browser.get(url, status=403)
     api(browser, users, "/api/credit", status=403)
-    api(browser, users, "/api/holds", status=403)
 
 
 def test_worklist_and_its_total_only_the_jurisdiction(browser, city, users):
@@ -341,3 +340,70 @@ def test_stocktakes_only_where_every_volume_is_the_jurisdictions(browser, city, 
     browser.get(other, status=403)
     assert api(browser, users, "/api/places/A-01-01/stocktakes").json["total"] == 0
     assert api(browser, users, "/api/places/A-01-01-001/stocktakes").json["total"] == 1
+
+
+@pytest.fixture
+def due(city, store, app, browser, users):
+    """曲靖's first household and 常州's first exited long ago, each with an income proof
+    (10 years): due for appraisal, destruction approved by the global reviewer; 常州's on a
+    destruction list drawn up by the global archivist."""
+    import datetime as dt
+    from archive.workers import textlayer
+    long_ago = dt.datetime(2010, 1, 4, tzinfo=dt.timezone.utc)
+    pair = (city["qj"][0], city["cz"][0])
+    with store() as root:
+        for no in pair:
+            walk.file(app.registry.archive_schemas, root.households[no], "income_proof")
+            root.households[no].move("complete_exit", "exited", "reviewer", long_ago, "退出")
+        textlayer.drain(root)
+    for no in pair:
+        browser.post_json(f"/api/households/{no}/appraisals", {"action": "destroy", "reason": "期满无保存价值"},
+                          headers={"Authorization": f"Bearer {users['archivist']}"}, status=201)
+        browser.post_json(f"/api/households/{no}/appraisals/1/decision", {"approve": True, "opinion": "同意"},
+                          headers={"Authorization": f"Bearer {users['reviewer']}"})
+    browser.post_json("/api/destruction-lists", {"archive_nos": [city["cz"][0]]},
+                      headers={"Authorization": f"Bearer {users['archivist']}"}, status=201)
+    return pair
+
+
+def test_disposition_lists_only_the_jurisdiction_and_refuses_others(browser, city, due, store, users):
+    qj, cz = due
+    local_roles(store, "archivist@qujing")
+    home = browser.login("qujing")
+    assert home.html.select_one("#nav-disposition") is not None
+    page = browser.get("/disposition")
+    assert numbers(page.text, city) == {qj} and "/destruction-lists/1" not in page.text
+    body = api(browser, users, "/api/disposition/due").json
+    assert body["total"] == 1 and [i["archive_no"] for i in body["items"]] == [qj]
+    assert api(browser, users, "/api/disposition/due", role="archivist").json["total"] == 2
+    assert api(browser, users, "/api/destruction-lists").json == {"total": 0, "items": []}
+    refused = api(browser, users, "/api/destruction-lists/1", status=403).json
+    assert "辖区以外" in refused["error"]
+    browser.get("/destruction-lists/1", status=403)
+    headers = {"Authorization": f"Bearer {users['qujing']}"}
+    refused = browser.post_json("/api/destruction-lists", {"archive_nos": [qj, cz]}, headers=headers,
+                                status=403).json
+    assert cz in refused["error"] and "不在您的辖区" in refused["error"]
+    browser.post_json("/api/destruction-lists/1/approval", {}, headers=headers, status=403)
+    browser.post_json("/api/destruction-lists/1/execution", {}, headers=headers, status=403)
+    with store() as root:
+        from archive.disposition.book import book_of
+        assert len(book_of(root).lists) == 1 and book_of(root).lists[1].status == "drafted"
+    drawn = browser.post_json("/api/destruction-lists", {"archive_nos": [qj]}, headers=headers, status=201).json
+    assert drawn["number"] == 2 and [r["archive_no"] for r in drawn["rows"]] == [qj]
+    assert api(browser, users, "/api/destruction-lists").json["total"] == 1
+    assert [i["number"] for i in api(browser, users, "/api/destruction-lists", role="archivist").json["items"]] == [1, 2]
+
+
+def test_holds_only_of_the_jurisdiction(browser, city, due, store, users):
+    qj, cz = due
+    for no in (qj, cz):
+        browser.post_json(f"/api/households/{no}/holds", {"reason": "inspection", "note": "稽查"},
+                          headers={"Authorization": f"Bearer {users['archivist']}"}, status=201)
+    local_roles(store, "reviewer@qujing")
+    body = api(browser, users, "/api/holds").json
+    assert body["total"] == 1 and body["open"] == 1 and numbers(str(body["items"]), city) == {qj}
+    browser.login("qujing")
+    assert numbers(browser.get("/holds").text, city) == {qj}
+    browser.post_json(f"/api/households/{cz}/holds", {"reason": "inspection", "note": "稽查"},
+                      headers={"Authorization": f"Bearer {users['qujing']}"}, status=403)

@@ -37,6 +37,10 @@ NARROWED = frozenset({
     "statistics", "statistics_csv", "statistics_pdf",
     "places", "place", "place_stocktake", "stocktake",
     "api_places", "api_place_detail", "api_place_stocktakes", "api_stocktake",
+    "disposition", "holds", "destruction_lists", "destruction_list", "destruction_list_pdf",
+    "destruction_list_approval", "destruction_list_execution",
+    "api_due", "api_holds", "api_destruction_lists", "api_destruction_list", "api_destruction_list_pdf",
+    "api_destruction_list_approval", "api_destruction_list_execution",
 })
 
 
