@@ -407,3 +407,26 @@ def test_holds_only_of_the_jurisdiction(browser, city, due, store, users):
     assert numbers(browser.get("/holds").text, city) == {qj}
     browser.post_json(f"/api/households/{cz}/holds", {"reason": "inspection", "note": "稽查"},
                       headers={"Authorization": f"Bearer {users['qujing']}"}, status=403)
+
+
+def test_a_local_archivist_creates_dossiers_in_his_jurisdiction_only(browser, city, store, users):
+    from conftest import household_input, unit_input
+    headers = {"Authorization": f"Bearer {users['qujing']}"}
+    browser.post_json("/api/households", household_input(seq=61, **QJ), headers=headers, status=403)  # a reviewer
+    local_roles(store, "archivist@qujing")
+    with store() as root:
+        issued = len(root.numbers.issued)
+    body = browser.post_json("/api/households", household_input(seq=61, **QJ), headers=headers, status=201).json
+    assert body["archive_no"].startswith("QJ-HH-") and body["metadata"]["jurisdiction"] == "qujing"
+    unit = dict(unit_input(), jurisdiction="qujing", district="麒麟区", address="曲靖市麒麟区南宁西路19号")
+    assert browser.post_json("/api/units", unit, headers=headers, status=201).json["archive_no"].startswith("QJ-")
+    refused = browser.post_json("/api/households", household_input(seq=71), headers=headers, status=403).json
+    assert "只能在您的辖区建档" in refused["error"] and "常州市" in refused["error"]
+    browser.post_json("/api/units", unit_input(), headers=headers, status=403)
+    with store() as root:
+        assert len(root.numbers.issued) == issued + 2          # no number spent on a refusal
+        assert not [d for d in root.households.values() if d.archive_no.startswith("CZ") and
+                    d.latest.actor == "qujing"]
+    browser.login("qujing")
+    assert browser.get("/households/new").status_int == 200
+    assert browser.get("/units/new").status_int == 200

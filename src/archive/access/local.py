@@ -34,7 +34,7 @@ NARROWED = frozenset({
     "lotteries", "lottery_new", "lottery", "lottery_verify", "lottery_draw", "lottery_redraw",
     "lottery_approve", "api_lotteries", "api_lottery", "api_lottery_draw", "api_lottery_redraw",
     "api_lottery_approve",
-    "statistics", "statistics_csv", "statistics_pdf",
+    "statistics", "statistics_csv", "statistics_pdf", "dossier_new",
     "places", "place", "place_stocktake", "stocktake",
     "api_places", "api_place_detail", "api_place_stocktakes", "api_stocktake",
     "disposition", "holds", "destruction_lists", "destruction_list", "destruction_list_pdf",
