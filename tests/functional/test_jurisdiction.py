@@ -430,3 +430,34 @@ def test_a_local_archivist_creates_dossiers_in_his_jurisdiction_only(browser, ci
     browser.login("qujing")
     assert browser.get("/households/new").status_int == 200
     assert browser.get("/units/new").status_int == 200
+
+
+def test_loans_only_of_the_jurisdiction(browser, city, store, users):
+    import datetime as dt
+    from archive.custody import loans
+    now = dt.datetime.now(dt.timezone.utc)
+    with store() as root:
+        def ask(*numbers):
+            return root.loans.request("borrower", "法院", [loans.Item("household", n) for n in numbers],
+                                      "research", "read", now.date() + dt.timedelta(days=9), False, "",
+                                      now, now.date()).loan_id
+        ours, theirs, mixed = ask(city["qj"][0]), ask(city["cz"][0]), ask(city["qj"][1], city["cz"][1])
+    api(browser, users, "/api/loans", status=403)                  # a reviewer does not lend
+    local_roles(store, "archivist@qujing")
+    body = api(browser, users, "/api/loans").json
+    assert body["total"] == 1 and [i["id"] for i in body["items"]] == [ours]
+    assert api(browser, users, "/api/loans", role="archivist").json["total"] == 3
+    refused = api(browser, users, f"/api/loans/{mixed}", status=403).json
+    assert "辖区以外" in refused["error"]
+    headers = {"Authorization": f"Bearer {users['qujing']}"}
+    browser.post_json(f"/api/loans/{theirs}/approve", {"comment": "同意"}, headers=headers, status=403)
+    done = browser.post_json(f"/api/loans/{ours}/approve", {"comment": "同意"}, headers=headers).json
+    assert done["state"] == "approved" and done["decided_by"] == "qujing"
+    with store() as root:
+        assert root.loans.get(theirs).state == "requested" and root.loans.get(mixed).state == "requested"
+    home = browser.login("qujing")
+    assert home.html.select_one("#nav-loans") is not None
+    page = browser.get("/loans")
+    assert ours in page.text                       # unsealed here: shown by its request id
+    assert theirs not in page.text and mixed not in page.text
+    browser.get(f"/loans/{theirs}", status=403)
