@@ -79,16 +79,16 @@ def test_home_counts_and_recent_only_the_jurisdiction(browser, city):
     assert numbers(home.text, city) == set(city["qj"])
     assert "常州" not in home.text and "曲靖" in home.text
     nav = {a.get("id") for a in home.html.select("nav a")}
-    assert {"nav-worklist", "nav-inspections", "nav-lotteries", "nav-disposition"} <= nav   # a reviewer appraises
-    assert not {"nav-credit", "nav-shelving", "nav-statistics"} & nav
+    assert {"nav-worklist", "nav-inspections", "nav-lotteries", "nav-disposition", "nav-credit"} <= nav
+    assert not {"nav-shelving", "nav-statistics", "nav-loans"} & nav       # a reviewer neither shelves nor lends
 
 
 def test_views_across_dossiers_not_narrowed_stay_closed(browser, city, users):
     browser.login("qujing")
-    for url in ("/credit", "/statistics", "/users",
+    for url in ("/statistics", "/users",
                 "/log", "/households/new"):
         browser.get(url, status=403)
-    api(browser, users, "/api/credit", status=403)
+    api(browser, users, "/api/statistics", status=404)
 
 
 def test_worklist_and_its_total_only_the_jurisdiction(browser, city, users):
@@ -461,3 +461,27 @@ def test_loans_only_of_the_jurisdiction(browser, city, store, users):
     assert ours in page.text                       # unsealed here: shown by its request id
     assert theirs not in page.text and mixed not in page.text
     browser.get(f"/loans/{theirs}", status=403)
+
+
+def test_credit_record_only_of_the_jurisdiction(browser, city, store, users):
+    people = {}
+    with store() as root:
+        for no in (city["qj"][0], city["cz"][0]):
+            person = next(iter(root.households[no].people()))
+            people[no] = (person["id_number"], person["name"])
+    for no, (id_number, _) in people.items():
+        browser.post_json(f"/api/households/{no}/credit",
+                          {"id_number": id_number, "kind": "fraud", "day": "2026-03-01", "description": "虚报收入"},
+                          headers={"Authorization": f"Bearer {users['reviewer']}"}, status=201)
+    body = api(browser, users, "/api/credit").json
+    assert body["total"] == 1 and [e["archive_no"] for e in body["items"][0]["events"]] == [city["qj"][0]]
+    assert api(browser, users, "/api/credit", role="reviewer").json["total"] == 2
+    cz_id = people[city["cz"][0]][0]
+    assert api(browser, users, "/api/credit", q=cz_id).json["total"] == 0     # typed in full: still not shown
+    browser.login("qujing")
+    page = browser.get("/credit")
+    assert numbers(page.text, city) == {city["qj"][0]}
+    headers = {"Authorization": f"Bearer {users['qujing']}"}
+    browser.post_json(f"/api/households/{city['cz'][1]}/credit",
+                      {"id_number": cz_id, "kind": "fraud", "day": "2026-03-01", "description": "虚报"},
+                      headers=headers, status=403)

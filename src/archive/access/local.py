@@ -41,6 +41,7 @@ NARROWED = frozenset({
     "destruction_list_approval", "destruction_list_execution",
     "api_due", "api_holds", "api_destruction_lists", "api_destruction_list", "api_destruction_list_pdf",
     "api_destruction_list_approval", "api_destruction_list_execution",
+    "credit", "api_credit",
     "loans", "loan", "loan_approve", "loan_refuse", "loan_lend", "loan_return",
     "api_loans", "api_loan", "api_loan_approve", "api_loan_refuse", "api_loan_lend", "api_loan_return",
 })
