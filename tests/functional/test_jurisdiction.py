@@ -485,3 +485,12 @@ def test_credit_record_only_of_the_jurisdiction(browser, city, store, users):
     browser.post_json(f"/api/households/{city['cz'][1]}/credit",
                       {"id_number": cz_id, "kind": "fraud", "day": "2026-03-01", "description": "虚报"},
                       headers=headers, status=403)
+
+
+def test_the_openapi_document_says_which_routes_a_local_role_may_use(browser):
+    doc = browser.get("/api/openapi.json").json
+    for path, method in (("/api/loans", "get"), ("/api/places", "get"), ("/api/holds", "get"),
+                         ("/api/destruction-lists", "post"), ("/api/households", "post"), ("/api/credit", "get")):
+        op = doc["paths"][path][method]
+        assert op["x-local-roles"] == "narrowed" and "局部角色" in op["description"] and "403" in op["responses"]
+    assert "x-local-roles" not in doc["paths"]["/api/households/{no}"]["get"]   # a dossier: its own check
