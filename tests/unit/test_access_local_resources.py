@@ -118,3 +118,11 @@ def test_creating_in_another_jurisdiction_is_refused_before_a_number_is_issued(a
     assert len(root.numbers.issued) == issued
     made = filing.create_dossier(root, registry, "household", household_input(seq=61, **QJ), "qj", scope=QUJING)
     assert made.archive_no.startswith("QJ-") and len(root.numbers.issued) == issued + 1
+
+
+def test_facet_counts_over_one_citys_own_set(archive):
+    root, cz, qj = archive
+    index = root.households.indexes["jurisdiction"]
+    assert index.values(QUJING.ids(root.households)) == [("qujing", 1)]
+    copy = Scope(frozenset({"qujing", cz[0].archive_no})).ids(root.households)
+    assert index.values(copy) == [("changzhou", 1), ("qujing", 1)]
