@@ -132,6 +132,9 @@ def main(argv=None):
               f"load average {os.getloadavg()[0]:.2f} (other work on the machine makes times noisy)")
         conn = db.open()
         container = conn.root()["households"]
+        for ids in container.indexes["jurisdiction"].forward.values():   # warm the cache: a
+            sum(1 for _ in ids)                                          # server's is warm
+        container.query(limit=20)
         one_dossier = next(iter(container.indexes["jurisdiction"].forward[cities[0]]))
         scopes = {"one city (reviewer@qujing)": Scope(frozenset({"qujing"})),
                   "two cities": Scope(frozenset({"qujing", cities[0]})),
