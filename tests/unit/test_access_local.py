@@ -109,7 +109,7 @@ def test_policy_local_roles_on_dossiers_and_on_narrowed_views_only(matrix):
     assert not policy.permits(request, root, "view")         # a page across dossiers not narrowed
     assert policy.permits(_Request(u, "dossiers"), root, "view")
     assert not policy.permits(_Request(u, "dossiers"), root, "transition")   # not in roles.yaml local
-    assert not policy.permits(_Request(u, "credit"), root, "view")
+    assert not policy.permits(_Request(u, "receipts"), root, "view")   # 接收检测: not narrowed
     assert "role:reviewer@qujing" in policy.principals(request)
     everywhere = _Request(user(["reviewer"]), "credit")
     assert policy.permits(everywhere, root, "view") and policy.permits(everywhere, cz, "transition")

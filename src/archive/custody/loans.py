@@ -390,6 +390,18 @@ class GrantedObject:
         return [loan.principal]
 
 
+def in_scope(root, loan, scope) -> bool:
+    """Whether a local lender (archive.access.local.Scope; None: a global one) deals with the
+    loan: every dossier it names lies in its places. A loan reaching further is the global
+    lenders' to decide, for a grant opens every dossier it names."""
+    return scope is None or scope.admits_all(root, loan.dossiers())
+
+
+def within(root, loans, scope) -> list:
+    """Those of ``loans`` a local lender deals with (all of them for a global one)."""
+    return list(loans) if scope is None else [loan for loan in loans if in_scope(root, loan, scope)]
+
+
 class LoanContext:
     """A loan as a page or the API shows it: its borrower and the lenders may see it."""
 
@@ -397,7 +409,9 @@ class LoanContext:
         self.loan = loan
         self.__parent__ = root
         self.__name__ = loan.loan_id if loan is not None else ""
-        # no such loan: whoever asks learns only that (404), like for any unknown id
+        # no such loan: whoever asks learns only that (404), like for any unknown id. A
+        # local lender (``role:archivist@qujing``) is let in here; the view refuses it a
+        # loan outside its places with a message (views/loans.py).
         who = [f"user:{loan.borrower}"] if loan is not None else ["system.Authenticated"]
         self.__acl__ = [("Allow", p, ("see_loan",)) for p in who] + [
             ("Allow", f"role:{r}", ("see_loan",)) for r in lender_roles]

@@ -17,6 +17,8 @@ from BTrees.IOBTree import IOBTree
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from ..access.local import OutOfScope
+
 LEVELS = ("room", "shelf", "layer", "box")
 LEVEL_TITLES = {"room": ("库房", "Store room"), "shelf": ("架", "Shelf"),
                 "layer": ("层", "Layer"), "box": ("盒", "Box")}
@@ -194,11 +196,47 @@ def place_change(dossier, a, b):
     return None if old == new else (old or UNPLACED, new or UNPLACED)
 
 
-def holdings(root, code) -> list:
-    """The dossiers whose volumes the register puts at ``code`` or inside it, by place."""
-    out = [d for kind in ("household", "unit") for d in root.container(kind).values()
-           if within(place_of(d), code)]
+def _dossiers(root, scope=None):
+    """Every dossier, or those of a local role's places (archive.access.local.Scope)."""
+    for kind in ("household", "unit"):
+        container = root.container(kind)
+        if scope is None:
+            yield from container.values()
+        else:
+            yield from (container[k] for k in scope.ids(container))
+
+
+def holdings(root, code, scope=None) -> list:
+    """The dossiers whose volumes the register puts at ``code`` or inside it, by place;
+    with a ``scope``, only those in it."""
+    out = [d for d in _dossiers(root, scope) if within(place_of(d), code)]
     return sorted(out, key=lambda d: (place_of(d), d.archive_no))
+
+
+def visible_places(stacks, root, scope) -> set | None:
+    """The place codes a local role sees: the boxes holding its dossiers and the rooms,
+    shelves and layers around them (None: every place, for a global role). A box is not a
+    city's, so a place shows as long as one of its volumes is the user's."""
+    if scope is None:
+        return None
+    out = set()
+    for dossier in _dossiers(root, scope):
+        code = place_of(dossier)
+        if code and code in stacks.places:
+            out.update(p.code for p in stacks.path(code))
+    return out
+
+
+def check_stocktake(root, code, scope):
+    """A local role takes stock only of a place whose volumes are all its own (a stock-take
+    lists what the place should hold, and where strays belong)."""
+    if scope is None:
+        return
+    if code not in visible_places(root.stacks, root, scope):
+        raise OutOfScope(f"{code} 未存放您辖区的档案，不能在此盘点")
+    others = len(holdings(root, code)) - len(holdings(root, code, scope))
+    if others:
+        raise OutOfScope(f"{code} 还存放着您辖区以外的 {others} 卷档案，请由全馆的档案管理员盘点")
 
 
 def parse_numbers(value) -> list:
@@ -220,9 +258,22 @@ def parse_numbers(value) -> list:
     return out
 
 
-def take_stock(stacks, root, code, scanned, actor, when, comment="") -> StockTake:
-    """盘点 ``code``: missing, misplaced (and where each should be) and unknown numbers."""
+def take_admitted(root, take, scope) -> bool:
+    """Whether a local role sees a stock-take: every volume it names (expected or found
+    astray) is one of its dossiers, at a place it sees."""
+    if scope is None:
+        return True
+    numbers = list(take.expected) + [n for n, _ in take.misplaced]
+    return take.place in visible_places(root.stacks, root, scope) and all(
+        (d := _dossier(root, n)) is not None and scope.admits(d) for n in numbers)
+
+
+def take_stock(stacks, root, code, scanned, actor, when, comment="", scope=None) -> StockTake:
+    """盘点 ``code``: missing, misplaced (and where each should be) and unknown numbers. A
+    local role's (``scope``) only where every volume is its own; a scanned number outside
+    its places is reported unknown, so the take tells it nothing of another city's."""
     stacks.place(code)
+    check_stocktake(root, code, scope)
     numbers = parse_numbers(scanned)
     expected = tuple(d.archive_no for d in holdings(root, code))
     expecting, seen = set(expected), set(numbers)
@@ -231,7 +282,7 @@ def take_stock(stacks, root, code, scanned, actor, when, comment="") -> StockTak
         if number in expecting:
             continue
         dossier = _dossier(root, number)
-        if dossier is None:
+        if dossier is None or (scope is not None and not scope.admits(dossier)):
             unknown.append(number)
         else:
             misplaced.append((number, place_of(dossier) or ""))

@@ -98,18 +98,39 @@ def _tally(mapping, key, dossiers=0, documents=0, pages=0):
     t.pages += pages
 
 
-def yearly_report(root, year, rules=None, zone="Asia/Shanghai") -> Report:
-    """Count the archive for ``year``: holdings at its end, additions, loans, audits."""
+def yearly_report(root, year, rules=None, zone="Asia/Shanghai", scope=None) -> Report:
+    """Count the archive for ``year``: holdings at its end, additions, loans, audits.
+
+    ``scope`` (archive.access.local.Scope; None: everything) narrows every count to a
+    local role's places: its dossiers, the loans naming only those, the findings on those.
+    Audit runs themselves are the archive's, and counted as such."""
     year = parse_year(year)
     rules = rules if rules is not None else arrangement.default_rules()
     tz = zoneinfo.ZoneInfo(zone) if isinstance(zone, str) else zone
     report = Report(year)
     for kind in ("household", "unit"):
-        for dossier in root.container(kind).values():
+        container = root.container(kind)
+        dossiers = container.values() if scope is None else (container[k] for k in scope.ids(container))
+        for dossier in dossiers:
             _count_dossier(report, dossier, kind, year, rules, tz)
-    _count_loans(report, root.loans, year, tz)
-    _count_audits(report, root.audits, year, tz)
+    _count_loans(report, root.loans, year, tz, _loan_filter(root, scope))
+    _count_audits(report, root.audits, year, tz, _finding_filter(root, scope))
     return report
+
+
+def _loan_filter(root, scope):
+    """Whether a loan counts: with a scope, only one whose every item lies in it."""
+    if scope is None:
+        return lambda loan: True
+    return lambda loan: scope.admits_all(root, ((i.kind, i.archive_no) for i in loan.items))
+
+
+def _finding_filter(root, scope):
+    """Whether a finding counts: with a scope, only one on a dossier in it."""
+    if scope is None:
+        return lambda finding: True
+    return lambda f: bool(f.dossier) and f.kind in ("household", "unit") \
+        and scope.admits_all(root, [(f.kind, f.dossier)])
 
 
 def _count_dossier(report, dossier, kind, year, rules, tz):
@@ -165,11 +186,11 @@ def _count_forms(report, dossier, city, year):
                 forms.paid += payment.amount
 
 
-def _count_loans(report, book, year, tz):
+def _count_loans(report, book, year, tz, counts):
     purposes, forms, months = Counter(), Counter(), Counter()
     for loan in book.values():
         when = loan.requested.astimezone(tz)
-        if when.year != year:
+        if when.year != year or not counts(loan):
             continue
         purposes[loan.purpose] += 1
         forms[loan.form] += 1
@@ -179,7 +200,7 @@ def _count_loans(report, book, year, tz):
     report.loans_by_month = {m: months.get(m, 0) for m in MONTHS}
 
 
-def _count_audits(report, book, year, tz):
+def _count_audits(report, book, year, tz, counts):
     rules, severities = Counter(), Counter()
     for run in book.newest(len(book)):
         if _local_year(run.requested, tz) != year:
@@ -188,7 +209,7 @@ def _count_audits(report, book, year, tz):
         if not run.done:
             continue
         report.audits_done += 1
-        for finding in run.findings:
+        for finding in filter(counts, run.findings):
             rules[finding.rule] += 1
             severities[finding.severity] += 1
     report.findings = sum(severities.values())

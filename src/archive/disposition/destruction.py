@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from persistent import Persistent
 from persistent.list import PersistentList
 
+from ..access.local import OutOfScope
+
 from .appraisal import approved_destruction
 from .book import book_of, find, key_of
 from .errors import Invalid, NotFound, SamePerson, WrongState
@@ -82,8 +84,20 @@ class DestructionList(Persistent):
         return en if locale == "en" else zh
 
 
-def draw(root, schedule, archive_nos, actor, when, comment="", search=None) -> DestructionList:
-    """拟制销毁清册 from dossiers whose destruction an appraisal approved."""
+def in_scope(root, lst, scope) -> bool:
+    """Whether a local role (archive.access.local.Scope; None: everyone) sees the list: every
+    dossier on it is in its places (a destroyed one stays, a stub, so the answer holds)."""
+    return scope is None or scope.admits_all(root, ((r.kind, r.archive_no) for r in lst.rows))
+
+
+def _check_scope(root, lst, scope, step):
+    if not in_scope(root, lst, scope):
+        raise OutOfScope(f"销毁清册 {lst.number} 列有您辖区以外的档案，不能{step}")
+
+
+def draw(root, schedule, archive_nos, actor, when, comment="", search=None, scope=None) -> DestructionList:
+    """拟制销毁清册 from dossiers whose destruction an appraisal approved; a local role
+    (``scope``) lists only dossiers of its places."""
     if not isinstance(archive_nos, (list, tuple)) or not archive_nos \
             or not all(isinstance(n, str) for n in archive_nos):
         raise Invalid("档号：请列出要销毁的档案", "archive_nos")
@@ -96,6 +110,8 @@ def draw(root, schedule, archive_nos, actor, when, comment="", search=None) -> D
     rows = []
     for number in numbers:
         dossier = find(root, number)
+        if scope is not None and not scope.admits(dossier):
+            raise OutOfScope(f"档案 {number} 不在您的辖区，不能列入销毁清册")
         appraisal = approved_destruction(root, dossier)
         if getattr(dossier, "destruction", None) is not None:
             raise WrongState(f"档案 {number} 已销毁", "archive_nos")
@@ -123,9 +139,10 @@ def get_list(root, number) -> DestructionList:
     return lst
 
 
-def approve(root, number, actor, when) -> DestructionList:
-    """批准: by someone other than who drew the list up."""
+def approve(root, number, actor, when, scope=None) -> DestructionList:
+    """批准: by someone other than who drew the list up (a local role: a list of its places)."""
     lst = get_list(root, number)
+    _check_scope(root, lst, scope, "批准")
     if lst.status != "drafted":
         raise WrongState(f"销毁清册 {number} 已由 {lst.approved_by} 批准", "number")
     if actor == lst.drawn_by:
@@ -135,13 +152,14 @@ def approve(root, number, actor, when) -> DestructionList:
     return lst
 
 
-def carry_out(root, schedule, number, supervisor, when, search=None) -> DestructionList:
+def carry_out(root, schedule, number, supervisor, when, search=None, scope=None) -> DestructionList:
     """监销: destroy every dossier on an approved list, all or none.
 
     Refused — before anything changes — when the list is not approved, the supervisor
     drew it up or approved it, or any dossier is held, not yet due, or has a file whose
-    text is still being read."""
+    text is still being read, or the supervisor's local role does not reach every dossier."""
     lst = get_list(root, number)
+    _check_scope(root, lst, scope, "监销")
     if lst.status == "done":
         raise WrongState(f"销毁清册 {number} 已于 {lst.carried_out_at:%Y-%m-%d} 执行", "number")
     if lst.status != "approved":

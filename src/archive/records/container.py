@@ -76,6 +76,9 @@ class FieldIndex(Persistent):
         (a set of ids, e.g. a user's jurisdictions: archive.access.local) counts only those."""
         if within is None:
             return [(v, len(s)) for v, s in self.forward.items()]
+        for value, ids in self.forward.items():
+            if ids is within:   # one city's scope is this index's own set (Scope.ids): each id
+                return [(value, len(ids))]   # has one value here, so no other value counts any
         counted = ((v, len(intersection(s, within))) for v, s in self.forward.items())
         return [(v, n) for v, n in counted if n]
 

@@ -10,6 +10,7 @@ import datetime as _dt
 
 import colander
 
+from ..access.local import OutOfScope
 from ..schema import idnumber
 from .dossier import KINDS, MAX_COMMENT, Dossier
 from . import intake
@@ -83,18 +84,30 @@ def fonds_of(registry, metadata) -> str:
 
 
 def create_dossier(root, registry, kind, cstruct, actor, comment="", when=None,
-                   patterns=None, locale="zh", state=None) -> Dossier:
+                   patterns=None, locale="zh", state=None, scope=None) -> Dossier:
     """Validate, number (档号) and store a new dossier; its version 1 records the creation.
 
-    ``state`` is where the procedure starts (``Workflows.initial_state`` decides it)."""
+    ``state`` is where the procedure starts (``Workflows.initial_state`` decides it). A
+    local role's ``scope`` (archive.access.local.Scope; None: anywhere) admits only its own
+    jurisdictions, checked before a number is issued, so the 全宗 is always its city's."""
     when = when or now()
     metadata = validate(registry, kind, cstruct, locale, today=when.date())
+    if scope is not None and metadata.get("jurisdiction") not in scope.places:
+        raise OutOfScope(f"只能在您的辖区建档，不能在“{_city(registry, metadata.get('jurisdiction'))}”建档")
     if comment and len(comment) > MAX_COMMENT:  # as every later version's (dossier._check_comment)
         raise ValidationFailed({"comment": f"修改说明：不能超过{MAX_COMMENT}个字符"})
     pattern = (patterns or {}).get(kind) or registry.numbering[kind]
     number = root.numbers.issue(pattern, kind, fonds_of(registry, metadata), when.year)
     dossier = KINDS[kind](number, metadata, actor, when, comment or "建档", state=state)
     return root.container(kind).add(dossier)
+
+
+def _city(registry, code):
+    """A jurisdiction's Chinese name, for a message (the code when unknown)."""
+    try:
+        return registry.vocabularies["jurisdictions"][code].zh
+    except (KeyError, TypeError):
+        return code or "（未填）"
 
 
 def edit_dossier(dossier, registry, cstruct, actor, comment="", when=None, locale="zh"):

@@ -162,7 +162,7 @@ def create_dossier(request):
     metadata = {k: v for k, v in body.items() if k not in ("comment", "state")}
     dossier = request.registry.archive_procedure.open_dossier(
         request.root, kind, metadata, actor(request), comment,
-        patterns=request.registry.archive_patterns, state=state)
+        patterns=request.registry.archive_patterns, state=state, scope=scope(request, "create"))
     return _created(request, dossier_json(request, dossier, reveal(request, dossier, UNMASK)),
                     _url(request, "api_dossier", dossier))
 

@@ -12,6 +12,7 @@ import datetime as _dt
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import exception_view_config, view_config
 
+from ..access.local import scope
 from ..workflow import credit as model
 from ..records import filing
 from ..schema import idnumber
@@ -178,14 +179,26 @@ def _name_of(request, number, events, bans):
     return ""
 
 
+def _ours(request):
+    """Whether an event or ban recorded on dossier ``no`` is shown: always to a global role;
+    to a local one (reviewer@qujing) only on a household of its places, so a person, a count
+    and a ban from another city never show (archive.access.local)."""
+    places, households = scope(request), request.root.households
+    if places is None:
+        return lambda no: True
+    return lambda no: bool(no) and (d := households.get(no)) is not None and places.admits(d)
+
+
 def search(request, q, active_only):
     """(total, rows) of people with credit events or bans matching ``q`` (name or ID number)."""
     record, day = request.root.credit, today(request)
     q = (q or "").strip()
     number = q.upper() if len(q) == 18 and q[:17].isdigit() else None
+    ours = _ours(request)
     rows = []
     for id_number in ([number] if number else record.people()):
-        events, bans = record.events(id_number), list(record.bans(id_number))
+        events = [e for e in record.events(id_number) if ours(e.dossier)]
+        bans = [b for b in record.bans(id_number) if ours(b.dossier)]
         if not events and not bans:
             continue
         active = [b for b in bans if b.active(day)]

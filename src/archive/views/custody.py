@@ -2,7 +2,10 @@
 
 Thin views over archive.custody: they read input, call the model and render. Refusals
 (a place that does not exist, a place registered twice, a volume moved where it stands)
-are raised by archive.custody.shelving and answered in views/errors.py.
+are raised by archive.custody.shelving and answered in views/errors.py. A local role
+(archivist@qujing) sees the places holding its dossiers, only those dossiers in them, and
+the stock-takes of those; it takes stock where every volume is its own, and leaves the
+register of places to the global archivists (archive.access.local).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ..access.local import OutOfScope, scope
 from ..custody import arrangement, bound, shelving
 from ..custody.labels import box_labels
 from ..custody.volume import bind_volume
@@ -167,13 +171,20 @@ def _place_summary(request, place) -> dict:
 
 
 def _place_or_404(request):
+    """The place asked for; 403 for a local role when none of its volumes is the user's."""
     try:
-        return request.root.stacks.place(request.matchdict["code"])
+        place = request.root.stacks.place(request.matchdict["code"])
     except shelving.PlaceNotFound as exc:
         raise HTTPNotFound(str(exc)) from None
+    visible = _visible(request)
+    if visible is not None and place.code not in visible:
+        raise OutOfScope(request.t("{code} 未存放您辖区的档案", code=place.code))
+    return place
 
 
 def _add_place(request, data):
+    if scope(request, "shelve") is not None:
+        raise OutOfScope(request.t("库房、架、层、盒的登记由全馆的档案管理员办理"))
     parent, code, title = (data.get(k, "") for k in ("parent", "code", "title"))
     for name, value in (("parent", parent), ("code", code), ("title", title)):
         if value is not None and not isinstance(value, str):
@@ -182,12 +193,27 @@ def _add_place(request, data):
                                          actor(request), filing.now())
 
 
+def _visible(request):
+    """The place codes the user sees: None (all) for a global role, else those holding a
+    dossier of its places and the places around them (archive.custody.shelving)."""
+    return shelving.visible_places(request.root.stacks, request.root, scope(request))
+
+
+def _shown(places, visible):
+    return [p for p in places if visible is None or p.code in visible]
+
+
+def _can_register(request):
+    """The register of places is the building's, not a city's: global archivists keep it."""
+    return can(request, "shelve", request.root) and scope(request, "shelve") is None
+
+
 @view_config(route_name="places", request_method="GET", renderer="archive:templates/places.pt",
              permission="view")
 def places_page(request):
     stacks = request.root.stacks
-    return {"stacks": stacks, "rooms": stacks.children(""), "parent": None,
-            "can_shelve": can(request, "shelve", request.root)}
+    return {"stacks": stacks, "rooms": _shown(stacks.children(""), _visible(request)), "parent": None,
+            "can_register": _can_register(request)}
 
 
 @view_config(route_name="places", request_method="POST", permission="shelve")
@@ -204,11 +230,13 @@ def place_page(request):
     """A place: its path, what is inside, what it should hold, its stock-takes, a stock-take form."""
     place = _place_or_404(request)
     stacks = request.root.stacks
-    takes = [t for t in reversed(list(stacks.stocktakes.values())) if t.place == place.code][:20]
+    takes = [t for t in reversed(list(stacks.stocktakes.values()))
+             if t.place == place.code and _take_seen(request, t)][:20]
     return {"place": place, "stacks": stacks, "path": stacks.path(place.code),
-            "children": stacks.children(place.code),
-            "holdings": shelving.holdings(request.root, place.code), "takes": takes,
-            "can_shelve": can(request, "shelve", request.root), "place_of": shelving.place_of,
+            "children": _shown(stacks.children(place.code), _visible(request)),
+            "holdings": shelving.holdings(request.root, place.code, scope(request)), "takes": takes,
+            "can_shelve": can(request, "shelve", request.root), "can_register": _can_register(request),
+            "place_of": shelving.place_of,
             "url_of": lambda d: dossier_url(request, d)}
 
 
@@ -217,7 +245,7 @@ def stocktake_form(request):
     place = _place_or_404(request)
     take = shelving.take_stock(request.root.stacks, request.root, place.code,
                                request.POST.get("scanned", ""), actor(request), filing.now(),
-                               request.POST.get("comment", "").strip()[:2000])
+                               request.POST.get("comment", "").strip()[:2000], scope(request, "shelve"))
     return HTTPFound(request.route_url("stocktake", number=take.number))
 
 
@@ -235,7 +263,13 @@ def _stocktake_or_404(request):
         if number.isdigit() and len(number) <= 9 else None
     if take is None:
         raise HTTPNotFound(request.t("盘点记录不存在"))
+    if not _take_seen(request, take):
+        raise OutOfScope(request.t("这次盘点涉及您辖区以外的档案"))
     return take
+
+
+def _take_seen(request, take):
+    return shelving.take_admitted(request.root, take, scope(request))
 
 
 def _dossier_href(request, number):
@@ -259,7 +293,7 @@ def stocktake_json(request, take) -> dict:
 
 @view_config(route_name="api_places", request_method="GET", renderer="json", permission="view")
 def api_places(request):
-    items = [_place_summary(request, p) for p in request.root.stacks.places.values()]
+    items = [_place_summary(request, p) for p in _shown(request.root.stacks.places.values(), _visible(request))]
     return {"total": len(items), "items": items}
 
 
@@ -278,10 +312,10 @@ def api_place(request):
     stacks = request.root.stacks
     return {**_place_summary(request, place),
             "path": [p.code for p in stacks.path(place.code)],
-            "children": [_place_summary(request, p) for p in stacks.children(place.code)],
+            "children": [_place_summary(request, p) for p in _shown(stacks.children(place.code), _visible(request))],
             "holdings": [{"archive_no": d.archive_no, "kind": d.kind, "title": d.title,
                           "place": shelving.place_of(d)}
-                         for d in shelving.holdings(request.root, place.code)]}
+                         for d in shelving.holdings(request.root, place.code, scope(request))]}
 
 
 @view_config(route_name="api_place_stocktakes", request_method="POST", renderer="json",
@@ -297,7 +331,7 @@ def api_stocktake_add(request):
             raise shelving.ShelvingError("档号：应为档号的列表", "scanned")
         scanned = []
     take = shelving.take_stock(request.root.stacks, request.root, place.code,
-                               scanned, actor(request), filing.now(), comment)
+                               scanned, actor(request), filing.now(), comment, scope(request, "shelve"))
     request.response.status = 201
     request.response.location = request.route_url("api_stocktake", number=take.number)
     return stocktake_json(request, take)
@@ -307,7 +341,8 @@ def api_stocktake_add(request):
              permission="view")
 def api_stocktakes(request):
     place = _place_or_404(request)
-    takes = [t for t in request.root.stacks.stocktakes.values() if t.place == place.code]
+    takes = [t for t in request.root.stacks.stocktakes.values()
+             if t.place == place.code and _take_seen(request, t)]
     return {"place": place.code, "total": len(takes),
             "items": [stocktake_json(request, t) for t in takes]}
 

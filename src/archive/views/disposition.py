@@ -1,6 +1,9 @@
 """Disposition pages and API: disposition dates, the appraisal worklist (到期鉴定), holds,
 appraisals and destruction lists. Thin views over archive.disposition; its refusals
-(DispositionError and its kinds) are answered in views/errors.py with their own status."""
+(DispositionError and its kinds) are answered in views/errors.py with their own status.
+A local role (archivist@qujing, reviewer@qujing) sees the due dossiers, holds and
+destruction lists of its places only, every total counted over those, and is refused (403,
+OutOfScope) a list naming another place's dossier (archive.access.local)."""
 from __future__ import annotations
 
 import threading
@@ -11,6 +14,7 @@ from pyramid.renderers import get_renderer
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ..access.local import OutOfScope, scope
 from ..disposition import appraisal, blocking, destruction, holds
 from ..disposition.book import book_of, dossier_by_key
 from ..disposition.errors import Invalid
@@ -217,19 +221,22 @@ def api_decide(request):
 def due_items(request, limit=None):
     """(items, total) of dossiers due for appraisal, soonest first; reads the index only."""
     root, day = request.root, today(request)
-    book = book_of(root)
-    items = []
-    for n, (date, key) in enumerate(book.due(day)):
-        if limit is not None and n >= limit:
-            break
+    book, places = book_of(root), scope(request)
+    items, total = [], book.count_due(day) if places is None else 0
+    for date, key in book.due(day):
         dossier = dossier_by_key(root, key)
-        if dossier is None:
+        if dossier is None or (places is not None and not places.admits(dossier)):
+            continue
+        total += places is not None     # a local role's total: its places' due dossiers
+        if limit is not None and len(items) >= limit:
+            if places is None:
+                break
             continue
         pending = appraisal.pending(root, dossier)
         items.append({"dossier": dossier, "date": date, "pending": pending,
                       "approved_destruction": appraisal.approved_destruction(root, dossier),
                       "held": bool(blocking.open_holds(root, dossier))})
-    return items, book.count_due(day)
+    return items, total
 
 
 def _due_json(request, item):
@@ -245,7 +252,8 @@ def _due_json(request, item):
 def disposition_page(request):
     items, total = due_items(request, limit=500)
     book = book_of(request.root)
-    return {"items": items, "total": total, "lists": list(reversed(list(book.lists.values())))[:50],
+    lists = [lst for lst in reversed(list(book.lists.values())) if _seen(request, lst)]
+    return {"items": items, "total": total, "lists": lists[:50],
             "can_dispose": can(request, "dispose", request.root),
             "url_of": lambda d: dossier_url(request, d)}
 
@@ -257,8 +265,9 @@ def api_due(request):
 
 
 def _holds_rows(request):
-    root = request.root
-    return [(dossier_by_key(root, key), h) for key, h in holds.every_hold(root)]
+    root, places = request.root, scope(request)
+    rows = [(dossier_by_key(root, key), h) for key, h in holds.every_hold(root)]
+    return [(d, h) for d, h in rows if places is None or (d is not None and places.admits(d))]
 
 
 @view_config(route_name="holds", renderer="archive:templates/holds.pt", permission="view")
@@ -280,7 +289,13 @@ def _list_or_404(request):
     lst = book_of(request.root).lists.get(number) if number is not None else None
     if lst is None:
         raise HTTPNotFound(request.t("销毁清册不存在"))
+    if not _seen(request, lst):
+        raise OutOfScope(request.t("销毁清册 {n} 列有您辖区以外的档案", n=lst.number))
     return lst
+
+
+def _seen(request, lst):
+    return destruction.in_scope(request.root, lst, scope(request))
 
 
 def list_json(request, lst) -> dict:
@@ -306,13 +321,13 @@ def _draw(request):
     if not isinstance(comment, str) or len(comment) > 2000:
         raise Invalid("说明：应为不超过2000个字符的文本", "comment")
     return destruction.draw(request.root, schedule(request), numbers, actor(request), filing.now(),
-                            comment.strip(), _search(request))
+                            comment.strip(), _search(request), scope(request, "dispose"))
 
 
 def _execute(request):
     lst = _list_or_404(request)
     done = destruction.carry_out(request.root, schedule(request), lst.number, actor(request),
-                                 filing.now(), _search(request))
+                                 filing.now(), _search(request), scope(request, "dispose"))
     _purge_after_commit(request, [(r.kind, r.archive_no) for r in done.rows])
     return done
 
@@ -359,7 +374,8 @@ def _href(request, number):
 
 @view_config(route_name="destruction_list_approval", request_method="POST", permission="dispose")
 def approve_form(request):
-    lst = destruction.approve(request.root, _list_or_404(request).number, actor(request), filing.now())
+    lst = destruction.approve(request.root, _list_or_404(request).number, actor(request), filing.now(),
+                              scope(request, "dispose"))
     request.session.flash(request.t("销毁清册已批准"))
     return HTTPFound(request.route_url("destruction_list", list_no=lst.number))
 
@@ -388,7 +404,7 @@ def list_pdf(request):
 
 @view_config(route_name="api_destruction_lists", request_method="GET", renderer="json", permission="view")
 def api_lists(request):
-    items = [list_json(request, lst) for lst in book_of(request.root).lists.values()]
+    items = [list_json(request, lst) for lst in book_of(request.root).lists.values() if _seen(request, lst)]
     return {"total": len(items), "items": items}
 
 
@@ -409,7 +425,7 @@ def api_list(request):
              permission="dispose")
 def api_approve(request):
     return list_json(request, destruction.approve(request.root, _list_or_404(request).number,
-                                                  actor(request), filing.now()))
+                                                  actor(request), filing.now(), scope(request, "dispose")))
 
 
 @view_config(route_name="api_destruction_list_execution", request_method="POST", renderer="json",

@@ -77,7 +77,7 @@ def create(request):
         cstruct = schemas(request)[kind].colander().serialize(appstruct)
         dossier = procedure(request).open_dossier(
             request.root, kind, cstruct, actor(request), comment,
-            patterns=request.registry.archive_patterns, state=state)
+            patterns=request.registry.archive_patterns, state=state, scope=scope(request, "create"))
         request.session.flash(request.t("已建档：{no}", no=dossier.archive_no))
         return HTTPFound(request.route_url("dossier", kind=CONTAINER_OF[kind], no=dossier.archive_no))
     return {"form": form.render(), "title": _new_title(request, kind), "kind": kind}

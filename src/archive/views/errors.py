@@ -13,6 +13,7 @@ from ..records.filing import ValidationFailed
 from ..records.numbering import NumberingError
 from ..records.pdf import InvalidDocument
 from ..access.users import UserError
+from ..access.local import OutOfScope
 from ..custody.shelving import PlaceConflict, PlaceNotFound, ShelvingError
 from ..disposition.errors import DispositionError
 from ..workflow import NotPermitted, TransitionRefused, UnknownTransition, WrongState
@@ -139,7 +140,15 @@ def forbidden(exc, request):
         if is_api(request):
             return respond(request, 401, request.t("需要登录或提供有效的API令牌"))
         return HTTPFound(request.route_url("login", _query={"came_from": request.path_qs}))
-    return respond(request, 403, request.t("您的角色无权执行此操作"))
+    # A view's own refusal (HTTPForbidden("只能…")) says why; the permission check's does not.
+    said = exc.detail if getattr(exc, "result", None) is None and isinstance(exc.detail, str) else ""
+    return respond(request, 403, said or request.t("您的角色无权执行此操作"))
+
+
+@exception_view_config(OutOfScope)
+def out_of_scope(exc, request):
+    """Something outside the user's jurisdictions (archive.access.local)."""
+    return respond(request, 403, str(exc))
 
 
 # -- hostile input (views/input.py) ----------------------------------------------------------

@@ -15,6 +15,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import exception_view_config, view_config
 
+from ..access.local import OutOfScope, parse, scope
 from ..custody import loans as model
 from ..records.formats import readable_pdf
 from ..custody.watermark import watermark_text, watermarked
@@ -34,8 +35,13 @@ def today(request) -> _dt.date:
 
 
 def _roles_with(request, *permissions):
-    return [r for r, perms in request.registry.archive_roles.roles.items()
-            if any(p in perms for p in permissions)]
+    """The roles with one of ``permissions``, and the user's local roles with one (as the
+    principals ``archivist@qujing`` the policy gives them; archive.access.local)."""
+    matrix = request.registry.archive_roles
+    user = request.identity
+    local = [e for e in (getattr(user, "local_roles", ()) or ())
+             if any(matrix.allows(parse(e)[0], p) for p in permissions)]
+    return [r for r, perms in matrix.roles.items() if any(p in perms for p in permissions)] + local
 
 
 def _root(request):
@@ -57,10 +63,19 @@ def loan_factory(request):
 
 
 def _context_loan(request):
+    """The route's loan; a local lender is refused (403) one naming another place's dossier."""
     loan = request.context.loan
     if loan is None:
         raise HTTPNotFound(request.t("借阅单不存在"))
+    if loan.borrower != request.authenticated_userid and \
+            not model.in_scope(_root(request), loan, scope(request, "lend")):
+        raise OutOfScope(request.t("借阅单 {label} 涉及您辖区以外的档案，由全馆的档案管理员审批", label=loan.label))
     return loan
+
+
+def _lent(request, loans):
+    """Those of ``loans`` the user deals with as a lender (a local one: its places')."""
+    return model.within(_root(request), loans, scope(request, "lend"))
 
 
 def granted_factory(request):
@@ -249,7 +264,7 @@ def lender_worklist(request):
     if not can(request, "lend", _root(request)):
         return None
     book = _root(request).loans
-    return {"pending": book.pending(), "overdue": book.overdue(today(request))}
+    return {"pending": _lent(request, book.pending()), "overdue": _lent(request, book.overdue(today(request)))}
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -285,9 +300,9 @@ def loans_page(request):
     if can(request, "borrow") or mine:
         sections.append(("my-loans", request.t("我的借阅单"), mine))
     if lender:
-        sections += [("pending-loans", request.t("待审批的利用申请"), book.pending()),
-                     ("overdue-loans", request.t("逾期未还（催还）"), book.overdue(day)),
-                     ("all-loans", request.t("全部借阅单"), book.values()[:100])]
+        sections += [("pending-loans", request.t("待审批的利用申请"), _lent(request, book.pending())),
+                     ("overdue-loans", request.t("逾期未还（催还）"), _lent(request, book.overdue(day))),
+                     ("all-loans", request.t("全部借阅单"), _lent(request, book.values())[:100])]
     return {"sections": sections, "day": day, "can_borrow": can(request, "borrow"), **_titles(request)}
 
 
@@ -408,7 +423,7 @@ def api_list(request):
     if status is not None and status not in model.STATES:
         from ..records.filing import ValidationFailed
         raise ValidationFailed({"status": f"状态：应为{'、'.join(model.STATES)}之一"})
-    loans = book.values() if can(request, "lend") else book.of_borrower(request.authenticated_userid)
+    loans = _lent(request, book.values()) if can(request, "lend") else book.of_borrower(request.authenticated_userid)
     if status:
         loans = [loan for loan in loans if loan.status(day) == status]
     start = (page - 1) * per_page

@@ -17,6 +17,7 @@ from pyramid.view import view_config
 
 from . import (openapi_audit, openapi_custody, openapi_health, openapi_history, openapi_loans,
                openapi_search, openapi_workflow)
+from ..access.local import NARROWED
 from ..records.attempts import OUTCOMES
 from . import openapi_disposition
 from . import openapi_collective
@@ -27,6 +28,8 @@ from .openapi_text import BLANK, NOT_BLANK, PARAM_TEXT, TEXT
 from .openapi_text import ref as _ref, errors as _errors
 
 TITLES = {"household": "Household", "unit": "Unit"}
+LOCAL_NOTE = ("。局部角色（如 archivist@qujing，只在某辖区或某份档案持有的角色）也可使用：只列出、只计其辖区的"
+              "档案（总数、分项计数同样只计这些）；涉及辖区以外档案的查看或操作返回 403，error 说明原因")
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
 ERROR_RESPONSES = {
     "400": "请求有误：请求本身无法读取（地址、参数或正文不是UTF-8，含控制字符或不成对的代理项，"
@@ -686,6 +689,10 @@ def build(registry) -> dict:
                     op["x-permission"] = permission
                     op["description"] = (op.get("description", "") +
                                          f"所需权限：{permission}（见 schemas/roles.yaml）").strip()
+                if route.name in NARROWED:   # archive.access.local: as the view behaves
+                    op["x-local-roles"] = "narrowed"
+                    op["description"] += LOCAL_NOTE
+                    op["responses"].setdefault("403", {"$ref": "#/components/responses/403"})
                 # any request can be unreadable (views/input.py refuses it before any view),
                 # and text in a body holding control characters is a 422 naming the field
                 op["responses"].setdefault("400", {"$ref": "#/components/responses/400"})

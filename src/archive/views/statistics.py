@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 from pyramid.response import Response
 from pyramid.view import exception_view_config, view_config
 
+from ..access.local import scope
 from ..custody import statistics
 from ..custody.statistics import StatisticsError
 from ..records import filing
@@ -35,7 +36,9 @@ def _year(request) -> int:
 
 
 def _report(request, year):
-    return statistics.yearly_report(request.root, year, request.registry.archive_custody, _zone(request))
+    """The year's report; a local role's (statistics@qujing) counts its places only."""
+    return statistics.yearly_report(request.root, year, request.registry.archive_custody, _zone(request),
+                                    scope(request, "statistics"))
 
 
 def _names(request):

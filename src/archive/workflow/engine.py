@@ -126,13 +126,14 @@ class Procedure:
 
     # -- acting --------------------------------------------------------------------
     def open_dossier(self, root, kind, cstruct, actor, comment="", when=None, patterns=None,
-                     locale="zh", state=None):
+                     locale="zh", state=None, scope=None):
         """Create a dossier (archive.records.filing) placed at the start of its procedure, with the
-        start's deadline; ``state`` may name an entry state (units from existing stock)."""
+        start's deadline; ``state`` may name an entry state (units from existing stock);
+        ``scope``: a local role's places, the only jurisdictions it may create in."""
         from ..records.filing import create_dossier
         start = self.workflows.initial_state(kind, state)
         dossier = create_dossier(root, self.schemas, kind, cstruct, actor, comment, when,
-                                 patterns, locale, state=start)
+                                 patterns, locale, state=start, scope=scope)
         due = self.due(dossier)
         dossier.set_due(due.day if due else None, bool(due and due.estimated))
         return dossier
