@@ -422,6 +422,10 @@ def test_a_long_text_is_segmented_in_pieces_with_the_same_positions():
     from archive.search.analysis import _segment
     whole = [(w, p) for w, _, _, p in _segment(text, False)[0]]
     assert list(analyzer.word_positions(text)) == whole
+    grouped = {}
+    for word, pos in whole:
+        grouped.setdefault(word, []).append(pos)
+    assert analyzer.positions_by_word(text) == grouped      # what the bulk writer takes
     values = {w: v for w, _, _, v in WordPositions().word_values(text, analyzer)}
     for word in ("城镇居民", "申请表", "abc"):
         assert WordPositions().decode_positions(values[word]) == [p for w, p in whole if w == word]

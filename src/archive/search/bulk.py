@@ -26,7 +26,7 @@ from whoosh.fields import FieldType
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from .analysis import Bigrams
+from .analysis import Bigrams, WordPositions
 from .codec import Codec, FieldWriter
 
 
@@ -68,6 +68,34 @@ class TermPool:
             length += freq
             # the tuple (64), its int (28) and float (24), the list's slot (8); the value
             size += 157 + len(vbytes) if vbytes else 124
+        self.size += size
+        if self.size > self.limit:
+            self.save()
+        return length
+
+    def add_positions(self, fieldname, docnum, poses, weight, encode):
+        """A document's words in a field of ``WordPositions``: ``poses`` as the analyzer's
+        ``positions_by_word`` makes them ({word: [position, …]}), each posting (docnum,
+        count × ``weight``, ``encode(positions)``), what ``add_field`` keeps of the same
+        words through ``word_values``, without its generator and tuples; returns the
+        field's length (the count of words)."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+            self.fieldnames.add(fieldname)
+        self.whole.add(fieldname)
+        get, size, length = terms.get, 0, 0
+        for word, poslist in poses.items():
+            count = len(poslist)
+            value = encode(poslist)
+            found = get(word)
+            if found is None:
+                terms[word] = [(docnum, count * weight, value)]
+                size += 357 + len(word) + len(value)
+            else:
+                found.append((docnum, count * weight, value))
+                size += 157 + len(value)
+            length += count
         self.size += size
         if self.size > self.limit:
             self.save()
@@ -194,6 +222,13 @@ class FastSegmentWriter(SegmentWriter):
                     grams = field.format.terms(value)
                     self.pool.add_bare(name, docnum, grams)
                     length = len(grams) if field.scorable else 0
+                elif field.indexed and isinstance(field.format, WordPositions) and isinstance(value, str) \
+                        and boost == 1.0 and _as_text(field) and hasattr(field.analyzer, "positions_by_word"):
+                    fmt = field.format
+                    length = self.pool.add_positions(name, docnum, field.analyzer.positions_by_word(value),
+                                                     fmt.field_boost, fmt.encode)
+                    if not field.scorable:
+                        length = 0
                 elif field.indexed:
                     if _as_text(field) and isinstance(value, str):
                         items = field.format.word_values(value, field.analyzer, mode="index")
