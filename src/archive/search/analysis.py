@@ -141,15 +141,25 @@ def _segment(value, finest_only):
 
 def _index_positions(value, poses, offset):
     """``_segment(value, False)``'s words and positions (plus ``offset``) added to
-    ``poses`` ({word: [position, …]}); returns ``offset`` plus its count of finest words."""
-    words = [w for w in rjieba.tokenize(_encodable(value), "search") if _is_word(w[0])]
-    fine = _finest(words)
+    ``poses`` ({word: [position, …]}); returns ``offset`` plus its count of finest words.
+    One pass decides each word's fineness as ``_finest`` does (only a word of three or
+    more characters can hold one listed before it) and numbers the finest words."""
+    search = _WORD.search
+    words = [w for w in rjieba.tokenize(_encodable(value), "search") if w[0].isalnum() or search(w[0])]
     place, n = {}, 0
-    for (_, start, _), is_fine in zip(words, fine):
-        if is_fine:
-            if start not in place:
-                place[start] = n
-            n += 1
+    for i, (_, start, end) in enumerate(words):
+        if end - start >= 3:
+            j, inside = i - 1, False
+            while j >= 0 and words[j][1] >= start:
+                if words[j][2] <= end:
+                    inside = True
+                    break
+                j -= 1
+            if inside:
+                continue                     # holds a word listed before it: not finest
+        if start not in place:
+            place[start] = n
+        n += 1
     get = poses.get
     for word, start, _ in words:
         pos = place.get(start)

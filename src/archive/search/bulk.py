@@ -26,7 +26,7 @@ from whoosh.fields import FieldType
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from .analysis import Bigrams, WordPositions
+from .analysis import _ONE_POSITION as _ONE, Bigrams, WordPositions
 from .codec import Codec, FieldWriter
 
 
@@ -84,19 +84,20 @@ class TermPool:
             terms = self.fields[fieldname] = {}
             self.fieldnames.add(fieldname)
         self.whole.add(fieldname)
-        get, size, length = terms.get, 0, 0
+        known, get = len(terms), terms.get
         for word, poslist in poses.items():
             count = len(poslist)
-            value = encode(poslist)
+            # ``encode`` is ``WordPositions.encode``, whose one-position case is inlined
+            posting = (docnum, count * weight, _ONE(1, poslist[0]) if count == 1 else encode(poslist))
             found = get(word)
             if found is None:
-                terms[word] = [(docnum, count * weight, value)]
-                size += 357 + len(word) + len(value)
+                terms[word] = [posting]
             else:
-                found.append((docnum, count * weight, value))
-                size += 157 + len(value)
-            length += count
-        self.size += size
+                found.append(posting)
+        length = sum(map(len, poses.values()))
+        # a posting's tuple, int, float and slot (124 bytes) and value (33 + 4 a number);
+        # a new term also its key (some three characters), list and slot
+        self.size += 161 * len(poses) + 4 * length + 203 * (len(terms) - known)
         if self.size > self.limit:
             self.save()
         return length
@@ -111,16 +112,15 @@ class TermPool:
             found = self.fields[fieldname] = {}
             self.fieldnames.add(fieldname)
         self.bare.add(fieldname)
-        get, size = found.get, 0
+        known = len(found)
         for term in terms:
-            postings = get(term)
+            postings = found.get(term)
             if postings is None:
                 found[term] = [docnum]
-                size += 236 + len(term)
             else:
                 postings.append(docnum)
-                size += 36
-        self.size += size
+        # 36 bytes a posting; a new term also its key (a bigram: two characters), list, slot
+        self.size += 36 * len(terms) + 202 * (len(found) - known)
         if self.size > self.limit:
             self.save()
 
