@@ -128,6 +128,35 @@ def test_segments_ending_with_an_entry_that_lacks_a_field_merge(tmp_path):
         assert fast.Evaluator(ours.arrays, a).run(query).total() == len(b.search(query, limit=None)), text
 
 
+def test_the_bulk_writers_bigram_terms_are_the_bytes_whooshs_path_writes(tmp_path, monkeypatch):
+    """``FieldWriter._add_bare_term`` writes a bigram term's block and term info at once;
+    the files must be byte for byte those of whoosh's start_term/add_many/finish_term,
+    for terms in a few entries and in more than a block's (512) worth."""
+    from archive.search import bulk, codec
+
+    def whooshs(self, btext, postings, lengths):
+        self.start_term(btext)
+        self._postwriter.add_many(postings, lengths)
+        self.finish_term()
+
+    made = {}
+    for name in ("ours", "whooshs"):
+        if name == "whooshs":
+            monkeypatch.setattr(codec.FieldWriter, "_add_bare_term", whooshs)
+        index = SearchIndex(tmp_path / name)
+        writer = bulk.writer(index.ix, procs=1)
+        for i in range(700):
+            entry = _entry(i, person=i % 6 != 5)
+            entry["grams"] = f"{entry['body']}城镇居民第{i % 7}类{'家庭' * (i % 3)}"
+            writer.add_document(**entry)
+        writer.commit()
+        made[name] = sorted((p.suffix, p.read_bytes()) for p in (tmp_path / name).iterdir()
+                            if p.suffix in (".trm", ".pst", ".col"))
+    assert made["ours"] and made["ours"] == made["whooshs"]
+    reader = SearchIndex(tmp_path / "ours").searcher().reader()
+    assert reader.doc_frequency("grams", "城镇") == 700 and reader.doc_frequency("grams", "家庭") == 466
+
+
 def test_the_codecs_length_lists_equal_whooshs_for_short_columns(tmp_path):
     ours = SearchIndex(tmp_path / "index")
     for start in (0, 6, 12):
@@ -422,6 +451,10 @@ def test_a_long_text_is_segmented_in_pieces_with_the_same_positions():
     from archive.search.analysis import _segment
     whole = [(w, p) for w, _, _, p in _segment(text, False)[0]]
     assert list(analyzer.word_positions(text)) == whole
+    grouped = {}
+    for word, pos in whole:
+        grouped.setdefault(word, []).append(pos)
+    assert analyzer.positions_by_word(text) == grouped      # what the bulk writer takes
     values = {w: v for w, _, _, v in WordPositions().word_values(text, analyzer)}
     for word in ("城镇居民", "申请表", "abc"):
         assert WordPositions().decode_positions(values[word]) == [p for w, p in whole if w == word]

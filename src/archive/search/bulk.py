@@ -26,7 +26,7 @@ from whoosh.fields import FieldType
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from .analysis import Bigrams
+from .analysis import _ONE_POSITION as _ONE, Bigrams, WordPositions
 from .codec import Codec, FieldWriter
 
 
@@ -73,6 +73,35 @@ class TermPool:
             self.save()
         return length
 
+    def add_positions(self, fieldname, docnum, poses, weight, encode):
+        """A document's words in a field of ``WordPositions``: ``poses`` as the analyzer's
+        ``positions_by_word`` makes them ({word: [position, …]}), each posting (docnum,
+        count × ``weight``, ``encode(positions)``), what ``add_field`` keeps of the same
+        words through ``word_values``, without its generator and tuples; returns the
+        field's length (the count of words)."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+            self.fieldnames.add(fieldname)
+        self.whole.add(fieldname)
+        known, get = len(terms), terms.get
+        for word, poslist in poses.items():
+            count = len(poslist)
+            # ``encode`` is ``WordPositions.encode``, whose one-position case is inlined
+            posting = (docnum, count * weight, _ONE(1, poslist[0]) if count == 1 else encode(poslist))
+            found = get(word)
+            if found is None:
+                terms[word] = [posting]
+            else:
+                found.append(posting)
+        length = sum(map(len, poses.values()))
+        # a posting's tuple, int, float and slot (124 bytes) and value (33 + 4 a number);
+        # a new term also its key (some three characters), list and slot
+        self.size += 161 * len(poses) + 4 * length + 203 * (len(terms) - known)
+        if self.size > self.limit:
+            self.save()
+        return length
+
     def add_bare(self, fieldname, docnum, terms):
         """A document's terms in a field whose postings carry nothing but the document
         (weight 1, no value: the bigrams, ``Bigrams``): each kept as its document number
@@ -83,16 +112,15 @@ class TermPool:
             found = self.fields[fieldname] = {}
             self.fieldnames.add(fieldname)
         self.bare.add(fieldname)
-        get, size = found.get, 0
+        known = len(found)
         for term in terms:
-            postings = get(term)
+            postings = found.get(term)
             if postings is None:
                 found[term] = [docnum]
-                size += 236 + len(term)
             else:
                 postings.append(docnum)
-                size += 36
-        self.size += size
+        # 36 bytes a posting; a new term also its key (a bigram: two characters), list, slot
+        self.size += 36 * len(terms) + 202 * (len(found) - known)
         if self.size > self.limit:
             self.save()
 
@@ -194,6 +222,13 @@ class FastSegmentWriter(SegmentWriter):
                     grams = field.format.terms(value)
                     self.pool.add_bare(name, docnum, grams)
                     length = len(grams) if field.scorable else 0
+                elif field.indexed and isinstance(field.format, WordPositions) and isinstance(value, str) \
+                        and boost == 1.0 and _as_text(field) and hasattr(field.analyzer, "positions_by_word"):
+                    fmt = field.format
+                    length = self.pool.add_positions(name, docnum, field.analyzer.positions_by_word(value),
+                                                     fmt.field_boost, fmt.encode)
+                    if not field.scorable:
+                        length = 0
                 elif field.indexed:
                     if _as_text(field) and isinstance(value, str):
                         items = field.format.word_values(value, field.analyzer, mode="index")
