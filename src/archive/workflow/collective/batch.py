@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from ...records.book import NumberedBook
 from ..lottery.draw import commitment_of
 from . import quota
 
@@ -144,40 +145,24 @@ class BatchPlan(Persistent):
         return dict(self.decision.result).get(employer_no)
 
 
-class BatchBook(Persistent):
+class BatchBook(NumberedBook):
     """Every batch plan (``PC-{全宗号}-{year}-{seq:03d}``) and every employer's dossier."""
 
+    PREFIX = "PC"
+
     def __init__(self):
-        self._items = OOBTree()
+        super().__init__()
         self.employers = OOBTree()           # employer archive no → EmployerDossier
-        self._counters = OOBTree()
-
-    def __len__(self):
-        return len(self._items)
-
-    def issue_id(self, fonds, year) -> str:
-        seq = self._counters.get((fonds, year), 0) + 1
-        self._counters[(fonds, year)] = seq
-        return f"PC-{fonds}-{year}-{seq:03d}"
 
     def add(self, batch):
         self._items[batch.batch_id] = batch
         return batch
-
-    def get(self, batch_id, default=None):
-        try:
-            return self._items.get(batch_id, default)
-        except TypeError:
-            return default
 
     def employer(self, archive_no):
         try:
             return self.employers.get(archive_no)
         except TypeError:
             return None
-
-    def values(self):
-        return self._items.values()
 
     def newest(self):
         return sorted(self._items.values(), key=lambda b: (b.created, b.batch_id), reverse=True)
