@@ -221,6 +221,14 @@ def procedure(registry):
 
 
 @pytest.fixture
+def root(registry):
+    """A fresh archive root in memory (no database) for model tests; modules that need it
+    stored define their own."""
+    from archive.root import ArchiveRoot
+    return ArchiveRoot(registry)
+
+
+@pytest.fixture
 def settings(tmp_path):
     return {
         "zodbconn.uri": f"file://{tmp_path}/Data.fs?blobstorage_dir={tmp_path}/blobs",

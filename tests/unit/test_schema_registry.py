@@ -13,11 +13,6 @@ TODAY = dt.date(2026, 3, 2)
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
 @pytest.fixture
 def schema_dir(tmp_path):
     """A writable copy of the real schemas/ directory, to break one file at a time."""

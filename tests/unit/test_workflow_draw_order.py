@@ -10,23 +10,13 @@ import pytest
 import walk
 from archive.access.security import RoleMatrix
 from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.schema.registry import default_directory
 from archive.workflow import TransitionRefused, WorkflowError, build
 from archive.workflow.lottery import holding
 from walk import DAY, T0, step
 
 SEED = "order-seed-2026"
 TIERS = [["elderly70", "disabled"], ["dibao", "tekun", "youfu", "jianyiyongwei", "jisheng"]]
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
 
 
 @pytest.fixture

@@ -10,21 +10,11 @@ import walk
 from archive.access.security import RoleMatrix
 from archive.records import filing
 from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.schema.registry import default_directory
 from archive.workflow import TransitionRefused, WorkflowError, build
 from walk import DAY, T0, step
 
 REVIEW = dt.datetime(2027, 2, 5, 1, 0, tzinfo=dt.timezone.utc)   # the review, in 2027
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
 
 
 @pytest.fixture

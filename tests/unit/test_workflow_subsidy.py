@@ -8,8 +8,7 @@ import pytest
 
 from archive.access.security import RoleMatrix
 from archive.audit.rules import RULES
-from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.schema.registry import default_directory
 from archive.workflow import TransitionRefused, WorkflowError, build
 from archive.workflow import subsidy
 from archive.workflow.definition import default_directory as workflows_directory
@@ -17,21 +16,6 @@ import walk
 from walk import DAY, T0, step
 
 D = dt.date
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
-
-
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
 
 
 def at(day):
