@@ -61,49 +61,18 @@ SCAN = ("公共租赁住房申请表", "申请人 王秀英", "家庭人均月�
 
 
 def make_scanned_pdf(lines=SCAN, pages=1, dpi=300) -> bytes:
-    """A scan as a copier makes it: pages of Chinese text rendered to grey images at
-    ``dpi``, in a PDF holding only those images, so it has no text layer at all.
-
-    The text is set at 14 pt, a form's size: Tesseract reads it reliably at 300 dpi, where
-    much larger print makes it lose whole lines."""
-    import pypdfium2 as pdfium
-    from reportlab.pdfgen import canvas
-    _register_song()
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, invariant=1)
-    for _ in range(pages):
-        c.setFont("STSong-Light", 14)
-        for row, line in enumerate(lines):
-            c.drawString(72, 720 - 28 * row, line)
-        c.showPage()
-    c.save()
-    source = pdfium.PdfDocument(buf.getvalue())
-    images = [source[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(pages)]
-    out = io.BytesIO()
-    images[0].save(out, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
-    source.close()
-    return out.getvalue()
+    """A scan as a copier makes it: A4 pages of the lines at 14 pt rendered to grey images
+    at ``dpi``, in a PDF holding only those images, so it has no text layer at all."""
+    from archive.demo.scans import page_images, scanned_pdf
+    return scanned_pdf(page_images([lines] * pages, dpi), dpi)
 
 
 def scan_images(lines=SCAN, pages=1, dpi=300):
     """Pages of Chinese text as a scanner sees them: grey PIL images at ``dpi``, each only
     as tall as its lines (small, so OCR of them stays quick)."""
-    import pypdfium2 as pdfium
-    from reportlab.pdfgen import canvas
-    _register_song()
-    buf = io.BytesIO()
+    from archive.demo.scans import page_images
     height = 120 + 28 * len(lines)   # a margin as on paper: Tesseract's layout needs one
-    c = canvas.Canvas(buf, pagesize=(420, height), invariant=1)
-    for _ in range(pages):
-        c.setFont("STSong-Light", 14)
-        for row, line in enumerate(lines):
-            c.drawString(72, height - 72 - 28 * row, line)
-        c.showPage()
-    c.save()
-    source = pdfium.PdfDocument(buf.getvalue())
-    images = [source[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(pages)]
-    source.close()
-    return images
+    return page_images([lines] * pages, dpi, pagesize=(420, height), top=height - 72)
 
 
 def make_scan_image(fmt="JPEG", lines=SCAN, pages=1, dpi=300) -> bytes:
