@@ -329,25 +329,18 @@ def _grants(dossier):
     return getattr(dossier, "subsidies", ()) if dossier.kind == "household" else ()
 
 
-def _payments(dossier):
-    """Every payment of the household's grants as (grant, payment), grant by grant and oldest
-    payment first: the rules on what was paid read the same pairs."""
-    for grant in _grants(dossier):
-        for p in grant.payments:
-            yield grant, p
-
-
 @rule("subsidy_after_end", "critical", "integrity", "dossier",
       ("停发后仍有补贴发放", "Subsidy paid after it ended"),
       ("租赁补贴停发（年度复审不符合条件自下个季度起停发、签约实物配租、终止）后仍登记了发放。",
        "A rent subsidy payment for a period after the grant ended (failed yearly review: from the next quarter; a lease signed; ended)."))
 def subsidy_after_end(rule, ctx, dossier):
-    for grant, p in _payments(dossier):
-        if grant.end is not None and p.first > grant.end:
-            label = subsidies.period_label(p.first, grant.period)
-            yield rule.finding(f"补贴 {grant.grant_id} 已于 {grant.end.isoformat()} 截止"
-                               f"（{grant.end_reason or '补贴期满'}），却登记了{label}的发放 {p.amount:,.2f} 元",
-                               dossier, f"{grant.grant_id}:{p.first.isoformat()}")
+    for grant in _grants(dossier):
+        for p in grant.payments:
+            if grant.end is not None and p.first > grant.end:
+                label = subsidies.period_label(p.first, grant.period)
+                yield rule.finding(f"补贴 {grant.grant_id} 已于 {grant.end.isoformat()} 截止"
+                                   f"（{grant.end_reason or '补贴期满'}），却登记了{label}的发放 {p.amount:,.2f} 元",
+                                   dossier, f"{grant.grant_id}:{p.first.isoformat()}")
 
 
 @rule("subsidy_over_cap", "critical", "integrity", "dossier",
@@ -375,12 +368,12 @@ def subsidy_above_rent(rule, ctx, dossier):
         if grant.monthly is not None and grant.monthly > grant.rent_paid + 1e-9:
             yield rule.finding(f"补贴 {grant.grant_id} 月补贴额 {grant.monthly:,.2f} 元高于实际承担月租金 "
                                f"{grant.rent_paid:,.2f} 元", dossier, f"{grant.grant_id}:monthly")
-    for grant, p in _payments(dossier):
-        due = round(min(grant.monthly or 0, grant.rent_paid) * p.months, 2)
-        if p.amount > due + 1e-9:
-            label = subsidies.period_label(p.first, grant.period)
-            yield rule.finding(f"补贴 {grant.grant_id} {label}发放 {p.amount:,.2f} 元，高于应发 {due:,.2f} 元",
-                               dossier, f"{grant.grant_id}:{p.first.isoformat()}:amount")
+        for p in grant.payments:
+            due = round(min(grant.monthly or 0, grant.rent_paid) * p.months, 2)
+            if p.amount > due + 1e-9:
+                label = subsidies.period_label(p.first, grant.period)
+                yield rule.finding(f"补贴 {grant.grant_id} {label}发放 {p.amount:,.2f} 元，高于应发 {due:,.2f} 元",
+                                   dossier, f"{grant.grant_id}:{p.first.isoformat()}:amount")
 
 
 @rule("subsidy_missing_payment", "major", "integrity", "dossier",
