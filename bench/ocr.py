@@ -95,6 +95,7 @@ def ocr_figures(pages):
 
 def text_layer_figures(docs):
     from run import document_meta, household, open_app, pdf_pool
+    from archive import close
     from archive.records import filing
     from archive.workers import textlayer
     import random
@@ -119,7 +120,7 @@ def text_layer_figures(docs):
             done = textlayer.drain(root, commit=tm.commit, workers=workers)
             elapsed = time.perf_counter() - started
             conn.close()
-            _close(app)
+            close(app)
             rows.append((workers, done, done / elapsed))
     print(f"\nText layer worker ({docs} born-digital PDFs, a commit per 50):")
     print("| processes | documents | documents/s |")
@@ -127,19 +128,6 @@ def text_layer_figures(docs):
     for workers, done, rate in rows:
         print(f"| {workers} | {done} | {rate:.0f} |")
     return rows
-
-
-def _close(app):
-    """The app's background workers stopped, then its database closed (as tests/conftest.py)."""
-    from archive.workers.background import Worker
-    service = getattr(app.registry, "archive_workers", None)
-    if service is not None:
-        service.stop(10)
-    for worker in [w for w in vars(app.registry).values() if isinstance(w, Worker)]:
-        worker.stop()
-        worker.join(10)
-    for db in app.registry._zodb_databases.values():
-        db.close()
 
 
 def main(argv=None):

@@ -57,6 +57,26 @@ def _register_song():
         pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
 
 
+def edit_text(path, old, new, count=1):
+    """``old`` replaced by ``new`` in a copied file, once (or ``count`` times, -1 every time):
+    for the tests that a wrong definition stops start-up. ``old`` must be there, so such a
+    test cannot pass by missing what it meant to break."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def edited_workflows(tmp_path, name, old, new, count=1):
+    """The installation's workflows copied to ``tmp_path``/workflows, with the file ``name``
+    edited as ``edit_text`` does."""
+    import shutil
+    from archive.workflow.definition import default_directory
+    directory = tmp_path / "workflows"
+    shutil.copytree(default_directory(), directory)
+    edit_text(directory / name, old, new, count)
+    return directory
+
+
 SCAN = ("公共租赁住房申请表", "申请人 王秀英", "家庭人均月收入 1200 元")
 
 
@@ -216,18 +236,10 @@ def settings(tmp_path):
 
 @pytest.fixture
 def app(settings):
-    from archive import main
+    from archive import close, main
     application = main({}, **settings)
     yield application
-    from archive.workers.background import Worker
-    service = getattr(application.registry, "archive_workers", None)
-    if service is not None:
-        service.stop(10)
-    for worker in [w for w in vars(application.registry).values() if isinstance(w, Worker)]:
-        worker.stop()
-        worker.join(10)
-    for db in application.registry._zodb_databases.values():
-        db.close()
+    close(application)
 
 
 class Store:
