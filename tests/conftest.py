@@ -2,6 +2,7 @@
 users of every role, and realistic input made with the project's own generators."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import shutil
@@ -240,6 +241,20 @@ def app(settings):
     application = main({}, **settings)
     yield application
     close(application)
+
+
+@contextlib.contextmanager
+def aborted(db):
+    """(ZODB root mapping, transaction manager) on a connection of its own, aborted and closed
+    afterwards: a test's view of a shared database that leaves nothing behind."""
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    tm.begin()
+    try:
+        yield conn.root(), tm
+    finally:
+        tm.abort()
+        conn.close()
 
 
 class Store:
