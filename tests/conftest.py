@@ -243,6 +243,51 @@ def app(settings):
     close(application)
 
 
+class Api:
+    """A WebTest client speaking to /api/ with a role's Bearer token."""
+
+    def __init__(self, app, tokens):
+        import webtest
+        self.client = webtest.TestApp(app)
+        self.tokens = tokens
+
+    def headers(self, role):
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+
+    def get(self, url, role="archivist", status=200, **kw):
+        return self.client.get(url, headers=self.headers(role), status=status, **kw)
+
+    def post_json(self, url, body, role="archivist", status=200):
+        return self.client.post_json(url, body, headers=self.headers(role), status=status)
+
+    def put_json(self, url, body, role="archivist", status=200):
+        return self.client.put_json(url, body, headers=self.headers(role), status=status)
+
+    def upload(self, url, content=None, fields=None, role="archivist", status=201,
+               filename="申请表.pdf"):
+        content = make_pdf() if content is None else content
+        files = [("file", filename, content, "application/pdf")]
+        return self.client.post(url, fields or {}, headers=self.headers(role),
+                                upload_files=files, status=status)
+
+    # arranging -------------------------------------------------------------------
+    def household(self, role="archivist", **extra):
+        return self.post_json("/api/households", {**household_input(**extra), "comment": "受理"},
+                              role=role, status=201).json
+
+    def filed(self, role="archivist"):
+        """A household with one filed document: (archive_no, doc_id)."""
+        no = self.household(role)["archive_no"]
+        doc = self.upload(f"/api/households/{no}/documents", fields=doc_fields(), role=role).json
+        return no, doc["doc_id"]
+
+
+@pytest.fixture
+def api(app, users):
+    """An ``Api`` client with a token for every role."""
+    return Api(app, users)
+
+
 @contextlib.contextmanager
 def aborted(db):
     """(ZODB root mapping, transaction manager) on a connection of its own, aborted and closed
