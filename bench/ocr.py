@@ -3,7 +3,7 @@
     python bench/ocr.py [--pages 8] [--docs 2000]
 
 1. OCR pages/minute on the same scanned A4 pages (dense Chinese text rendered at 300 dpi,
-   as conftest.make_scanned_pdf makes them), in one run:
+   drawn by archive.demo.scans as the tests' scans are), in one run:
    - Tesseract alone (``tesseract page.png - -l chi_sim``, one process per page), on one core
      and on both (two processes at once, OMP_THREAD_LIMIT=1 as the worker sets it);
    - the archive's OCR (archive.workers.ocr.recognise: OCRmyPDF making the PDF/A access copy
@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import pathlib
 import subprocess
@@ -45,25 +44,11 @@ LINES = ["公共租赁住房申请表（扫描件） 第{n}页",
 
 def scanned_pages(count, dpi=300):
     """``count`` A4 pages of text as a copier scans them: grey images, and the PDF of them."""
-    import pypdfium2 as pdfium
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, invariant=1)
-    for n in range(count):
-        c.setFont("STSong-Light", 13)
-        for row in range(27):   # a dense page: the lines three times over
-            c.drawString(60, 780 - 26 * row, LINES[row % len(LINES)].format(n=n + 1))
-        c.showPage()
-    c.save()
-    source = pdfium.PdfDocument(buf.getvalue())
-    images = [source[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(count)]
-    source.close()
-    pdf = io.BytesIO()
-    images[0].save(pdf, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
-    return images, pdf.getvalue()
+    from archive.demo.scans import page_images, scanned_pdf
+    pages = [[LINES[row % len(LINES)].format(n=n + 1) for row in range(27)]   # a dense page:
+             for n in range(count)]                                           # the lines 3 times
+    images = page_images(pages, dpi, font_size=13, leading=26, left=60, top=780)
+    return images, scanned_pdf(images, dpi)
 
 
 def tesseract_alone(paths, workers):
@@ -139,6 +124,7 @@ def ocr_figures(pages):
 
 def text_layer_figures(docs):
     from run import document_meta, household, open_app, pdf_pool
+    from archive import close
     from archive.records import filing
     from archive.workers import textlayer
     import random
@@ -163,7 +149,7 @@ def text_layer_figures(docs):
             done = textlayer.drain(root, commit=tm.commit, workers=workers)
             elapsed = time.perf_counter() - started
             conn.close()
-            _close(app)
+            close(app)
             rows.append((workers, done, done / elapsed))
     print(f"\nText layer worker ({docs} born-digital PDFs, a commit per 50):")
     print("| processes | documents | documents/s |")
@@ -171,19 +157,6 @@ def text_layer_figures(docs):
     for workers, done, rate in rows:
         print(f"| {workers} | {done} | {rate:.0f} |")
     return rows
-
-
-def _close(app):
-    """The app's background workers stopped, then its database closed (as tests/conftest.py)."""
-    from archive.workers.background import Worker
-    service = getattr(app.registry, "archive_workers", None)
-    if service is not None:
-        service.stop(10)
-    for worker in [w for w in vars(app.registry).values() if isinstance(w, Worker)]:
-        worker.stop()
-        worker.join(10)
-    for db in app.registry._zodb_databases.values():
-        db.close()
 
 
 def main(argv=None):

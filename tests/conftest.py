@@ -2,6 +2,7 @@
 users of every role, and realistic input made with the project's own generators."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import shutil
@@ -57,53 +58,42 @@ def _register_song():
         pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
 
 
+def edit_text(path, old, new, count=1):
+    """``old`` replaced by ``new`` in a copied file, once (or ``count`` times, -1 every time):
+    for the tests that a wrong definition stops start-up. ``old`` must be there, so such a
+    test cannot pass by missing what it meant to break."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def edited_workflows(tmp_path, name, old, new, count=1):
+    """The installation's workflows copied to ``tmp_path``/workflows, with the file ``name``
+    edited as ``edit_text`` does."""
+    import shutil
+    from archive.workflow.definition import default_directory
+    directory = tmp_path / "workflows"
+    shutil.copytree(default_directory(), directory)
+    edit_text(directory / name, old, new, count)
+    return directory
+
+
 SCAN = ("公共租赁住房申请表", "申请人 王秀英", "家庭人均月收入 1200 元")
 
 
 def make_scanned_pdf(lines=SCAN, pages=1, dpi=300) -> bytes:
-    """A scan as a copier makes it: pages of Chinese text rendered to grey images at
-    ``dpi``, in a PDF holding only those images, so it has no text layer at all.
-
-    The text is set at 14 pt, a form's size: Tesseract reads it reliably at 300 dpi, where
-    much larger print makes it lose whole lines."""
-    import pypdfium2 as pdfium
-    from reportlab.pdfgen import canvas
-    _register_song()
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, invariant=1)
-    for _ in range(pages):
-        c.setFont("STSong-Light", 14)
-        for row, line in enumerate(lines):
-            c.drawString(72, 720 - 28 * row, line)
-        c.showPage()
-    c.save()
-    source = pdfium.PdfDocument(buf.getvalue())
-    images = [source[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(pages)]
-    out = io.BytesIO()
-    images[0].save(out, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
-    source.close()
-    return out.getvalue()
+    """A scan as a copier makes it: A4 pages of the lines at 14 pt rendered to grey images
+    at ``dpi``, in a PDF holding only those images, so it has no text layer at all."""
+    from archive.demo.scans import page_images, scanned_pdf
+    return scanned_pdf(page_images([lines] * pages, dpi), dpi)
 
 
 def scan_images(lines=SCAN, pages=1, dpi=300):
     """Pages of Chinese text as a scanner sees them: grey PIL images at ``dpi``, each only
     as tall as its lines (small, so OCR of them stays quick)."""
-    import pypdfium2 as pdfium
-    from reportlab.pdfgen import canvas
-    _register_song()
-    buf = io.BytesIO()
+    from archive.demo.scans import page_images
     height = 120 + 28 * len(lines)   # a margin as on paper: Tesseract's layout needs one
-    c = canvas.Canvas(buf, pagesize=(420, height), invariant=1)
-    for _ in range(pages):
-        c.setFont("STSong-Light", 14)
-        for row, line in enumerate(lines):
-            c.drawString(72, height - 72 - 28 * row, line)
-        c.showPage()
-    c.save()
-    source = pdfium.PdfDocument(buf.getvalue())
-    images = [source[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(pages)]
-    source.close()
-    return images
+    return page_images([lines] * pages, dpi, pagesize=(420, height), top=height - 72)
 
 
 def make_scan_image(fmt="JPEG", lines=SCAN, pages=1, dpi=300) -> bytes:
@@ -248,6 +238,14 @@ def procedure(registry):
 
 
 @pytest.fixture
+def root(registry):
+    """A fresh archive root in memory (no database) for model tests; modules that need it
+    stored define their own."""
+    from archive.root import ArchiveRoot
+    return ArchiveRoot(registry)
+
+
+@pytest.fixture
 def settings(tmp_path):
     return {
         "zodbconn.uri": f"file://{tmp_path}/Data.fs?blobstorage_dir={tmp_path}/blobs",
@@ -266,18 +264,69 @@ def settings(tmp_path):
 
 @pytest.fixture
 def app(settings):
-    from archive import main
+    from archive import close, main
     application = main({}, **settings)
     yield application
-    from archive.workers.background import Worker
-    service = getattr(application.registry, "archive_workers", None)
-    if service is not None:
-        service.stop(10)
-    for worker in [w for w in vars(application.registry).values() if isinstance(w, Worker)]:
-        worker.stop()
-        worker.join(10)
-    for db in application.registry._zodb_databases.values():
-        db.close()
+    close(application)
+
+
+class Api:
+    """A WebTest client speaking to /api/ with a role's Bearer token."""
+
+    def __init__(self, app, tokens):
+        import webtest
+        self.client = webtest.TestApp(app)
+        self.tokens = tokens
+
+    def headers(self, role):
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+
+    def get(self, url, role="archivist", status=200, **kw):
+        return self.client.get(url, headers=self.headers(role), status=status, **kw)
+
+    def post_json(self, url, body, role="archivist", status=200):
+        return self.client.post_json(url, body, headers=self.headers(role), status=status)
+
+    def put_json(self, url, body, role="archivist", status=200):
+        return self.client.put_json(url, body, headers=self.headers(role), status=status)
+
+    def upload(self, url, content=None, fields=None, role="archivist", status=201,
+               filename="申请表.pdf"):
+        content = make_pdf() if content is None else content
+        files = [("file", filename, content, "application/pdf")]
+        return self.client.post(url, fields or {}, headers=self.headers(role),
+                                upload_files=files, status=status)
+
+    # arranging -------------------------------------------------------------------
+    def household(self, role="archivist", **extra):
+        return self.post_json("/api/households", {**household_input(**extra), "comment": "受理"},
+                              role=role, status=201).json
+
+    def filed(self, role="archivist"):
+        """A household with one filed document: (archive_no, doc_id)."""
+        no = self.household(role)["archive_no"]
+        doc = self.upload(f"/api/households/{no}/documents", fields=doc_fields(), role=role).json
+        return no, doc["doc_id"]
+
+
+@pytest.fixture
+def api(app, users):
+    """An ``Api`` client with a token for every role."""
+    return Api(app, users)
+
+
+@contextlib.contextmanager
+def aborted(db):
+    """(ZODB root mapping, transaction manager) on a connection of its own, aborted and closed
+    afterwards: a test's view of a shared database that leaves nothing behind."""
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    tm.begin()
+    try:
+        yield conn.root(), tm
+    finally:
+        tm.abort()
+        conn.close()
 
 
 class Store:

@@ -104,6 +104,21 @@ def main(global_config, **settings):
     return app
 
 
+def close(app):
+    """Stop what ``main`` started — the background workers, then the database — for callers
+    that make the app in their own process and must leave no thread or open file behind
+    (the tests' fixture, bench/ocr.py)."""
+    from .workers.background import Worker
+    service = getattr(app.registry, "archive_workers", None)
+    if service is not None:
+        service.stop(10)
+    for worker in [w for w in vars(app.registry).values() if isinstance(w, Worker)]:
+        worker.stop()
+        worker.join(10)
+    for db in app.registry._zodb_databases.values():
+        db.close()
+
+
 def _serialise_template_compilation():
     """Chameleon compiles each template to Python on first use; two waitress threads doing so
     at once can make CPython 3.11's compile() fail (SystemError: AST constructor recursion

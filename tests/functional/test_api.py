@@ -8,7 +8,7 @@ import re
 import pytest
 import webtest
 
-from conftest import doc_fields, encrypted_pdf, ROLES, household_input, make_pdf, unit_input
+from conftest import Api, doc_fields, encrypted_pdf, ROLES, household_input, make_pdf, unit_input
 
 ROLE_PERMISSIONS = {  # schemas/roles.yaml, read independently of the application
     "sysadmin": set(), "secadmin": set(),   # 三员分立: no business data
@@ -17,49 +17,6 @@ ROLE_PERMISSIONS = {  # schemas/roles.yaml, read independently of the applicatio
     "inspector": {"view", "view_personal"},
     "auditor": {"view"},
 }
-
-
-class Api:
-    """A WebTest client speaking to /api/ with a role's Bearer token."""
-
-    def __init__(self, app, tokens):
-        self.client = webtest.TestApp(app)
-        self.tokens = tokens
-
-    def headers(self, role):
-        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
-
-    def get(self, url, role="archivist", status=200, **kw):
-        return self.client.get(url, headers=self.headers(role), status=status, **kw)
-
-    def post_json(self, url, body, role="archivist", status=200):
-        return self.client.post_json(url, body, headers=self.headers(role), status=status)
-
-    def put_json(self, url, body, role="archivist", status=200):
-        return self.client.put_json(url, body, headers=self.headers(role), status=status)
-
-    def upload(self, url, content=None, fields=None, role="archivist", status=201,
-               filename="申请表.pdf"):
-        content = make_pdf() if content is None else content
-        files = [("file", filename, content, "application/pdf")]
-        return self.client.post(url, fields or {}, headers=self.headers(role),
-                                upload_files=files, status=status)
-
-    # arranging -------------------------------------------------------------------
-    def household(self, role="archivist", **extra):
-        return self.post_json("/api/households", {**household_input(**extra), "comment": "受理"},
-                              role=role, status=201).json
-
-    def filed(self, role="archivist"):
-        """A household with one filed document: (archive_no, doc_id)."""
-        no = self.household(role)["archive_no"]
-        doc = self.upload(f"/api/households/{no}/documents", fields=doc_fields(), role=role).json
-        return no, doc["doc_id"]
-
-
-@pytest.fixture
-def api(app, users):
-    return Api(app, users)
 
 
 def count(store, kind="households"):

@@ -9,32 +9,19 @@ import pytest
 import webtest
 from pypdf import PdfReader
 
+import conftest
 from conftest import doc_fields, household_input, make_pdf, unit_input
 
 
-class Api:
-    """A WebTest client speaking to /api/ with a role's Bearer token."""
-
-    def __init__(self, app, tokens):
-        self.client = webtest.TestApp(app)
-        self.tokens = tokens
-
-    def headers(self, role):
-        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
-
-    def get(self, url, role="archivist", status=200):
-        return self.client.get(url, headers=self.headers(role), status=status)
+class Api(conftest.Api):
+    """The shared client with these tests' defaults: a POST makes something (201), an
+    upload is named f.pdf."""
 
     def post_json(self, url, body, role="archivist", status=201):
-        return self.client.post_json(url, body, headers=self.headers(role), status=status)
-
-    def put_json(self, url, body, role="archivist", status=200):
-        return self.client.put_json(url, body, headers=self.headers(role), status=status)
+        return super().post_json(url, body, role, status)
 
     def upload(self, url, content, fields, role="archivist", status=201):
-        return self.client.post(url, fields, headers=self.headers(role),
-                                upload_files=[("file", "f.pdf", content, "application/pdf")],
-                                status=status)
+        return super().upload(url, content, fields, role, status, filename="f.pdf")
 
 
 @pytest.fixture

@@ -13,15 +13,9 @@ import transaction
 
 from archive.workers import ocr, textlayer
 from conftest import doc_fields, make_ofd, make_scan_image
-from test_api import Api
 from test_search_views import index_now  # noqa: F401  (a fixture)
 
 TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff"}
-
-
-@pytest.fixture
-def api(app, users):
-    return Api(app, users)
 
 
 def _workers(app):

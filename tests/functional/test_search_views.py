@@ -7,12 +7,6 @@ import transaction
 
 from archive.search.index import check, drain
 from conftest import doc_fields, household_input, make_pdf
-from test_api import Api
-
-
-@pytest.fixture
-def api(app, users):
-    return Api(app, users)
 
 
 @pytest.fixture

@@ -2,13 +2,7 @@
 import pytest
 
 from archive.access.personal import has_personal, mask_metadata, mask_path, mask_value
-from archive.schema.registry import SchemaRegistry, default_directory
 from conftest import household_input, unit_input
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pyramid.authorization import DENY_ALL
 from archive.schema.registry import default_directory
 from archive.access.security import RoleMatrix
 from archive.access.throttle import LoginThrottle
+from conftest import edit_text
 
 ROLES_FILE = default_directory() / "roles.yaml"
 
@@ -21,12 +22,6 @@ def roles_copy(tmp_path):
     target = tmp_path / "roles.yaml"
     shutil.copy(ROLES_FILE, target)
     return target
-
-
-def _edit(path, old, new):
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 class Clock:
@@ -69,13 +64,13 @@ def test_acl_grants_per_role_and_ends_by_denying_everything(matrix):
 
 
 def test_unknown_permission_in_roles_file_is_refused(roles_copy):
-    _edit(roles_copy, "auditor:   [view, view_log, inspect, audit, statistics]", "auditor:   [view, view_log, inspect, audit, statistics, delete_all]")
+    edit_text(roles_copy, "auditor:   [view, view_log, inspect, audit, statistics]", "auditor:   [view, view_log, inspect, audit, statistics, delete_all]")
     with pytest.raises(ValueError, match="delete_all"):
         RoleMatrix(roles_copy)
 
 
 def test_unknown_role_in_roles_file_is_refused(roles_copy):
-    _edit(roles_copy, "auditor:   [view, view_log, inspect, audit, statistics]", "auditor:   [view, view_log, inspect, audit, statistics]\n  janitor: [view]")
+    edit_text(roles_copy, "auditor:   [view, view_log, inspect, audit, statistics]", "auditor:   [view, view_log, inspect, audit, statistics]\n  janitor: [view]")
     with pytest.raises(ValueError, match="janitor"):
         RoleMatrix(roles_copy)
 

@@ -25,7 +25,7 @@ from archive.audit.runs import AuditBook, AuditError
 from archive.workflow.credit import Ban
 from archive.demo.city import BASE_DATE, build_city
 from archive.root import ROOT_KEY, bootstrap
-from conftest import encrypted_pdf, make_pdf
+from conftest import aborted, encrypted_pdf, make_pdf
 
 NOW = dt.datetime.combine(BASE_DATE, dt.time(4), tzinfo=dt.timezone.utc)   # noon in Beijing
 PLANTED = {"completeness", "lease_link", "unit_double_let", "banned_applicant", "arrears"}
@@ -51,12 +51,8 @@ def city(tmp_path_factory, registry, procedure):
 def archive(city):
     """The city's root in a transaction that is aborted after the test."""
     db, _ = city
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    tm.begin()
-    yield conn.root()[ROOT_KEY]
-    tm.abort()
-    conn.close()
+    with aborted(db) as (mapping, _):
+        yield mapping[ROOT_KEY]
 
 
 def audit(root, registry, procedure, rules=None, now=NOW, **kw):

@@ -21,7 +21,7 @@ from archive.records import filing
 from archive.root import ROOT_KEY, bootstrap
 from archive.schema.registry import default_directory
 from archive.store import open_database
-from conftest import doc_fields, household_input, make_pdf
+from conftest import aborted, doc_fields, household_input, make_pdf
 
 NOW = dt.datetime(2026, 6, 1, 2, 0, tzinfo=dt.timezone.utc)
 DAY = dt.date(2026, 6, 1)
@@ -50,12 +50,8 @@ def db(tmp_path, registry):
 
 @pytest.fixture
 def root(db):
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    tm.begin()
-    yield conn.root()[ROOT_KEY]
-    tm.abort()
-    conn.close()
+    with aborted(db) as (mapping, _):
+        yield mapping[ROOT_KEY]
 
 
 def ask(root, no, doc_id="", borrower="court", form="read", end=END, day=DAY, when=NOW):

@@ -5,12 +5,6 @@ import pytest
 
 from archive import evolve
 from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
-from archive.schema.registry import SchemaRegistry, default_directory
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
 
 
 def _recording_steps(calls, count=3):

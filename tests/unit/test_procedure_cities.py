@@ -4,29 +4,10 @@ import datetime as dt
 
 import pytest
 
-from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
-from archive.access.security import RoleMatrix
 from archive.workflow.workdays import after
-from archive.workflow import build
 from walk import DAY, T0, after_period, file, new_household, new_unit, prepared, stage_docs, step
 
 CITIES = ("qujing", "tengchong", "xiamen", "changzhou", "dezhou")
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
-
-
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
 
 
 def test_all_five_seed_cities_have_a_profile(procedure):

@@ -13,7 +13,7 @@ from archive.records.dossier import (DocumentNotFound, DossierError, HouseholdDo
                              UnitDossier, VersionNotFound)
 from archive.records.pdf import inspect
 from archive.records.version import compare
-from conftest import make_pdf
+from conftest import aborted, make_pdf
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 PDF_A = make_pdf("收入证明 张三 2025年")
@@ -47,12 +47,8 @@ def db(tmp_path):
 @pytest.fixture
 def session(db):
     """(zodb root mapping, transaction manager) on one connection."""
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    tm.begin()
-    yield conn.root(), tm
-    tm.abort()
-    conn.close()
+    with aborted(db) as session:
+        yield session
 
 
 @pytest.fixture

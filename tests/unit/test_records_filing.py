@@ -8,22 +8,10 @@ from archive.schema import idnumber
 from archive.records.dossier import DocumentNotFound, NothingChanged
 from archive.records.filing import ValidationFailed
 from archive.records.pdf import InvalidDocument
-from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
 from conftest import household_input, make_pdf, unit_input
 
 WHEN = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 PDF = make_pdf("收入证明 张三")
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
 
 
 def _create(root, registry, kind="household", data=None, **kw):

@@ -10,31 +10,12 @@ from archive.schema import idnumber
 from archive.search import inspections
 from archive.workflow import leases
 from archive.workflow.credit import Ban
-from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
-from archive.access.security import RoleMatrix
-from archive.workflow import build
 import walk
 from conftest import household_input, make_pdf
 from walk import DAY, T0, file, prepared, stage_docs, step
 
 HOUR = dt.timedelta(hours=1)
 OTHER_FILE = make_pdf("经济状况核对报告（更正）")
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
-
-
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
 
 
 def edit(registry, dossier, when, comment, **changes):

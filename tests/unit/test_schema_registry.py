@@ -7,15 +7,10 @@ import shutil
 import pytest
 
 from archive.schema.registry import SchemaError, SchemaRegistry, default_directory
-from conftest import schema_errors, household_input
+from conftest import edit_text, household_input, schema_errors
 
 TODAY = dt.date(2026, 3, 2)
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
 
 
 @pytest.fixture
@@ -28,12 +23,6 @@ def schema_dir(tmp_path):
     return target
 
 
-def _edit(path, old, new):
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path.name}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 # -- loading ------------------------------------------------------------------------------
 def test_real_schemas_load_with_all_kinds(registry):
     assert set(registry.kinds) == {"household", "unit", "employer", "document"}
@@ -44,25 +33,25 @@ def test_vocabulary_terms_keep_their_extra_attributes(registry):
 
 
 def test_unknown_vocabulary_stops_loading(schema_dir):
-    _edit(schema_dir / "household.yaml", "vocabulary: relations", "vocabulary: relationz")
+    edit_text(schema_dir / "household.yaml", "vocabulary: relations", "vocabulary: relationz")
     with pytest.raises(SchemaError, match="relation.*unknown vocabulary 'relationz'"):
         SchemaRegistry(schema_dir)
 
 
 def test_unknown_field_type_stops_loading(schema_dir):
-    _edit(schema_dir / "household.yaml", "type: phone", "type: telephone")
+    edit_text(schema_dir / "household.yaml", "type: phone", "type: telephone")
     with pytest.raises(SchemaError, match="household.phone: unknown field type 'telephone'"):
         SchemaRegistry(schema_dir)
 
 
 def test_unknown_rule_stops_loading(schema_dir):
-    _edit(schema_dir / "household.yaml", "rules: [unique_id_numbers,", "rules: [no_such_rule, unique_id_numbers,")
+    edit_text(schema_dir / "household.yaml", "rules: [unique_id_numbers,", "rules: [no_such_rule, unique_id_numbers,")
     with pytest.raises(SchemaError, match="no_such_rule"):
         SchemaRegistry(schema_dir)
 
 
 def test_field_without_title_stops_loading(schema_dir):
-    _edit(schema_dir / "unit.yaml", ", title: {zh: 备注, en: Notes}", "")
+    edit_text(schema_dir / "unit.yaml", ", title: {zh: 备注, en: Notes}", "")
     with pytest.raises(SchemaError, match="unit.notes: a field needs a title"):
         SchemaRegistry(schema_dir)
 

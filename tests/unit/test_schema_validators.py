@@ -6,15 +6,9 @@ import pytest
 
 from archive.schema import idnumber
 from archive.schema import validators
-from archive.schema.registry import SchemaRegistry, default_directory
 from conftest import schema_errors, household_input, unit_input
 
 TODAY = dt.date(2026, 3, 2)
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
 
 
 def _node(name="field"):

@@ -11,7 +11,6 @@ import ZODB.FileStorage
 
 from archive.records import filing
 from archive.root import bootstrap
-from archive.schema.registry import SchemaRegistry, default_directory
 from archive.search.analysis import chinese_analyzer
 from archive.search.fields import entries, mask_text
 from archive.search.index import SearchIndex, check, drain, rebuild
@@ -19,11 +18,6 @@ from archive.search.query import QueryError, Searcher, SearchRequest
 from conftest import doc_fields, household_input, make_pdf, unit_input
 
 WHEN = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
 
 
 class Store:

@@ -18,8 +18,7 @@ from archive.records import filing
 from archive.workers import ocr
 from archive.workers import textlayer
 from archive.workers.ocr import OcrOptions
-from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.root import ROOT_KEY, bootstrap
 from archive.search.fields import dossier_key
 from conftest import doc_fields, household_input, make_ofd, make_pdf, make_scanned_pdf
 
@@ -29,18 +28,8 @@ READ_RELIABLY = ("公共租赁住房申请表", "申请人", "王秀英", "人�
 
 
 @pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
 def scan():
     return make_scanned_pdf()
-
-
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
 
 
 def _file(root, registry, data):

@@ -4,27 +4,9 @@ import datetime as dt
 import pytest
 
 from archive.workflow.credit import Ban
-from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
-from archive.access.security import RoleMatrix
-from archive.workflow import NotPermitted, TransitionRefused, UnknownTransition, build
+from archive.workflow import NotPermitted, TransitionRefused, UnknownTransition
 import walk
 from walk import DAY, REVIEWER, T0, stage_docs, step
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
-
-
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
-
 
 def new_household(root, registry, procedure, when=T0, **extra):
     return walk.new_household(procedure, root, when, **extra)

@@ -8,7 +8,6 @@ from collections import Counter
 import pytest
 
 from archive.records import filing
-from archive.root import ArchiveRoot
 from archive.workflow.collective import quota, steps
 from archive.workflow.collective.batch import CollectiveError
 from archive.workflow.lottery.draw import sort_key
@@ -89,11 +88,6 @@ def test_bad_inputs_are_refused():
 
 
 # -- a batch --------------------------------------------------------------------------------
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
-
-
 @pytest.fixture
 def city(root, registry, procedure):
     """A published batch of 5 units for three employers; 9 member households with contracts."""

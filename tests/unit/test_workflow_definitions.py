@@ -5,16 +5,11 @@ import shutil
 import pytest
 import yaml
 
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.schema.registry import default_directory
 from archive.access.security import RoleMatrix
 from archive.workflow import WorkflowError, build
 
 WORKFLOWS = default_directory().parent / "workflows"
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
 
 
 @pytest.fixture(scope="module")

@@ -10,23 +10,14 @@ import pytest
 import walk
 from archive.access.security import RoleMatrix
 from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.schema.registry import default_directory
 from archive.workflow import TransitionRefused, WorkflowError, build
 from archive.workflow.lottery import holding
+from conftest import edited_workflows
 from walk import DAY, T0, step
 
 SEED = "order-seed-2026"
 TIERS = [["elderly70", "disabled"], ["dibao", "tekun", "youfu", "jianyiyongwei", "jisheng"]]
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
 
 
 @pytest.fixture
@@ -122,14 +113,7 @@ def test_a_redraw_s_order_is_the_one_that_counts(procedure, registry, drawn):
 
 
 def test_passes_must_name_steps_of_the_workflow(tmp_path, registry):
-    source = default_directory().parent / "workflows"
-    (tmp_path / "jurisdictions").mkdir()
-    for path in (source / "jurisdictions").glob("*.yaml"):
-        (tmp_path / "jurisdictions" / path.name).write_bytes(path.read_bytes())
-    (tmp_path / "unit.yaml").write_bytes((source / "unit.yaml").read_bytes())
-    text = (source / "household.yaml").read_text(encoding="utf-8")
-    (tmp_path / "household.yaml").write_text(text.replace("passes: [decline_with_cause, skip_turn]",
-                                                          "passes: [decline_with_cause, vanish]"),
-                                             encoding="utf-8")
+    directory = edited_workflows(tmp_path, "household.yaml", "passes: [decline_with_cause, skip_turn]",
+                                 "passes: [decline_with_cause, vanish]")
     with pytest.raises(WorkflowError, match="draw_order passes unknown step"):
-        build(registry, RoleMatrix(default_directory() / "roles.yaml"), tmp_path)
+        build(registry, RoleMatrix(default_directory() / "roles.yaml"), directory)

@@ -10,29 +10,13 @@ import yaml
 
 import walk
 from archive.access.security import RoleMatrix
-from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.schema.registry import default_directory
 from archive.workflow import TransitionRefused, WorkflowError, build
 from archive.workflow.profiles import Profile, ProfileError
 from conftest import idnumber
 from walk import T0, step
 
 INCOME = 63975          # changzhou.yaml reference.disposable_income_per_capita
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
-
-
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
 
 
 def members(n):

@@ -13,7 +13,7 @@ from archive.records import filing
 from archive.workflow.lottery import draw as lottery
 from archive.workflow.lottery.draw import LotteryError, draw
 from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.schema.registry import default_directory
 from archive.workflow.profiles import Profiles
 from conftest import household_input
 
@@ -214,11 +214,6 @@ def test_the_profiles_state_the_notice_period_of_their_texts():
     days = {p.code: p.value("lottery.notice_days") for p in profiles}
     assert days == {"tengchong": 15, "changzhou": None, "qujing": None, "xiamen": None,
                     "dezhou": None}   # 腾冲 第十二条(一): 摇号前15天内向社会预告
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
 
 
 # -- upgrading --------------------------------------------------------------------------------

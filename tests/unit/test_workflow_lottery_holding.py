@@ -10,8 +10,6 @@ import pytest
 from pypdf import PdfReader
 
 from archive.records import attempts, filing
-from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
 from archive.workflow.lottery import draw as lottery
 from archive.workflow.lottery import holding
 from archive.workflow.lottery.draw import LotteryError, draw
@@ -24,16 +22,6 @@ COMMITMENT = hashlib.sha256(SEED.encode()).hexdigest()
 CHANGZHOU = [["elderly70", "disabled"], ["dibao", "tekun", "youfu", "jianyiyongwei", "jisheng"]]
 PEOPLE = [("张三明", ["dibao"]), ("李四", []), ("王老五", ["elderly70"]), ("赵六", ["talent"]),
           ("欧阳小华", ["disabled", "dibao"]), ("孙七", ["tekun"]), ("周八", [])]
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
 
 
 def _household(root, registry, name, groups, seq, state="registered", **extra):

@@ -10,21 +10,12 @@ import walk
 from archive.access.security import RoleMatrix
 from archive.records import filing
 from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.schema.registry import default_directory
 from archive.workflow import TransitionRefused, WorkflowError, build
+from conftest import edited_workflows
 from walk import DAY, T0, step
 
 REVIEW = dt.datetime(2027, 2, 5, 1, 0, tzinfo=dt.timezone.utc)   # the review, in 2027
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
 
 
 @pytest.fixture
@@ -90,13 +81,7 @@ def test_a_document_dated_after_the_review_is_refused(procedure, registry, tenan
 
 
 def test_an_unknown_dated_option_stops_start_up(tmp_path, registry):
-    source = default_directory().parent / "workflows"
-    (tmp_path / "jurisdictions").mkdir()
-    for path in (source / "jurisdictions").glob("*.yaml"):
-        (tmp_path / "jurisdictions" / path.name).write_bytes(path.read_bytes())
-    (tmp_path / "unit.yaml").write_bytes((source / "unit.yaml").read_bytes())
-    text = (source / "household.yaml").read_text(encoding="utf-8")
-    (tmp_path / "household.yaml").write_text(text.replace("dated: review_year", "dated: last_week"),
-                                             encoding="utf-8")
+    directory = edited_workflows(tmp_path, "household.yaml", "dated: review_year", "dated: last_week",
+                                 count=-1)
     with pytest.raises(WorkflowError, match="dated is review_year"):
-        build(registry, RoleMatrix(default_directory() / "roles.yaml"), tmp_path)
+        build(registry, RoleMatrix(default_directory() / "roles.yaml"), directory)

@@ -1,37 +1,20 @@
 """Rent subsidies (租赁补贴): the city's standard, the steps and their guards, the audit rules."""
 import datetime as dt
 import pathlib
-import shutil
 import types
 
 import pytest
 
 from archive.access.security import RoleMatrix
 from archive.audit.rules import RULES
-from archive.root import ArchiveRoot
-from archive.schema.registry import SchemaRegistry, default_directory
+from archive.schema.registry import default_directory
 from archive.workflow import TransitionRefused, WorkflowError, build
 from archive.workflow import subsidy
-from archive.workflow.definition import default_directory as workflows_directory
 import walk
+from conftest import edited_workflows
 from walk import DAY, T0, step
 
 D = dt.date
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SchemaRegistry(default_directory())
-
-
-@pytest.fixture(scope="module")
-def procedure(registry):
-    return build(registry, RoleMatrix(default_directory() / "roles.yaml"))
-
-
-@pytest.fixture
-def root(registry):
-    return ArchiveRoot(registry)
 
 
 def at(day):
@@ -121,12 +104,7 @@ def test_changzhou_tiers_follow_income_band_and_household_size(procedure):
     ("period: month ", "period: weekly ", "subsidy.period"), ("cap_months: 36", "cap_months: -1", "cap_months"),
     ("{1: 300, 2: 400, 3: 500}", "{one: 300}", "by_household_size")])
 def test_a_wrong_subsidy_section_stops_start_up(tmp_path, registry, figure, message, error):
-    directory = tmp_path / "workflows"
-    shutil.copytree(workflows_directory(), directory)
-    path = directory / "jurisdictions" / "dezhou.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert figure in text
-    path.write_text(text.replace(figure, message, 1), encoding="utf-8")
+    directory = edited_workflows(tmp_path, "jurisdictions/dezhou.yaml", figure, message, count=1)
     with pytest.raises(WorkflowError, match=error):
         build(registry, RoleMatrix(default_directory() / "roles.yaml"), directory)
 

@@ -12,13 +12,11 @@ import csv
 import io
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer
 
-from ..records.pdf import chinese_font
+from ..records.pdf import chinese_font, grid_table, report_pdf
 from .rules import CATEGORIES, RULES, SEVERITIES, title_of
 
 STATUS = {"new": "新发现", "open": "仍未解决", "resolved": "已解决"}
@@ -89,25 +87,12 @@ def as_pdf(book, run, local_when, office="公共租赁住房档案室") -> bytes
         table.append([p(f"{rule.title() if rule else rule_id}（{rule_id}）"),
                       p(title_of(CATEGORIES, rule.category) if rule else ""),
                       p(title_of(SEVERITIES, rule.severity) if rule else ""), p(n)])
-    story.append(_table(table, [70 * mm, 30 * mm, 25 * mm, 20 * mm]))
+    story.append(grid_table(table, [70 * mm, 30 * mm, 25 * mm, 20 * mm]))
     story += [p("二、发现明细", head)]
     detail = [[p("档号"), p("情况"), p("严重程度"), p("对比上次"), p("确认")]]
     for row in rows(book, run):
         detail.append([p(row[5] or "—"), p(f"【{row[2]}】{row[7]}"), p(row[4]), p(row[8]), p(row[9] or "")])
     if len(detail) == 1:
         detail.append([p("—"), p("未发现问题"), p(""), p(""), p("")])
-    story.append(_table(detail, [38 * mm, 80 * mm, 16 * mm, 18 * mm, 28 * mm]))
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
-                            topMargin=15 * mm, bottomMargin=15 * mm,
-                            title=f"完整性审计报告 第{run.run_id}次", author=office, invariant=1)
-    doc.build(story)
-    return out.getvalue()
-
-
-def _table(data, widths):
-    table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    return table
+    story.append(grid_table(detail, [38 * mm, 80 * mm, 16 * mm, 18 * mm, 28 * mm]))
+    return report_pdf(story, f"完整性审计报告 第{run.run_id}次", author=office)

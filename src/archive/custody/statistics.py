@@ -287,13 +287,11 @@ def _cell(value):
 
 def as_pdf(report, names, made_at="", office="公共租赁住房档案室") -> bytes:
     """The report as a PDF set in STSong-Light, so pypdf (and a reader) get the Chinese back."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer
 
-    from ..records.pdf import chinese_font
+    from ..records.pdf import chinese_font, grid_table, report_pdf
     base = dict(fontName=chinese_font(), wordWrap="CJK")
     title = ParagraphStyle("t", fontSize=18, leading=26, alignment=1, **base)
     lead = ParagraphStyle("l", fontSize=10, leading=15, alignment=1, **base)
@@ -310,13 +308,5 @@ def as_pdf(report, names, made_at="", office="公共租赁住房档案室") -> b
         data = [[p(c) for c in columns]] + [[p(v) for v in row] for row in rows or [["无"] + [""] * (len(columns) - 1)]]
         first = 70 * mm
         rest = (180 * mm - first) / max(len(columns) - 1, 1)
-        table = Table(data, colWidths=[first] + [rest] * (len(columns) - 1), repeatRows=1)
-        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                                   ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)),
-                                   ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        story.append(table)
-    out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-                      bottomMargin=15 * mm, title=f"统计年报 {report.year}", author=office,
-                      invariant=1).build(story)
-    return out.getvalue()
+        story.append(grid_table(data, [first] + [rest] * (len(columns) - 1)))
+    return report_pdf(story, f"统计年报 {report.year}", author=office)

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from ..records.formats import readable_pdf
-from ..records.pdf import chinese_font
+from ..records.pdf import chinese_font, report_pdf
 from . import arrangement
 
 
@@ -251,7 +250,7 @@ def _front_matter(sheet) -> bytes:
     if not sheet.rows:
         rows.append([_p("—", s["cell"]), "", "", _p("本卷暂无文件", s["cell"]), "", "", ""])
     story.append(_grid(rows, [12 * mm, 28 * mm, 28 * mm, 58 * mm, 20 * mm, 14 * mm, 26 * mm]))
-    return _build(story, f"{sheet.archive_no} 封面与卷内目录")
+    return report_pdf(story, f"{sheet.archive_no} 封面与卷内目录")
 
 
 def _closing_sheet(sheet) -> bytes:
@@ -266,7 +265,7 @@ def _closing_sheet(sheet) -> bytes:
                      [_p("检查人", s["lead"]), _p(sheet.checker, s["lead"])],
                      [_p("立卷时间", s["lead"]), _p(sheet.day, s["lead"])]],
                     [40 * mm, 120 * mm], header=False)]
-    return _build(story, f"{sheet.archive_no} 备考表")
+    return report_pdf(story, f"{sheet.archive_no} 备考表")
 
 
 def _grid(rows, widths, header=True):
@@ -279,9 +278,3 @@ def _grid(rows, widths, header=True):
     return table
 
 
-def _build(story, title) -> bytes:
-    out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
-                      topMargin=15 * mm, bottomMargin=15 * mm, title=title,
-                      invariant=1).build(story)
-    return out.getvalue()

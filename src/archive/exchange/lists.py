@@ -9,14 +9,13 @@ import io
 import zoneinfo
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, TableStyle
 
 from ..records.intake import CATEGORIES
-from ..records.pdf import chinese_font
+from ..records.pdf import chinese_font, grid_table, report_pdf
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 
@@ -26,21 +25,6 @@ def _styles():
     return (ParagraphStyle("t", fontSize=18, leading=26, alignment=1, **base),
             ParagraphStyle("l", fontSize=10.5, leading=16, **base),
             ParagraphStyle("c", fontSize=8.5, leading=11.5, **base))
-
-
-def _pdf(story, title, pagesize=A4) -> bytes:
-    out = io.BytesIO()
-    SimpleDocTemplate(out, pagesize=pagesize, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-                      bottomMargin=15 * mm, title=title, invariant=1).build(story)
-    return out.getvalue()
-
-
-def _table(data, widths):
-    table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    return table
 
 
 def _local(when):
@@ -63,12 +47,12 @@ def transfer_list_pdf(rows, summary, office, actor, when, fonds) -> bytes:
     for n, (archive_no, name, documents, files, pages) in enumerate(rows, 1):
         table.append([str(n), archive_no, p(name) if len(str(name)) > 18 else str(name),
                       str(documents), str(files), str(pages)])
-    grid = _table(table, [12 * mm, 45 * mm, 60 * mm, 15 * mm, 22 * mm, 16 * mm])
+    grid = grid_table(table, [12 * mm, 45 * mm, 60 * mm, 15 * mm, 22 * mm, 16 * mm])
     grid.setStyle(TableStyle([("FONTNAME", (0, 1), (-1, -1), chinese_font()), ("FONTSIZE", (0, 1), (-1, -1), 8.5),
                               ("LEADING", (0, 1), (-1, -1), 11.5)]))
     story += [grid, Spacer(1, 10 * mm),
               p("移交人（签字）：＿＿＿＿＿＿　　接收人（签字）：＿＿＿＿＿＿　　日期：＿＿＿＿＿＿", lead)]
-    return _pdf(story, "电子档案移交清册")
+    return report_pdf(story, "电子档案移交清册")
 
 
 CSV_HEAD = ["档号", "件号", "文件", "文件版本", "检测项", "四性类别", "结果", "说明"]
@@ -110,10 +94,10 @@ def intake_pdf(report, office="公共租赁住房档案室") -> bytes:
     for category, (zh, _) in CATEGORIES.items():
         total, ok = counts.get(category, (0, 0))
         table.append([p(zh), p(total), p(ok), p(total - ok)])
-    story += [Spacer(1, 3 * mm), _table(table, [40 * mm, 30 * mm, 30 * mm, 30 * mm]), Spacer(1, 4 * mm)]
+    story += [Spacer(1, 3 * mm), grid_table(table, [40 * mm, 30 * mm, 30 * mm, 30 * mm]), Spacer(1, 4 * mm)]
     rows = sorted(intake_rows(report), key=lambda r: r[6] == "通过")
     detail = [[p(h) for h in CSV_HEAD]] + [[p(v) for v in row] for row in rows]
     if len(detail) == 1:
         detail.append([p("—")] * len(CSV_HEAD))
-    story.append(_table(detail, [40 * mm, 12 * mm, 14 * mm, 14 * mm, 55 * mm, 16 * mm, 14 * mm, 80 * mm]))
-    return _pdf(story, f"四性检测报告 第{report.number}次", landscape(A4))
+    story.append(grid_table(detail, [40 * mm, 12 * mm, 14 * mm, 14 * mm, 55 * mm, 16 * mm, 14 * mm, 80 * mm]))
+    return report_pdf(story, f"四性检测报告 第{report.number}次", pagesize=landscape(A4))

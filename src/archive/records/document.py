@@ -41,7 +41,27 @@ class TextLayer(Persistent):
         self._z = None if value is None else zlib.compress(value.encode("utf-8", "surrogatepass"), 6)
 
 
-class AccessCopy(Persistent):
+class BlobContent:
+    """What AccessCopy and FileRevision share: bytes written once into a ZODB blob at
+    ``self.blob`` and read back from it. A plain mixin with no state of its own, so the
+    pickles of both classes (module.Class and their attributes) are the same as before."""
+
+    def _keep(self, data: bytes):
+        """Write the content into a new blob; it is never written again."""
+        self.blob = Blob()
+        with self.blob.open("w") as fh:
+            fh.write(data)
+
+    def open(self):
+        """A readable file object on the committed content."""
+        return self.blob.open("r")
+
+    def read(self) -> bytes:
+        with self.open() as fh:
+            return fh.read()
+
+
+class AccessCopy(BlobContent, Persistent):
     """利用副本: a PDF made from a scan, photo or OFD for reading and search (archive.workers.ocr),
     kept as a blob beside the original, which is never changed.
 
@@ -57,16 +77,7 @@ class AccessCopy(Persistent):
         import hashlib
         self.size, self.sha256, self.pages = len(data), hashlib.sha256(data).hexdigest(), pages
         self.pdfa, self.tool, self.made_at = pdfa, tool, when
-        self.blob = Blob()
-        with self.blob.open("w") as fh:
-            fh.write(data)
-
-    def open(self):
-        return self.blob.open("r")
-
-    def read(self) -> bytes:
-        with self.open() as fh:
-            return fh.read()
+        self._keep(data)
 
 
 def _read_later(name):
@@ -84,7 +95,7 @@ def _read_later(name):
     return property(get, set, doc=f"The revision's {name} (archive.workers.textlayer, ocr).")
 
 
-class FileRevision(Persistent):
+class FileRevision(BlobContent, Persistent):
     """One file as filed: its bytes in a blob and the fixity facts read at filing.
 
     Its content is written once. Only the text read from it afterwards is recorded, in its
@@ -130,17 +141,7 @@ class FileRevision(Persistent):
         self.sm3 = getattr(facts, "sm3", "")
         self._layer = TextLayer()  # filled in after the commit by archive.workers.textlayer
         self.filed_by, self.filed_at = actor, when
-        self.blob = Blob()
-        with self.blob.open("w") as fh:
-            fh.write(data)
-
-    def open(self):
-        """A readable file object on the committed content."""
-        return self.blob.open("r")
-
-    def read(self) -> bytes:
-        with self.open() as fh:
-            return fh.read()
+        self._keep(data)
 
 
 class Document(Persistent):

@@ -351,3 +351,28 @@ def chinese_font() -> str:
     if CHINESE_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(CHINESE_FONT))
     return CHINESE_FONT
+
+
+def report_pdf(story, title, author=None, pagesize=None) -> bytes:
+    """A report the archive prints (audit, yearly statistics, hand-over lists, a volume's
+    sheets): A4 unless told, 15 mm margins, and reportlab's invariant mode, so the same
+    report gives the same bytes."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=pagesize or A4, leftMargin=15 * mm, rightMargin=15 * mm,
+                      topMargin=15 * mm, bottomMargin=15 * mm, title=title, author=author,
+                      invariant=1).build(story)
+    return out.getvalue()
+
+
+def grid_table(data, widths):
+    """A report's table: a grey grid, its first row shaded and repeated on every page."""
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table

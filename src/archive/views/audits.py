@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import urllib.parse
 from xml.sax.saxutils import escape
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPNotFound
-from pyramid.response import Response
 from pyramid.view import exception_view_config, view_config
 
 from ..access.local import scope
@@ -22,7 +20,7 @@ from ..records.container import KINDS
 from ..audit import report
 from ..audit.rules import CATEGORIES, RULES, SEVERITIES, title_of
 from ..audit.runs import AuditError, AuditRun
-from .base import actor, dossier_url, _int_param, json_body, local_time, per_page_param, plain
+from .base import actor, dossier_url, _int_param, json_body, local_time, per_page_param, plain, report_download
 from .errors import answer_405
 from .errors import respond
 
@@ -332,14 +330,7 @@ def _download(request, run, body, content_type, extension):
     name = f"完整性审计报告-第{run.run_id}次.{extension}"
     request.root.log.append(actor(request), "export", f"audit/{run.run_id}",
                             f"审计报告 {extension.upper()}", filing.now())
-    response = Response(body=body(), content_type=content_type)
-    if content_type.startswith("text/"):
-        response.charset = "utf-8"
-    quoted = urllib.parse.quote(name, safe="")
-    response.headers["Content-Disposition"] = (f"attachment; filename=\"audit-{run.run_id}.{extension}\"; "
-                                               f"filename*=UTF-8''{quoted}")
-    response.cache_control = "private, no-store"
-    return response
+    return report_download(body(), content_type, name, f"audit-{run.run_id}.{extension}")
 
 
 @view_config(route_name="audit_csv", request_method="GET", permission="audit")

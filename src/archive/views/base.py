@@ -341,6 +341,28 @@ def access_copy_name(filename) -> str:
     return f"{stem}（利用副本）.pdf"
 
 
+def pdf_response(data, name, download=False):
+    """A PDF the archive made (bound volume, labels, destruction list, watermarked copy): shown
+    in the browser, or saved with ``download``; never cached."""
+    response = Response(body=data, content_type="application/pdf")
+    quoted = urllib.parse.quote(name, safe="")
+    response.headers["Content-Disposition"] = f"{'attachment' if download else 'inline'}; filename*=UTF-8''{quoted}"
+    response.cache_control = "private, no-store"
+    return response
+
+
+def report_download(body, content_type, name, ascii_name):
+    """A report to save (统计年报, 审计报告): its Chinese name for browsers that read
+    ``filename*``, an ASCII one for those that do not; never cached."""
+    response = Response(body=body, content_type=content_type)
+    if content_type.startswith("text/"):
+        response.charset = "utf-8"
+    quoted = urllib.parse.quote(name, safe="")
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"
+    response.cache_control = "private, no-store"
+    return response
+
+
 def file_response(request, revision):
     """The original as filed, or with ``?copy=access`` its access copy (404 until it is made)."""
     stored, filename = revision, revision.filename

@@ -9,10 +9,8 @@ register of places to the global archivists (archive.access.local).
 """
 from __future__ import annotations
 
-import urllib.parse
 
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
-from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..access.local import OutOfScope, scope
@@ -20,7 +18,7 @@ from ..custody import arrangement, bound, shelving
 from ..custody.labels import box_labels
 from ..custody.volume import bind_volume
 from ..records import filing
-from .base import actor, can, dossier_url, json_body, plain, schemas, text_value
+from .base import actor, can, dossier_url, json_body, pdf_response, plain, schemas, text_value
 
 
 def rules(request):
@@ -53,12 +51,7 @@ def _pdf(request, dossier, data, name, what):
     """A generated PDF, and its leaving the archive in the audit log (as any export)."""
     request.root.log.append(actor(request), "export", dossier.archive_no,
                             f"下载{what}（{len(data)} 字节）", filing.now())
-    response = Response(body=data, content_type="application/pdf")
-    disposition = "attachment" if request.params.get("download") else "inline"
-    response.headers["Content-Disposition"] = \
-        f"{disposition}; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
-    response.cache_control = "private, no-store"
-    return response
+    return pdf_response(data, name, bool(request.params.get("download")))
 
 
 @view_config(route_name="dossier_volume", request_method="GET", permission="view")

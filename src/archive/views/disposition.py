@@ -7,11 +7,9 @@ OutOfScope) a list naming another place's dossier (archive.access.local)."""
 from __future__ import annotations
 
 import threading
-import urllib.parse
 
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.renderers import get_renderer
-from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..access.local import OutOfScope, scope
@@ -20,7 +18,7 @@ from ..disposition.book import book_of, dossier_by_key
 from ..disposition.errors import Invalid
 from ..disposition.listpdf import destruction_list_pdf
 from ..records import filing
-from .base import actor, can, dossier_url, json_body, plain, _url
+from .base import actor, can, dossier_url, json_body, pdf_response, plain, _url
 
 
 def schedule(request):
@@ -395,11 +393,7 @@ def list_pdf(request):
     data = destruction_list_pdf(lst, lambda c: sched.rules.title("retention_periods", c))
     request.root.log.append(actor(request), "export", f"destruction/{lst.number}",
                             f"下载销毁清册（{len(data)} 字节）", filing.now())
-    response = Response(body=data, content_type="application/pdf")
-    name = urllib.parse.quote(f"销毁清册-{lst.number}.pdf", safe="")
-    response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{name}"
-    response.cache_control = "private, no-store"
-    return response
+    return pdf_response(data, f"销毁清册-{lst.number}.pdf")
 
 
 @view_config(route_name="api_destruction_lists", request_method="GET", renderer="json", permission="view")

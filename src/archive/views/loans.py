@@ -9,10 +9,8 @@ through the contexts the route factories below build (``LoanRegister``, ``LoanCo
 from __future__ import annotations
 
 import datetime as _dt
-import urllib.parse
 
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
-from pyramid.response import Response
 from pyramid.view import exception_view_config, view_config
 
 from ..access.local import OutOfScope, parse, scope
@@ -22,8 +20,8 @@ from ..custody.watermark import watermark_text, watermarked
 from ..access.personal import mask_metadata
 from ..records import filing
 from ..records.version import flatten
-from .base import (actor, can, json_body, local_time, per_page_param, plain, schemas, text_value,
-                   _int_param)
+from .base import (actor, can, json_body, local_time, pdf_response, per_page_param, plain, schemas,
+                   text_value, _int_param)
 from .errors import answer_405, respond
 from .workflow import procedure
 
@@ -404,12 +402,8 @@ def granted_file(request):
     _root(request).log.append(actor(request), f"loan.{action}", f"{dossier.archive_no}/{doc.doc_id}#{revision.number}",
                             f"借阅单 {loan.label} {'下载' if download else '查看'}水印复制件 {revision.filename}"
                             f"（原件 SHA-256 {revision.sha256[:12]}…）", when)
-    response = Response(body=data, content_type="application/pdf")
     name = revision.filename if revision.is_pdf else revision.filename.rsplit(".", 1)[0] + ".pdf"
-    quoted = urllib.parse.quote(f"{loan.label}-{name}", safe="")
-    response.headers["Content-Disposition"] = f"{'attachment' if download else 'inline'}; filename*=UTF-8''{quoted}"
-    response.cache_control = "private, no-store"
-    return response
+    return pdf_response(data, f"{loan.label}-{name}", download)
 
 
 # -- JSON ------------------------------------------------------------------------------------

@@ -7,17 +7,15 @@ The charts are inline SVG drawn here (as ``views/audits.py`` draws its chart), n
 from __future__ import annotations
 
 import datetime as _dt
-import urllib.parse
 from xml.sax.saxutils import escape
 
-from pyramid.response import Response
 from pyramid.view import exception_view_config, view_config
 
 from ..access.local import scope
 from ..custody import statistics
 from ..custody.statistics import StatisticsError
 from ..records import filing
-from .base import actor, local_time
+from .base import actor, local_time, report_download
 from .errors import respond
 
 BAR = "#1f77b4"
@@ -104,14 +102,8 @@ def _download(request, body, content_type, extension):
     report = _report(request, year)
     request.root.log.append(actor(request), "export", f"statistics/{year}",
                             f"统计年报 {extension.upper()}", filing.now())
-    response = Response(body=body(report, _names(request)), content_type=content_type)
-    if content_type.startswith("text/"):
-        response.charset = "utf-8"
-    quoted = urllib.parse.quote(f"统计年报-{year}.{extension}", safe="")
-    response.headers["Content-Disposition"] = (f"attachment; filename=\"statistics-{year}.{extension}\"; "
-                                               f"filename*=UTF-8''{quoted}")
-    response.cache_control = "private, no-store"
-    return response
+    return report_download(body(report, _names(request)), content_type, f"统计年报-{year}.{extension}",
+                           f"statistics-{year}.{extension}")
 
 
 @view_config(route_name="statistics_csv", request_method="GET", permission="statistics")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from BTrees.OOBTree import OOBTree
 from persistent import Persistent
+
+from ..records.book import KeyedBook
 
 OPEN = ("offered", "current")
 STATES = {"offered": ("已配租待签约", "Offered"), "current": ("在租", "Current"),
@@ -63,20 +64,8 @@ class Lease(Persistent):
         return tuple(out)
 
 
-class LeaseBook(Persistent):
+class LeaseBook(KeyedBook):
     """Every lease by id, for listings and audits; the dossiers hold the live links."""
-
-    def __init__(self):
-        self._items = OOBTree()
-
-    def __len__(self):
-        return len(self._items)
-
-    def get(self, lease_id):
-        return self._items.get(lease_id)
-
-    def values(self):
-        return self._items.values()
 
     def new(self, household, unit, when, actor) -> Lease:
         """A new lease numbered after its unit: 档号/序号, never reused."""

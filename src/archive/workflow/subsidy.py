@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from ..records.book import KeyedBook
 from .profiles import ProfileError
 
 OPEN = ("applied", "current")
@@ -260,21 +261,12 @@ class Grant(Persistent):
         return tuple(out)
 
 
-class SubsidyBook(Persistent):
+class SubsidyBook(KeyedBook):
     """Every grant by id, and the open grants of each person by ID number (一人不得重复享受)."""
 
     def __init__(self):
-        self._items = OOBTree()
+        super().__init__()
         self._persons = OOBTree()
-
-    def __len__(self):
-        return len(self._items)
-
-    def get(self, grant_id):
-        return self._items.get(grant_id)
-
-    def values(self):
-        return self._items.values()
 
     def new(self, dossier, tier, when, actor, rent_paid, size, education, scheme) -> Grant:
         seq = len(getattr(dossier, "subsidies", ())) + 1

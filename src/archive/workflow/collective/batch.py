@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
+from ...records.book import NumberedBook
 from ..lottery.draw import commitment_of
 from . import quota
 
@@ -144,45 +145,29 @@ class BatchPlan(Persistent):
         return dict(self.decision.result).get(employer_no)
 
 
-class BatchBook(Persistent):
+class BatchBook(NumberedBook):
     """Every batch plan (``PC-{全宗号}-{year}-{seq:03d}``), and the way to the employers'
     dossiers: ``employers`` is the root's employers/ container (the dossiers live there, a
     dossier container like households/ and units/, so search, audits, binding, packages and
     jurisdiction filters see them; evolve moved those kept here before)."""
 
+    PREFIX = "PC"
+
     def __init__(self, employers=None):
-        self._items = OOBTree()
+        super().__init__()
         # the root's DossierContainer of kind "employer" (an OOBTree only in a store evolved
         # to generation 19 and not yet to the step that moves the dossiers: evolve._employers)
         self.employers = employers if employers is not None else OOBTree()
-        self._counters = OOBTree()
-
-    def __len__(self):
-        return len(self._items)
-
-    def issue_id(self, fonds, year) -> str:
-        seq = self._counters.get((fonds, year), 0) + 1
-        self._counters[(fonds, year)] = seq
-        return f"PC-{fonds}-{year}-{seq:03d}"
 
     def add(self, batch):
         self._items[batch.batch_id] = batch
         return batch
-
-    def get(self, batch_id, default=None):
-        try:
-            return self._items.get(batch_id, default)
-        except TypeError:
-            return default
 
     def employer(self, archive_no):
         try:
             return self.employers.get(archive_no)
         except TypeError:
             return None
-
-    def values(self):
-        return self._items.values()
 
     def newest(self):
         return sorted(self._items.values(), key=lambda b: (b.created, b.batch_id), reverse=True)

@@ -32,8 +32,9 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from BTrees.OOBTree import OOBTree
 from persistent import Persistent
+
+from ...records.book import NumberedBook
 
 
 ALGORITHM = "HMAC-SHA256-v1"
@@ -322,35 +323,16 @@ def check_commitment(value):
     return value.strip().lower()
 
 
-class LotteryBook(Persistent):
+class LotteryBook(NumberedBook):
     """Every lottery held, by id (``YH-{全宗号}-{year}-{seq:03d}``); ids are never reused."""
 
-    def __init__(self):
-        self._items = OOBTree()
-        self._counters = OOBTree()
-
-    def __len__(self):
-        return len(self._items)
-
-    def issue_id(self, fonds, year) -> str:
-        seq = self._counters.get((fonds, year), 0) + 1
-        self._counters[(fonds, year)] = seq
-        return f"YH-{fonds}-{year}-{seq:03d}"
+    PREFIX = "YH"
 
     def add(self, lottery) -> Lottery:
         if lottery.lottery_id in self._items:
             raise LotteryError(f"摇号批次 {lottery.lottery_id} 已存在")
         self._items[lottery.lottery_id] = lottery
         return lottery
-
-    def get(self, lottery_id, default=None):
-        try:
-            return self._items.get(lottery_id, default)
-        except TypeError:       # a key that does not compare with strings
-            return default
-
-    def values(self):
-        return self._items.values()
 
     def newest(self, limit=None) -> list:
         """Newest first. Lotteries are rare events (a few per batch of units), so sorting
