@@ -20,6 +20,7 @@ from ..disposition.book import book_of, dossier_by_key
 from ..disposition.errors import Invalid
 from ..disposition.listpdf import destruction_list_pdf
 from ..records import filing
+from ..records.container import find_dossier
 from .base import actor, can, dossier_url, json_body, plain, _url
 
 
@@ -365,11 +366,8 @@ def list_page(request):
 
 
 def _href(request, number):
-    for kind in ("household", "unit"):
-        dossier = request.root.container(kind).get(number)
-        if dossier is not None:
-            return dossier_url(request, dossier)
-    return None
+    dossier = find_dossier(request.root, number)
+    return dossier_url(request, dossier) if dossier is not None else None
 
 
 @view_config(route_name="destruction_list_approval", request_method="POST", permission="dispose")
