@@ -115,8 +115,9 @@ def compile_schedule(schemas, workflows=None, path=None, rules=None) -> Schedule
         if not isinstance(spec, dict) or spec.get("event") not in EVENTS:
             raise ScheduleError(f"{path}: kinds.{kind}.event: one of {sorted(EVENTS)}")
         states = frozenset(spec.get("states") or ())
-        if workflows is not None and (states or kind in workflows):
-            unknown = states - set(workflows[kind].states if kind in workflows else ())
+        if workflows is not None and states:   # an employer has no workflow, and no states
+            flow = getattr(workflows, "kinds", workflows).get(kind)
+            unknown = states - set(flow.states if flow is not None else ())
             if unknown:
                 raise ScheduleError(f"{path}: kinds.{kind}.states: unknown states {sorted(unknown)}")
         kinds[kind] = KindRule(spec["event"], states)
