@@ -20,6 +20,7 @@ from ..custody import arrangement, bound, shelving
 from ..custody.labels import box_labels
 from ..custody.volume import bind_volume
 from ..records import filing
+from ..records.container import find_dossier
 from .base import actor, can, dossier_url, json_body, plain, schemas, text_value
 
 
@@ -273,10 +274,8 @@ def _take_seen(request, take):
 
 
 def _dossier_href(request, number):
-    for container in (request.root.households, request.root.units):
-        if number in container:
-            return dossier_url(request, container[number])
-    return None
+    dossier = find_dossier(request.root, number)
+    return dossier_url(request, dossier) if dossier is not None else None
 
 
 # -- the API of places and stock-takes ------------------------------------------------------
