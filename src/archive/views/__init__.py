@@ -108,6 +108,7 @@ def includeme(config):
     r("api_employers", "/api/employers")
     r("api_employer", "/api/employers/{no}", **employer)
     r("api_employer_documents", "/api/employers/{no}/documents", **employer)
+    r("api_employer_place", "/api/employers/{no}/place", **employer)   # views/custody.py
     r("api_dossiers", f"/api/{KIND}")
     r("api_dossier", f"/api/{KIND}/{{no}}", **dossier)
     r("api_documents", f"/api/{KIND}/{{no}}/documents", **dossier)

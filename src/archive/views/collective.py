@@ -262,6 +262,7 @@ def _file(request, employer):
 @view_config(route_name="api_employers", require_csrf=False)
 @view_config(route_name="api_employer", require_csrf=False)
 @view_config(route_name="api_employer_documents", require_csrf=False)
+@view_config(route_name="api_employer_place", require_csrf=False)
 def method_not_allowed(request):
     return answer_405(request)
 

@@ -145,11 +145,13 @@ def place_json(request, dossier) -> dict:
 
 
 @view_config(route_name="api_place", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api_employer_place", request_method="GET", renderer="json", permission="view")
 def get_place(request):
     return place_json(request, request.context)
 
 
 @view_config(route_name="api_place", request_method="PUT", renderer="json", permission="shelve")
+@view_config(route_name="api_employer_place", request_method="PUT", renderer="json", permission="shelve")
 def put_place(request):
     """{"place": box code, "comment": "..."}: shelve or move the paper volume (a new version)."""
     dossier = request.context

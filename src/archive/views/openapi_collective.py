@@ -6,6 +6,7 @@ from ..workflow.collective.batch import STATES
 from ..workflow.collective.quota import AGREED, METHODS
 from ..workflow.collective.rules import APPLICANTS
 from ..workflow.collective.steps import MAX_MEMBERS, PLAN_FIELDS
+from .openapi_custody import kind_operations as _custody_operations
 from .openapi_text import NOT_BLANK, PARAM_TEXT, TEXT
 from .openapi_text import ref as _ref, errors as _errors, json_answer as _json
 
@@ -152,4 +153,6 @@ OPERATIONS = {
             "propertyNames": {"minLength": 1}, "additionalProperties": {"type": "string", "pattern": TEXT}},
             "encoding": {"file": {"contentType": "application/pdf"}}}}},
         "responses": {"201": _json(_ref("EmployerDossier"), "已归档"), **_errors(400, 401, 403, 404, 413, 422)}}},
+    # an employer's paper volume stands in a box like any dossier's (views/custody.py)
+    "api_employer_place": _custody_operations(TAGS)["api_place"],
 }
