@@ -263,6 +263,10 @@ def _file(request, employer):
 @view_config(route_name="api_employer", require_csrf=False)
 @view_config(route_name="api_employer_documents", require_csrf=False)
 @view_config(route_name="api_employer_place", require_csrf=False)
+@view_config(route_name="api_employer_holds", require_csrf=False)
+@view_config(route_name="api_employer_hold_release", require_csrf=False)
+@view_config(route_name="api_employer_appraisals", require_csrf=False)
+@view_config(route_name="api_employer_appraisal_decision", require_csrf=False)
 def method_not_allowed(request):
     return answer_405(request)
 

@@ -21,7 +21,7 @@ from ..disposition.errors import Invalid
 from ..disposition.listpdf import destruction_list_pdf
 from ..records import filing
 from ..records.container import find_dossier
-from .base import actor, can, dossier_url, json_body, plain, _url
+from .base import actor, can, dossier_url, json_body, plain
 
 
 def schedule(request):
@@ -180,6 +180,7 @@ def decide_form(request):
 
 
 @view_config(route_name="api_dossier_holds", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api_employer_holds", request_method="GET", renderer="json", permission="view")
 def api_holds_of(request):
     dossier = request.context
     items = [hold_json(request, dossier, h) for h in book_of(request.root).holds_of(dossier)]
@@ -187,6 +188,7 @@ def api_holds_of(request):
 
 
 @view_config(route_name="api_dossier_holds", request_method="POST", renderer="json", permission="hold")
+@view_config(route_name="api_employer_holds", request_method="POST", renderer="json", permission="hold")
 def api_hold(request):
     hold = _place_hold(request)
     request.response.status = 201
@@ -194,11 +196,13 @@ def api_hold(request):
 
 
 @view_config(route_name="api_dossier_hold_release", request_method="POST", renderer="json", permission="hold")
+@view_config(route_name="api_employer_hold_release", request_method="POST", renderer="json", permission="hold")
 def api_release(request):
     return hold_json(request, request.context, _release(request))
 
 
 @view_config(route_name="api_dossier_appraisals", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api_employer_appraisals", request_method="GET", renderer="json", permission="view")
 def api_appraisals(request):
     dossier = request.context
     items = [appraisal_json(request, a) for a in book_of(request.root).appraisals_of(dossier)]
@@ -206,6 +210,7 @@ def api_appraisals(request):
 
 
 @view_config(route_name="api_dossier_appraisals", request_method="POST", renderer="json", permission="dispose")
+@view_config(route_name="api_employer_appraisals", request_method="POST", renderer="json", permission="dispose")
 def api_propose(request):
     a = _propose(request)
     request.response.status = 201
@@ -213,6 +218,8 @@ def api_propose(request):
 
 
 @view_config(route_name="api_dossier_appraisal_decision", request_method="POST", renderer="json",
+             permission="dispose")
+@view_config(route_name="api_employer_appraisal_decision", request_method="POST", renderer="json",
              permission="dispose")
 def api_decide(request):
     return appraisal_json(request, _decide(request))
@@ -246,7 +253,7 @@ def _due_json(request, item):
             "disposition_date": plain(item["date"]), "held": item["held"],
             "pending_appraisal": item["pending"].number if item["pending"] else None,
             "destruction_approved": bool(item["approved_destruction"]),
-            "href": _url(request, "api_dossier", d)}
+            "href": dossier_url(request, d, "api_dossier")}
 
 
 @view_config(route_name="disposition", renderer="archive:templates/disposition.pt", permission="view")

@@ -7,6 +7,7 @@ from ..workflow.collective.quota import AGREED, METHODS
 from ..workflow.collective.rules import APPLICANTS
 from ..workflow.collective.steps import MAX_MEMBERS, PLAN_FIELDS
 from .openapi_custody import kind_operations as _custody_operations
+from .openapi_disposition import kind_operations as _disposition_operations
 from .openapi_text import NOT_BLANK, PARAM_TEXT, TEXT
 from .openapi_text import ref as _ref, errors as _errors, json_answer as _json
 
@@ -155,4 +156,7 @@ OPERATIONS = {
         "responses": {"201": _json(_ref("EmployerDossier"), "已归档"), **_errors(400, 401, 403, 404, 413, 422)}}},
     # an employer's paper volume stands in a box like any dossier's (views/custody.py)
     "api_employer_place": _custody_operations(TAGS)["api_place"],
+    # its holds and appraisals (views/disposition.py), as any dossier's
+    **{name.replace("api_dossier_", "api_employer_"): ops
+       for name, ops in _disposition_operations(TAGS).items()},
 }
