@@ -268,6 +268,9 @@ def test_an_employer_dossier_comes_due_is_held_and_destroyed(api, store, app):
         root.employers.reindex(root.employers[no])
     due = api.get("/api/disposition/due").json
     assert [i["archive_no"] for i in due["items"]] == [no] and due["items"][0]["kind"] == "employer"
+    body = api.get(f"/api/employers/{no}").json["disposition"]
+    assert (body["retention"], body["event"], body["started"], body["disposition_date"], body["due"]) == \
+        ("D30", "filing", "1990-03-01", "2020-03-01", True)
     hold = api.post(f"/api/employers/{no}/holds", {"reason": "audit", "note": "集体申请审计"},
                     role="inspector", status=201).json
     r = api.post(f"/api/employers/{no}/appraisals", {"action": "destroy", "reason": "期满"}, status=409)

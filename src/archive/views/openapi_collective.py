@@ -88,7 +88,8 @@ SCHEMAS = {
         "batch": STR, "metadata": {"type": "object"}, "members": {"type": "array", "items": STR},
         "refused": {"type": "array", "items": {"type": "object"}},
         "documents": {"type": "array", "items": {"type": "object"}},
-        "versions": {"type": "array", "items": {"type": "object"}}}}]},
+        "versions": {"type": "array", "items": {"type": "object"}},
+        "disposition": _ref("Disposition")}}]},
 }
 
 TAGS = ["Collective applications"]
