@@ -334,11 +334,18 @@ def _employers(root, registry, report=None):
         report(f"单位集体申请档案：{moved} 卷移入 employers/，已排队重建检索索引")
 
 
+def _employer_disposition(root, registry, progress=None):
+    """Disposition dates for the employers' dossiers (schemas/disposition.yaml gave their
+    kind a rule: filing): the book indexes every dossier again, writing only changed dates."""
+    from .disposition.book import fill
+    fill(root, progress=progress)
+
+
 STEPS = [_listing_indexes, _text_queue, _procedure, _lotteries, _search_queue,
          _ocr_queue, _audits, _fixity_index, _conflict_free, _item_numbers,
          _loan_book, _cluster, _sm3, _receipts, _small_records,
          _disposition, _separated_duties, _subsidies, _batches, _access_copies,
-         _small_trees, _employers]   # STEPS[n]: generation n to n + 1
+         _small_trees, _employers, _employer_disposition]   # STEPS[n]: generation n to n + 1
 CURRENT = len(STEPS)
 
 

@@ -10,7 +10,7 @@ import webtest
 from pypdf import PdfReader
 
 import conftest
-from conftest import doc_fields, household_input, make_pdf, unit_input
+from conftest import doc_fields, employer_dossier, household_input, make_pdf, unit_input
 
 
 class Api(conftest.Api):
@@ -282,3 +282,23 @@ def test_bind_api_and_a_change_afterwards_makes_it_stale(api, filed, browser):
     assert browser.get(f"/households/{filed}").html.select_one("#bind-form") is None
     csrf = browser.get(f"/households/{filed}").html.select_one("input[name=csrf_token]")["value"]
     browser.post(f"/households/{filed}/bind", {"csrf_token": csrf}, status=403)
+
+
+def test_an_employer_volume_is_shelved_and_taken_stock_of_through_the_api(app, api, store):
+    """单位集体申请档案's paper volume: PUT /api/employers/{no}/place (a version), found by a
+    stock-take of its box, 404 for an unknown one, 405 for another method."""
+    with store() as root:
+        no = employer_dossier(root, app.registry.archive_schemas, app.registry.archive_procedure).archive_no
+    _places(api)
+    assert api.get(f"/api/employers/{no}/place").json["place"] is None
+    placed = api.put_json(f"/api/employers/{no}/place", {"place": "A-01-02-002", "comment": "上架"}).json
+    assert placed["place"] == "A-01-02-002" and placed["archive_no"] == no
+    with store() as root:
+        assert root.employers[no].latest.action == "shelved"
+    assert "place" in api.put_json(f"/api/employers/{no}/place", {"place": "A-01"}, status=422).json["errors"]
+    api.put_json(f"/api/employers/{no}/place", {"place": "A-01-02-002"}, role="auditor", status=403)
+    take = api.post_json("/api/places/A-01-02-002/stocktakes", {"scanned": [no]}).json
+    assert take["found"] == [no] and take["missing"] == []
+    assert api.get(f"/api/employers/{no}/place").json["version"] == placed["version"]
+    api.get("/api/employers/XM-DW-2026-Y-99999/place", status=404)
+    api.client.delete(f"/api/employers/{no}/place", headers=api.headers("archivist"), status=405)

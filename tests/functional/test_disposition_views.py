@@ -10,7 +10,7 @@ import pytest
 import webtest
 from pypdf import PdfReader
 
-from conftest import PASSWORD, doc_fields, household_input, make_pdf
+from conftest import PASSWORD, doc_fields, employer_dossier, household_input, make_pdf
 
 LONG_AGO = dt.datetime(2010, 1, 4, tzinfo=dt.timezone.utc)
 
@@ -249,3 +249,45 @@ def test_forged_forms_refused(browser, api, store):
 def test_unknown_dossier(api):
     api.post("/api/households/CZ-HH-2099-Y-99999/holds", {"reason": "audit", "note": "x"}, status=404)
     api.post("/api/households/CZ-HH-2099-Y-99999/appraisals", {"action": "destroy", "reason": "x"}, status=404)
+
+
+def test_an_employer_dossier_comes_due_is_held_and_destroyed(api, store, app):
+    """单位集体申请档案: due 30 years after filing when it holds no permanent paper (its
+    营业执照 is D30), held and appraised through /api/employers/…, destroyed into a stub."""
+    with store() as root:
+        employer = employer_dossier(root, app.registry.archive_schemas, app.registry.archive_procedure,
+                                    documents=False)
+        no = employer.archive_no
+    api.client.post(f"/api/employers/{no}/documents", {"doc_type": "employer_license", "title": "营业执照"},
+                    headers=api.h("archivist"), status=201,
+                    upload_files=[("file", "l.pdf", make_pdf("营业执照 正文", pages=3), "application/pdf")])
+    from archive.workers import textlayer
+    with store() as root:
+        textlayer.drain(root)
+        root.employers[no].created = dt.datetime(1990, 3, 1, tzinfo=dt.timezone.utc)   # filed long ago
+        root.employers.reindex(root.employers[no])
+    due = api.get("/api/disposition/due").json
+    assert [i["archive_no"] for i in due["items"]] == [no] and due["items"][0]["kind"] == "employer"
+    body = api.get(f"/api/employers/{no}").json["disposition"]
+    assert (body["retention"], body["event"], body["started"], body["disposition_date"], body["due"]) == \
+        ("D30", "filing", "1990-03-01", "2020-03-01", True)
+    hold = api.post(f"/api/employers/{no}/holds", {"reason": "audit", "note": "集体申请审计"},
+                    role="inspector", status=201).json
+    r = api.post(f"/api/employers/{no}/appraisals", {"action": "destroy", "reason": "期满"}, status=409)
+    assert "冻结" in r.json["error"]
+    assert api.get(f"/api/employers/{no}/holds").json["total"] == 1
+    api.post(f"/api/employers/{no}/holds/{hold['hold_id']}/release", {"note": "审计结束"}, role="inspector")
+    api.post(f"/api/employers/{no}/appraisals", {"action": "destroy", "reason": "期满无保存价值"}, status=201)
+    api.post(f"/api/employers/{no}/appraisals/1/decision", {"approve": True, "opinion": "同意"}, role="reviewer")
+    assert api.get(f"/api/employers/{no}/appraisals").json["items"][0]["status"] == "approved"
+    lst = api.post("/api/destruction-lists", {"archive_nos": [no]}, status=201).json
+    assert (lst["rows"][0]["kind"], lst["rows"][0]["pages"], lst["rows"][0]["retention"]) == ("employer", 3, "D30")
+    api.post(f"/api/destruction-lists/{lst['number']}/approval", role="reviewer")
+    api.post(f"/api/destruction-lists/{lst['number']}/execution", role="archivist2")
+    for thread in getattr(app.registry, "archive_purges", []):
+        thread.join(60)
+    with store() as root:
+        stub = root.employers[no].destruction
+        assert stub is not None and stub.supervisor == "archivist2" and stub.files[0].pages == 3
+    assert api.get("/api/disposition/due").json["total"] == 0
+    api.client.delete(f"/api/employers/{no}/holds", headers=api.h("archivist"), status=405)

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from archive.audit.rules import Finding
 from archive.custody import loans
 from archive.records import filing
-from conftest import doc_fields, household_input, make_pdf
+from conftest import doc_fields, employer_dossier, household_input, make_pdf
 
 WHEN = dt.datetime(2025, 5, 6, 2, 0, tzinfo=dt.timezone.utc)
 
@@ -85,3 +85,20 @@ def test_roles_without_the_permission_are_refused(browser, archive, store, role)
     for path in ("/statistics?year=2025", "/statistics/report.csv?year=2025", "/statistics/report.pdf"):
         browser.get(path, status=403)
     assert exports(store) == []
+
+
+def test_employer_dossiers_have_their_own_row_and_home_count(app, browser, store):
+    """单位集体申请档案 count as their own kind, in the 统计年报 and on the home page."""
+    with store() as root:
+        employer = employer_dossier(root, app.registry.archive_schemas, app.registry.archive_procedure,
+                                    when=WHEN)   # with a unit and two households of 厦门
+        pages = sum(d.current_file.pages for d in employer.active_documents())
+        households = len(root.households)
+    browser.login("archivist")
+    page = browser.get("/statistics?year=2025")
+    rows = [[td.text for td in tr.select("td")] for tr in page.html.select("table.statistics-table tr")]
+    assert ["单位集体申请档案", "1", "4", str(pages)] in rows
+    assert ["住户档案（一户一档）", "2", "0", "0"] in rows
+    home = browser.get("/")
+    assert home.html.select_one("#count-employers").text == "1"
+    assert home.html.select_one("#count-households").text == str(households)

@@ -261,9 +261,10 @@ def test_evolve_moves_employers_kept_with_the_batches_into_their_container(regis
     root.fixity.forget("employer", no)
     root.index_queue = type(root.index_queue)()
     root.text_queue = type(root.text_queue)()
-    root.generation = evolve.CURRENT - 1
+    step = evolve.STEPS.index(evolve._employers)   # later steps are others' concern
+    root.generation = step
     said = []
-    assert evolve.upgrade(root, registry, report=said.append) == 1
+    assert evolve.upgrade(root, registry, steps=evolve.STEPS[:step + 1], report=said.append) == 1
     assert root.employers[no] is employer and employer.__parent__ is root.employers
     assert root.batches.employer(no) is employer and root.batches.employers is root.employers
     assert len(employer.versions) == versions and len(root.log) == logged     # nothing re-recorded

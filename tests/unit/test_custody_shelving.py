@@ -8,21 +8,22 @@ import pytest
 from archive.custody import shelving
 from archive.custody.shelving import PlaceConflict, PlaceNotFound, ShelvingError, Stacks
 from archive.records.container import DossierContainer
-from archive.records.dossier import HouseholdDossier, UnitDossier
+from archive.records.dossier import EmployerDossier, HouseholdDossier, UnitDossier
 from archive.records.version import compare
 
 WHEN = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
 
 
 class Root:
-    """Just what stock-takes read: the two containers."""
+    """Just what stock-takes read: the dossier containers."""
 
     def __init__(self):
         self.households = DossierContainer("households", "household", ())
         self.units = DossierContainer("units", "unit", ())
+        self.employers = DossierContainer("employers", "employer", ())
 
     def container(self, kind):
-        return {"household": self.households, "unit": self.units}[kind]
+        return {"household": self.households, "unit": self.units, "employer": self.employers}[kind]
 
 
 @pytest.fixture
@@ -119,6 +120,20 @@ def test_stocktake_finds_missing_misplaced_and_unknown(stacks, root):
     again = shelving.take_stock(stacks, root, "A", [], "clerk", WHEN)
     assert again.number == 2 and set(again.missing) == {h1.archive_no, h2.archive_no, unit.archive_no}
     assert list(stacks.stocktakes) == [1, 2]
+
+
+def test_an_employer_volume_is_shelved_held_and_taken_stock_of(stacks, root):
+    employer = root.employers.add(EmployerDossier("XM-DW-2026-Y-00001", {"name": "鹭江科技"}, "clerk", WHEN))
+    household = root.households["CZ-HH-2026-Y-00001"]
+    version = shelving.shelve(stacks, employer, "A-01-02-001", "clerk", WHEN)
+    assert version.action == "shelved" and shelving.place_of(employer) == "A-01-02-001"
+    shelving.shelve(stacks, household, "A-01-02-002", "clerk", WHEN)
+    assert [d.archive_no for d in shelving.holdings(root, "A-01-02-001")] == [employer.archive_no]
+    take = shelving.take_stock(stacks, root, "A-01-02-002", [household.archive_no, employer.archive_no],
+                               "clerk", WHEN)
+    assert take.found == (household.archive_no,)
+    assert take.misplaced == ((employer.archive_no, "A-01-02-001"),) and take.unknown == ()
+    assert shelving.take_stock(stacks, root, "A-01-02-001", [], "clerk", WHEN).missing == (employer.archive_no,)
 
 
 def test_stocktake_refusals(stacks, root):

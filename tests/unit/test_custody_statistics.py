@@ -17,7 +17,7 @@ from archive.custody.statistics import StatisticsError
 from archive.records import filing
 from archive.root import bootstrap
 from archive.store import open_database
-from conftest import doc_fields, household_input, make_pdf, unit_input
+from conftest import doc_fields, employer_dossier, household_input, make_pdf, unit_input
 
 UTC = dt.timezone.utc
 Y2025 = dt.datetime(2025, 11, 3, 2, 0, tzinfo=UTC)
@@ -140,3 +140,16 @@ def test_csv_has_a_bom_and_formula_safe_cells_and_the_pdf_reads_back_in_chinese(
     pdf = statistics.as_pdf(report, statistics.titles(registry), "2027-01-02 09:00")
     extracted = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "2026年统计年报" in extracted and "常州" in extracted and "司法" in extracted
+
+
+def test_employer_dossiers_are_counted_as_their_own_kind(root, rules, registry, procedure):
+    before = counts(statistics.yearly_report(root, 2026, rules).by_kind)
+    employer = employer_dossier(root, registry, procedure, when=JUNE)   # and a unit, two households
+    report = statistics.yearly_report(root, 2026, rules)
+    pages = sum(d.current_file.pages for d in employer.active_documents())
+    assert counts(report.by_kind)["employer"] == (1, 4, pages) and pages >= 4
+    assert counts(report.by_kind)["household"] == (before["household"][0] + 2,) + before["household"][1:]
+    assert counts(report.by_kind)["unit"] == (before["unit"][0] + 1,) + before["unit"][1:]
+    assert (report.holdings.dossiers, report.added.dossiers) == (3 + 4, 2 + 4)
+    text = statistics.as_csv(report, statistics.titles(registry)).decode("utf-8-sig")
+    assert f"单位集体申请档案,1,4,{pages}" in text

@@ -38,7 +38,8 @@ def test_leap_day():
     ("kinds: {household: {event: exit, states: [nowhere]}, unit: {event: filing}}\n"
      "hold_reasons: {other: {zh: 其他}}\nactions: {extend: {zh: a}, destroy: {zh: b}, transfer: {zh: c}}",
      "kinds.household.states"),
-    ("kinds: {household: {event: filing}, unit: {event: filing}}\nhold_reasons: {other: {zh: 其他}}\n"
+    ("kinds: {household: {event: filing}, unit: {event: filing}, employer: {event: filing}}\n"
+     "hold_reasons: {other: {zh: 其他}}\n"
      "actions: {destroy: {zh: b}}", "actions"),
 ])
 def test_a_wrong_schedule_stops_start_up_naming_the_key(tmp_path, procedure, text, key):
@@ -52,3 +53,10 @@ def test_the_shipped_schedule_matches_the_procedure(procedure):
     schedule = compile_schedule(REGISTRY, procedure.workflows)
     assert schedule.kinds["household"].states <= set(procedure.workflows["household"].states)
     assert schedule.title("hold_reasons", "litigation") == "诉讼"
+
+
+def test_a_schedule_without_the_employers_rule_stops_start_up(tmp_path, procedure):
+    path = tmp_path / "disposition.yaml"
+    path.write_text("kinds: {household: {event: filing}, unit: {event: filing}}", encoding="utf-8")
+    with pytest.raises(ScheduleError, match=r"kinds\.employer\.event"):
+        compile_schedule(REGISTRY, procedure.workflows, path=path)

@@ -18,6 +18,7 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from ..access.local import OutOfScope
+from ..records.container import containers, find_dossier
 
 LEVELS = ("room", "shelf", "layer", "box")
 LEVEL_TITLES = {"room": ("库房", "Store room"), "shelf": ("架", "Shelf"),
@@ -197,9 +198,9 @@ def place_change(dossier, a, b):
 
 
 def _dossiers(root, scope=None):
-    """Every dossier, or those of a local role's places (archive.access.local.Scope)."""
-    for kind in ("household", "unit"):
-        container = root.container(kind)
+    """Every dossier of every kind (an employer's volume stands in a box too), or those of
+    a local role's places (archive.access.local.Scope)."""
+    for container in containers(root):
         if scope is None:
             yield from container.values()
         else:
@@ -293,8 +294,4 @@ def take_stock(stacks, root, code, scanned, actor, when, comment="", scope=None)
 
 
 def _dossier(root, number):
-    for kind in ("household", "unit"):
-        container = root.container(kind)
-        if number in container:
-            return container[number]
-    return None
+    return find_dossier(root, number)

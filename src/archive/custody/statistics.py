@@ -22,10 +22,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from ..records.container import KINDS as DOSSIER_KINDS
 from . import arrangement
 
 MIN_YEAR, MAX_YEAR = 1900, 9999
-KINDS = {"household": "住户档案（一户一档）", "unit": "房源档案（一套一档）"}
+KINDS = {"household": "住户档案（一户一档）", "unit": "房源档案（一套一档）",
+         "employer": "单位集体申请档案"}   # a row each: every kind of records.container.KINDS
 MONTHS = tuple(range(1, 13))
 
 
@@ -108,7 +110,7 @@ def yearly_report(root, year, rules=None, zone="Asia/Shanghai", scope=None) -> R
     rules = rules if rules is not None else arrangement.default_rules()
     tz = zoneinfo.ZoneInfo(zone) if isinstance(zone, str) else zone
     report = Report(year)
-    for kind in ("household", "unit"):
+    for kind in DOSSIER_KINDS:
         container = root.container(kind)
         dossiers = container.values() if scope is None else (container[k] for k in scope.ids(container))
         for dossier in dossiers:
@@ -129,7 +131,7 @@ def _finding_filter(root, scope):
     """Whether a finding counts: with a scope, only one on a dossier in it."""
     if scope is None:
         return lambda finding: True
-    return lambda f: bool(f.dossier) and f.kind in ("household", "unit") \
+    return lambda f: bool(f.dossier) and f.kind in DOSSIER_KINDS \
         and scope.admits_all(root, [(f.kind, f.dossier)])
 
 

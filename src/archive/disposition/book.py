@@ -15,6 +15,7 @@ from BTrees.IOBTree import IOBTree
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
+from ..records.container import every_dossier, find_dossier
 from .errors import NotFound
 
 
@@ -101,7 +102,7 @@ def book_of(root) -> DispositionBook:
 def fill(root, schedule=None, progress=None) -> int:
     """Index every dossier's disposition date (evolve, and after the schedule changes)."""
     book = book_of(root)
-    dossiers = [d for kind in ("household", "unit") for d in root.container(kind).values()]
+    dossiers = list(every_dossier(root))
     for n, dossier in enumerate(dossiers, 1):
         book.reindex(dossier, schedule)
         if progress is not None:
@@ -115,9 +116,8 @@ def dossier_by_key(root, key):
 
 
 def find(root, archive_no):
-    """A dossier by 档号 in either container, or NotFound (unknown 档号 in a list)."""
-    for kind in ("household", "unit"):
-        dossier = root.container(kind).get(archive_no) if isinstance(archive_no, str) else None
-        if dossier is not None:
-            return dossier
+    """A dossier by 档号 in any container, or NotFound (unknown 档号 in a list)."""
+    dossier = find_dossier(root, archive_no)
+    if dossier is not None:
+        return dossier
     raise NotFound(f"档号 {archive_no} 不存在", "archive_nos")

@@ -3,7 +3,8 @@
 The period is custody's (``archive.custody.arrangement.volume_retention``: the longest
 period of the dossier's current documents, by ``schemas/retention.yaml``); the event that
 starts it comes from ``schemas/disposition.yaml`` per dossier kind: a household's exit (its
-procedure reaching a final state), a unit leaving the stock, or filing. The disposition
+procedure reaching a final state), a unit leaving the stock, or filing (an employer's
+collective application, which has no procedure of its own). The disposition
 date (处置日期) is the event's date plus the period's years, later by any extension an
 appraisal approved; a permanent period (永久) has none.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import yaml
 
 from ..custody import arrangement
+from ..records.container import KINDS
 
 EVENTS = {  # code: (zh, en)
     "exit": ("住户退出", "Household exit"),
@@ -108,13 +110,14 @@ def compile_schedule(schemas, workflows=None, path=None, rules=None) -> Schedule
     except (OSError, yaml.YAMLError) as exc:
         raise ScheduleError(f"cannot read {path}: {exc}") from exc
     kinds = {}
-    for kind in ("household", "unit"):
+    for kind in KINDS:   # every kind of dossier has a rule, or start-up stops
         spec = (data.get("kinds") or {}).get(kind)
         if not isinstance(spec, dict) or spec.get("event") not in EVENTS:
             raise ScheduleError(f"{path}: kinds.{kind}.event: one of {sorted(EVENTS)}")
         states = frozenset(spec.get("states") or ())
-        if workflows is not None:
-            unknown = states - set(workflows[kind].states)
+        if workflows is not None and states:   # an employer has no workflow, and no states
+            flow = getattr(workflows, "kinds", workflows).get(kind)
+            unknown = states - set(flow.states if flow is not None else ())
             if unknown:
                 raise ScheduleError(f"{path}: kinds.{kind}.states: unknown states {sorted(unknown)}")
         kinds[kind] = KindRule(spec["event"], states)

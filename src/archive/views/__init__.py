@@ -108,6 +108,12 @@ def includeme(config):
     r("api_employers", "/api/employers")
     r("api_employer", "/api/employers/{no}", **employer)
     r("api_employer_documents", "/api/employers/{no}/documents", **employer)
+    r("api_employer_place", "/api/employers/{no}/place", **employer)   # views/custody.py
+    # an employer's holds and appraisals (views/disposition.py), as a household's
+    r("api_employer_holds", "/api/employers/{no}/holds", **employer)
+    r("api_employer_hold_release", "/api/employers/{no}/holds/{hold}/release", **employer)
+    r("api_employer_appraisals", "/api/employers/{no}/appraisals", **employer)
+    r("api_employer_appraisal_decision", "/api/employers/{no}/appraisals/{appraisal}/decision", **employer)
     r("api_dossiers", f"/api/{KIND}")
     r("api_dossier", f"/api/{KIND}/{{no}}", **dossier)
     r("api_documents", f"/api/{KIND}/{{no}}/documents", **dossier)

@@ -19,6 +19,7 @@ from ..workflow.collective.batch import STATES, CollectiveError, book
 from ..workflow.collective.rules import APPLICANTS
 from .base import _int_param, actor, can, json_body, per_page_param, plain, read_upload, schemas
 from .errors import answer_405, respond
+from .disposition import disposition_json
 
 STEPS = {  # step → (title, permission)
     "apply": ("单位集体申请", "transition"), "close": ("受理截止", "transition"),
@@ -141,7 +142,8 @@ def employer_json(request, employer):
                            "withdrawn": d.withdrawn} for d in employer.documents.values()],
             "versions": [{"number": v.number, "when": plain(v.when), "actor": v.actor, "action": v.action,
                           "comment": v.comment, "details": [list(p) for p in v.details]}
-                         for v in employer.history()]}
+                         for v in employer.history()],
+            "disposition": disposition_json(request, employer)}   # 保管期限、处置日期、冻结、鉴定
 
 
 @view_config(route_name="api_batches", request_method="GET", renderer="json", permission="view")
@@ -262,6 +264,11 @@ def _file(request, employer):
 @view_config(route_name="api_employers", require_csrf=False)
 @view_config(route_name="api_employer", require_csrf=False)
 @view_config(route_name="api_employer_documents", require_csrf=False)
+@view_config(route_name="api_employer_place", require_csrf=False)
+@view_config(route_name="api_employer_holds", require_csrf=False)
+@view_config(route_name="api_employer_hold_release", require_csrf=False)
+@view_config(route_name="api_employer_appraisals", require_csrf=False)
+@view_config(route_name="api_employer_appraisal_decision", require_csrf=False)
 def method_not_allowed(request):
     return answer_405(request)
 

@@ -18,6 +18,7 @@ from ..custody import arrangement, bound, shelving
 from ..custody.labels import box_labels
 from ..custody.volume import bind_volume
 from ..records import filing
+from ..records.container import find_dossier
 from .base import actor, can, dossier_url, json_body, pdf_response, plain, schemas, text_value
 
 
@@ -137,11 +138,13 @@ def place_json(request, dossier) -> dict:
 
 
 @view_config(route_name="api_place", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api_employer_place", request_method="GET", renderer="json", permission="view")
 def get_place(request):
     return place_json(request, request.context)
 
 
 @view_config(route_name="api_place", request_method="PUT", renderer="json", permission="shelve")
+@view_config(route_name="api_employer_place", request_method="PUT", renderer="json", permission="shelve")
 def put_place(request):
     """{"place": box code, "comment": "..."}: shelve or move the paper volume (a new version)."""
     dossier = request.context
@@ -266,10 +269,8 @@ def _take_seen(request, take):
 
 
 def _dossier_href(request, number):
-    for container in (request.root.households, request.root.units):
-        if number in container:
-            return dossier_url(request, container[number])
-    return None
+    dossier = find_dossier(request.root, number)
+    return dossier_url(request, dossier) if dossier is not None else None
 
 
 # -- the API of places and stock-takes ------------------------------------------------------

@@ -18,6 +18,7 @@ from ..disposition.book import book_of, dossier_by_key
 from ..disposition.errors import Invalid
 from ..disposition.listpdf import destruction_list_pdf
 from ..records import filing
+from ..records.container import find_dossier
 from .base import actor, can, dossier_url, json_body, pdf_response, plain, _url
 
 
@@ -177,6 +178,7 @@ def decide_form(request):
 
 
 @view_config(route_name="api_dossier_holds", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api_employer_holds", request_method="GET", renderer="json", permission="view")
 def api_holds_of(request):
     dossier = request.context
     items = [hold_json(request, dossier, h) for h in book_of(request.root).holds_of(dossier)]
@@ -184,6 +186,7 @@ def api_holds_of(request):
 
 
 @view_config(route_name="api_dossier_holds", request_method="POST", renderer="json", permission="hold")
+@view_config(route_name="api_employer_holds", request_method="POST", renderer="json", permission="hold")
 def api_hold(request):
     hold = _place_hold(request)
     request.response.status = 201
@@ -191,11 +194,13 @@ def api_hold(request):
 
 
 @view_config(route_name="api_dossier_hold_release", request_method="POST", renderer="json", permission="hold")
+@view_config(route_name="api_employer_hold_release", request_method="POST", renderer="json", permission="hold")
 def api_release(request):
     return hold_json(request, request.context, _release(request))
 
 
 @view_config(route_name="api_dossier_appraisals", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api_employer_appraisals", request_method="GET", renderer="json", permission="view")
 def api_appraisals(request):
     dossier = request.context
     items = [appraisal_json(request, a) for a in book_of(request.root).appraisals_of(dossier)]
@@ -203,6 +208,7 @@ def api_appraisals(request):
 
 
 @view_config(route_name="api_dossier_appraisals", request_method="POST", renderer="json", permission="dispose")
+@view_config(route_name="api_employer_appraisals", request_method="POST", renderer="json", permission="dispose")
 def api_propose(request):
     a = _propose(request)
     request.response.status = 201
@@ -210,6 +216,8 @@ def api_propose(request):
 
 
 @view_config(route_name="api_dossier_appraisal_decision", request_method="POST", renderer="json",
+             permission="dispose")
+@view_config(route_name="api_employer_appraisal_decision", request_method="POST", renderer="json",
              permission="dispose")
 def api_decide(request):
     return appraisal_json(request, _decide(request))
@@ -243,7 +251,7 @@ def _due_json(request, item):
             "disposition_date": plain(item["date"]), "held": item["held"],
             "pending_appraisal": item["pending"].number if item["pending"] else None,
             "destruction_approved": bool(item["approved_destruction"]),
-            "href": _url(request, "api_dossier", d)}
+            "href": dossier_url(request, d, "api_dossier")}
 
 
 @view_config(route_name="disposition", renderer="archive:templates/disposition.pt", permission="view")
@@ -363,11 +371,8 @@ def list_page(request):
 
 
 def _href(request, number):
-    for kind in ("household", "unit"):
-        dossier = request.root.container(kind).get(number)
-        if dossier is not None:
-            return dossier_url(request, dossier)
-    return None
+    dossier = find_dossier(request.root, number)
+    return dossier_url(request, dossier) if dossier is not None else None
 
 
 @view_config(route_name="destruction_list_approval", request_method="POST", permission="dispose")

@@ -5,6 +5,7 @@ from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
 from ..access.local import ids_in, scope
+from ..records.container import KINDS
 
 
 @view_config(route_name="home", renderer="archive:templates/home.pt", permission="view")
@@ -12,7 +13,7 @@ def home(request):
     root = request.root
     recent = {}
     places = scope(request)      # a local role sees and counts its places only
-    within = {kind: ids_in(places, root.container(kind)) for kind in ("household", "unit")}
+    within = {kind: ids_in(places, root.container(kind)) for kind in KINDS}
     for kind in ("household", "unit"):
         recent[kind] = root.container(kind).newest(8, within[kind])
     from .workflow import worklist
@@ -26,7 +27,7 @@ def home(request):
         "work": items, "work_total": total,
         "worklist_macros": get_renderer("archive:templates/worklist.pt").implementation(),
         "counts": {kind: len(root.container(kind)) if within[kind] is None else len(within[kind])
-                   for kind in ("household", "unit")} | {"users": len(root.users)},
+                   for kind in KINDS} | {"users": len(root.users)},
         "facets": {k: root.households.indexes[k].values(within["household"])
                    for k in ("jurisdiction", "category")},
         "recent": recent,

@@ -6,6 +6,8 @@ from ..workflow.collective.batch import STATES
 from ..workflow.collective.quota import AGREED, METHODS
 from ..workflow.collective.rules import APPLICANTS
 from ..workflow.collective.steps import MAX_MEMBERS, PLAN_FIELDS
+from .openapi_custody import kind_operations as _custody_operations
+from .openapi_disposition import kind_operations as _disposition_operations
 from .openapi_text import NOT_BLANK, PARAM_TEXT, TEXT
 from .openapi_text import ref as _ref, errors as _errors, json_answer as _json
 
@@ -86,7 +88,8 @@ SCHEMAS = {
         "batch": STR, "metadata": {"type": "object"}, "members": {"type": "array", "items": STR},
         "refused": {"type": "array", "items": {"type": "object"}},
         "documents": {"type": "array", "items": {"type": "object"}},
-        "versions": {"type": "array", "items": {"type": "object"}}}}]},
+        "versions": {"type": "array", "items": {"type": "object"}},
+        "disposition": _ref("Disposition")}}]},
 }
 
 TAGS = ["Collective applications"]
@@ -152,4 +155,9 @@ OPERATIONS = {
             "propertyNames": {"minLength": 1}, "additionalProperties": {"type": "string", "pattern": TEXT}},
             "encoding": {"file": {"contentType": "application/pdf"}}}}},
         "responses": {"201": _json(_ref("EmployerDossier"), "已归档"), **_errors(400, 401, 403, 404, 413, 422)}}},
+    # an employer's paper volume stands in a box like any dossier's (views/custody.py)
+    "api_employer_place": _custody_operations(TAGS)["api_place"],
+    # its holds and appraisals (views/disposition.py), as any dossier's
+    **{name.replace("api_dossier_", "api_employer_"): ops
+       for name, ops in _disposition_operations(TAGS).items()},
 }
