@@ -284,6 +284,21 @@ def test_bind_api_and_a_change_afterwards_makes_it_stale(api, filed, browser):
     browser.post(f"/households/{filed}/bind", {"csrf_token": csrf}, status=403)
 
 
+def test_volume_pdf_is_the_kept_volume_while_current_and_drawn_anew_after_a_change(api, filed):
+    """The volume of record is served as bound (its SHA-256 the one kept); once a document
+    is filed after binding, volume.pdf is drawn from the dossier as it now is."""
+    import hashlib
+    made = api.post_json(f"/api/households/{filed}/volume", {}).json
+    served = api.get(f"/api/households/{filed}/volume.pdf", role="reviewer").body
+    assert hashlib.sha256(served).hexdigest() == made["sha256"]
+    pages = len(PdfReader(io.BytesIO(served)).pages)
+    api.upload(f"/api/households/{filed}/documents", make_pdf("后补"), doc_fields(title="后补文件"))
+    fresh = api.get(f"/api/households/{filed}/volume.pdf").body
+    assert hashlib.sha256(fresh).hexdigest() != made["sha256"]
+    assert len(PdfReader(io.BytesIO(fresh)).pages) > pages and "后补文件" in "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(fresh)).pages)
+
+
 def test_an_employer_volume_is_shelved_and_taken_stock_of_through_the_api(app, api, store):
     """单位集体申请档案's paper volume: PUT /api/employers/{no}/place (a version), found by a
     stock-take of its box, 404 for an unknown one, 405 for another method."""

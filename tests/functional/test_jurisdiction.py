@@ -428,8 +428,12 @@ def test_a_local_archivist_creates_dossiers_in_his_jurisdiction_only(browser, ci
         assert not [d for d in root.households.values() if d.archive_no.startswith("CZ") and
                     d.latest.actor == "qujing"]
     browser.login("qujing")
-    assert browser.get("/households/new").status_int == 200
-    assert browser.get("/units/new").status_int == 200
+    for kind in ("households", "units"):       # offered his city only; a global archivist every city
+        offered = browser.get(f"/{kind}/new").html.select("select[name=jurisdiction] option")
+        assert [o["value"] for o in offered if o["value"]] == ["qujing"]
+    browser.login("archivist")
+    offered = browser.get("/households/new").html.select("select[name=jurisdiction] option")
+    assert len([o for o in offered if o["value"]]) == 5
 
 
 def test_loans_only_of_the_jurisdiction(browser, city, store, users):

@@ -58,8 +58,13 @@ def _pdf(request, dossier, data, name, what):
 @view_config(route_name="dossier_volume", request_method="GET", permission="view")
 @view_config(route_name="api_volume", request_method="GET", permission="view")
 def volume(request):
-    """案卷: cover, 卷内目录, the documents with 页号, 备考表 (立卷人: who asks for it)."""
+    """案卷: cover, 卷内目录, the documents with 页号, 备考表: the volume kept at binding while
+    the dossier is unchanged since (the one of record, 立卷人 who bound it), else drawn now
+    (立卷人: who asks for it)."""
     dossier = request.context
+    kept = bound.current(dossier)
+    if kept is not None:
+        return _pdf(request, dossier, kept.read(), f"{dossier.archive_no}-案卷.pdf", "装订案卷")
     user = request.identity
     data = bind_volume(dossier, rules(request), doc_types=_doc_types(request),
                        binder=getattr(user, "name", "") or actor(request))

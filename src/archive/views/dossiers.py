@@ -47,8 +47,22 @@ def _form(request, kind, editing=False):
     workflow = procedure(request).workflows[kind]
     if not editing and len(workflow.entry) > 1:
         schema.add(_entry_state_node(request, workflow))
+    if not editing:
+        _offer_own_jurisdictions(schema, scope(request, "create"))
     return make_form(request, schema, "保存" if editing else "建档", "dossier-form",
                      comment=editing)
+
+
+def _offer_own_jurisdictions(schema, allowed):
+    """A local archivist (archivist@qujing) is offered only the cities he may open dossiers
+    in: the others would be refused on saving (access.local), so the list does not offer
+    them. A global role (``allowed`` None) keeps every city."""
+    import copy
+    node = schema.get("jurisdiction")
+    if allowed is None or node is None or not hasattr(node.widget, "values"):
+        return
+    node.widget = copy.copy(node.widget)      # the compiled schema's widget stays whole
+    node.widget.values = [(v, t) for v, t in node.widget.values if not v or v in allowed.places]
 
 
 def _entry_state_node(request, workflow):

@@ -105,7 +105,7 @@ def kind_operations(tag):
     """{route name: {method: operation}} for one kind of dossier."""
     return {
         "api_volume": {"get": {
-            "summary": "装订案卷（PDF）：案卷封面、卷内目录、加盖页号的现行文件、备考表；原件不变",
+            "summary": "装订案卷（PDF）：案卷封面、卷内目录、加盖页号的现行文件、备考表；原件不变。已装订保存且此后未变动的，给出保存的那一份",
             "tags": tag, "responses": {"200": PDF_ANSWER, **_errors(401, 403, 404)}}},
         "api_bind": {
             "get": {"summary": "保存的已装订案卷：装订时的版本、立卷人、时间，是否仍与档案一致", "tags": tag,
