@@ -55,7 +55,7 @@ def schemas(registry) -> dict:
             "children": {"type": "array", "items": _ref("Place")},
             "holdings": {"type": "array", "description": "按登记应存放于此（含下级位置）的档案",
                          "items": {"type": "object", "properties": {
-                             "archive_no": STRING, "kind": {"type": "string", "enum": ["household", "unit"]},
+                             "archive_no": STRING, "kind": {"type": "string", "enum": ["household", "unit", "employer"]},
                              "title": STRING, "place": STRING}}}}}]},
         "VolumePlace": {"type": "object", "properties": {
             "archive_no": STRING, "place": NULL_STRING, "label": NULL_STRING,

@@ -93,7 +93,7 @@ def schemas(registry) -> dict:
                 "files": {"type": "array", "items": _ref("DestroyedFile")}}}}},
         "DueList": {"type": "object", "properties": {
             "date": DATE, "total": INT, "items": {"type": "array", "items": {"type": "object", "properties": {
-                "archive_no": STRING, "kind": {"type": "string", "enum": ["household", "unit"]},
+                "archive_no": STRING, "kind": {"type": "string", "enum": ["household", "unit", "employer"]},
                 "title": STRING, "disposition_date": DATE, "held": {"type": "boolean"},
                 "pending_appraisal": {"type": ["integer", "null"]},
                 "destruction_approved": {"type": "boolean"}, "href": {"type": "string", "format": "uri"}}}}}},
@@ -103,7 +103,7 @@ def schemas(registry) -> dict:
             "approved_by": NULL_STRING, "approved_at": NULL_DATETIME, "supervisor": NULL_STRING,
             "carried_out_at": NULL_DATETIME,
             "rows": {"type": "array", "items": {"type": "object", "properties": {
-                "archive_no": STRING, "kind": {"type": "string", "enum": ["household", "unit"]},
+                "archive_no": STRING, "kind": {"type": "string", "enum": ["household", "unit", "employer"]},
                 "title": STRING, "documents": INT, "pages": INT,
                 "retention": {"type": "string", "enum": periods}, "retention_title": STRING,
                 "opinion": STRING, "appraised_by": STRING}}},
