@@ -121,23 +121,15 @@ class DossierContainer(Persistent):
         return self._items.keys()
 
     def add(self, dossier):
-        """Place a new dossier; an archive number is never used twice."""
-        key = dossier.archive_no
-        if key in self._items:
-            raise KeyError(f"档号 {key} 已存在")
-        dossier.__parent__ = self
-        self._items[key] = dossier
-        self._count.change(1)
-        self.reindex(dossier)
+        """Place a new dossier (``place``: never a number twice, indexed, its fixity
+        record and files filed before it joined) and log its first version."""
+        self.place(dossier)
         self.logged(dossier, dossier.latest)
-        fixity = getattr(self.__parent__, "fixity", None)
-        if fixity is not None:
-            fixity.record_dossier(dossier)   # its record, and files filed before it joined
         return dossier
 
     def place(self, dossier):
         """Place a dossier kept elsewhere before (evolve): indexed and given its fixity
-        record like ``add``, but not logged again, its versions having been logged already."""
+        record, as ``add`` does, but not logged again, its versions having been logged already."""
         key = dossier.archive_no
         if key in self._items:
             raise KeyError(f"档号 {key} 已存在")
