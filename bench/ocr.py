@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import pathlib
 import subprocess
