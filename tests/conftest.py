@@ -223,6 +223,39 @@ def unit_input(**extra):
     return data
 
 
+@contextlib.contextmanager
+def flipped_byte(revision):
+    """A stored file with one byte changed in its middle, as bit rot or tampering leaves it,
+    put back (read-only, as ZODB keeps blobs) when the block ends."""
+    import os
+    path = revision.blob.committed()
+    backup = path + ".bak"
+    shutil.copy(path, backup)
+    try:
+        os.chmod(path, 0o644)
+        data = bytearray(open(path, "rb").read())
+        data[len(data) // 2] ^= 0x01
+        open(path, "wb").write(bytes(data))
+        yield path
+    finally:
+        os.chmod(path, 0o644)
+        shutil.move(backup, path)
+        os.chmod(path, 0o444)
+
+
+def file_archive(where, registry):
+    """(db, transaction manager, archive root) of a FileStorage with blobs under ``where``:
+    the tests that fork, bind or export need real files on disk, not a MappingStorage."""
+    import ZODB
+    import zodburi
+    from archive.root import bootstrap
+    factory, kw = zodburi.resolve_uri(f"file://{where}/Data.fs?blobstorage_dir={where}/blobs")
+    db = ZODB.DB(factory(), **kw)
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    return db, tm, bootstrap(conn.root(), registry)
+
+
 @pytest.fixture(scope="session")
 def registry():
     """The compiled schemas (modules that need other ones define their own)."""

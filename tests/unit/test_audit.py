@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
-import os
 import shutil
 
 import pytest
@@ -25,7 +24,7 @@ from archive.audit.runs import AuditBook, AuditError
 from archive.workflow.credit import Ban
 from archive.demo.city import BASE_DATE, build_city
 from archive.root import ROOT_KEY, bootstrap
-from conftest import aborted, encrypted_pdf, make_pdf
+from conftest import aborted, encrypted_pdf, flipped_byte, make_pdf
 
 NOW = dt.datetime.combine(BASE_DATE, dt.time(4), tzinfo=dt.timezone.utc)   # noon in Beijing
 PLANTED = {"completeness", "lease_link", "unit_double_let", "banned_applicant", "arrears"}
@@ -125,21 +124,10 @@ def _blob_path(revision):
 def test_fixity_finds_a_flipped_byte_in_a_stored_file(archive, registry, procedure):
     h, _ = tenant(archive)
     doc = next(iter(h.documents.values()))
-    path = _blob_path(doc.current_file)
-    backup = path + ".bak"
-    shutil.copy(path, backup)
-    try:
-        os.chmod(path, 0o644)
-        data = bytearray(open(path, "rb").read())
-        data[len(data) // 2] ^= 0x01
-        open(path, "wb").write(bytes(data))
+    with flipped_byte(doc.current_file):
         found = by_rule(audit(archive, registry, procedure, rules=["fixity"]))["fixity"]
         assert [(f.dossier, f.subject) for f in found] == [(h.archive_no, f"{doc.doc_id}#{doc.current_no}")]
         assert "内容已被改动" in found[0].message and found[0].severity == "critical"
-    finally:
-        os.chmod(path, 0o644)
-        shutil.move(backup, path)
-        os.chmod(path, 0o444)
     assert not audit(archive, registry, procedure, rules=["fixity"]).findings
 
 

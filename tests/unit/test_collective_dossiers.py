@@ -11,13 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import os
-import shutil
 
 import pytest
 import transaction
-import ZODB
-import zodburi
 from BTrees.OOBTree import OOBTree
 from pypdf import PdfReader
 
@@ -32,30 +28,22 @@ from archive.exchange.bag import export_bag, select
 from archive.exchange.receive import receive_bag
 from archive.records import filing
 from archive.records.container import KINDS, every_dossier, find_dossier
-from archive.root import ROOT_KEY, ArchiveRoot, bootstrap
+from archive.root import ROOT_KEY, ArchiveRoot
 from archive.search.index import SearchIndex, check, drain, rebuild
 from archive.search.query import Searcher, SearchRequest
 from archive.workers import textlayer
-from conftest import employer_dossier, household_input
+from conftest import employer_dossier, file_archive, flipped_byte, household_input
 
 UTC = dt.timezone.utc
 WHEN = dt.datetime(2026, 3, 2, 2, tzinfo=UTC)
 NAME = "厦门鹭江智能科技有限公司"
 
 
-def _open(where, registry):
-    factory, kw = zodburi.resolve_uri(f"file://{where}/Data.fs?blobstorage_dir={where}/blobs")
-    db = ZODB.DB(factory(), **kw)
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    return db, tm, bootstrap(conn.root(), registry)
-
-
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory, registry, procedure):
     """(db, employer no): a committed archive with one employer's application in a 厦门
     batch (two member households, four documents, their text read) and a 常州 household."""
-    db, tm, root = _open(tmp_path_factory.mktemp("employers"), registry)
+    db, tm, root = file_archive(tmp_path_factory.mktemp("employers"), registry)
     employer = employer_dossier(root, registry, procedure, when=WHEN)
     filing.create_dossier(root, registry, "household", household_input(seq=91), "archivist", when=WHEN)
     tm.commit()
@@ -148,21 +136,10 @@ def test_a_clean_employer_dossier_has_no_finding_and_is_counted(archive, registr
 def test_the_audit_finds_a_changed_byte_in_an_employer_file(archive, registry, procedure):
     root, employer = archive
     doc = employer.document("D0002")
-    path = doc.current_file.blob.committed()
-    backup = path + ".bak"
-    shutil.copy(path, backup)
-    try:
-        os.chmod(path, 0o644)
-        data = bytearray(open(path, "rb").read())
-        data[len(data) // 2] ^= 0x01
-        open(path, "wb").write(bytes(data))
+    with flipped_byte(doc.current_file):
         found = audit(root, registry, procedure, rules=["fixity"]).findings
         assert [(f.kind, f.dossier, f.subject) for f in found] == [("employer", employer.archive_no, "D0002#1")]
         assert "SHA-256与归档时不符" in found[0].message and found[0].severity == "critical"
-    finally:
-        os.chmod(path, 0o644)
-        shutil.move(backup, path)
-        os.chmod(path, 0o444)
     assert not audit(root, registry, procedure, rules=["fixity"]).findings
 
 
@@ -220,7 +197,7 @@ def test_an_employer_dossier_goes_out_and_comes_back_in_a_bag(archive, registry,
                          actor="tester", procedure=procedure)
     assert summary.dossiers == 1 and summary.files == 4
     (tmp_path / "target").mkdir()
-    db, tm, target = _open(tmp_path / "target", registry)
+    db, tm, target = file_archive(tmp_path / "target", registry)
     try:
         report = receive_bag(target, tmp_path / "bag", registry, actor="tester")
         assert report.accepted

@@ -14,8 +14,6 @@ import threading
 
 import pytest
 import transaction
-import ZODB
-import zodburi
 from pypdf import PdfReader
 
 from archive.custody import bound
@@ -26,18 +24,10 @@ from archive.records import filing
 from archive.records.dossier import DossierError
 from archive.records.pdf import inspect
 from archive.root import bootstrap
-from conftest import household_input, make_pdf
+from conftest import file_archive, household_input, make_pdf
 
 WHEN = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.timezone.utc)
 LATER = WHEN + dt.timedelta(days=3)
-
-
-def _open(where, registry):
-    factory, kw = zodburi.resolve_uri(f"file://{where}/Data.fs?blobstorage_dir={where}/blobs")
-    db = ZODB.DB(factory(), **kw)
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    return db, tm, bootstrap(conn.root(), registry)
 
 
 def _file(dossier, text, title, doc_type="pledge"):
@@ -53,7 +43,7 @@ def _household(root, registry, n):
 
 @pytest.fixture
 def archive(tmp_path, registry):
-    db, tm, root = _open(tmp_path, registry)
+    db, tm, root = file_archive(tmp_path, registry)
     dossiers = []
     for n in range(3):
         d = _household(root, registry, n)
@@ -176,7 +166,7 @@ def test_export_can_leave_unbound_volumes_out_and_list_them(archive, rules, regi
     assert "未装订 2 卷" in info and changed.archive_no in info and never.archive_no in info
     # the package is whole without them: it imports
     (tmp_path / "target").mkdir()
-    db, ttm, target = _open(tmp_path / "target", registry)
+    db, ttm, target = file_archive(tmp_path / "target", registry)
     try:
         report = receive_bag(target, bag, registry, actor="tester", queue_text=False)
         assert report.accepted and report.dossiers == 3

@@ -6,36 +6,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pathlib
 import shutil
 import subprocess
 import sys
 
 import pytest
-import transaction
-import ZODB
-import zodburi
 
 from archive.demo.city import build_city
 from archive.exchange.bag import TRANSFER_LIST, export_bag, select
 from archive.exchange.lists import intake_csv, intake_pdf
 from archive.exchange.receive import ImportRefused, receive_bag
-from archive.root import bootstrap
-
-
-def _open(where, registry):
-    factory, kw = zodburi.resolve_uri(f"file://{where}/Data.fs?blobstorage_dir={where}/blobs")
-    db = ZODB.DB(factory(), **kw)
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    return db, tm, bootstrap(conn.root(), registry)
+from conftest import file_archive
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory, registry, procedure):
     """A small committed demo city and the bag exported from all of it."""
     where = tmp_path_factory.mktemp("source")
-    db, tm, root = _open(where, registry)
+    db, tm, root = file_archive(where, registry)
     build_city(root, registry, procedure, households=30, units=20, documents=420)
     tm.commit()
     bag = where / "bag"
@@ -50,7 +38,7 @@ def source(tmp_path_factory, registry, procedure):
 @pytest.fixture
 def empty(tmp_path, registry):
     (tmp_path / "target").mkdir()
-    db, tm, root = _open(tmp_path / "target", registry)
+    db, tm, root = file_archive(tmp_path / "target", registry)
     yield root, tm
     tm.abort()
     db.close()

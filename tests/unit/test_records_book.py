@@ -32,3 +32,16 @@ def test_the_books_keep_the_attribute_names_stored_archives_hold():
     assert set(vars(BatchBook())) == {"_items", "_counters", "employers"}
     assert LotteryBook().issue_id("CZ", 2026) == "YH-CZ-2026-001"
     assert BatchBook().issue_id("CZ", 2026) == "PC-CZ-2026-001"
+
+
+def test_a_stated_entry_names_its_state_in_either_language_and_knows_whether_it_runs():
+    from archive.workflow.leases import Lease
+    from archive.workflow.subsidy import Grant
+    from archive.workflow.collective.batch import BatchPlan
+    for cls, running, done in ((Lease, "current", "ended"), (Grant, "current", "ended"),
+                               (BatchPlan, "open", "decided")):
+        entry = cls.__new__(cls)
+        entry.state = running
+        assert entry.open and entry.state_title() == cls.STATES[running][0]
+        entry.state = done
+        assert not entry.open and entry.state_title("en") == cls.STATES[done][1]

@@ -46,3 +46,24 @@ class NumberedBook(KeyedBook):
         seq = self._counters.get((fonds, year), 0) + 1
         self._counters[(fonds, year)] = seq
         return f"{self.PREFIX}-{fonds}-{year}-{seq:03d}"
+
+
+class StatedEntry:
+    """An entry of a book that moves through named states (a lease, a grant, a batch plan).
+
+    The class says its states as ``STATES`` ({state: (中文, English)}) and which of them
+    are still open as ``OPEN_STATES``; a mixin of class attributes only, so stored entries
+    load unchanged."""
+    STATES: dict = {}
+    OPEN_STATES: tuple = ()
+
+    @property
+    def open(self) -> bool:
+        """Whether the entry still runs (a lease in force, a grant being paid, a batch taking
+        applications): what the checks that refuse a second one look at."""
+        return self.state in self.OPEN_STATES
+
+    def state_title(self, locale="zh"):
+        """The state as a clerk reads it, in the page's language."""
+        zh, en = self.STATES[self.state]
+        return en if locale == "en" else zh

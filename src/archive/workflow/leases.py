@@ -15,7 +15,7 @@ import datetime as _dt
 
 from persistent import Persistent
 
-from ..records.book import KeyedBook
+from ..records.book import KeyedBook, StatedEntry
 
 OPEN = ("offered", "current")
 STATES = {"offered": ("已配租待签约", "Offered"), "current": ("在租", "Current"),
@@ -26,11 +26,13 @@ class LeaseError(Exception):
     """A lease step the rules refuse; the message is for the clerk."""
 
 
-class Lease(Persistent):
+class Lease(StatedEntry, Persistent):
     """One household in one unit for one period."""
 
     paid_through = None     # the last day the recorded rent covers (None: nothing paid yet)
     payments = ()           # (paid through, amount, when, actor), oldest first
+
+    STATES, OPEN_STATES = STATES, OPEN
 
     def __init__(self, lease_id, household_no, unit_no, when, actor):
         self.lease_id = lease_id
@@ -44,14 +46,6 @@ class Lease(Persistent):
         self.transition_rent = None
         self.ended_on = None
         self.end_reason = ""
-
-    @property
-    def open(self):
-        return self.state in OPEN
-
-    def state_title(self, locale="zh"):
-        zh, en = STATES[self.state]
-        return en if locale == "en" else zh
 
     def summary(self):
         """Key facts for a version's details, as (label, value) pairs a clerk reads."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-from ..records.book import KeyedBook
+from ..records.book import KeyedBook, StatedEntry
 from .profiles import ProfileError
 
 OPEN = ("applied", "current")
@@ -210,7 +210,7 @@ class Payment:
     actor: str
 
 
-class Grant(Persistent):
+class Grant(StatedEntry, Persistent):
     """One household's subsidy: tier, monthly amount, period, rent actually paid, payments."""
 
     start = end = None          # the first and the last day it covers (end None: until stopped)
@@ -220,6 +220,8 @@ class Grant(Persistent):
     pay_within = 1              # months from a period's start within which it is paid
     ended_on = None
     end_reason = ""
+
+    STATES, OPEN_STATES = STATES, OPEN
 
     def __init__(self, grant_id, household_no, jurisdiction, tier, when, actor, rent_paid,
                  size, education, persons, period, cap_months):
@@ -233,14 +235,6 @@ class Grant(Persistent):
         self.payments = ()      # Payment, oldest first
         self.reviews = ()       # (day, passed, when, actor)
         self.changes = ()       # (when, actor, what)
-
-    @property
-    def open(self):
-        return self.state in OPEN
-
-    def state_title(self, locale="zh"):
-        zh, en = STATES[self.state]
-        return en if locale == "en" else zh
 
     def months_paid(self) -> int:
         return sum(p.months for p in self.payments)

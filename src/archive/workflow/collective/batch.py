@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
-from ...records.book import NumberedBook
+from ...records.book import NumberedBook, StatedEntry
 from ..lottery.draw import commitment_of
 from . import quota
 
@@ -101,7 +101,7 @@ class QuotaDecision:
                 and hashlib.sha256(self.canonical()).hexdigest() == self.digest)
 
 
-class BatchPlan(Persistent):
+class BatchPlan(StatedEntry, Persistent):
     """批次租赁方案: one batch of units let to employers' staff by collective application."""
 
     proposal = None           # {employer no: count}: the operator's 初步分配方案
@@ -109,6 +109,8 @@ class BatchPlan(Persistent):
     review_due = None
     publicity_from = publicity_to = proposal_due = None
     allocations = ()          # (employer no, household no, unit no): 配租结果 reported
+
+    STATES, OPEN_STATES = STATES, ("open",)
 
     def __init__(self, batch_id, jurisdiction, title, units, employers, opens_on, closes_on,
                  plan: dict, actor, when):
@@ -127,10 +129,6 @@ class BatchPlan(Persistent):
 
     def record(self, event: BatchEvent):
         self.events = self.events + (event,)
-
-    def state_title(self, locale="zh"):
-        zh, en = STATES[self.state]
-        return en if locale == "en" else zh
 
     def named(self, credit_code):
         return next((e for e in self.employers if e[0] == credit_code), None)
