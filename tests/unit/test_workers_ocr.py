@@ -173,6 +173,9 @@ def _assert_failed_untouched(root, revision, scan, reason):
 
 
 def test_missing_tesseract_fails_with_a_reason(root, registry, scan, monkeypatch):
+    """Even when its version was asked and remembered before it went (remember_tools)."""
+    from archive.workers import ocr_warm
+    ocr_warm._warm()
     _, revision = _file(root, registry, scan)
     _read_layers(root)
     monkeypatch.setenv("PATH", "/nonexistent")
@@ -290,3 +293,19 @@ class _stored:
         (self.tm.commit if exc_type is None else self.tm.abort)()
         self.conn.close()
         self.db.close()
+
+
+def test_tesseract_is_asked_its_version_and_languages_once_not_per_file(monkeypatch):
+    """OCRmyPDF asks for every file; the worker's processes inherit the first answers."""
+    import subprocess
+    from archive.workers import ocr_warm
+    ocr_warm._warm()
+    started, real = [], subprocess.Popen.__init__
+
+    def spy(self, args, *a, **kw):
+        started.append(list(args)[:2])
+        return real(self, args, *a, **kw)
+    monkeypatch.setattr(subprocess.Popen, "__init__", spy)
+    done = ocr.recognise(make_scanned_pdf(), OcrOptions(jobs=1))
+    assert done.read == 1 and [a[0] for a in started] == ["tesseract"]
+    assert "--version" not in started[0] and "--list-langs" not in started[0]

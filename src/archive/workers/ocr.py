@@ -81,7 +81,7 @@ def join_cjk(text: str) -> str:
     return _CJK_GAP.sub("", text)
 
 
-def recognise(pdf: bytes, options: OcrOptions, force=False) -> Recognised:
+def recognise(pdf: bytes, options: OcrOptions, force=False, fresh=False) -> Recognised:
     """OCRmyPDF on one PDF: (access copy, text page by page, pages, pages read); OcrFailed.
 
     The text layer is Tesseract's own (``sandwich``: its PDF renderer, a glyphless font),
@@ -94,6 +94,8 @@ def recognise(pdf: bytes, options: OcrOptions, force=False) -> Recognised:
     import ocrmypdf
     from ocrmypdf import exceptions as oe
     from pypdf import PdfReader
+    if not fresh:       # ``fresh``: read again after forget_tools, asking every program
+        remember_tools()
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
     read = min(pages, options.max_pages)
     with tempfile.TemporaryDirectory(prefix="archive-ocr-") as tmp:
@@ -113,13 +115,17 @@ def recognise(pdf: bytes, options: OcrOptions, force=False) -> Recognised:
         except (oe.PriorOcrFoundError, oe.TaggedPDFError, oe.DigitalSignatureError):
             if force:
                 raise OcrFailed("文件已有文字层，无法再识别") from None
-            return recognise(pdf, options, force=True)   # stray text on a scan: read it all again
+            return recognise(pdf, options, force=True, fresh=fresh)   # stray text on a scan: read it all again
         except oe.MissingDependencyError as exc:
             if "language" in str(exc):
                 raise OcrFailed(f"缺少Tesseract识别语言“{options.lang}”") from exc
             if "tesseract" in str(exc):
                 raise OcrFailed("服务器未安装Tesseract文字识别程序") from exc
             raise OcrFailed("服务器未安装OCRmyPDF所需的程序（Ghostscript）") from exc
+        except FileNotFoundError:
+            if fresh or not forget_tools():     # a program gone since it was asked: ask
+                raise                           # again, so a missing one is named below
+            return recognise(pdf, options, force=force, fresh=True)
         except oe.EncryptedPdfError:
             raise OcrFailed("文件已加密，无法识别") from None
         except oe.ExitCodeException as exc:
@@ -130,6 +136,51 @@ def recognise(pdf: bytes, options: OcrOptions, force=False) -> Recognised:
             sidecar = _SKIPPED.sub("", fh.read())
     text = PAGE_SEPARATOR.join(join_cjk(p).strip() for p in sidecar.split("\f")[:read])
     return Recognised(result, text[:MAX_TEXT], pages, read)
+
+
+def remember_tools():
+    """Ask Tesseract and Ghostscript for their versions and languages once per process.
+
+    OCRmyPDF asks again for every file it reads (``tesseract --version`` several times,
+    ``--list-langs``, ``gs --version``): four or five programs started, some 0.2 s of CPU a
+    file, a tenth of the reading of a three-page scan (bench/ocr.py). The fork server
+    imports this module, so every process it forks inherits the answers. The programs do
+    not change under a running worker; installing a language or a new Tesseract takes a
+    restart, as it does for any server. A probe that fails is not remembered, so a missing
+    program is still reported as OcrFailed."""
+    import functools
+    from ocrmypdf._exec import _probe, tesseract
+    if getattr(_probe.get_version, "remembered", False):
+        return
+    asked = _probe.get_version
+    langs = tesseract.get_languages
+
+    @functools.wraps(asked)
+    def get_version(program, *args, env=None, **kw):
+        if env is not None:                 # an environment of its own: ask every time
+            return asked(program, *args, env=env, **kw)
+        return _cached_version(program, args, tuple(sorted(kw.items())))
+
+    @functools.lru_cache(maxsize=None)
+    def _cached_version(program, args, kw):
+        return asked(program, *args, **dict(kw))
+
+    get_version.remembered = True
+    get_version.forget = _cached_version.cache_clear
+    _probe.get_version = get_version
+    tesseract.get_languages = functools.lru_cache(maxsize=None)(langs)
+
+
+def forget_tools() -> bool:
+    """Drop what ``remember_tools`` remembered (a program removed or replaced under a running
+    worker); whether there was anything to forget."""
+    from ocrmypdf._exec import _probe, tesseract
+    if not getattr(_probe.get_version, "remembered", False):
+        return False
+    _probe.get_version.forget()
+    _probe.get_version = _probe.get_version.__wrapped__
+    tesseract.get_languages = tesseract.get_languages.__wrapped__
+    return True
 
 
 def tool_name() -> str:
@@ -177,7 +228,7 @@ def processes():
     if _CONTEXT is None:
         import multiprocessing
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["ocrmypdf", __name__])
+        context.set_forkserver_preload(["ocrmypdf", __name__, __name__ + "_warm"])
         _CONTEXT = context
     return _CONTEXT
 
