@@ -309,3 +309,16 @@ def test_tesseract_is_asked_its_version_and_languages_once_not_per_file(monkeypa
     done = ocr.recognise(make_scanned_pdf(), OcrOptions(jobs=1))
     assert done.read == 1 and [a[0] for a in started] == ["tesseract"]
     assert "--version" not in started[0] and "--list-langs" not in started[0]
+
+
+def test_page_images_for_tesseract_are_saved_quickly_with_the_same_pixels(tmp_path):
+    from PIL import Image
+    from ocrmypdf.builtin_plugins import pypdfium
+    from conftest import scan_images
+    ocr.quick_page_images()
+    image = scan_images()[0]
+    image.info["dpi"] = (300, 300)
+    pypdfium._save_image(image, tmp_path / "page.png", "PNG")
+    saved = Image.open(tmp_path / "page.png")
+    assert saved.tobytes() == image.tobytes() and round(saved.info["dpi"][0]) == 300
+    assert pypdfium._save_image.quick

@@ -4,7 +4,7 @@ read a round of files inherits the answers instead of starting those programs ag
 each file (workers.ocr.remember_tools says why)."""
 from __future__ import annotations
 
-from .ocr import remember_tools
+from .ocr import quick_page_images, remember_tools
 
 
 def _warm():
@@ -12,6 +12,7 @@ def _warm():
     the file's reading reports it as it always has."""
     from ocrmypdf._exec import ghostscript, tesseract
     remember_tools()
+    quick_page_images()
     for ask in (tesseract.version, tesseract.get_languages, ghostscript.version):
         try:
             ask()
