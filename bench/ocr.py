@@ -52,6 +52,14 @@ def scanned_pages(count, dpi=300):
     return images, scanned_pdf(images, dpi)
 
 
+def cpu_seconds():
+    """CPU seconds used so far by this process and the children it has waited for (Tesseract,
+    OCRmyPDF's page processes and theirs)."""
+    import resource
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def tesseract_alone(paths, workers):
     """Seconds for Tesseract to read every page, ``workers`` processes at a time."""
     def one(path):
@@ -105,10 +113,14 @@ def ocr_figures(pages):
         import ocrmypdf  # noqa: F401  (its import, once per process, is not a page's cost)
         from archive.workers.ocr import start_processes
         start_processes()     # the worker's fork server, started as the worker starts it
-        rows = []
+        rows, cpu = [], {}
         for cores in (1, 2):
+            before = cpu_seconds()
             alone = tesseract_alone(paths, cores)
+            middle = cpu_seconds()
             ours, done = archive_ocr(pdf, cores)
+            if cores == 1:
+                cpu = {"tesseract": middle - before, "archive": cpu_seconds() - middle}
             rows.append((f"{cores}, one file", pages * 60 / alone, pages * 60 / ours, alone / ours))
             assert done.read == pages and "王秀英" in done.text.replace(" ", "")
         ours, done = archive_ocr_side_by_side(split_pdf(pdf, 2), 2)
@@ -120,6 +132,9 @@ def ocr_figures(pages):
     print("|---|---|---|---|")
     for cores, alone, ours, ratio in rows:
         print(f"| {cores} | {alone:.1f} | {ours:.1f} | {ratio:.2f} |")
+    print(f"\nCPU seconds a page on one core (this process and its children; the load cannot stretch"
+          f" it as it does wall time): tesseract alone {cpu['tesseract'] / pages:.2f}, archive OCR"
+          f" {cpu['archive'] / pages:.2f}, ratio {cpu['tesseract'] / cpu['archive']:.2f}")
     return rows
 
 

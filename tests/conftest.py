@@ -243,6 +243,16 @@ def flipped_byte(revision):
         os.chmod(path, 0o444)
 
 
+def memory_archive(registry):
+    """An archive root on a connection of its own in memory (MappingStorage), never
+    committed: its transaction manager is private, so what a test files there is not left
+    joined to the thread's transaction for the next test's commit to trip over."""
+    import ZODB
+    from archive.root import bootstrap
+    conn = ZODB.DB(None).open(transaction_manager=transaction.TransactionManager())
+    return bootstrap(conn.root(), registry)
+
+
 def file_archive(where, registry):
     """(db, transaction manager, archive root) of a FileStorage with blobs under ``where``:
     the tests that fork, bind or export need real files on disk, not a MappingStorage."""

@@ -3,13 +3,12 @@ as ids of a container and as a search filter, and the security policy's answers.
 from types import SimpleNamespace
 
 import pytest
-import ZODB
 
 from archive.access.local import LocalRoleError, Scope, parse, roles_on, scope_of, split_roles
 from archive.access.security import ArchiveSecurityPolicy, RoleMatrix
 from archive.access.users import User, UserError, Users, make_hasher
-from archive.root import bootstrap
 from archive.schema.registry import default_directory
+from conftest import memory_archive
 
 import walk
 
@@ -74,7 +73,7 @@ def test_scope_of(matrix):
 
 
 def test_scope_ids_come_from_the_index_and_keys(registry, procedure):
-    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    root = memory_archive(registry)
     cz = walk.new_household(procedure, root)
     qj = walk.new_household(procedure, root, name="赵六", seq=41, jurisdiction="qujing",
                             hukou_district="麒麟区", district="麒麟区", address="曲靖市麒麟区南宁西路1号")

@@ -5,7 +5,6 @@ import collections
 import datetime as dt
 
 import pytest
-import ZODB
 
 from archive.schema import idnumber
 from archive.demo.city import (BASE_DATE, DEFAULT_SIZE, DEMO_PASSWORD_PREFIX, build_city,
@@ -15,8 +14,8 @@ from archive.workflow.leases import OPEN
 from archive.workflow.workdays import covered
 from archive.audit import run_audit
 from archive.audit.runs import AuditBook
-from archive.root import bootstrap
 from archive.access.users import ROLES, make_hasher
+from conftest import memory_archive
 
 SMALL = dict(households=30, units=20, documents=420)
 # A later demo day, past the published holiday calendar (chinesecalendar ends with 2026):
@@ -28,7 +27,7 @@ UNIT_LEASE = {"allocated": "offered", "leased": "current"}                      
 
 def _build(registry, procedure, **kw):
     """A city in one uncommitted transaction of an in-memory database."""
-    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    root = memory_archive(registry)
     return root, build_city(root, registry, procedure, **kw)
 
 
@@ -393,7 +392,7 @@ def test_documents_look_like_an_office_made_them(city):
 # -- the build itself ------------------------------------------------------------------------
 def test_progress_and_commit_callbacks(registry, procedure):
     calls, commits = [], []
-    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    root = memory_archive(registry)
     build_city(root, registry, procedure, households=70, units=40, documents=1000, seed=3,
                progress=lambda done, total: calls.append((done, total)),
                commit=lambda: commits.append(len(calls)))
@@ -402,14 +401,14 @@ def test_progress_and_commit_callbacks(registry, procedure):
 
 
 def test_too_few_documents_are_refused_before_filing(registry, procedure):
-    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    root = memory_archive(registry)
     with pytest.raises(ValueError, match="documents=40: .* at least"):
         build_city(root, registry, procedure, households=30, units=20, documents=40)
     assert len(root.households) == 0 and len(root.units) == 0 and len(root.leases) == 0
 
 
 def test_demo_users_one_per_role(registry):
-    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    root = memory_archive(registry)
     hasher = make_hasher(time_cost=1, memory_cost=1024)
     made = create_demo_users(root, hasher)
     assert [role for _, _, role in made] == list(ROLES)

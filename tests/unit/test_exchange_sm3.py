@@ -6,15 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-import ZODB
 
 from archive import evolve
 from archive.audit.files import StoredFile, facts
 from archive.audit.rules import RULES
 from archive.records import filing
 from archive.records.pdf import digests, inspect
-from archive.root import bootstrap
-from conftest import doc_fields, household_input, make_pdf
+from conftest import doc_fields, household_input, make_pdf, memory_archive
 
 WHEN = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
 
@@ -27,7 +25,7 @@ def test_sm3_known_answer():
 
 
 def _filed(registry):
-    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    root = memory_archive(registry)
     dossier = filing.create_dossier(root, registry, "household", household_input(), "archivist")
     fields = doc_fields()
     fields.pop("comment")
@@ -87,7 +85,7 @@ def test_evolve_leaves_an_altered_file_without_sm3(registry):
 
 
 def test_upgrade_runs_the_steps_from_their_generation(registry):
-    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    root = memory_archive(registry)
     assert root.generation == len(evolve.STEPS)
     del root.receipts
     first = min(evolve.STEPS.index(evolve._sm3), evolve.STEPS.index(evolve._receipts))

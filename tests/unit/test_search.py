@@ -15,7 +15,7 @@ from archive.search.analysis import chinese_analyzer
 from archive.search.fields import entries, mask_text
 from archive.search.index import SearchIndex, check, drain, rebuild
 from archive.search.query import QueryError, Searcher, SearchRequest
-from conftest import doc_fields, household_input, make_pdf, unit_input
+from conftest import doc_fields, household_input, make_pdf, memory_archive, unit_input
 
 WHEN = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)
 
@@ -276,17 +276,14 @@ def test_an_index_made_by_earlier_code_is_outdated_until_reindexed(tmp_path, reg
     """An index without this code's format mark answers, but reindex makes it anew."""
     import os
 
-    import ZODB
-
     from archive.records import filing
-    from archive.root import bootstrap
     from archive.search.index import MARK, SearchIndex, rebuild
     from conftest import household_input
     index = SearchIndex(tmp_path / "index")
     assert not index.outdated
     os.remove(tmp_path / "index" / MARK)
     assert SearchIndex(tmp_path / "index").outdated
-    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    root = memory_archive(registry)
     filing.create_dossier(root, registry, "household", household_input(), "archivist")
     old = SearchIndex(tmp_path / "index")
     assert rebuild(root, registry, old, procs=1) == 1

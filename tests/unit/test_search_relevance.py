@@ -7,16 +7,14 @@ import datetime as dt
 import pathlib
 
 import pytest
-import ZODB
 
 from archive.records import filing
 from archive.demo.city import build_city, default_procedure
-from archive.root import bootstrap
 from archive.schema.registry import SchemaRegistry, default_directory
 from archive.search.index import SearchIndex, drain
 from archive.search.query import Searcher, SearchRequest
 from archive.workers.textlayer import drain as read_text_layers
-from conftest import doc_fields, make_pdf, unit_input
+from conftest import doc_fields, make_pdf, memory_archive, unit_input
 
 # The five cities' policy texts (shared/seeds), copied here so the tests always have them.
 SEEDS = sorted((pathlib.Path(__file__).resolve().parents[1] / "data" / "seeds").glob("*.txt"))
@@ -28,7 +26,7 @@ def world(tmp_path_factory):
     """(root, searcher, {seed file stem: index key}) — built once for the module."""
     assert len(SEEDS) == 5
     registry = SchemaRegistry(default_directory())
-    root = bootstrap(ZODB.DB(None).open().root(), registry)
+    root = memory_archive(registry)
     build_city(root, registry, default_procedure(registry), households=30, units=20, documents=420)
     read_text_layers(root)
     library = filing.create_dossier(root, registry, "unit", unit_input(project="政策文件汇编"),
