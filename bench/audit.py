@@ -37,16 +37,16 @@ from archive.audit import RULES, run_audit  # noqa: E402
 from archive.records.pdf import inspect  # noqa: E402
 
 
-def build(app, households, docs, seed=7):
+def build(app, households, docs, seed=7, scan_kb=0):
     """bench/run.py's households, each committed with its documents in one transaction
     through the model's own filing (the pool's PDF facts read once): the audit, not
-    filing, is what this benchmark measures."""
+    filing, is what this benchmark measures (``scan_kb``: bench/run.py's pdf_pool)."""
     db = app.registry._zodb_databases[""]
     registry = app.registry.archive_schemas
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     root = conn.root()["archive"]
-    rng, pool = random.Random(seed), pdf_pool()
+    rng, pool = random.Random(seed), pdf_pool(scan_kb=scan_kb)
     facts = [inspect(data) for data in pool]
     when = dt.datetime(2026, 1, 5, 2, tzinfo=dt.timezone.utc)
     started = time.perf_counter()

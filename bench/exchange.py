@@ -1,8 +1,10 @@
 """Benchmark of hand-over packages and SM3 fixity (issue 13, items 5-7), printing figures.
 
-    python bench/exchange.py [--documents 10000] [--dir DIR]
+    python bench/exchange.py [--documents 10000] [--scan-kb 0] [--dir DIR]
 
-1. corpus: documents/10 households of 10 documents each (bench/audit.py's build);
+1. corpus: documents/10 households of 10 documents each (bench/audit.py's build): one-page
+   born-digital PDFs of 2.6 KB, or with ``--scan-kb K`` pages carrying a scanned image of
+   about K KB (an office's scans weigh 100-300 KB a page);
 2. reference: every blob file read, copied to a folder and hashed with SHA-256 and SM3
    (one read feeding both): files/s and MB/s;
 3. ``archive bind`` of every dossier first (as an office binds before a hand-over; the
@@ -103,6 +105,8 @@ def profiled(args, path, function, *a, **kw):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=10_000)
+    parser.add_argument("--scan-kb", type=int, default=0,
+                        help="give every page a scanned image of about this many KB (default: none)")
     parser.add_argument("--dir", help="work directory (default: a temporary one, removed afterwards)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile export, import and fixity (main process) into DIR/*.prof")
@@ -111,7 +115,7 @@ def main(argv=None):
     (workdir / "source").mkdir(parents=True, exist_ok=True)
     app = open_app(workdir / "source")
     print(f"benchmark in {workdir}", file=sys.stderr)
-    build(app, max(1, args.documents // 10), 10)
+    build(app, max(1, args.documents // 10), 10, scan_kb=args.scan_kb)
     files = blob_files(workdir / "source" / "blobs")
     raw_copy(files, workdir / "warm")                    # warm the page cache for every pass
     raw = raw_copy(files, workdir / "raw")

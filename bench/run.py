@@ -47,8 +47,11 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰"
 
 
-def pdf_pool(size=40):
-    """Distinct small Chinese PDFs made once, so the benchmark measures filing, not reportlab."""
+def pdf_pool(size=40, scan_kb=0):
+    """Distinct small Chinese PDFs made once, so the benchmark measures filing, not reportlab.
+    ``scan_kb`` > 0 adds to each page a greyscale JPEG of about that many KB (noise, which
+    JPEG cannot shrink), as a scanned page carries: hashing and copying then weigh what
+    they weigh in an office's archive, where a scanned page is 100-300 KB, not 2.6 KB."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
@@ -57,6 +60,8 @@ def pdf_pool(size=40):
     for i in range(size):
         buf = io.BytesIO()
         c = canvas.Canvas(buf, invariant=1)
+        if scan_kb:
+            c.drawImage(_noise_jpeg(scan_kb, seed=i), 0, 0, 595, 842)
         c.setFont("STSong-Light", 12)
         for line in range(30):
             c.drawString(60, 780 - line * 22, f"公共租赁住房档案材料 第{i}号 第{line}行：申请人家庭收入及住房情况说明。")
@@ -64,6 +69,20 @@ def pdf_pool(size=40):
         c.save()
         pool.append(buf.getvalue())
     return pool
+
+
+def _noise_jpeg(kb, seed):
+    """A reportlab image reader of a greyscale JPEG of about ``kb`` KB (random grey noise
+    at quality 75 costs about 0.8 bytes a pixel)."""
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    side = max(16, int((kb * 1000 / 0.8) ** 0.5))
+    rnd = random.Random(seed)
+    image = Image.frombytes("L", (side, side), rnd.randbytes(side * side))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=75)
+    out.seek(0)
+    return ImageReader(out)
 
 
 def household(rng, i):

@@ -15,7 +15,7 @@ import zodburi
 
 from archive import cli, evolve
 from archive.records import filing
-from archive.workers import ocr
+from archive.workers import ocr, ocr_images
 from archive.workers import textlayer
 from archive.workers.ocr import OcrOptions
 from archive.root import ROOT_KEY, bootstrap
@@ -315,10 +315,44 @@ def test_page_images_for_tesseract_are_saved_quickly_with_the_same_pixels(tmp_pa
     from PIL import Image
     from ocrmypdf.builtin_plugins import pypdfium
     from conftest import scan_images
-    ocr.quick_page_images()
+    ocr_images.quick_page_images()
     image = scan_images()[0]
     image.info["dpi"] = (300, 300)
     pypdfium._save_image(image, tmp_path / "page.png", "PNG")
     saved = Image.open(tmp_path / "page.png")
     assert saved.tobytes() == image.tobytes() and round(saved.info["dpi"][0]) == 300
     assert pypdfium._save_image.quick
+
+
+def test_a_page_only_tesseract_reads_is_an_uncompressed_tiff_of_the_same_pixels(tmp_path):
+    """When OCRmyPDF keeps the page as it was, the rendering goes to Tesseract alone: written
+    raw (no PNG to encode or decode), with every pixel and the resolution kept."""
+    from PIL import Image
+    from ocrmypdf import OcrOptions as Options
+    source = tmp_path / "scan.pdf"
+    source.write_bytes(make_scanned_pdf())
+    options = Options(input_file=source, output_file=tmp_path / "out.pdf", rasterizer="pypdfium")
+    assert options.lossless_reconstruction
+    from ocrmypdf.builtin_plugins import pypdfium
+    from ocrmypdf.helpers import Resolution
+    args = dict(input_file=source, raster_device="pnggray", raster_dpi=Resolution(300, 300), pageno=1,
+                page_dpi=Resolution(300, 300), rotation=0, filter_vector=False,
+                stop_on_soft_error=True, options=options, use_cropbox=False)
+    page, shown = tmp_path / "rasterize.png", tmp_path / "shown.png"
+    assert ocr_images.rasterize_pdf_page(output_file=page, **args) == page
+    assert pypdfium.rasterize_pdf_page(output_file=shown, **args) == shown    # OCRmyPDF's own
+    saved, rendered = Image.open(page), Image.open(shown)
+    assert saved.format == "TIFF" and saved.info.get("compression") == "raw" and rendered.format == "PNG"
+    assert round(saved.info["dpi"][0]) == 300
+    assert saved.size == rendered.size and saved.tobytes() == rendered.tobytes()
+
+
+def test_a_page_that_becomes_the_copy_is_left_to_ocrmypdf(tmp_path):
+    """Forced OCR puts the rendering into the access copy: OCRmyPDF's own PNG, not a raw TIFF."""
+    from ocrmypdf import OcrOptions as Options
+    options = Options(input_file=tmp_path / "in.pdf", output_file=tmp_path / "out.pdf", force_ocr=True)
+    assert not options.lossless_reconstruction
+    assert ocr_images.rasterize_pdf_page(
+        input_file=tmp_path / "in.pdf", output_file=tmp_path / "p.png", raster_device="pnggray",
+        raster_dpi=None, pageno=1, page_dpi=None, rotation=0, filter_vector=False,
+        stop_on_soft_error=True, options=options, use_cropbox=False) is None

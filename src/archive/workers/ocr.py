@@ -90,10 +90,12 @@ def recognise(pdf: bytes, options: OcrOptions, force=False, fresh=False) -> Reco
     (bench/ocr.py). A viewer's find may then see spaces Tesseract put between Chinese words;
     the archive's own search reads the sidecar text, joined (``join_cjk``). The PDF/A is made
     by pikepdf (``internal``), Ghostscript only when pikepdf cannot confirm it; no image
-    is re-encoded (``optimize=0``): the copy is for reading, the original is the record."""
+    is re-encoded (``optimize=0``): the copy is for reading, the original is the record.
+    The page images Tesseract reads are written as it reads them fastest (``ocr_images``)."""
     import ocrmypdf
     from ocrmypdf import exceptions as oe
     from pypdf import PdfReader
+    from .ocr_images import quick_page_images
     quick_page_images()
     if not fresh:       # ``fresh``: read again after forget_tools, asking every program
         remember_tools()
@@ -107,7 +109,7 @@ def recognise(pdf: bytes, options: OcrOptions, force=False, fresh=False) -> Reco
                         sidecar=txt, progress_bar=False, rasterizer="pypdfium", optimize=0,
                         pdf_renderer="sandwich",
                         tesseract_timeout=PAGE_TIMEOUT, pages=f"1-{read}" if read < pages else None,
-                        force_ocr=force or None)
+                        force_ocr=force or None, plugins=[__name__ + "_images"])
         try:
             try:
                 ocrmypdf.ocr(src, out, pdfa_backend="internal", **settings)
@@ -172,28 +174,6 @@ def remember_tools():
     tesseract.get_languages = functools.lru_cache(maxsize=None)(langs)
 
 
-def quick_page_images():
-    """Write the page images OCRmyPDF hands to Tesseract with zlib level 1, not 6.
-
-    Each page is rasterised by PDFium and saved as PNG for Tesseract to read; at level 6 the
-    saving took 0.11 s of CPU a page, more than the rasterising, for files a few hundred KB
-    smaller than at level 1 (0.07 s), and they are temporary: the access copy keeps the
-    scan's own images. (With ``force_ocr``, where a page is replaced by its image, the copy
-    grows by about a sixth.) Pixels are the same at any level, so the text is too."""
-    from ocrmypdf.builtin_plugins import pypdfium
-    if getattr(pypdfium._save_image, "quick", False):
-        return
-    save = pypdfium._save_image
-
-    def _save_image(pil_image, output_file, format_name):
-        if format_name != "PNG":
-            return save(pil_image, output_file, format_name)
-        extra = {"dpi": pil_image.info["dpi"]} if "dpi" in pil_image.info else {}
-        pil_image.save(output_file, format="PNG", compress_level=1, **extra)
-    _save_image.quick = True
-    pypdfium._save_image = _save_image
-
-
 def forget_tools() -> bool:
     """Drop what ``remember_tools`` remembered (a program removed or replaced under a running
     worker); whether there was anything to forget."""
@@ -251,7 +231,7 @@ def processes():
     if _CONTEXT is None:
         import multiprocessing
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["ocrmypdf", __name__, __name__ + "_warm"])
+        context.set_forkserver_preload(["ocrmypdf", __name__, __name__ + "_images", __name__ + "_warm"])
         _CONTEXT = context
     return _CONTEXT
 
