@@ -56,3 +56,44 @@ def test_reportlab_streams_decode_the_same():
                if m.group(1).rstrip().endswith(b"~>")]
     assert streams
     assert all(_A85.decode(s) == ASCII85Decode.decode(s) for s in streams)
+
+
+def test_zero_groups_between_groups_decode_fast_and_the_same():
+    """``z`` stands for four zero bytes between groups (JPEG data is full of them): written
+    out, not left to base64's loop; inside a group it is pypdf's error."""
+    rng = random.Random(11)
+    for _ in range(300):
+        raw = b"".join(rng.choice([b"\0\0\0\0", bytes(rng.randrange(256) for _ in range(4))])
+                       for _ in range(rng.randrange(1, 40))) + bytes(rng.randrange(256) for _ in range(rng.randrange(4)))
+        text = base64.a85encode(raw, adobe=True)
+        assert _A85.decode(text) == ASCII85Decode.decode(text) == raw
+    assert _A85._zeros(b"!!!!!z!!!!!") == b"!!!!!!!!!!!!!!!"
+    assert _A85._zeros(b"!!z!!!") is None
+    assert _answer(_A85.decode, b"<~!!z!!!~>") == _answer(ASCII85Decode.decode, b"<~!!z!!!~>")
+
+
+def test_a_reportlab_jpeg_is_checked_without_pypdf_decoding_it(monkeypatch):
+    """An image stored as ASCII85 around DCT (reportlab's JPEGs) is sized from the fast
+    decoder; pypdf's stream decoding is not called for it."""
+    import io
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+    from pypdf.generic import StreamObject
+    from archive.records import pdf as records_pdf
+    image = Image.frombytes("L", (300, 300), random.Random(3).randbytes(90000))
+    jpeg = io.BytesIO()
+    image.save(jpeg, "JPEG")
+    jpeg.seek(0)
+    out = io.BytesIO()
+    c = canvas.Canvas(out)
+    c.drawImage(ImageReader(jpeg), 0, 0, 595, 842)
+    c.showPage()
+    c.save()
+    data = out.getvalue()
+    assert b"/ASCII85Decode /DCTDecode" in data
+    called = []
+    real = StreamObject.get_data
+    monkeypatch.setattr(StreamObject, "get_data", lambda self: called.append(self) or real(self))
+    facts = records_pdf.inspect(data)
+    assert facts.pages == 1 and not [s for s in called if "/DCTDecode" in str(s.get("/Filter"))]

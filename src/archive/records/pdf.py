@@ -139,8 +139,10 @@ class _A85:
     """pypdf's ASCII85Decode, group by group in one comprehension instead of base64's loop
     over every character (reportlab writes its images and fonts as ASCII85 around Flate,
     and decoding them was an eighth of an import's intake check). Anything but the plain
-    form — ``z`` groups, a short last group of one character, an overflow, a character
-    outside the alphabet, a missing end marker — is left to pypdf, so the bytes are the same."""
+    form — a ``z`` inside a group, a short last group of one character, an overflow, a character
+    outside the alphabet, a missing end marker — is left to pypdf, so the bytes are the same.
+    ``z`` groups (JPEG's runs of zeros) are written out as ``!!!!!`` when they stand between
+    groups, as they must."""
 
     _SPACE = WHITESPACES_AS_BYTES     # what pypdf strips and ignores, exactly
     _LETTERS = re.compile(rb"[^!-u]")
@@ -154,24 +156,38 @@ class _A85:
                 text = text[2:]
             if text.endswith(b"~>"):
                 text = text[:-2].translate(None, cls._SPACE)
-                tail = len(text) % 5
-                if tail != 1 and not cls._LETTERS.search(text):
+                if b"z" in text:
+                    text = cls._zeros(text)
+                tail = len(text or b"") % 5
+                if text is not None and tail != 1 and not cls._LETTERS.search(text):
                     out = cls._groups(text, tail)
                     if out is not None:
                         return out
         return ASCII85Decode.decode(data)     # pypdf's own answer, or its own error
 
+    @staticmethod
+    def _zeros(text):
+        """Each ``z`` (four zero bytes) written out as the group ``!!!!!``; None when one
+        stands inside a group, which is an error pypdf reports."""
+        pieces = text.split(b"z")
+        if any(len(piece) % 5 for piece in pieces[:-1]):
+            return None
+        return b"!!!!!".join(pieces)
+
+    _WEIGHTS = (52200625, 614125, 7225, 85, 1)
+
     @classmethod
     def _groups(cls, text, tail):
-        import struct
+        """The groups' bytes, each group's five digits weighed at once (numpy: 0.3 ms for
+        200 KB, where a comprehension over the groups took 5 ms); None on an overflow."""
+        import numpy as np
         if tail:
             text += b"u" * (5 - tail)
-        v = text.translate(cls._DIGITS)
-        words = [a * 52200625 + b * 614125 + c * 7225 + d * 85 + e
-                 for a, b, c, d, e in zip(v[0::5], v[1::5], v[2::5], v[3::5], v[4::5])]
-        if words and max(words) > 0xFFFFFFFF:
+        digits = np.frombuffer(text.translate(cls._DIGITS), dtype=np.uint8).reshape(-1, 5)
+        words = digits.astype(np.uint64) @ np.array(cls._WEIGHTS, dtype=np.uint64)
+        if words.size and int(words.max()) > 0xFFFFFFFF:
             return None                            # an overflow: pypdf says so
-        out = struct.pack(f">{len(words)}L", *words)
+        out = words.astype(">u4").tobytes()
         return out[:len(out) - (5 - tail)] if tail else out
 
 
@@ -221,8 +237,15 @@ def _check_streams(data, reader):
                     inner = inner.encode("latin-1")
                 size = _inflated_size(inner, 0, min(cap, MAX_INFLATED_BYTES - total),
                                       inline=not image) if _is_zlib(inner, 0) else 0
-            else:  # any other filter or chain: pypdf decodes it within its own limits
-                decoded = stream.get_data()
+            else:
+                if len(filters) == 1 and filters[0] in _TEXT:
+                    # ASCII85 or hex alone or around an image codec pypdf passes through
+                    # (reportlab's JPEGs): pypdf's own ASCII85 takes 0.1 s for 200 KB
+                    decoded = _TEXT[filters[0]].decode(stream._data)
+                    if isinstance(decoded, str):
+                        decoded = decoded.encode("latin-1")
+                else:  # any other filter or chain: pypdf decodes it within its own limits
+                    decoded = stream.get_data()
                 if len(decoded) > cap:
                     raise InvalidDocument(BOMB)
                 if not image:
