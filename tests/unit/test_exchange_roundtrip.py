@@ -198,3 +198,17 @@ def test_a_malformed_dossier_record_is_refused_with_a_report(source, empty, regi
     with pytest.raises(ImportRefused, match="格式不正确"):
         receive_bag(target, copy, registry, actor="tester")
     assert len(target.households) == 0
+
+
+def test_package_metadata_comes_back_typed_by_the_schema(registry):
+    """Dates (at any depth, members' included) become dates again; numbers, truths, null and
+    texts that cannot be dates stay as they are, without being looked up."""
+    import datetime as dt
+    from archive.exchange import codec
+    back = codec.metadata(registry["household"], {
+        "applicant": {"name": "吴云", "birth_date": "1980-05-06", "id_number": "320402198005060216"},
+        "members": [{"name": "张俊", "birth_date": "1979-01-02"}, {"name": "2020年迁入", "birth_date": None}],
+        "income_per_capita": 1200.5, "household_size": 3, "verified": True, "note": "2020年度"})
+    assert back["applicant"] == {"name": "吴云", "birth_date": dt.date(1980, 5, 6), "id_number": "320402198005060216"}
+    assert back["members"] == [{"name": "张俊", "birth_date": dt.date(1979, 1, 2)}, {"name": "2020年迁入", "birth_date": None}]
+    assert (back["income_per_capita"], back["household_size"], back["verified"], back["note"]) == (1200.5, 3, True, "2020年度")

@@ -39,9 +39,9 @@ def day(text):
 def metadata(schema, value, path=""):
     """JSON metadata back to stored values, by the schema's field types."""
     if isinstance(value, dict):
-        return {k: metadata(schema, v, f"{path}{k}.") for k, v in value.items()}
+        return {k: v if _settled(v) else metadata(schema, v, f"{path}{k}.") for k, v in value.items()}
     if isinstance(value, list):
-        return [metadata(schema, v, f"{path}{i}.") for i, v in enumerate(value)]
+        return [v if _settled(v) else metadata(schema, v, f"{path}{i}.") for i, v in enumerate(value)]
     # only a text that starts with a year can be a date (fromisoformat refuses the rest):
     # the schema is asked about those alone, not about every value of every version
     if isinstance(value, str) and value[:4].isdigit() and path:
@@ -52,6 +52,17 @@ def metadata(schema, value, path=""):
             except ValueError:
                 return value     # the intake check's metadata_valid reports it
     return value
+
+
+def _settled(value) -> bool:
+    """A JSON value that stays as it is whatever the schema says (a number, a truth, null,
+    a text that cannot be a date): no call and no path made for it, which was most of the
+    import's reading of versions (every value of every version's metadata)."""
+    kind = type(value)
+    return kind is str and not value[:4].isdigit() or kind in _SCALARS
+
+
+_SCALARS = (int, float, bool, type(None))
 
 
 def checks_json(checks) -> list:

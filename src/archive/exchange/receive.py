@@ -313,8 +313,9 @@ def receive_bag(root, path, registry, *, actor, when=None, patterns=None, progre
                                problems=tuple(problems), dossiers=len(read), files=files, results=tuple(results))
     if refusal:
         raise ImportRefused(refusal, report)
+    checks = {(r.archive_no, r.doc_id, r.file_no): r.checks for r in results if r.file_no is not None}
     for n, bag_dossier in enumerate(read, 1):
-        _bring_in(root, registry, bag_dossier, path, report, actor, when, queue_text)
+        _bring_in(root, registry, bag_dossier, path, report, checks, actor, when, queue_text)
         if progress is not None:
             progress(len(read) + n, 2 * len(read))
     return report
@@ -330,12 +331,11 @@ def _first_version(record, metadata, documents):
                    copy.deepcopy(metadata), manifest, state=record.get("state") or "")
 
 
-def _bring_in(root, registry, bag_dossier, bag_path, report, actor, when, queue_text):
-    """Build one dossier as it was and add it to the archive; the import is logged."""
+def _bring_in(root, registry, bag_dossier, bag_path, report, checks, actor, when, queue_text):
+    """Build one dossier as it was and add it to the archive; the import is logged.
+    ``checks``: the intake checks of every file of the package, by (档号, document, file)."""
     record, kind = bag_dossier.record, bag_dossier.record["kind"]
     schema, doc_schema = registry[kind], registry["document"]
-    checks = {(r.doc_id, r.file_no): r.checks for r in report.results
-              if r.archive_no == record["archive_no"] and r.file_no is not None}
     documents = []
     for doc in record.get("documents") or ():
         revisions = []
@@ -348,7 +348,7 @@ def _bring_in(root, registry, bag_dossier, bag_path, report, actor, when, queue_
                                     codec.when(f.get("filed_at") or record.get("created")) or when,
                                     getattr(facts, "content_type", "") or f.get("content_type")
                                     or "application/pdf")   # the bytes' type, as at filing
-            revision.intake = checks[(doc["doc_id"], number)]
+            revision.intake = checks[(record["archive_no"], doc["doc_id"], number)]
             revisions.append(revision)
         documents.append(Document.imported(doc["doc_id"], codec.metadata(doc_schema, doc.get("metadata") or {}),
                                            revisions, int(doc.get("current_file") or 0),
