@@ -37,6 +37,16 @@ def includeme(config):
     r("employer", "/employers/{no}", **employer)
     r("employer_documents", "/employers/{no}/documents", **employer)
     r("employer_file", "/employers/{no}/documents/{doc_id}", **employer)
+    # its custody and disposition forms: the household's views (views/custody.py,
+    # views/disposition.py), reached through base.EMPLOYER_ROUTES
+    r("employer_volume", "/employers/{no}/volume.pdf", **employer)
+    r("employer_labels", "/employers/{no}/labels.pdf", **employer)
+    r("employer_bind", "/employers/{no}/bind", **employer)
+    r("employer_shelve", "/employers/{no}/place", **employer)
+    r("employer_holds", "/employers/{no}/holds", **employer)
+    r("employer_hold_release", "/employers/{no}/holds/{hold}/release", **employer)
+    r("employer_appraisals", "/employers/{no}/appraisals", **employer)
+    r("employer_appraisal_decision", "/employers/{no}/appraisals/{appraisal}/decision", **employer)
     dossier = dict(traverse="/{kind}/{no}")
     r("dossiers", f"/{KIND}")
     r("dossier_new", f"/{KIND}/new")

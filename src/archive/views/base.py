@@ -14,8 +14,14 @@ from ..exchange.codec import plain   # stored values as JSON: one definition for
 KIND_OF = {"households": "household", "units": "unit"}
 CONTAINER_OF = {v: k for k, v in KIND_OF.items()}
 # An employer's dossier (单位集体申请档案) has its own pages (views/collective.py), not the
-# generic /{kind}/{no} ones its steps and documents would otherwise open to editing.
-EMPLOYER_ROUTES = {"dossier": "employer", "api_dossier": "api_employer"}
+# generic /{kind}/{no} ones its steps and documents would otherwise open to editing; its
+# custody and disposition forms are the household's views on routes of its own.
+EMPLOYER_ROUTES = {"dossier": "employer", "api_dossier": "api_employer",
+                   "dossier_volume": "employer_volume", "dossier_labels": "employer_labels",
+                   "dossier_bind": "employer_bind", "dossier_shelve": "employer_shelve",
+                   "dossier_holds": "employer_holds", "dossier_hold_release": "employer_hold_release",
+                   "dossier_appraisals": "employer_appraisals",
+                   "dossier_appraisal_decision": "employer_appraisal_decision"}
 
 
 def actor(request) -> str:
@@ -136,6 +142,8 @@ def renderer_globals(event):
     event.setdefault("can_global", lambda p: can_everywhere(request, p))
     event.setdefault("can_local", lambda p: can_somewhere(request, p))
     event["local"] = lambda when, fmt="%Y-%m-%d %H:%M": local_time(request, when, fmt)
+    # a dossier's page or form of any kind (an employer's on its own routes): the panels' links
+    event["dossier_url"] = lambda dossier, route="dossier", **kw: dossier_url(request, dossier, route, **kw)
 
 
 def local_time(request, when, fmt="%Y-%m-%d %H:%M"):

@@ -19,7 +19,8 @@ from ..workflow.collective.batch import STATES, CollectiveError, book
 from ..workflow.collective.rules import APPLICANTS
 from .base import _int_param, actor, can, json_body, per_page_param, plain, read_upload, schemas
 from .errors import answer_405, respond
-from .disposition import disposition_json
+from .custody import custody_panel
+from .disposition import disposition_json, disposition_panel
 
 STEPS = {  # step → (title, permission)
     "apply": ("单位集体申请", "transition"), "close": ("受理截止", "transition"),
@@ -332,7 +333,10 @@ def batch_step(request):
 def employer_page(request):
     employer = _employer_or_404(request)
     types = schemas(request).vocabularies["document_types"]
-    return {"employer": employer, "batch": book(request.root).get(employer.metadata.get("batch")),
+    return {"employer": employer, "dossier": employer,   # the panels' macros show ``dossier``
+            "custody": custody_panel(request, employer),
+            "disposition": disposition_panel(request, employer),
+            "batch": book(request.root).get(employer.metadata.get("batch")),
             "doc_types": [(t.code, t.title(request.ui_locale)) for t in types.terms
                           if t.extra.get("kind") == "employer"],
             "type_title": lambda code: types.title(code, request.ui_locale),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
 from ..access.local import OutOfScope, scope
@@ -33,7 +34,9 @@ def _doc_types(request):
 
 # -- the dossier page's custody panel -------------------------------------------------------
 def custody_panel(request, dossier) -> dict:
-    """归档章 per document, the volume's period and the shelf place, for templates/dossier.pt."""
+    """归档章 per document, the volume's period and the shelf place, and the macro showing
+    them with the bind and shelve forms (templates/custody_panel.pt): for the dossier page
+    and an employer's (templates/employer.pt)."""
     r, locale = rules(request), request.ui_locale
     stacks = request.root.stacks
     stamps = {d.doc_id: arrangement.arrangement_json(dossier, d, r, locale)
@@ -44,7 +47,8 @@ def custody_panel(request, dossier) -> dict:
     return {"stamps": stamps, "place": place, "place_label": stacks.label(place),
             "period": r.title("retention_periods", period, locale) if period else "",
             "boxes": boxes, "label": stacks.label, "bound": bound_json(dossier),
-            "can_bind": can(request, "shelve", dossier) and dossier.destruction is None}
+            "can_bind": can(request, "shelve", dossier) and dossier.destruction is None,
+            "macros": get_renderer("archive:templates/custody_panel.pt").implementation()}
 
 
 # -- bound volume and labels ----------------------------------------------------------------
@@ -56,6 +60,7 @@ def _pdf(request, dossier, data, name, what):
 
 
 @view_config(route_name="dossier_volume", request_method="GET", permission="view")
+@view_config(route_name="employer_volume", request_method="GET", permission="view")
 @view_config(route_name="api_volume", request_method="GET", permission="view")
 def volume(request):
     """案卷: cover, 卷内目录, the documents with 页号, 备考表: the volume kept at binding while
@@ -72,6 +77,7 @@ def volume(request):
 
 
 @view_config(route_name="dossier_labels", request_method="GET", permission="view")
+@view_config(route_name="employer_labels", request_method="GET", permission="view")
 @view_config(route_name="api_labels", request_method="GET", permission="view")
 def labels(request):
     """档案盒封面 and 盒脊, each with a QR code of the 档号."""
@@ -103,6 +109,7 @@ def _bind(request):
 
 
 @view_config(route_name="dossier_bind", request_method="POST", permission="shelve")
+@view_config(route_name="employer_bind", request_method="POST", permission="shelve")
 def bind_form(request):
     dossier, kept = _bind(request)
     request.session.flash(request.t("已装订案卷，保存为第 {n} 版", n=kept.version))
@@ -124,6 +131,7 @@ def post_bind(request):
 
 # -- a volume's place -----------------------------------------------------------------------
 @view_config(route_name="dossier_shelve", request_method="POST", permission="shelve")
+@view_config(route_name="employer_shelve", request_method="POST", permission="shelve")
 def shelve_form(request):
     dossier = request.context
     version = shelving.shelve(request.root.stacks, dossier, request.POST.get("place", ""),

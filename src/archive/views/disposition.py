@@ -154,24 +154,28 @@ def _decide(request):
 
 
 @view_config(route_name="dossier_holds", request_method="POST", permission="hold")
+@view_config(route_name="employer_holds", request_method="POST", permission="hold")
 def hold_form(request):
     hold = _place_hold(request)
     return _back(request, request.context, request.t("已冻结（{id}）", id=hold.hold_id))
 
 
 @view_config(route_name="dossier_hold_release", request_method="POST", permission="hold")
+@view_config(route_name="employer_hold_release", request_method="POST", permission="hold")
 def release_form(request):
     hold = _release(request)
     return _back(request, request.context, request.t("已解除冻结（{id}）", id=hold.hold_id))
 
 
 @view_config(route_name="dossier_appraisals", request_method="POST", permission="dispose")
+@view_config(route_name="employer_appraisals", request_method="POST", permission="dispose")
 def propose_form(request):
     a = _propose(request)
     return _back(request, request.context, request.t("已提出第 {n} 号鉴定意见", n=a.number))
 
 
 @view_config(route_name="dossier_appraisal_decision", request_method="POST", permission="dispose")
+@view_config(route_name="employer_appraisal_decision", request_method="POST", permission="dispose")
 def decide_form(request):
     a = _decide(request)
     return _back(request, request.context, request.t("第 {n} 号鉴定意见已审批", n=a.number))
