@@ -94,7 +94,9 @@ def test_shelving_and_binding_through_the_forms(browser, api, store, employer):
         assert hashlib.sha256(served).hexdigest() == root.employers[no].bound_volume.sha256
     # a local archivist of 厦门 moves it; one of 曲靖 neither sees the page nor moves it
     browser.login("xiamen")
-    form = browser.get(f"/employers/{no}").forms["shelve-form"]
+    page = browser.get(f"/employers/{no}")
+    assert "file-form" in page.forms          # his dossier: he files to it, so the form is there
+    form = page.forms["shelve-form"]
     form["place"] = "A-01-02-002"
     assert "A-01-02-002" in form.submit().follow().html.select_one("#shelf-place").text
     browser.login("qujing")

@@ -340,7 +340,7 @@ def employer_page(request):
             "doc_types": [(t.code, t.title(request.ui_locale)) for t in types.terms
                           if t.extra.get("kind") == "employer"],
             "type_title": lambda code: types.title(code, request.ui_locale),
-            "applicants": APPLICANTS, "can_file": can(request, "file", request.root)}
+            "applicants": APPLICANTS, "can_file": can(request, "file", employer)}
 
 
 @view_config(route_name="employer_documents", request_method="POST", permission="file")
