@@ -204,3 +204,23 @@ def test_an_unknown_employer_is_404(browser, employer):
         browser.post(f"/employers/XM-DW-2026-Y-99999/{path}", {"csrf_token": csrf, "place": "A-01-02-001",
                                                                 "reason": "audit", "note": "x"}, status=404)
     browser.get("/employers/XM-DW-2026-Y-99999/volume.pdf", status=404)
+
+
+def test_the_api_binds_an_employers_volume_and_serves_it_and_its_labels(api, store, employer):
+    """/api/employers/{no}/volume, volume.pdf and labels.pdf: the household's operations on an
+    employer's dossier, documented as such in the OpenAPI document."""
+    no = employer
+    assert api.get(f"/api/employers/{no}/volume").json == {"archive_no": no, "bound": False, "current": False}
+    kept = api.client.post(f"/api/employers/{no}/volume", headers=api.headers("archivist"), status=201).json
+    assert kept["bound"] and kept["current"] and kept["archive_no"] == no
+    served = api.get(f"/api/employers/{no}/volume.pdf")
+    assert served.content_type == "application/pdf" and hashlib.sha256(served.body).hexdigest() == kept["sha256"]
+    assert api.get(f"/api/employers/{no}/labels.pdf").content_type == "application/pdf"
+    api.get("/api/employers/XM-DW-1999-Y-99999/volume", status=404)
+    api.client.delete(f"/api/employers/{no}/volume", headers=api.headers("archivist"), status=405)
+    paths = api.get("/api/openapi.json").json["paths"]
+    assert {"/api/employers/{no}/volume", "/api/employers/{no}/volume.pdf",
+            "/api/employers/{no}/labels.pdf"} <= set(paths)
+    assert set(paths["/api/employers/{no}/volume"]) >= {"get", "post"}
+    with store() as root:
+        assert root.employers[no].latest.action == "bound"

@@ -119,6 +119,9 @@ def includeme(config):
     r("api_employer", "/api/employers/{no}", **employer)
     r("api_employer_documents", "/api/employers/{no}/documents", **employer)
     r("api_employer_place", "/api/employers/{no}/place", **employer)   # views/custody.py
+    r("api_employer_volume", "/api/employers/{no}/volume.pdf", **employer)
+    r("api_employer_labels", "/api/employers/{no}/labels.pdf", **employer)
+    r("api_employer_bind", "/api/employers/{no}/volume", **employer)
     # an employer's holds and appraisals (views/disposition.py), as a household's
     r("api_employer_holds", "/api/employers/{no}/holds", **employer)
     r("api_employer_hold_release", "/api/employers/{no}/holds/{hold}/release", **employer)

@@ -62,6 +62,7 @@ def _pdf(request, dossier, data, name, what):
 @view_config(route_name="dossier_volume", request_method="GET", permission="view")
 @view_config(route_name="employer_volume", request_method="GET", permission="view")
 @view_config(route_name="api_volume", request_method="GET", permission="view")
+@view_config(route_name="api_employer_volume", request_method="GET", permission="view")
 def volume(request):
     """案卷: cover, 卷内目录, the documents with 页号, 备考表: the volume kept at binding while
     the dossier is unchanged since (the one of record, 立卷人 who bound it), else drawn now
@@ -79,6 +80,7 @@ def volume(request):
 @view_config(route_name="dossier_labels", request_method="GET", permission="view")
 @view_config(route_name="employer_labels", request_method="GET", permission="view")
 @view_config(route_name="api_labels", request_method="GET", permission="view")
+@view_config(route_name="api_employer_labels", request_method="GET", permission="view")
 def labels(request):
     """档案盒封面 and 盒脊, each with a QR code of the 档号."""
     dossier = request.context
@@ -117,11 +119,13 @@ def bind_form(request):
 
 
 @view_config(route_name="api_bind", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api_employer_bind", request_method="GET", renderer="json", permission="view")
 def get_bound(request):
     return bound_json(request.context)
 
 
 @view_config(route_name="api_bind", request_method="POST", renderer="json", permission="shelve")
+@view_config(route_name="api_employer_bind", request_method="POST", renderer="json", permission="shelve")
 def post_bind(request):
     """Bind the volume now and keep it (a new version); 201 with what was kept."""
     dossier, _ = _bind(request)

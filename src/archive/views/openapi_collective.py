@@ -156,7 +156,8 @@ OPERATIONS = {
             "encoding": {"file": {"contentType": "application/pdf"}}}}},
         "responses": {"201": _json(_ref("EmployerDossier"), "已归档"), **_errors(400, 401, 403, 404, 413, 422)}}},
     # an employer's paper volume stands in a box like any dossier's (views/custody.py)
-    "api_employer_place": _custody_operations(TAGS)["api_place"],
+    **{name.replace("api_", "api_employer_"): _custody_operations(TAGS)[name]
+       for name in ("api_place", "api_volume", "api_labels", "api_bind")},
     # its holds and appraisals (views/disposition.py), as any dossier's
     **{name.replace("api_dossier_", "api_employer_"): ops
        for name, ops in _disposition_operations(TAGS).items()},
