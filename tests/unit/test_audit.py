@@ -155,6 +155,7 @@ def test_usability_finds_a_page_count_that_no_longer_matches(archive, registry, 
 def test_fixity_checks_against_what_was_recorded_at_filing(archive, registry, procedure):
     """The fixity index keeps the value recorded at filing, apart from the revision."""
     h, _ = tenant(archive)
+    entry = archive.fixity.of("household", h.archive_no)[0]
     held = archive.fixity._entries[("household", h.archive_no)].chain()[0]   # the oldest files
     held.files = (held.files[0][:2] + (bytes.fromhex("f" * 64),) + held.files[0][3:],) + held.files[1:]
     found = by_rule(audit(archive, registry, procedure, rules=["fixity"]))["fixity"]
