@@ -232,20 +232,15 @@ def _check_streams(data, reader):
             if len(filters) == 2 and filters[1] in (b"FlateDecode", b"Fl") and filters[0] in _TEXT:
                 # ASCII85 or hex around Flate (reportlab's images): the text decodes to less
                 # than it is, then it inflates a few MB at a time like any other
-                inner = _TEXT[filters[0]].decode(stream._data)
-                if isinstance(inner, str):
-                    inner = inner.encode("latin-1")
+                inner = _text_decoded(filters[0], stream)
                 size = _inflated_size(inner, 0, min(cap, MAX_INFLATED_BYTES - total),
                                       inline=not image) if _is_zlib(inner, 0) else 0
             else:
-                if len(filters) == 1 and filters[0] in _TEXT:
-                    # ASCII85 or hex alone or around an image codec pypdf passes through
-                    # (reportlab's JPEGs): pypdf's own ASCII85 takes 0.1 s for 200 KB
-                    decoded = _TEXT[filters[0]].decode(stream._data)
-                    if isinstance(decoded, str):
-                        decoded = decoded.encode("latin-1")
-                else:  # any other filter or chain: pypdf decodes it within its own limits
-                    decoded = stream.get_data()
+                # ASCII85 or hex alone or around an image codec pypdf passes through
+                # (reportlab's JPEGs; pypdf's own ASCII85 takes 0.1 s for 200 KB); any other
+                # filter or chain: pypdf decodes it within its own limits
+                decoded = (_text_decoded(filters[0], stream) if len(filters) == 1 and filters[0] in _TEXT
+                           else stream.get_data())
                 if len(decoded) > cap:
                     raise InvalidDocument(BOMB)
                 if not image:
@@ -254,6 +249,12 @@ def _check_streams(data, reader):
             total += size
         if total > MAX_INFLATED_BYTES:
             raise InvalidDocument(BOMB)
+
+
+def _text_decoded(name, stream) -> bytes:
+    """A stream's raw data through its text filter (ASCII85 or hex), as bytes."""
+    decoded = _TEXT[name].decode(stream._data)
+    return decoded.encode("latin-1") if isinstance(decoded, str) else decoded
 
 
 def _number(entries, key, reader):

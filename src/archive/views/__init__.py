@@ -1,4 +1,5 @@
 """The web layer: routes for the UI and the JSON API. Views are thin; the model decides."""
+from .base import DOSSIER_FORMS
 
 KIND = "{kind:households|units}"
 
@@ -39,14 +40,8 @@ def includeme(config):
     r("employer_file", "/employers/{no}/documents/{doc_id}", **employer)
     # its custody and disposition forms: the household's views (views/custody.py,
     # views/disposition.py), reached through base.EMPLOYER_ROUTES
-    r("employer_volume", "/employers/{no}/volume.pdf", **employer)
-    r("employer_labels", "/employers/{no}/labels.pdf", **employer)
-    r("employer_bind", "/employers/{no}/bind", **employer)
-    r("employer_shelve", "/employers/{no}/place", **employer)
-    r("employer_holds", "/employers/{no}/holds", **employer)
-    r("employer_hold_release", "/employers/{no}/holds/{hold}/release", **employer)
-    r("employer_appraisals", "/employers/{no}/appraisals", **employer)
-    r("employer_appraisal_decision", "/employers/{no}/appraisals/{appraisal}/decision", **employer)
+    for name, path in DOSSIER_FORMS.items():
+        r(f"employer_{name}", f"/employers/{{no}}/{path}", **employer)
     dossier = dict(traverse="/{kind}/{no}")
     r("dossiers", f"/{KIND}")
     r("dossier_new", f"/{KIND}/new")
@@ -84,10 +79,9 @@ def includeme(config):
     r("credit", "/credit")
     r("household_credit_new", "/households/{no}/credit/new", traverse="/households/{no}")
     # custody: bound volume, box labels, shelving and stock-takes (views/custody.py)
-    r("dossier_volume", f"/{KIND}/{{no}}/volume.pdf", **dossier)
-    r("dossier_labels", f"/{KIND}/{{no}}/labels.pdf", **dossier)
-    r("dossier_bind", f"/{KIND}/{{no}}/bind", **dossier)
-    r("dossier_shelve", f"/{KIND}/{{no}}/place", **dossier)
+    # and disposition's holds and appraisals (views/disposition.py): base.DOSSIER_FORMS
+    for name, path in DOSSIER_FORMS.items():
+        r(f"dossier_{name}", f"/{KIND}/{{no}}/{path}", **dossier)
     r("places", "/shelving")
     r("place", "/shelving/{code}")
     r("place_stocktake", "/shelving/{code}/stocktakes")
@@ -100,10 +94,6 @@ def includeme(config):
     r("destruction_list_pdf", "/destruction-lists/{list_no}/list.pdf")
     r("destruction_list_approval", "/destruction-lists/{list_no}/approval")
     r("destruction_list_execution", "/destruction-lists/{list_no}/execution")
-    r("dossier_holds", f"/{KIND}/{{no}}/holds", **dossier)
-    r("dossier_hold_release", f"/{KIND}/{{no}}/holds/{{hold}}/release", **dossier)
-    r("dossier_appraisals", f"/{KIND}/{{no}}/appraisals", **dossier)
-    r("dossier_appraisal_decision", f"/{KIND}/{{no}}/appraisals/{{appraisal}}/decision", **dossier)
 
     r("api_openapi", "/api/openapi.json")
     # lottery (摇号): views/lottery.py

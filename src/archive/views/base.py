@@ -16,12 +16,14 @@ CONTAINER_OF = {v: k for k, v in KIND_OF.items()}
 # An employer's dossier (单位集体申请档案) has its own pages (views/collective.py), not the
 # generic /{kind}/{no} ones its steps and documents would otherwise open to editing; its
 # custody and disposition forms are the household's views on routes of its own.
+# The custody and disposition forms every dossier has, route name suffix → path below the
+# dossier: ``dossier_<name>`` under /{kind}/{no}/ and ``employer_<name>`` under
+# /employers/{no}/, both the same views (views/__init__.py registers them).
+DOSSIER_FORMS = {"volume": "volume.pdf", "labels": "labels.pdf", "bind": "bind", "shelve": "place",
+                 "holds": "holds", "hold_release": "holds/{hold}/release", "appraisals": "appraisals",
+                 "appraisal_decision": "appraisals/{appraisal}/decision"}
 EMPLOYER_ROUTES = {"dossier": "employer", "api_dossier": "api_employer",
-                   "dossier_volume": "employer_volume", "dossier_labels": "employer_labels",
-                   "dossier_bind": "employer_bind", "dossier_shelve": "employer_shelve",
-                   "dossier_holds": "employer_holds", "dossier_hold_release": "employer_hold_release",
-                   "dossier_appraisals": "employer_appraisals",
-                   "dossier_appraisal_decision": "employer_appraisal_decision"}
+                   **{f"dossier_{name}": f"employer_{name}" for name in DOSSIER_FORMS}}
 
 
 def actor(request) -> str:

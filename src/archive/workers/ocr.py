@@ -95,8 +95,6 @@ def recognise(pdf: bytes, options: OcrOptions, force=False, fresh=False) -> Reco
     import ocrmypdf
     from ocrmypdf import exceptions as oe
     from pypdf import PdfReader
-    from .ocr_images import quick_page_images
-    quick_page_images()
     if not fresh:       # ``fresh``: read again after forget_tools, asking every program
         remember_tools()
     pages = len(PdfReader(io.BytesIO(pdf)).pages)

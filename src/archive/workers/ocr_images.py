@@ -29,11 +29,12 @@ _page = threading.local()       # .for_tesseract: the page being rendered is rea
 def rasterize_pdf_page(input_file, output_file, raster_device, raster_dpi, pageno, page_dpi,
                        rotation, filter_vector, stop_on_soft_error, options, use_cropbox):
     """OCRmyPDF's own PDFium rendering, the image saved for Tesseract alone when only
-    Tesseract reads it; ``None`` (OCRmyPDF's choice) for anything else."""
+    Tesseract reads it; ``None`` (OCRmyPDF's choice) for anything else, its PNGs saved
+    quickly too (``quick_page_images``, patched here, in whichever process renders)."""
+    quick_page_images()
     if options is None or not options.lossless_reconstruction or options.rasterizer != "pypdfium":
         return None
     from ocrmypdf.builtin_plugins import pypdfium
-    quick_page_images()
     _page.for_tesseract = True
     try:
         return pypdfium.rasterize_pdf_page(

@@ -8,7 +8,6 @@ again in every process of every round."""
 from __future__ import annotations
 
 from .ocr import OcrOptions, recognise, remember_tools
-from .ocr_images import quick_page_images
 
 
 def _warm():
@@ -16,7 +15,6 @@ def _warm():
     the file's reading reports it as it always has."""
     from ocrmypdf._exec import ghostscript, tesseract
     remember_tools()
-    quick_page_images()
     for ask in (tesseract.version, tesseract.get_languages, ghostscript.version,
                 lambda: recognise(blank_page(), OcrOptions(jobs=1))):
         try:
