@@ -148,7 +148,7 @@ OPERATIONS = {
             "schema": {"type": "object", "required": ["file", "doc_type", "title"], "properties": {
                 "doc_type": {"type": "string", "enum": ["collective_application", "staff_roster",
                                                         "employer_license", "employer_pledge"]},
-                "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TEXT},
+                "title": _required_text(200),   # blank (spaces, U+0085 …) is a missing title
                 "file": {"type": "string", "format": "binary", "contentMediaType": "application/pdf",
                          "description": "PDF文件（未加密、可打开、有页面）"}},
             # a part needs a name; any other part is text the server ignores (views/input.py)
