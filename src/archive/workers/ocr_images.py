@@ -10,7 +10,10 @@ decoding some more: together about a tenth of what Tesseract takes to read the p
   uncompressed TIFF (the same pixels and resolution; Leptonica and Pillow know a file by
   its content, not its name), which costs a copy to write and nothing to decode;
 - where the image also becomes the page of the copy (forced OCR), it stays a PNG, saved at
-  zlib level 1 (0.07 s, same pixels, a file some sixth larger).
+  zlib level 1 (0.07 s, same pixels, a file some sixth larger);
+- a grey page (a scan's usual kind) is rendered by PDFium straight into a grey bitmap rather
+  than with its grayscale flag, which converts every colour as it draws: 29 ms instead of
+  117 ms for an A4 page at 300 dpi, and the same pixels, vector colours included (tests).
 
 Passing the JPEG of a scanned page straight to Tesseract was tried and dropped: PDFium's
 rendering resamples the image by a pixel, and Tesseract read names in the tests' scans
@@ -47,12 +50,16 @@ def rasterize_pdf_page(input_file, output_file, raster_device, raster_dpi, pagen
 
 
 def quick_page_images():
-    """OCRmyPDF's PDFium plugin made to save its PNGs quickly (the module's docstring says
-    how); done once per process."""
+    """OCRmyPDF's PDFium plugin made to render grey pages and save its PNGs quickly (the
+    module's docstring says how); done once per process."""
     from ocrmypdf.builtin_plugins import pypdfium
     if getattr(pypdfium._save_image, "quick", False):
         return
-    save = pypdfium._save_image
+    save, render = pypdfium._save_image, pypdfium._render_page_to_bitmap
+
+    def _render_page_to_bitmap(page, *args, **kw):
+        return render(_GreyBitmap(page), *args, **kw)
+    pypdfium._render_page_to_bitmap = _render_page_to_bitmap
 
     def _save_image(pil_image, output_file, format_name):
         if format_name != "PNG":
@@ -64,3 +71,21 @@ def quick_page_images():
             pil_image.save(output_file, format="PNG", compress_level=1, **extra)
     _save_image.quick = True
     pypdfium._save_image = _save_image
+
+
+class _GreyBitmap:
+    """A PDFium page whose grey rendering is drawn into a grey bitmap (``FPDFBitmap_Gray``)
+    instead of under PDFium's grayscale flag: the same pixels four times as fast. Everything
+    else is the page's own."""
+
+    def __init__(self, page):
+        self._page = page
+
+    def __getattr__(self, name):
+        return getattr(self._page, name)
+
+    def render(self, grayscale=False, **kw):
+        if grayscale and kw.get("force_bitmap_format") is None:
+            import pypdfium2.raw as pdfium_c
+            kw["force_bitmap_format"] = pdfium_c.FPDFBitmap_Gray
+        return self._page.render(**kw)
