@@ -97,3 +97,36 @@ def test_a_reportlab_jpeg_is_checked_without_pypdf_decoding_it(monkeypatch):
     monkeypatch.setattr(StreamObject, "get_data", lambda self: called.append(self) or real(self))
     facts = records_pdf.inspect(data)
     assert facts.pages == 1 and not [s for s in called if "/DCTDecode" in str(s.get("/Filter"))]
+
+
+def test_ascii85_around_an_image_codec_is_counted_exactly_without_decoding_it():
+    """``_a85_size`` gives the length pypdf's decoding gives, for every well formed stream
+    (``z`` groups, short last groups, white space, with and without markers); ``_a85_head``
+    the first bytes of the same decoding."""
+    from archive.records.pdf import _a85_head, _a85_size, _a85_text
+    for data in _cases():
+        answer = _answer(ASCII85Decode.decode, data)
+        if answer[0] != "ok":
+            continue                                        # the well formed ones
+        decoded = answer[1]
+        text = _a85_text(data)
+        assert _a85_size(text) == len(decoded), data
+        head = _a85_head(text, chars=40)
+        assert decoded.startswith(head) and len(head) >= min(len(decoded), 28) - 4, data
+
+
+def test_a_jpeg_inside_ascii85_whose_own_header_is_huge_is_refused():
+    """The dimensions a JPEG's decoder allocates are read from its first bytes when it is
+    wrapped in ASCII85 too (as reportlab writes it), not only when it is stored raw."""
+    import pytest
+    from archive.records import pdf as records_pdf
+    from test_records_pdf_hostile import image_pdf, jpeg_header
+    wrapped = base64.a85encode(jpeg_header(60000, 60000), adobe=True)
+    data = image_pdf(b"/Width 100 /Height 100 /ColorSpace /DeviceRGB /BitsPerComponent 8"
+                     b" /Filter [/ASCII85Decode /DCTDecode]", wrapped)
+    with pytest.raises(records_pdf.InvalidDocument) as info:
+        records_pdf.inspect(data)
+    assert "60000×60000" in str(info.value)
+    small = base64.a85encode(jpeg_header(100, 100), adobe=True)
+    assert records_pdf.inspect(image_pdf(b"/Width 100 /Height 100 /ColorSpace /DeviceRGB /BitsPerComponent 8"
+                                         b" /Filter [/ASCII85Decode /DCTDecode]", small)).pages == 1
