@@ -212,3 +212,94 @@ def test_package_metadata_comes_back_typed_by_the_schema(registry):
     assert back["applicant"] == {"name": "吴云", "birth_date": dt.date(1980, 5, 6), "id_number": "320402198005060216"}
     assert back["members"] == [{"name": "张俊", "birth_date": dt.date(1979, 1, 2)}, {"name": "2020年迁入", "birth_date": None}]
     assert (back["income_per_capita"], back["household_size"], back["verified"], back["note"]) == (1200.5, 3, True, "2020年度")
+
+
+@pytest.fixture(scope="module")
+def bound_city(tmp_path_factory, registry, procedure):
+    """A demo city of which two households are bound (their volumes kept) and two not."""
+    import datetime
+    from archive.custody.bound import bind_many
+    where = tmp_path_factory.mktemp("bound")
+    db, tm, root = file_archive(where, registry)
+    build_city(root, registry, procedure, households=30, units=20, documents=420)
+    dossiers = list(root.households.values())[:4]
+    when = datetime.datetime(2026, 3, 2, 9, 30, tzinfo=datetime.timezone.utc)
+    bind_many(dossiers[:2], actor="装订员", binder="装订员", when=when)
+    tm.commit()
+    yield root, dossiers, when
+    tm.abort()
+    db.close()
+
+
+def _import(bag, where, registry):
+    where.mkdir()
+    db, tm, root = file_archive(where, registry)
+    report = receive_bag(root, bag, registry, actor="tester")
+    tm.commit()
+    return db, root, report
+
+
+def test_a_kept_bound_volume_comes_back_kept_and_a_drawn_one_does_not(bound_city, tmp_path, registry, procedure):
+    """A dossier bound in the sending archive arrives bound (the same PDF, version, binder and
+    time), so its next hand-over carries it as stored; a volume drawn only for the package
+    is not a binding and is not kept."""
+    from archive.custody.bound import current
+    root, dossiers, when = bound_city
+    bag = tmp_path / "bag"
+    summary = export_bag(root, dossiers, bag, registry, office="档案室", actor="tester", procedure=procedure)
+    assert (summary.volumes_stored, summary.volumes_drawn) == (2, 2)
+    db, target, _ = _import(bag, tmp_path / "target", registry)
+    for dossier in dossiers:
+        arrived = target.households[dossier.archive_no]
+        if dossier in dossiers[:2]:
+            kept = arrived.bound_volume
+            assert kept is not None and current(arrived) is kept
+            assert (kept.sha256, kept.version, kept.binder, kept.bound_at) == (
+                dossier.bound_volume.sha256, dossier.bound_volume.version, "装订员", when)
+            assert hashlib.sha256(kept.read()).hexdigest() == kept.sha256
+        else:
+            assert arrived.bound_volume is None
+    again = export_bag(target, [target.households[d.archive_no] for d in dossiers], tmp_path / "again",
+                       registry, office="档案室", actor="tester", procedure=procedure)
+    assert (again.volumes_stored, again.volumes_drawn) == (2, 2)
+    db.close()
+
+
+def test_a_volume_the_package_names_wrongly_is_left_out(bound_city, tmp_path, registry, procedure):
+    """A stored volume whose version did not come with the dossier (or cannot be a version
+    number) is not kept; the dossier is imported all the same."""
+    root, dossiers, _ = bound_city
+    bag = tmp_path / "bag"
+    export_bag(root, dossiers[:2], bag, registry, office="档案室", actor="tester", procedure=procedure)
+    for dossier, change in zip(dossiers, ({"version": 999}, {"version": 2**70})):
+        record_path = bag / "data" / dossier.archive_no / "dossier.json"
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        record["volume"].update(change)
+        _rewrite(bag, f"data/{dossier.archive_no}/dossier.json", json.dumps(record, ensure_ascii=False).encode())
+    db, target, report = _import(bag, tmp_path / "target", registry)
+    assert report.accepted
+    assert all(target.households[d.archive_no].bound_volume is None for d in dossiers[:2])
+    db.close()
+
+
+def _rewrite(bag, name, data):
+    """A payload file of the bag changed as its sender would have written it: both payload
+    manifests, the Payload-Oxum and both tag manifests agree with it, so the bag is valid."""
+    (bag / name).write_bytes(data)
+    for alg in ("sha256", "sm3"):
+        manifest = bag / f"manifest-{alg}.txt"
+        lines = [f"{hashlib.new(alg, data).hexdigest()}  {name}" if line.endswith(f"  {name}") else line
+                 for line in manifest.read_text(encoding="utf-8").splitlines()]
+        manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    payload = [p for p in (bag / "data").rglob("*") if p.is_file()]
+    info = bag / "bag-info.txt"
+    info.write_text("\n".join(f"Payload-Oxum: {sum(p.stat().st_size for p in payload)}.{len(payload)}"
+                              if line.startswith("Payload-Oxum:") else line
+                              for line in info.read_text(encoding="utf-8").splitlines()) + "\n", encoding="utf-8")
+    for alg in ("sha256", "sm3"):
+        tags = bag / f"tagmanifest-{alg}.txt"
+        lines = []
+        for line in tags.read_text(encoding="utf-8").splitlines():
+            tag = line.split("  ", 1)[1]
+            lines.append(f"{hashlib.new(alg, (bag / tag).read_bytes()).hexdigest()}  {tag}")
+        tags.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -24,6 +24,7 @@ import pathlib
 
 import bagit
 
+from ..custody.bound import BoundVolume
 from ..records import intake
 from ..records.pdf import digests as digests_of
 from ..records.document import Document, FileRevision
@@ -364,6 +365,7 @@ def _bring_in(root, registry, bag_dossier, bag_path, report, checks, actor, when
         modified=codec.when(record.get("modified")) or versions[-1].when,
         state=record.get("state"), state_since=codec.when(record.get("state_since")),
         due=codec.day(record.get("due")), due_estimated=bool(record.get("due_estimated")))
+    dossier.bound_volume = _kept_volume(bag_dossier, dossier)
     root.container(kind).add(dossier)
     root.numbers.issued.add(dossier.archive_no)     # never issued again by this archive
     if queue_text:
@@ -372,7 +374,37 @@ def _bring_in(root, registry, bag_dossier, bag_path, report, checks, actor, when
                 root.text_queue.add(revision, dossier)
     root.log.append(actor, "exchange.import", dossier.archive_no,
                     f"接收移交包 {os.path.basename(str(bag_path))}（第 {report.number} 次接收检测），"
-                    f"{len(versions)} 个版本，{sum(len(d.files) for d in documents)} 个文件版本", when)
+                    f"{len(versions)} 个版本，{sum(len(d.files) for d in documents)} 个文件版本"
+                    + ("，已装订案卷" if dossier.bound_volume is not None else ""), when)
+
+
+def _kept_volume(bag_dossier, dossier):
+    """The bound volume (案卷) the sending archive kept, kept here as it was bound (who, when,
+    which version) when the package carries it as stored and that version came with the
+    dossier; a volume drawn for the package (the dossier was never bound, or changed since)
+    is not a binding, and is left in the package. Its bytes were checked with the bag."""
+    volume = bag_dossier.record.get("volume")
+    if not isinstance(volume, dict) or volume.get("source") != "stored" or volume.get("path") != "volume.pdf":
+        return None
+    number = volume.get("version")
+    try:
+        bound = dossier.versions.get(number) if isinstance(number, int) and not isinstance(number, bool) else None
+    except (TypeError, OverflowError):         # beyond what a version number can be
+        bound = None
+    if bound is None:
+        return None
+    try:
+        data = (bag_dossier.folder / "volume.pdf").read_bytes()
+    except OSError:
+        return None
+    if not data.startswith(b"%PDF-"):
+        return None
+    try:
+        bound_at = codec.when(volume.get("bound_at"))
+    except (TypeError, ValueError):
+        bound_at = None
+    return BoundVolume(data, number, str(volume.get("bound_by") or ""),
+                       bound_at or bound.when)
 
 
 def _item_no(value):
