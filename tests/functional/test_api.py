@@ -302,7 +302,7 @@ def test_missing_file_or_bad_description(api, store):
 def small_api(settings):
     """An application whose upload limit is 0.01 MB, on its own database."""
     import transaction
-    from archive import main
+    from archive import close, main
     settings = dict(settings, **{"archive.max_upload_mb": "0.01",
                                  "zodbconn.uri": settings["zodbconn.uri"].replace(
                                      "Data.fs", "Small.fs").replace("/blobs", "/small-blobs")})
@@ -317,7 +317,7 @@ def small_api(settings):
         token = root.users.issue_token("archivist")
     conn.close()
     yield Api(app, {"archivist": token})
-    db.close()
+    close(app)
 
 
 def test_oversized_upload_is_413(small_api):
@@ -635,7 +635,7 @@ def test_openapi_follows_the_yaml_without_code(settings, tmp_path):
     import shutil
 
     import yaml
-    from archive import main
+    from archive import close, main
     from archive.schema.registry import default_directory
     directory = tmp_path / "schemas"
     shutil.copytree(default_directory(), directory)
@@ -653,7 +653,7 @@ def test_openapi_follows_the_yaml_without_code(settings, tmp_path):
     try:
         doc = webtest.TestApp(app).get("/api/openapi.json").json
     finally:
-        app.registry._zodb_databases[""].close()
+        close(app)
     household = doc["components"]["schemas"]["HouseholdMetadata"]["properties"]
     assert household["employer"]["title"] == "工作单位"
     assert household["employer"]["maxLength"] == 80
