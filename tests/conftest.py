@@ -288,6 +288,16 @@ def root(registry):
     return ArchiveRoot(registry)
 
 
+@pytest.fixture(autouse=True)
+def _shipped_rules():
+    """Every test starts and ends on the shipped retention rules and schedule: an app or a
+    command a test makes on schemas of its own installs theirs for the process."""
+    from archive import install_rules
+    install_rules(None, None)
+    yield
+    install_rules(None, None)
+
+
 @pytest.fixture
 def settings(tmp_path):
     return {

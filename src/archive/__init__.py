@@ -28,6 +28,7 @@ from .schema.registry import SchemaRegistry, default_directory
 from .access.security import ArchiveSecurityPolicy, RoleMatrix, is_token_request
 from .access.throttle import LoginThrottle
 from .access.users import hasher_from_settings
+from .custody import arrangement
 from .custody.arrangement import compile_rules
 from .disposition.schedule import compile_schedule
 from .workflow import procedure_from_settings
@@ -66,6 +67,7 @@ def main(global_config, **settings):
     registry.archive_disposition = compile_schedule(registry.archive_schemas,
                                                     registry.archive_procedure.workflows,
                                                     rules=registry.archive_custody)
+    install_rules(registry.archive_custody, registry.archive_disposition)
     registry.archive_catalog = Catalog()
     registry.archive_search = SearchIndex(index_directory(settings, PROJECT_DIR))
     registry.archive_hasher = hasher_from_settings(settings)
@@ -117,6 +119,16 @@ def close(app):
         worker.join(10)
     for db in app.registry._zodb_databases.values():
         db.close()
+    if arrangement.installed() is getattr(app.registry, "archive_custody", None):
+        install_rules(None, None)      # the next app (a test's) starts from the shipped ones
+
+
+def install_rules(rules, schedule):
+    """The retention rules and disposition schedule this process runs on, for the model's
+    defaults (archive.custody.arrangement.install, archive.disposition.schedule.install)."""
+    from .disposition import schedule as schedules
+    arrangement.install(rules)
+    schedules.install(schedule)
 
 
 def _serialise_template_compilation():

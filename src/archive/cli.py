@@ -37,12 +37,26 @@ class CommandError(ValueError):
     """A command the administrator must correct; the message says how, in Chinese."""
 
 
+def _install_rules(registry):
+    """The command's retention rules and disposition schedule, from the schemas it runs on
+    (as the web server's, so a command and the server keep the same disposition dates)."""
+    from . import install_rules
+    from .custody.arrangement import ArrangementError, compile_rules
+    from .disposition.schedule import ScheduleError, compile_schedule
+    try:
+        rules = compile_rules(registry)
+        install_rules(rules, compile_schedule(registry, rules=rules))
+    except (ArrangementError, ScheduleError) as exc:
+        raise CommandError(f"保管期限表配置有误：{exc}") from None
+
+
 class Session:
     """One command's store, schemas and password hasher, opened from the ini file."""
 
     def __init__(self, settings):
         self.settings = settings
         self.registry = SchemaRegistry(settings.get("archive.schemas_dir") or default_directory())
+        _install_rules(self.registry)
         self.hasher = hasher_from_settings(settings)
         self.patterns = {k.rsplit(".", 1)[1]: v for k, v in settings.items()
                          if k.startswith("archive.number_pattern.") and v}

@@ -121,9 +121,29 @@ def compile_rules(schemas, path=None) -> Rules:
     return Rules(dict(periods), dict(data.get("document_types") or {}), dict(defaults), fonds, titles)
 
 
-@functools.lru_cache(maxsize=1)
+_installed = []          # the rules the running app or command compiled from its schemas
+
+
+def install(rules):
+    """Make ``rules`` the ones ``default_rules`` gives in this process: the app and every
+    command compile them at start-up from the schemas they run on (``archive.schemas_dir``),
+    so the model's own defaults (a bound volume, a disposition date) follow that directory
+    and not the code's shipped ``schemas/``. ``None`` goes back to the shipped ones."""
+    _installed[:] = [rules] if rules is not None else []
+
+
+def installed():
+    """The rules ``install`` made current (None: the shipped ones)."""
+    return _installed[0] if _installed else None
+
+
 def default_rules() -> Rules:
-    """The rules of the installation's own ``schemas/`` (the command line, other concerns)."""
+    """The rules of the running installation (``install``), else of the code's ``schemas/``."""
+    return _installed[0] if _installed else _shipped_rules()
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_rules() -> Rules:
     from ..schema.registry import SchemaRegistry, default_directory
     return compile_rules(SchemaRegistry(default_directory()))
 

@@ -134,8 +134,28 @@ def compile_schedule(schemas, workflows=None, path=None, rules=None) -> Schedule
                     rules or arrangement.compile_rules(schemas))
 
 
-@functools.lru_cache(maxsize=1)
+_installed = []          # the schedule the running app or command compiled from its schemas
+
+
+def install(schedule):
+    """Make ``schedule`` the one ``default_schedule`` gives in this process (the app and
+    every command, at start-up, from ``archive.schemas_dir``): the disposition dates the
+    model keeps as dossiers change then follow the installation's ``disposition.yaml`` and
+    ``retention.yaml``, not the shipped ones. ``None`` goes back to the shipped schedule."""
+    _installed[:] = [schedule] if schedule is not None else []
+
+
+def installed():
+    """The schedule ``install`` made current (None: the shipped one)."""
+    return _installed[0] if _installed else None
+
+
 def default_schedule() -> Schedule:
-    """The schedule of the installation's own ``schemas/`` (the model's index, the CLI)."""
+    """The schedule of the running installation (``install``), else of the code's ``schemas/``."""
+    return _installed[0] if _installed else _shipped_schedule()
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_schedule() -> Schedule:
     from ..schema.registry import SchemaRegistry, default_directory
-    return compile_schedule(SchemaRegistry(default_directory()), rules=arrangement.default_rules())
+    return compile_schedule(SchemaRegistry(default_directory()), rules=arrangement._shipped_rules())
