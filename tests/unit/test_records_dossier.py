@@ -131,6 +131,22 @@ def test_documents_get_running_ids(dossier):
     assert [_file(dossier).doc_id, _file(dossier, PDF_C).doc_id] == ["D0001", "D0002"]
 
 
+def test_ids_run_on_past_d9999_though_they_sort_as_text_below_it(dossier):
+    """D10000 sorts below D9999 as text (the highest key is no longer the highest id): the
+    next id is still one past the highest, never one already taken."""
+    from archive.records.document import Document
+    first = _file(dossier)
+    for number in (9998, 9999):
+        dossier.documents[f"D{number:04d}"] = Document(f"D{number:04d}", first.metadata)
+    assert _file(dossier, PDF_C).doc_id == "D10000"
+    assert dossier.documents.maxKey() == "D9999"
+    assert _file(dossier).doc_id == "D10001"
+    for number in range(10002, 10040):
+        dossier.documents[f"D{number}"] = Document(f"D{number}", first.metadata)
+    assert _file(dossier, PDF_C).doc_id == "D10040"
+    assert len(dossier.documents) == 44
+
+
 def test_refiling_adds_a_version_pointing_at_the_new_file(dossier):
     doc = _file(dossier)
     v = dossier.refile_document(doc.doc_id, PDF_B, inspect(PDF_B), "fixed.pdf", "archivist", at(2), "更正")

@@ -335,7 +335,19 @@ class Dossier(Persistent):
         own record as it was."""
         if not len(self.documents):
             return "D0001"
-        return f"D{int(self.documents.maxKey()[1:]) + 1:04d}"
+        number = int(self.documents.maxKey()[1:]) + 1
+        if f"D{number:04d}" not in self.documents:
+            return f"D{number:04d}"
+        # past D9999 the ids sort as text below it ("D10000" < "D9999"), so the highest key
+        # is not the highest id: gallop past the ids taken, then halve to the first free one
+        taken, step = number, 1
+        while f"D{taken + step:04d}" in self.documents:
+            taken, step = taken + step, step * 2
+        free = taken + step
+        while free - taken > 1:
+            middle = (taken + free) // 2
+            taken, free = (middle, free) if f"D{middle:04d}" in self.documents else (taken, middle)
+        return f"D{free:04d}"
 
     def _next_item_no(self) -> int:
         """件号 of the next document: one past the last filed document's (and past any number
