@@ -1,14 +1,23 @@
 """An employer's dossier page (单位集体申请档案, 厦门) with what the household page has: the 归档章
 under each document, and its versions — each on a page of its own, two compared, an earlier
 one restored (a new version, with who, when and why; history kept) — on /employers/{no}/…
-routes bound to the household's views."""
+routes bound to the household's views, and the same in the JSON API
+(/api/employers/{no}/versions…), documented in the OpenAPI document as answered."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import jsonschema
 import pytest
 
+import conftest
 from conftest import PASSWORD, employer_dossier
+
+
+@pytest.fixture
+def api(app, users):
+    return conftest.Api(app, users)
 
 
 @pytest.fixture
@@ -215,3 +224,87 @@ def test_unknown_versions_are_404_in_chinese_not_500(browser, store, employer):
     for url in ("/employers/XM-DW-2026-Y-99999/versions/1", "/employers/XM-DW-2026-Y-99999/diff"):
         assert "无法完成操作（404）" in browser.get(url, status=404).text
     assert _history(store, no) == before
+
+
+# -- the JSON API ---------------------------------------------------------------------------------
+def _schema_check(doc, name, body):
+    """``body`` satisfies the OpenAPI document's component ``name`` (JSON Schema 2020-12)."""
+    schema = {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+    jsonschema.Draft202012Validator(schema).validate(body)
+
+
+def test_the_api_lists_shows_compares_and_restores_an_employers_versions(api, store, employer):
+    no, two, before = employer
+    doc = api.get("/api/openapi.json", role=None).json
+    base = f"/api/employers/{no}"
+    listed = api.get(f"{base}/versions", role="auditor").json
+    assert listed["archive_no"] == no and listed["total"] == before + 1
+    assert [v["number"] for v in listed["items"]] == list(range(before + 1, 0, -1))
+    assert listed["items"][0]["action"] == "edited" and listed["items"][0]["comment"] == "联系人变更"
+    _schema_check(doc, "VersionList", listed)
+    version = api.get(f"{base}/versions/{two}", role="auditor").json
+    assert version["number"] == two and [e["doc_id"] for e in version["manifest"]] == ["D0001", "D0002"]
+    assert version["archive_no"] == no and version["metadata"]["name"] == "厦门鹭江智能科技有限公司"
+    assert version["metadata"].get("contact") != "王经理 0592-5550123"
+    _schema_check(doc, "EmployerVersion", version)
+    diff = api.get(f"{base}/diff", role="auditor", params={"from": two, "to": before + 1}).json
+    assert (diff["from"], diff["to"]) == (two, before + 1)
+    assert [(f["path"], f["old"], f["new"]) for f in diff["fields"]] == [("contact", "", "王经理 0592-5550123")]
+    assert {(d["doc_id"], d["change"]) for d in diff["documents"]} == {("D0003", "added"), ("D0004", "added")}
+    _schema_check(doc, "Diff", diff)
+    assert api.get(f"{base}/diff", role="auditor").json["from"] == before     # the last change by default
+    # restore: the employer's dossier after it, a new version; refusals change nothing
+    api.post_json(f"{base}/restore", {"version": two, "comment": "x"}, role="reviewer", status=403)
+    api.client.post_json(f"{base}/restore", {"version": two, "comment": "x"}, status=401)
+    assert api.post_json(f"{base}/restore", {"version": two}, status=422).json["errors"] == \
+        {"comment": "修改说明：恢复版本必须说明原因"}
+    assert api.post_json(f"{base}/restore", {"version": before + 1, "comment": "x"}, status=409).json["status"] == 409
+    assert api.post_json(f"{base}/restore", {"version": 99, "comment": "x"}, status=400).json["error"] == "版本 99 不存在"
+    assert len(_history(store, no)) == before + 1
+    restored = api.post_json(f"{base}/restore", {"version": two, "comment": "接口恢复"}).json
+    _schema_check(doc, "EmployerDossier", restored)
+    assert restored["archive_no"] == no
+    assert restored["versions"][0]["number"] == before + 2 and restored["versions"][0]["action"] == "restored"
+    assert restored["versions"][0]["actor"] == "archivist" and restored["versions"][0]["comment"] == "接口恢复"
+    assert {d["doc_id"]: d["withdrawn"] for d in restored["documents"]} == \
+        {"D0001": False, "D0002": False, "D0003": True, "D0004": True}
+    items = api.get(f"{base}/versions").json["items"]
+    assert items[0]["restored_from"] == two and len(items) == before + 2
+    _schema_check(doc, "VersionList", api.get(f"{base}/versions").json)
+
+
+def test_the_api_refuses_unknown_versions_employers_and_methods(api, employer):
+    no, _, _ = employer
+    base = f"/api/employers/{no}"
+    for n in ("99", "abc", "0"):
+        r = api.get(f"{base}/versions/{n}", status=404).json
+        assert r["status"] == 404 and "不存在" in r["error"]
+    assert api.get(f"{base}/diff", params={"from": 1, "to": 99}, status=400).json["error"] == "版本 99 不存在"
+    for path in ("versions", "versions/1", "diff"):
+        api.get(f"/api/employers/XM-DW-2026-Y-99999/{path}", status=404)
+    api.get(f"{base}/versions", role="qujing", status=403)
+    r = api.client.delete(f"{base}/versions", headers=api.headers("archivist"), status=405)
+    assert r.headers["Allow"] == "GET, HEAD"
+    r = api.client.get(f"{base}/restore", headers=api.headers("archivist"), status=405)
+    assert r.headers["Allow"] == "POST"
+
+
+def test_the_openapi_document_describes_the_employers_version_operations(api):
+    doc = api.get("/api/openapi.json", role=None).json
+    paths = doc["paths"]
+    expected = {"/api/employers/{no}/versions": {"get": "view"}, "/api/employers/{no}/versions/{n}": {"get": "view"},
+                "/api/employers/{no}/diff": {"get": "view"}, "/api/employers/{no}/restore": {"post": "restore"}}
+    for path, methods in expected.items():
+        assert {m: op["x-permission"] for m, op in paths[path].items() if m != "parameters"} == methods, path
+    restore = paths["/api/employers/{no}/restore"]["post"]
+    assert restore["responses"]["200"]["content"]["application/json"]["schema"] == \
+        {"$ref": "#/components/schemas/EmployerDossier"}
+    assert restore["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Restore"}
+    assert set(restore["responses"]) >= {"400", "401", "403", "404", "409", "422"}
+    one = paths["/api/employers/{no}/versions/{n}"]["get"]["responses"]["200"]
+    assert one["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/EmployerVersion"}
+    assert "collective" in doc["components"]["schemas"]["VersionSummary"]["properties"]["action"]["enum"]
+    # the household's operations are unchanged, the employer's the same but for the schemas named
+    household = paths["/api/households/{no}/restore"]["post"]
+    assert re.sub("Household", "Employer", str({k: v for k, v in household.items() if k not in ("tags", "operationId")})) \
+        == str({k: v for k, v in restore.items() if k not in ("tags", "operationId")})

@@ -118,6 +118,11 @@ def includeme(config):
     r("api_employer_hold_release", "/api/employers/{no}/holds/{hold}/release", **employer)
     r("api_employer_appraisals", "/api/employers/{no}/appraisals", **employer)
     r("api_employer_appraisal_decision", "/api/employers/{no}/appraisals/{appraisal}/decision", **employer)
+    # its versions, their comparison and restoring (views/api.py), as a household's
+    r("api_employer_versions", "/api/employers/{no}/versions", **employer)
+    r("api_employer_version", "/api/employers/{no}/versions/{n}", **employer)
+    r("api_employer_diff", "/api/employers/{no}/diff", **employer)
+    r("api_employer_restore", "/api/employers/{no}/restore", **employer)
     r("api_dossiers", f"/api/{KIND}")
     r("api_dossier", f"/api/{KIND}/{{no}}", **dossier)
     r("api_documents", f"/api/{KIND}/{{no}}/documents", **dossier)

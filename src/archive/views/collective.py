@@ -274,6 +274,10 @@ def _file(request, employer):
 @view_config(route_name="api_employer_hold_release", require_csrf=False)
 @view_config(route_name="api_employer_appraisals", require_csrf=False)
 @view_config(route_name="api_employer_appraisal_decision", require_csrf=False)
+@view_config(route_name="api_employer_versions", require_csrf=False)
+@view_config(route_name="api_employer_version", require_csrf=False)
+@view_config(route_name="api_employer_diff", require_csrf=False)
+@view_config(route_name="api_employer_restore", require_csrf=False)
 def method_not_allowed(request):
     return answer_405(request)
 
