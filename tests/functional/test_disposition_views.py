@@ -106,6 +106,17 @@ def test_bad_proposals_refused(api, store, body, field):
     assert api.get(f"/api/households/{no}/appraisals").json["total"] == 0
 
 
+@pytest.mark.parametrize("approve", [[True], {"x": 1}, 1, None, "maybe"])
+def test_a_decision_that_is_neither_approve_nor_refuse_is_422(api, store, approve):
+    """An ``approve`` of a list or an object was looked up in a dict (a 500: schemathesis)."""
+    no = household(api, store)
+    api.post(f"/api/households/{no}/appraisals", {"action": "destroy", "reason": "期满"}, status=201)
+    r = api.post(f"/api/households/{no}/appraisals/1/decision", {"approve": approve, "opinion": "同意"},
+                 role="reviewer", status=422)
+    assert "approve" in r.json["errors"]
+    assert api.get(f"/api/households/{no}/appraisals").json["items"][0]["status"] == "proposed"
+
+
 def test_holds_block_appraisal_withdrawal_and_are_listed(api, store):
     no = household(api, store)
     hold = api.post(f"/api/households/{no}/holds", {"reason": "litigation", "note": "（2026）苏04民初1号"},

@@ -111,7 +111,7 @@ DEVIATIONS: dict[tuple[str, str, str], str] = {
         STATE + ": a destruction list names dossiers whose destruction an appraisal approved, is "
         "approved by another and carried out by a third person, once, when every dossier is due "
         "and not held.",
-    (r"POST /api/(households|units)/\{no\}/restore", "ST202", r"版本：应为版本号（整数）"):
+    (r"POST /api/(households|units|employers)/\{no\}/restore", "ST202", r"版本：应为版本号（整数）"):
         "JSON Schema counts 3.0 as an integer; the server takes a version number only as "
         "a JSON integer or digits (views/api.py restore), never as a float.",
 }
@@ -189,6 +189,8 @@ def arrange(server) -> dict:
         if run["status"] in ("done", "failed"):
             break
         time.sleep(0.5)
+    collective = arrange_collective(server)   # 单位集体申请: an employer's versions counted too
+    versions.update(collective.pop("employer_versions"))
     loan = server.request("POST", "/api/loans", token="borrower", json={
         "items": [households[0], f"{units[0]}/{documents[units[0]][0]}"], "purpose": "judicial",
         "form": "read", "end": (dt.date.today() + dt.timedelta(days=30)).isoformat()})
@@ -202,7 +204,7 @@ def arrange(server) -> dict:
             "stocktakes": [take.json()["number"]],
             "fingerprints": [f["fingerprint"] for f in run.get("items", [])],
             "pdf": base64.b64encode(make_pdf("schemathesis upload")).decode(),
-            **arrange_collective(server)}
+            **collective}
 
 
 XM = {"jurisdiction": "xiamen", "district": "湖里区"}
@@ -259,7 +261,8 @@ def arrange_collective(server) -> dict:
                                 {"file": (f"{doc_type}.pdf", make_pdf(doc_type), "application/pdf")})
         reply = server.request("POST", f"/api/employers/{employer}/documents", body=body, content_type=ctype)
         assert reply.status == 201, f"POST /api/employers/{employer}/documents: {reply}"
-    return {"batches": [batch_id], "employers": [employer],
+    versions = server.request("GET", f"/api/employers/{employer}/versions").json()["total"]
+    return {"batches": [batch_id], "employers": [employer], "employer_versions": {employer: versions},
             "collective": {"units": units[2:], "households": households[1:], "codes": codes[1:],
                            "new_codes": [credit_code(k) for k in range(100, 120)]}}
 

@@ -38,8 +38,11 @@ def includeme(config):
     r("employer", "/employers/{no}", **employer)
     r("employer_documents", "/employers/{no}/documents", **employer)
     r("employer_file", "/employers/{no}/documents/{doc_id}", **employer)
-    # its custody and disposition forms: the household's views (views/custody.py,
-    # views/disposition.py), reached through base.EMPLOYER_ROUTES
+    # a file as it stood in a version: the household's document_file (views/documents.py)
+    r("employer_document_file", "/employers/{no}/documents/{doc}/files/{n:\\d+}", **employer)
+    # its custody and disposition forms, its versions, their comparison and restoring: the
+    # household's views (views/custody.py, views/disposition.py, views/dossiers.py),
+    # reached through base.EMPLOYER_ROUTES
     for name, path in DOSSIER_FORMS.items():
         r(f"employer_{name}", f"/employers/{{no}}/{path}", **employer)
     dossier = dict(traverse="/{kind}/{no}")
@@ -47,9 +50,6 @@ def includeme(config):
     r("dossier_new", f"/{KIND}/new")
     r("dossier", f"/{KIND}/{{no}}", **dossier)
     r("dossier_edit", f"/{KIND}/{{no}}/edit", **dossier)
-    r("dossier_version", f"/{KIND}/{{no}}/versions/{{n:\\d+}}", **dossier)
-    r("dossier_diff", f"/{KIND}/{{no}}/diff", **dossier)
-    r("dossier_restore", f"/{KIND}/{{no}}/restore", **dossier)
     r("document_new", f"/{KIND}/{{no}}/documents/new", **dossier)
     r("document_file", f"/{KIND}/{{no}}/documents/{{doc}}/files/{{n:\\d+}}", **dossier)
     r("document_refile", f"/{KIND}/{{no}}/documents/{{doc}}/refile", **dossier)
@@ -78,8 +78,9 @@ def includeme(config):
     r("receipt_pdf", "/receipts/{number:\\d+}/report.pdf")
     r("credit", "/credit")
     r("household_credit_new", "/households/{no}/credit/new", traverse="/households/{no}")
-    # custody: bound volume, box labels, shelving and stock-takes (views/custody.py)
-    # and disposition's holds and appraisals (views/disposition.py): base.DOSSIER_FORMS
+    # custody: bound volume, box labels, shelving and stock-takes (views/custody.py),
+    # disposition's holds and appraisals (views/disposition.py), and a version, two
+    # compared, one restored (views/dossiers.py): base.DOSSIER_FORMS
     for name, path in DOSSIER_FORMS.items():
         r(f"dossier_{name}", f"/{KIND}/{{no}}/{path}", **dossier)
     r("places", "/shelving")
@@ -117,6 +118,11 @@ def includeme(config):
     r("api_employer_hold_release", "/api/employers/{no}/holds/{hold}/release", **employer)
     r("api_employer_appraisals", "/api/employers/{no}/appraisals", **employer)
     r("api_employer_appraisal_decision", "/api/employers/{no}/appraisals/{appraisal}/decision", **employer)
+    # its versions, their comparison and restoring (views/api.py), as a household's
+    r("api_employer_versions", "/api/employers/{no}/versions", **employer)
+    r("api_employer_version", "/api/employers/{no}/versions/{n}", **employer)
+    r("api_employer_diff", "/api/employers/{no}/diff", **employer)
+    r("api_employer_restore", "/api/employers/{no}/restore", **employer)
     r("api_dossiers", f"/api/{KIND}")
     r("api_dossier", f"/api/{KIND}/{{no}}", **dossier)
     r("api_documents", f"/api/{KIND}/{{no}}/documents", **dossier)

@@ -1,4 +1,5 @@
-"""The JSON API (/api/) for integrating systems: dossiers, documents, versions.
+"""The JSON API (/api/) for integrating systems: dossiers, documents, versions (an
+employer's versions too: /api/employers/{no}/versions…, the same views).
 
 Views are thin: they read JSON (or multipart for files), call archive.records.filing or the
 dossier, and shape the answer. Every refusal is raised and turned into a JSON error by
@@ -289,6 +290,8 @@ def withdraw_document(request):
 # -- versions --------------------------------------------------------------------------
 @view_config(route_name="api_versions", request_method="GET", renderer="json",
              permission="view")
+@view_config(route_name="api_employer_versions", request_method="GET", renderer="json",
+             permission="view")
 def list_versions(request):
     dossier = request.context
     items = [version_summary(v, request.ui_locale) for v in dossier.history()]
@@ -296,6 +299,7 @@ def list_versions(request):
 
 
 @view_config(route_name="api_version", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api_employer_version", request_method="GET", renderer="json", permission="view")
 def get_version(request):
     """One version in full: the metadata snapshot (masked unless asked) and the manifest."""
     dossier = request.context
@@ -312,6 +316,7 @@ def get_version(request):
 
 
 @view_config(route_name="api_diff", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api_employer_diff", request_method="GET", renderer="json", permission="view")
 def diff(request):
     """Field-by-field and document-by-document changes from ?from=N to ?to=M.
 
@@ -344,8 +349,11 @@ def diff(request):
 
 @view_config(route_name="api_restore", request_method="POST", renderer="json",
              permission="restore")
+@view_config(route_name="api_employer_restore", request_method="POST", renderer="json",
+             permission="restore")
 def restore(request):
-    """JSON {"version": N, "comment": "..."}: a new version with version N's content."""
+    """JSON {"version": N, "comment": "..."}: a new version with version N's content; the
+    dossier after it, as GET answers it (an employer's as /api/employers/{no} does)."""
     dossier = request.context
     body = json_body(request)
     number = body.get("version")
@@ -360,6 +368,9 @@ def restore(request):
     if errors:
         raise ValidationFailed(errors)
     dossier.restore(number, actor(request), filing.now(), comment)
+    if dossier.kind == "employer":
+        from .collective import employer_json
+        return employer_json(request, dossier)
     return dossier_json(request, dossier, reveal(request, dossier, UNMASK))
 
 

@@ -15,14 +15,22 @@ KIND_OF = {"households": "household", "units": "unit"}
 CONTAINER_OF = {v: k for k, v in KIND_OF.items()}
 # An employer's dossier (单位集体申请档案) has its own pages (views/collective.py), not the
 # generic /{kind}/{no} ones its steps and documents would otherwise open to editing; its
-# custody and disposition forms are the household's views on routes of its own.
-# The custody and disposition forms every dossier has, route name suffix → path below the
-# dossier: ``dossier_<name>`` under /{kind}/{no}/ and ``employer_<name>`` under
-# /employers/{no}/, both the same views (views/__init__.py registers them).
+# custody and disposition forms and its versions are the household's views on routes of
+# its own.
+# The pages and forms every dossier has, route name suffix → path below the dossier:
+# ``dossier_<name>`` under /{kind}/{no}/ and ``employer_<name>`` under /employers/{no}/,
+# both the same views (views/__init__.py registers them): custody (views/custody.py),
+# disposition (views/disposition.py), and a version, the comparison of two and the
+# restoring of one (views/dossiers.py).
 DOSSIER_FORMS = {"volume": "volume.pdf", "labels": "labels.pdf", "bind": "bind", "shelve": "place",
                  "holds": "holds", "hold_release": "holds/{hold}/release", "appraisals": "appraisals",
-                 "appraisal_decision": "appraisals/{appraisal}/decision"}
+                 "appraisal_decision": "appraisals/{appraisal}/decision",
+                 "version": "versions/{n:\\d+}", "diff": "diff", "restore": "restore"}
+# A file as it was in a version (the version page's links): the household's ``document_file``
+# view on /employers/{no}/documents/{doc}/files/{n} (the employer's current file keeps
+# ``employer_file``, see file_url).
 EMPLOYER_ROUTES = {"dossier": "employer", "api_dossier": "api_employer",
+                   "document_file": "employer_document_file",
                    **{f"dossier_{name}": f"employer_{name}" for name in DOSSIER_FORMS}}
 
 

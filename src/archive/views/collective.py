@@ -21,6 +21,7 @@ from .base import _int_param, actor, can, json_body, per_page_param, plain, read
 from .errors import answer_405, respond
 from .custody import custody_panel
 from .disposition import disposition_json, disposition_panel
+from .dossiers import versions_panel
 
 STEPS = {  # step → (title, permission)
     "apply": ("单位集体申请", "transition"), "close": ("受理截止", "transition"),
@@ -273,6 +274,10 @@ def _file(request, employer):
 @view_config(route_name="api_employer_hold_release", require_csrf=False)
 @view_config(route_name="api_employer_appraisals", require_csrf=False)
 @view_config(route_name="api_employer_appraisal_decision", require_csrf=False)
+@view_config(route_name="api_employer_versions", require_csrf=False)
+@view_config(route_name="api_employer_version", require_csrf=False)
+@view_config(route_name="api_employer_diff", require_csrf=False)
+@view_config(route_name="api_employer_restore", require_csrf=False)
 def method_not_allowed(request):
     return answer_405(request)
 
@@ -337,8 +342,9 @@ def employer_page(request):
     employer = _employer_or_404(request)
     types = schemas(request).vocabularies["document_types"]
     return {"employer": employer, "dossier": employer,   # the panels' macros show ``dossier``
-            "custody": custody_panel(request, employer),
+            "custody": custody_panel(request, employer),      # with the 归档章 of each document
             "disposition": disposition_panel(request, employer),
+            "versions": versions_panel(request, employer),   # each version's page, compare
             "batch": book(request.root).get(employer.metadata.get("batch")),
             "doc_types": [(t.code, t.title(request.ui_locale)) for t in types.terms
                           if t.extra.get("kind") == "employer"],

@@ -113,7 +113,9 @@ def _int(value, name, title):
 
 
 def _flag(value):
-    if isinstance(value, bool):
+    """A decision's approve: JSON true/false, or the form's words; anything else (a number, a
+    list, an object) is left for appraisal.decide to refuse with a 422, never looked up."""
+    if isinstance(value, bool) or not isinstance(value, str):
         return value
     return {"1": True, "true": True, "approve": True, "0": False, "false": False, "refuse": False}.get(value, value)
 

@@ -43,8 +43,10 @@ def document_new(request):
 
 
 @view_config(route_name="document_file", permission="view")
+@view_config(route_name="employer_document_file", permission="view")
 def document_file(request):
-    """The file of a document revision: inline for the browser's PDF viewer, or as a download."""
+    """The file of a document revision: inline for the browser's PDF viewer, or as a download
+    (an employer's too: the links of its version pages, base.EMPLOYER_ROUTES)."""
     dossier = request.context
     doc = document_or_404(request, dossier)
     revision = doc.file_revision(int(request.matchdict["n"]))

@@ -1,8 +1,13 @@
-"""Dossier pages for people: listing, creating, editing, the dossier page, history."""
+"""Dossier pages for people: listing, creating, editing, the dossier page, history.
+
+A version, the comparison of two and the restoring of one are also an employer's
+(单位集体申请档案): the same views on /employers/{no}/… (base.DOSSIER_FORMS), their links
+made by base.dossier_url."""
 from __future__ import annotations
 
 import deform
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound, HTTPNotFound
+from pyramid.renderers import get_renderer
 from pyramid.view import view_config
 
 from ..records import filing
@@ -147,7 +152,7 @@ def dossier_page(request):
             "personal": has_personal(schema),
             "fields": _display_rows(schema, metadata, request),
             "documents": sorted(dossier.documents.values(), key=lambda d: d.doc_id),
-            "versions": list(dossier.history())[:100], "linked": _linked(request, dossier),
+            "versions": versions_panel(request, dossier), "linked": _linked(request, dossier),
             "proc": procedure_panel(request, dossier),
             "state_titles": dict(states_of(request, dossier.kind)),
             "doc_schema": schemas(request)["document"],
@@ -158,6 +163,15 @@ def dossier_page(request):
             "can": lambda p: can(request, p, dossier)}
 
 
+def versions_panel(request, dossier, limit=100) -> dict:
+    """历史版本: the newest ``limit`` versions, each linked to its page, two to compare,
+    and the macro showing them (templates/versions_panel.pt): for the dossier page and an
+    employer's (templates/employer.pt)."""
+    return {"shown": list(dossier.history())[:limit],
+            "action_title": lambda a: action_title(a, request.ui_locale),
+            "macros": get_renderer("archive:templates/versions_panel.pt").implementation()}
+
+
 def _display_rows(schema, metadata, request):
     locale = request.ui_locale
     return [(schema.field_title(p, locale), schema.display(p, v, locale))
@@ -165,6 +179,8 @@ def _display_rows(schema, metadata, request):
 
 
 @view_config(route_name="dossier_version", renderer="archive:templates/version.pt",
+             permission="view")
+@view_config(route_name="employer_version", renderer="archive:templates/version.pt",
              permission="view")
 def version_page(request):
     dossier = request.context
@@ -182,6 +198,7 @@ def version_page(request):
 
 
 @view_config(route_name="dossier_diff", renderer="archive:templates/diff.pt", permission="view")
+@view_config(route_name="employer_diff", renderer="archive:templates/diff.pt", permission="view")
 def diff_page(request):
     dossier = request.context
     schema = schemas(request)[dossier.kind]
@@ -206,6 +223,7 @@ def diff_page(request):
 
 
 @view_config(route_name="dossier_restore", request_method="POST", permission="restore")
+@view_config(route_name="employer_restore", request_method="POST", permission="restore")
 def restore(request):
     dossier = request.context
     comment = request.POST.get("comment", "").strip()

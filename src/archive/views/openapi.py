@@ -16,7 +16,7 @@ from pyramid.interfaces import IRoutesMapper
 from pyramid.view import view_config
 
 from . import (openapi_audit, openapi_custody, openapi_health, openapi_history, openapi_loans,
-               openapi_search, openapi_workflow)
+               openapi_search, openapi_versions, openapi_workflow)
 from ..access.local import NARROWED
 from ..records.attempts import OUTCOMES
 from . import openapi_disposition
@@ -496,27 +496,7 @@ def operations(kind, schema):
                      "requestBody": _body("Withdrawal"),
                      "responses": {**_ok("Document"), **_errors(400, 401, 403, 404, 409, 422)}},
         },
-        "api_versions": {
-            "get": {"summary": "版本列表（新的在前）", "tags": tag,
-                    "responses": {**_ok("VersionList"), **_errors(401, 403, 404)}},
-        },
-        "api_version": {
-            "get": {"summary": "某一版本的完整内容", "tags": tag, "parameters": [UNMASK_PARAM],
-                    "responses": {**_ok(f"{T}Version"), **_errors(401, 403, 404)}},
-        },
-        "api_diff": {
-            "get": {"summary": "版本比较", "tags": tag, "parameters": [
-                _param("from", "query", "起始版本号；缺省为 to 的前一版",
-                       {"type": "integer", "minimum": 1}),
-                _param("to", "query", "目标版本号；缺省为当前版本",
-                       {"type": "integer", "minimum": 1}), UNMASK_PARAM],
-                "responses": {**_ok("Diff"), **_errors(400, 401, 403, 404)}},
-        },
-        "api_restore": {
-            "post": {"summary": "恢复历史版本（生成新版本，历史完整保留）", "tags": tag,
-                     "parameters": [UNMASK_PARAM], "requestBody": _body("Restore"),
-                     "responses": {**_ok(f"{T}Dossier"), **_errors(400, 401, 403, 404, 409, 422)}},
-        },
+        **openapi_versions.kind_operations(tag, f"{T}Version", f"{T}Dossier"),
     }
 
 
@@ -739,6 +719,7 @@ def _with_procedure(parts, registry):
     schemas.update(openapi_loans.schemas(registry.archive_schemas.vocabularies))
     schemas.update(openapi_health.SCHEMAS)
     schemas.update(openapi_collective.SCHEMAS)
+    openapi_collective.extend(schemas)
     schemas.update(openapi_disposition.schemas(registry))
     openapi_disposition.extend(schemas)
     for kind, title in TITLES.items():

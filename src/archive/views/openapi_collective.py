@@ -8,6 +8,7 @@ from ..workflow.collective.rules import APPLICANTS
 from ..workflow.collective.steps import MAX_MEMBERS, PLAN_FIELDS
 from .openapi_custody import kind_operations as _custody_operations
 from .openapi_disposition import kind_operations as _disposition_operations
+from .openapi_versions import kind_operations as _version_operations
 from .openapi_text import NOT_BLANK, PARAM_TEXT, TEXT
 from .openapi_text import ref as _ref, errors as _errors, json_answer as _json
 
@@ -90,7 +91,19 @@ SCHEMAS = {
         "documents": {"type": "array", "items": {"type": "object"}},
         "versions": {"type": "array", "items": {"type": "object"}},
         "disposition": _ref("Disposition")}}]},
+    # one version in full (GET /api/employers/{no}/versions/{n}), as a household's
+    "EmployerVersion": {"allOf": [_ref("VersionSummary"), {"type": "object", "properties": {
+        "archive_no": STR, "unmasked": {"type": "boolean"},
+        "metadata": {"type": "object", "description": "该版本的单位集体申请档案信息（schemas/employer.yaml）"},
+        "state": {"type": ["string", "null"]},
+        "manifest": {"type": "array", "items": _ref("ManifestEntry")}}}]},
 }
+
+
+def extend(parts):
+    """What collective applications add to the shared schemas: a version recording a step
+    of a batch (an employer's, and its member households' and units')."""
+    parts["VersionSummary"]["properties"]["action"]["enum"] += ["collective"]
 
 TAGS = ["Collective applications"]
 
@@ -161,4 +174,7 @@ OPERATIONS = {
     # its holds and appraisals (views/disposition.py), as any dossier's
     **{name.replace("api_dossier_", "api_employer_"): ops
        for name, ops in _disposition_operations(TAGS).items()},
+    # its versions, compared and restored (views/api.py), as a household's
+    **{name.replace("api_", "api_employer_"): ops
+       for name, ops in _version_operations(TAGS, "EmployerVersion", "EmployerDossier").items()},
 }
