@@ -224,3 +224,21 @@ def test_the_api_binds_an_employers_volume_and_serves_it_and_its_labels(api, sto
     assert set(paths["/api/employers/{no}/volume"]) >= {"get", "post"}
     with store() as root:
         assert root.employers[no].latest.action == "bound"
+
+
+def test_an_employers_file_viewed_or_downloaded_is_logged(browser, store, employer):
+    """Every file that leaves the archive is in the audit log, an employer's as a household's."""
+    no = employer
+    browser.login("archivist")
+    page = browser.get(f"/employers/{no}")
+    link = page.html.select_one("#documents a[href*='/documents/']")["href"]
+    assert browser.get(link).content_type == "application/pdf"
+    assert browser.get(link, params={"download": "1"}).content_type == "application/pdf"
+    with store() as root:
+        employer_dossier = root.employers[no]
+        doc_id = link.rstrip("/").rsplit("/", 1)[1]
+        revision = employer_dossier.document(doc_id).current_file
+        exports = [e for e in root.log.newest(50) if e.action == "export"
+                   and e.target == f"{no}/{doc_id}#{revision.number}"]
+    assert [e.actor for e in exports] == ["archivist", "archivist"]
+    assert {e.detail[:4] for e in exports} == {"查看文件", "下载文件"}

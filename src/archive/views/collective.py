@@ -362,10 +362,15 @@ def employer_document(request):
 
 @view_config(route_name="employer_file", permission="view")
 def employer_file(request):
-    from .base import file_response
+    """A document's current file, viewed or downloaded: logged as every file that leaves
+    the archive is (base.log_export), as a household's is."""
+    from .base import file_response, log_export
     employer = _employer_or_404(request)
     try:
         doc = employer.document(request.matchdict["doc_id"])
     except KeyError:
         raise HTTPNotFound(request.t("文件不存在")) from None
+    if doc.current_file is None:
+        raise HTTPNotFound(request.t("文件版本不存在"))
+    log_export(request, employer, doc, doc.current_file)
     return file_response(request, doc.current_file)
