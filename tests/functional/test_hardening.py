@@ -224,6 +224,11 @@ def test_unknown_versions_and_documents_are_404(browser, client, users, househol
                 f"{base}/documents/../files/1", "/households/NO-SUCH", "/households/NO-SUCH/diff"):
         response = browser.get(url, status="*")
         is_clean_refusal(response, 404)
+    # an address no route takes says so in words, not by repeating the path
+    for url in (f"{base}/versions/abc", "/households/NO-SUCH/versions/x1", "/no/such/page"):
+        response = browser.get(url, status=404)
+        assert "页面或档案不存在" in response.text and url not in response.html.select_one("main").text
+    assert "版本 99 不存在" in browser.get(f"{base}/versions/99", status=404).text   # a view's own reason
     api = f"/api{base}"
     h = bearer(users, "archivist")
     for url in (f"{api}/versions/99", f"{api}/versions/abc", f"{api}/versions/-1",

@@ -130,8 +130,10 @@ def method_not_allowed(exc, request):
 
 @notfound_view_config()
 def not_found(exc, request):
-    return respond(request, 404, exc.detail if isinstance(exc.detail, str) and exc.detail
-                   else request.t("页面或档案不存在"))
+    """A view's own reason (版本 3 不存在 …), or for an address no route takes (Pyramid's
+    detail is then the bare path, which tells a clerk nothing) 页面或档案不存在."""
+    own = isinstance(exc.detail, str) and exc.detail and exc.detail != request.path_info
+    return respond(request, 404, exc.detail if own else request.t("页面或档案不存在"))
 
 
 @forbidden_view_config()
