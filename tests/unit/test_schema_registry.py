@@ -202,5 +202,12 @@ def test_display_keeps_a_code_that_left_the_vocabulary(registry):
     assert registry["household"].display("category", "retired_code") == "retired_code"
 
 
+def test_display_joins_a_list_of_plain_values_as_a_clerk_writes_it(registry):
+    """An employer's 名册 (档号 of its applicants) reads 甲、乙, not a Python list."""
+    assert registry["employer"].display("members", ["XM-HH-2024-Y-00001", "XM-HH-2024-Y-00002"]) \
+        == "XM-HH-2024-Y-00001、XM-HH-2024-Y-00002"
+    assert registry["employer"].display("members", []) == ""
+
+
 def test_display_formats_money(registry):
     assert registry["household"].display("assets", 30000.0) == "30,000.00"

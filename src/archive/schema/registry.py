@@ -213,6 +213,9 @@ class DossierSchema:
             if isinstance(value, (list, tuple, set, frozenset)):
                 return "、".join(vocab.title(v, locale) for v in value)
             return vocab.title(value, locale)
+        if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float, _dt.date)) for v in value):
+            # a list of plain values (an employer's 名册 of 档号): as a clerk writes a list
+            return "、".join(self.display(path, v, locale) for v in value if v not in (None, ""))
         if isinstance(value, float):
             return f"{value:,.2f}"
         if isinstance(value, _dt.date):
