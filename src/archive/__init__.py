@@ -117,6 +117,8 @@ def close(app):
     for worker in [w for w in vars(app.registry).values() if isinstance(w, Worker)]:
         worker.stop()
         worker.join(10)
+    for purge in getattr(app.registry, "archive_purges", ()):   # a pack after a destruction
+        purge.join(120)                                          # ends before its store closes
     for db in app.registry._zodb_databases.values():
         db.close()
     if arrangement.installed() is getattr(app.registry, "archive_custody", None):
