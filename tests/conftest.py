@@ -293,9 +293,9 @@ def _shipped_rules():
     """Every test starts and ends on the shipped retention rules and schedule: an app or a
     command a test makes on schemas of its own installs theirs for the process."""
     from archive import install_rules
-    install_rules(None, None)
+    install_rules(None)
     yield
-    install_rules(None, None)
+    install_rules(None)
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def main(global_config, **settings):
     registry.archive_disposition = compile_schedule(registry.archive_schemas,
                                                     registry.archive_procedure.workflows,
                                                     rules=registry.archive_custody)
-    install_rules(registry.archive_custody, registry.archive_disposition)
+    install_rules(registry.archive_disposition)
     registry.archive_catalog = Catalog()
     registry.archive_search = SearchIndex(index_directory(settings, PROJECT_DIR))
     registry.archive_hasher = hasher_from_settings(settings)
@@ -122,14 +122,15 @@ def close(app):
     for db in app.registry._zodb_databases.values():
         db.close()
     if arrangement.installed() is getattr(app.registry, "archive_custody", None):
-        install_rules(None, None)      # the next app (a test's) starts from the shipped ones
+        install_rules(None)            # the next app (a test's) starts from the shipped ones
 
 
-def install_rules(rules, schedule):
-    """The retention rules and disposition schedule this process runs on, for the model's
-    defaults (archive.custody.arrangement.install, archive.disposition.schedule.install)."""
+def install_rules(schedule):
+    """The disposition schedule this process runs on, and the retention rules it was compiled
+    with (``schedule.rules``), for the model's defaults (archive.custody.arrangement.install,
+    archive.disposition.schedule.install); None: the shipped ones."""
     from .disposition import schedule as schedules
-    arrangement.install(rules)
+    arrangement.install(schedule.rules if schedule is not None else None)
     schedules.install(schedule)
 
 

@@ -41,11 +41,10 @@ def _install_rules(registry):
     """The command's retention rules and disposition schedule, from the schemas it runs on
     (as the web server's, so a command and the server keep the same disposition dates)."""
     from . import install_rules
-    from .custody.arrangement import ArrangementError, compile_rules
+    from .custody.arrangement import ArrangementError
     from .disposition.schedule import ScheduleError, compile_schedule
     try:
-        rules = compile_rules(registry)
-        install_rules(rules, compile_schedule(registry, rules=rules))
+        install_rules(compile_schedule(registry))     # the retention rules compiled with it
     except (ArrangementError, ScheduleError) as exc:
         raise CommandError(f"保管期限表配置有误：{exc}") from None
 
