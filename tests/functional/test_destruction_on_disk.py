@@ -5,6 +5,7 @@ destruction list is carried out and the store packed it is found nowhere there."
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import io
 import pathlib
 import uuid
@@ -34,7 +35,10 @@ def found_under(base: pathlib.Path, needle: bytes) -> list:
 
 
 def holds(data: bytes, needle: bytes) -> bool:
-    """``needle`` in ``data``, or in any zlib stream that starts in it."""
+    """``needle`` in ``data``, or in any zlib stream that starts in it; a gzip file (a
+    backup's copy of Data.fs, ``.fsz``) is read decompressed."""
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
     if needle in data:
         return True
     start = data.find(b"\x78")
@@ -80,7 +84,12 @@ def test_destroyed_file_is_nowhere_on_disk(app, users, store, tmp_path):
         dossier.move("complete_exit", "exited", "reviewer", dt.datetime(2010, 1, 4, tzinfo=dt.timezone.utc),
                      "退出", keep_clock=True)
     needle = marker.encode()
+    from archive.preservation.backup import backup, points
+    uri, backups = registry.settings["zodbconn.uri"], tmp_path / "backups"
+    backup(uri, str(backups), say=lambda text: None)          # the office's backup, before
     before = found_under(tmp_path, needle)
+    assert any("backups" in p and p.endswith(".blob") for p in before), before
+    assert any("backups" in p and p.endswith(".fsz") for p in before), before
     assert any(p.endswith(".blob") for p in before), before          # the files themselves
     assert any("Data.fs" in p for p in before), before                # the text layer in ZODB (zlib)
     assert any("index" in p for p in before), before                  # the search index
@@ -98,7 +107,16 @@ def test_destroyed_file_is_nowhere_on_disk(app, users, store, tmp_path):
         assert len(sums) == 2 and all(len(s) == 64 for s in sums)
     db = registry._zodb_databases[""]
     removed = purge.after_destruction(db, registry.archive_schemas, index, [("household", no)])
-    assert found_under(tmp_path, needle) == [], removed
+    # the store is clean; the backup taken before still holds the file and its text
+    left = found_under(tmp_path, needle)
+    assert left and all(str(backups) in p for p in left), (left, removed)
+    earlier = points(str(backups))
+    # the purge again, as the web server runs it with ``archive.backup_dir`` set
+    purge.after_destruction(db, registry.archive_schemas, index, [("household", no)],
+                            uri=uri, backups=purge.backup_dirs({"archive.backup_dir": str(backups)}))
+    assert found_under(tmp_path, needle) == []
+    now_points = points(str(backups))
+    assert [kind for _, kind in now_points] == ["full"] and now_points[0][0] > earlier[-1][0]
     with _Abort(store) as root:   # the stub: what was destroyed, when, on whose approval
         stub = root.households[no]
         assert stub.destruction.approved_by == "reviewer" and stub.destruction.supervisor == "archivist2"
@@ -106,6 +124,8 @@ def test_destroyed_file_is_nowhere_on_disk(app, users, store, tmp_path):
         assert [f.sha256 for f in stub.destruction.files] == sums
         assert not any(len(d.files) for d in stub.documents.values())
         assert len(root.fixity.of("household", no)) == 0
+        restarted = root.log.newest(action="store.backup_restart")
+        assert len(restarted) == 1 and earlier[0][0] in restarted[0].detail
         # the integrity audit knows stubs: nothing missing, nothing incomplete, nothing left
         findings = _audit(root, registry)
         assert [f for f in findings if f.dossier == no] == []

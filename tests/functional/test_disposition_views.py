@@ -153,7 +153,7 @@ def test_credit_case_holds_by_itself(api, store, app):
     api.post(f"/api/households/{no}/appraisals", {"action": "destroy", "reason": "期满"}, status=409)
 
 
-def test_destruction_through_the_api_into_a_stub(api, store, app):
+def test_destruction_through_the_api_into_a_stub(api, store, app, tmp_path):
     no = household(api, store)
     approved(api, no)
     lst = api.post("/api/destruction-lists", {"archive_nos": [no]}, status=201).json
@@ -186,6 +186,14 @@ def test_destruction_through_the_api_into_a_stub(api, store, app):
                     upload_files=[("file", "a.pdf", make_pdf(), "application/pdf")])
     api.post(f"/api/destruction-lists/{n}/execution", role="reviewer2", status=409)   # done already
     assert api.get("/api/disposition/due").json["total"] == 0
+    # the list's page says whether the backups from before it have been started over
+    page = api.get(f"/destruction-lists/{n}")
+    assert 'id="backups-status"' in page.text and "仍含被销毁的文件" in page.text
+    from archive.disposition.purge import restart_backups
+    restart_backups(app.registry._zodb_databases[""], app.registry.settings["zodbconn.uri"],
+                    [str(tmp_path / "backups")])
+    page = api.get(f"/destruction-lists/{n}")
+    assert "重新开始备份链" in page.text and "仍含被销毁的文件" not in page.text
 
 
 def test_destruction_refusals(api, store):

@@ -134,3 +134,53 @@ def test_a_backup_runs_beside_the_open_store_and_a_restore_does_not(tmp_path, re
         assert "全量备份" in done.stdout and len(blob_files(os.path.join(backups, "blobs"))) == 5
         done = subprocess.run(command + ["restore", backups, "--force"], capture_output=True, text=True)
         assert done.returncode == 2 and "正被其他进程" in done.stderr
+
+
+def test_restarting_the_chain_keeps_one_full_point_of_the_store_as_it_is(drill, tmp_path, registry, capsys):
+    """``backup --restart`` (after a destruction is packed out of the store): a full point of
+    the store now, the earlier points and the blob files only they named gone; it restores."""
+    ini, backups, _, office = drill
+    earlier = [stamp for stamp, _ in points(backups)]
+    now = state(office, registry)
+    status, out, err = run(capsys, "-c", ini, "backup", backups, "--restart")
+    assert status == 0, err
+    assert "全量备份" in out and "已删除此前的备份点 2 个" in out and earlier[0] in out
+    left = points(backups)
+    assert [kind for _, kind in left] == ["full"] and left[0][0] > earlier[-1]
+    assert sorted(os.listdir(backups)) == sorted(["blobs"] + [f"{left[0][0]}.{ext}" for ext in ("fsz", "dat", "index")])
+    # exactly the store's files now: 11 + 8 + 4 revisions, each once
+    assert blob_files(os.path.join(backups, "blobs")) == blob_files(office / "var" / "blobs")
+    elsewhere = tmp_path / "elsewhere"
+    status, _, err = run(capsys, "-c", ini_for(elsewhere), "restore", backups)
+    assert status == 0, err
+    assert state(elsewhere, registry) == now
+
+
+def test_a_restart_whose_backup_fails_removes_nothing(drill, capsys):
+    ini, backups, _, office = drill
+    earlier = points(backups)
+    before = sorted(str(p) for p in pathlib.Path(backups).rglob("*") if p.is_file())
+    kept = {p.relative_to(pathlib.Path(backups, "blobs")) for p in pathlib.Path(backups, "blobs").rglob("*.blob")}
+    store_blobs = office / "var" / "blobs"
+    victim = next(p for p in store_blobs.rglob("*.blob") if p.relative_to(store_blobs) not in kept)
+    victim.chmod(0o644)
+    victim.unlink()          # the store has lost a file filed since: the new point is not whole
+    status, _, err = run(capsys, "-c", ini, "backup", backups, "--restart")
+    assert status == 2 and "找不到" in err
+    after = sorted(str(p) for p in pathlib.Path(backups).rglob("*") if p.is_file())
+    assert [p for p in before if p not in after] == []      # every earlier point and file still there
+    assert points(backups) == earlier                        # and not the new point, which is not whole
+
+
+def test_purge_with_backups_starts_each_chain_over_and_logs_it(drill, tmp_path, registry, capsys):
+    """``archive purge --backups DIR``: after the pack, the chain in DIR restarts, in the log."""
+    ini, backups, _, office = drill
+    earlier = [stamp for stamp, _ in points(backups)]
+    status, out, err = run(capsys, "-c", ini, "purge", "--backups", backups)
+    assert status == 0, err
+    assert "已删除此前的备份点 2 个" in out and [kind for _, kind in points(backups)] == ["full"]
+    with Opened(uri_of(office), registry) as session:
+        logged = session.root.log.newest(action="store.backup_restart")
+        assert len(logged) == 1 and logged[0].actor == "cli" and all(s in logged[0].detail for s in earlier)
+    status, out, err = run(capsys, "-c", ini, "purge")           # no directory: a reminder
+    assert status == 0 and "--backups" in out

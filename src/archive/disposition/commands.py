@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 
+from ..preservation.commands import say_restart
+from ..preservation.stores import PreservationError
 from ..workers.progress import ProgressBar
 
 
@@ -14,6 +16,8 @@ def register(commands):
     due.add_argument("--date", default="", help="以该日期为准（YYYY-MM-DD，默认今天）")
     due.set_defaults(command=due_command)
     purge = commands.add_parser("purge", help="销毁后：重写已销毁档案的检索条目、压缩索引、打包数据库（不可恢复）")
+    purge.add_argument("--backups", action="append", default=[], metavar="DIR",
+                       help="打包后重新开始该备份目录的备份链，删除销毁前的备份点（可多次给出；默认 archive.backup_dir）")
     purge.set_defaults(command=purge_command)
 
 
@@ -35,7 +39,7 @@ def due_command(session, args):
 def purge_command(session, args):
     from ..search.index import drain
     from .book import book_of
-    from .purge import compact_index, pack_store
+    from .purge import backup_dirs, compact_index, pack_store, restart_backups
     root = session.root
     progress = ProgressBar(sys.stderr)
     stubs = [k for k, why in book_of(root).closed.items() if why == "destroyed"]
@@ -44,4 +48,14 @@ def purge_command(session, args):
     compact_index(session.search_index)
     removed = pack_store(session.db)
     print(f"已压缩检索索引并打包数据库（{len(stubs)} 份已销毁档案）；已删除：{', '.join(removed) or '无'}")
+    directories = args.backups or backup_dirs(session.settings)
+    if directories:
+        try:
+            restarted = restart_backups(session.db, session.settings["zodbconn.uri"], directories, actor="cli")
+        except PreservationError as exc:
+            raise ValueError(f"备份目录重建失败：{exc}") from None
+        for directory, found in zip(directories, restarted):
+            print(f"{directory}：新的全量备份点 {found.backup.point}（UTC）。{say_restart(found)}")
+    else:
+        print("提示：销毁前的备份仍含被销毁的文件；请用 --backups DIR（或设置 archive.backup_dir）重建备份链。")
     return 0

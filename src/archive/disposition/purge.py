@@ -10,14 +10,18 @@ uses undo (its history is its versions, which are current objects and stay), and
 packs while commits go on, so the moment is acceptable. What the pack would otherwise leave
 behind is not kept: ``Data.fs.old`` (the whole store before the pack) and ``blobs.old``
 (a copy of every blob file), both written by FileStorage's ``pack_keep_old``.
-Backups taken before the destruction still hold the files: they must age out under the
-backup rotation (say so in the destruction's record; nothing here can reach them).
+Backups taken before the destruction still hold the files and their text: the destruction is
+complete only when those points are gone too. ``restart_backups`` starts each backup
+directory the office names (``archive.backup_dir``; ``archive purge --backups DIR``) over
+after the pack: a full backup of the packed store, then the earlier points removed
+(``preservation.backup.restart``), recorded in the audit log.
 
 ``compact_index`` rewrites the search index as one segment, so the deleted entries of the
 destroyed documents (whoosh keeps them in their segment until a merge) are gone from its files.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import shutil
 import time
@@ -64,9 +68,42 @@ def compact_index(search_index):
         writer.commit(optimize=True)
 
 
-def after_destruction(db, schemas, search_index, keys, now=None) -> list:
+def backup_dirs(settings) -> list:
+    """``archive.backup_dir``: the office's backup directories (one a line or separated by
+    spaces), started over after a destruction; [] when not set."""
+    return (settings.get("archive.backup_dir") or "").split()
+
+
+def restart_backups(db, uri, directories, actor="system", when=None) -> list:
+    """Each backup directory's chain started over now that the store is packed, each in
+    the audit log (``store.backup_restart``): the reports (``RestartReport``)."""
+    import transaction
+
+    from ..preservation.backup import restart
+    done = [(directory, restart(uri, directory, say=lambda text: None)) for directory in directories]
+    if not done:
+        return []
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        with tm:
+            root = conn.root()["archive"]
+            for directory, found in done:
+                root.log.append(actor, "store.backup_restart", "",
+                                f"{directory}: full point {found.backup.point}; removed "
+                                f"{len(found.points_removed)} earlier points ({', '.join(found.points_removed)}), "
+                                f"{found.blobs_removed} blob files")
+            # what a destruction list's page compares with the day it was carried out
+            root.backups_restarted_at = when or _dt.datetime.now(_dt.timezone.utc)
+    finally:
+        conn.close()
+    return [found for _, found in done]
+
+
+def after_destruction(db, schemas, search_index, keys, now=None, uri=None, backups=()) -> list:
     """Everything that follows a committed destruction, in order: the destroyed dossiers'
-    search entries rewritten from their stubs, the index compacted, the store packed."""
+    search entries rewritten from their stubs, the index compacted, the store packed and
+    the backup directories ``backups`` (of the store at ``uri``) started over."""
     import transaction
 
     from ..search.fields import dossier_key
@@ -80,4 +117,7 @@ def after_destruction(db, schemas, search_index, keys, now=None) -> list:
     finally:
         conn.close()
     compact_index(search_index)
-    return pack_store(db, now)
+    removed = pack_store(db, now)
+    if backups:
+        restart_backups(db, uri, backups)
+    return removed

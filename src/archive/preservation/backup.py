@@ -11,6 +11,12 @@ Reading Data.fs needs no lock, so the backup runs beside the web server.
 
 RelStorage on PostgreSQL: ``pg_dump`` in its custom format (blobs are rows of the database
 there), a full dump every time; the client must not be older than the server.
+
+``restart`` starts a directory's chain over (``archive purge --backups``, ``archive backup
+--restart``): after a destruction has been packed out of the store, every backup point taken
+before it still holds the destroyed files and their text, so the destruction is not complete
+until those points are gone. A full backup of the store as it is now is taken first; only
+when it is whole are the earlier points and the blob files only they named removed.
 """
 from __future__ import annotations
 
@@ -39,6 +45,15 @@ class BackupReport:
     bytes: int         # of Data.fs copied, or of the dump
     blobs: int = 0     # blob files copied now
     blobs_kept: int = 0   # blob files the copied records name that an earlier backup had
+
+
+@dataclass(frozen=True)
+class RestartReport:
+    """A chain started over: its new full point, and what of the earlier points went."""
+    backup: BackupReport
+    points_removed: tuple     # the stamps of the earlier points, oldest first
+    files_removed: int        # their Data.fs copies, index and .dat files, dumps
+    blobs_removed: int        # blob files no record of the new point names
 
 
 def points(directory) -> list:
@@ -71,13 +86,71 @@ def _next_second(directory):
         time.sleep(0.2)
 
 
-def _repozo(store: FileStore, directory, progress, say) -> BackupReport:
+def restart(uri, directory, progress=None, say=None) -> RestartReport:
+    """Start the chain in ``directory`` over: a full backup (or dump) of the store as it is
+    now and, once it is whole, every earlier point and every blob file that no record of
+    the new point names removed. A failed backup removes nothing but its own point."""
+    say = say or (lambda text: print(text, file=sys.stderr))
+    target = describe(uri)
+    os.makedirs(directory, exist_ok=True)
+    _next_second(directory)
+    earlier = points(directory)
+    if isinstance(target, PostgresStore):
+        report, named = _pg_dump(target, directory, say), None
+    else:
+        named = set()
+        try:
+            report = _repozo(target, directory, progress, say, full=True, named=named)
+        except PreservationError:       # the new point is not whole: it goes, the others stay
+            _remove_points(directory, {stamp for stamp, _ in points(directory)} - {s for s, _ in earlier})
+            raise
+    stamps = tuple(stamp for stamp, _ in earlier if stamp < report.point)
+    files = _remove_points(directory, stamps)
+    blobs = _remove_blobs(os.path.join(directory, BLOBS), named) if named is not None else 0
+    return RestartReport(report, stamps, files, blobs)
+
+
+def _remove_points(directory, stamps) -> int:
+    """Every file of the points ``stamps`` (copies, increments, dumps, their .dat and
+    .index files): how many were removed."""
+    doomed = set(stamps)
+    removed = 0
+    for name in sorted(os.listdir(directory)):
+        stamp, _, ext = name.partition(".")
+        if stamp in doomed and ext in ("fs", "fsz", "deltafs", "deltafsz", "dat", "index", "pgdump"):
+            os.remove(os.path.join(directory, name))
+            removed += 1
+    return removed
+
+
+def _remove_blobs(blob_dir, named) -> int:
+    """Blob files under the backup's ``blobs/`` not in ``named`` (paths), and the folders
+    they leave empty: how many files were removed."""
+    if not os.path.isdir(blob_dir):
+        return 0
+    named = {os.path.realpath(path) for path in named}
+    removed = 0
+    for folder, _, names in os.walk(blob_dir, topdown=False):
+        for name in names:
+            path = os.path.join(folder, name)
+            if name.endswith((".blob", ".partial")) and os.path.realpath(path) not in named:
+                os.remove(path)
+                removed += 1
+        # the bushy layout's folders (0x00 …), not the helper's own files or tmp/
+        if folder != blob_dir and os.path.basename(folder).startswith("0x") and not os.listdir(folder):
+            os.rmdir(folder)
+    return removed
+
+
+def _repozo(store: FileStore, directory, progress, say, full=False, named=None) -> BackupReport:
+    """repozo's backup into ``directory`` (``full``: a full one even where an increment
+    would do) and the blob files its records name; ``named`` collects their paths."""
     from ZODB.scripts import repozo
     if not os.path.exists(store.path):
         raise PreservationError(f"数据库文件 {store.path} 不存在")
     say(f"repozo：备份 {store.path} 到 {directory} ……")
     try:
-        repozo.main(["-B", "-z", "-r", directory, "-f", store.path])
+        repozo.main(["-B", "-z", *(["-F"] if full else []), "-r", directory, "-f", store.path])
     except SystemExit as exc:      # repozo reports its errors by exiting
         if exc.code not in (None, 0):
             raise PreservationError(f"repozo 备份失败：{exc.code}") from None
@@ -87,7 +160,7 @@ def _repozo(store: FileStore, directory, progress, say) -> BackupReport:
     point, ext = POINT.match(os.path.basename(copied)).groups()
     kind = "full" if ext.startswith("fs") else "incremental"
     say(f"{'全量' if kind == 'full' else '增量'}备份 {point}：Data.fs {int(start)}–{int(end)} 字节")
-    copied_now, kept = copy_blobs(store, directory, int(start), int(end), progress)
+    copied_now, kept = copy_blobs(store, directory, int(start), int(end), progress, named)
     say(f"文件（blob）：新复制 {copied_now} 个，此前备份已有 {kept} 个")
     return BackupReport(point, kind, int(end) - int(start), copied_now, kept)
 
@@ -114,9 +187,10 @@ def blob_records(path, start=4, end=None, progress=None):
         progress(total_mb, total_mb)
 
 
-def copy_blobs(store: FileStore, directory, start, end, progress=None):
+def copy_blobs(store: FileStore, directory, start, end, progress=None, named=None):
     """Copy the blob files the records between ``start`` and ``end`` name into the backup,
-    each once: (copied now, already there). A named file that is missing stops the backup."""
+    each once: (copied now, already there). A named file that is missing stops the backup.
+    ``named`` (a set), when given, gets the backup's path of every file the records name."""
     if not store.blob_dir:
         return 0, 0
     source = FilesystemHelper(store.blob_dir)
@@ -126,6 +200,8 @@ def copy_blobs(store: FileStore, directory, start, end, progress=None):
     missing = []
     for oid, tid in blob_records(store.path, start, end, progress):
         destination = kept_dir.getBlobFilename(oid, tid)
+        if named is not None:
+            named.add(destination)
         if os.path.exists(destination):
             present += 1
             continue

@@ -18,6 +18,8 @@ def register(commands):
     """Add the subcommands to the CLI's parser."""
     backup = commands.add_parser("backup", help="备份数据库和文件到目录；同一目录再次备份为增量备份")
     backup.add_argument("directory", metavar="DIR")
+    backup.add_argument("--restart", action="store_true",
+                        help="重新开始备份链：全量备份完成后删除此前的备份点（销毁并打包后，旧备份仍含被销毁的文件）")
     backup.set_defaults(command=backup_command, without_store=True)
     restore = commands.add_parser("restore", help="从备份目录恢复数据库和文件（目标须为空，或加 --force）")
     restore.add_argument("directory", metavar="DIR")
@@ -33,12 +35,29 @@ def register(commands):
 
 
 def backup_command(settings, args):
-    """``backup DIR``: a new backup point; the first in DIR is full, later ones incremental."""
-    from .backup import backup
+    """``backup DIR``: a new backup point; the first in DIR is full, later ones incremental.
+    ``--restart``: a full one, then the earlier points removed (``backup.restart``)."""
+    from .backup import backup, restart
+    run = restart if args.restart else backup
     try:
-        report = backup(settings["zodbconn.uri"], args.directory, progress=ProgressBar(sys.stderr))
+        report = run(settings["zodbconn.uri"], args.directory, progress=ProgressBar(sys.stderr))
     except PreservationError as exc:
         raise ValueError(str(exc)) from None
+    if args.restart:
+        say_point(report.backup)
+        print(say_restart(report))
+    else:
+        say_point(report)
+
+
+def say_restart(report) -> str:
+    """What starting a chain over removed, as the officer reads it."""
+    return (f"已删除此前的备份点 {len(report.points_removed)} 个"
+            f"（{'、'.join(report.points_removed) or '无'}）和只属于它们的文件（blob）{report.blobs_removed} 个。")
+
+
+def say_point(report):
+    """The point a backup made, as the officer reads it."""
     kind = {"full": "全量备份", "incremental": "增量备份", "pg_dump": "数据库转储（pg_dump）"}[report.kind]
     print(f"备份点 {report.point}（UTC）：{kind}，{report.bytes / 2**20:.1f} MiB"
           + (f"，新复制文件 {report.blobs} 个" if report.kind != "pg_dump" else "") + "。")

@@ -345,17 +345,20 @@ def _execute(request):
 
 
 def _purge_after_commit(request, keys):
-    """Once the destruction is committed: pack the store and compact the index (in a thread:
-    a pack takes long on a large store; ``archive purge`` does the same if it never ran)."""
-    from ..disposition.purge import after_destruction
+    """Once the destruction is committed: pack the store, compact the index and start the
+    office's backups over (``archive.backup_dir``), in a thread: a pack takes long on a
+    large store; ``archive purge`` does the same if it never ran."""
+    from ..disposition.purge import after_destruction, backup_dirs
     registry = request.registry
+    settings = registry.settings
 
     def hook(success):
         if not success:
             return
         db = registry._zodb_databases[""]
         thread = threading.Thread(target=after_destruction, name="archive-purge", daemon=True,
-                                  args=(db, registry.archive_schemas, registry.archive_search, keys))
+                                  args=(db, registry.archive_schemas, registry.archive_search, keys),
+                                  kwargs=dict(uri=settings.get("zodbconn.uri"), backups=backup_dirs(settings)))
         registry.archive_purges = getattr(registry, "archive_purges", []) + [thread]
         thread.start()
     request.tm.get().addAfterCommitHook(hook)
@@ -371,7 +374,11 @@ def draw_form(request):
 def list_page(request):
     lst = _list_or_404(request)
     sched = schedule(request)
+    restarted = getattr(request.root, "backups_restarted_at", None)
     return {"lst": lst, "me": actor(request), "can_dispose": can(request, "dispose", request.root),
+            # the backups started over since it was carried out (``purge.restart_backups``)
+            "backups_restarted": restarted if lst.carried_out_at and restarted and restarted >= lst.carried_out_at
+            else None,
             "period": lambda c: sched.rules.title("retention_periods", c, request.ui_locale),
             "href": lambda no: _href(request, no)}
 
