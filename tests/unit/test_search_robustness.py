@@ -157,6 +157,36 @@ def test_the_bulk_writers_bigram_terms_are_the_bytes_whooshs_path_writes(tmp_pat
     assert reader.doc_frequency("grams", "城镇") == 700 and reader.doc_frequency("grams", "家庭") == 466
 
 
+def test_a_bulk_writer_that_spills_runs_in_chunks_writes_the_same_index(tmp_path, monkeypatch):
+    """Past its memory limit the pool writes sorted runs, a chunk of terms at a time, and
+    merges them at the commit: the index files are byte for byte those of a pool that
+    never spilled, with chunks cut by terms and by postings, and several runs merged."""
+    from archive.search import bulk
+
+    made, runs = {}, {}
+    saved = bulk.TermPool.save
+
+    def counting(self):
+        saved(self)
+        runs[name] = len(self.runs)
+
+    monkeypatch.setattr(bulk.TermPool, "save", counting)
+    for name, limit, terms, postings in (("memory", 512, 2048, 32_768), ("runs", 1, 7, 50)):
+        monkeypatch.setattr(bulk, "CHUNK_TERMS", terms)
+        monkeypatch.setattr(bulk, "CHUNK_POSTINGS", postings)
+        index = SearchIndex(tmp_path / name)
+        writer = bulk.writer(index.ix, procs=1, limitmb=limit)
+        for i in range(700):
+            entry = _entry(i, person=i % 6 != 5)
+            entry["grams"] = f"{entry['body']}城镇居民第{i % 7}类{'家庭' * (i % 3)}"
+            writer.add_document(**entry)
+        writer.commit()
+        made[name] = sorted((p.suffix, p.read_bytes()) for p in (tmp_path / name).iterdir()
+                            if p.suffix in (".trm", ".pst", ".col"))
+    assert runs.get("memory", 0) == 0 and runs["runs"] >= 3
+    assert made["memory"] and made["memory"] == made["runs"]
+
+
 def test_the_codecs_length_lists_equal_whooshs_for_short_columns(tmp_path):
     ours = SearchIndex(tmp_path / "index")
     for start in (0, 6, 12):
