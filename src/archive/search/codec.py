@@ -146,9 +146,9 @@ class FieldWriter(W3FieldWriter):
         count = len(ids)
         minlength = maxlength = None
         if lengths is not None:
-            found = [n for n in map(lengths.__getitem__, ids) if n]
+            found = _length_range(lengths, ids)
             if found:
-                minlength, maxlength = min(found), max(found)
+                minlength, maxlength = found
         data = pickle.dumps((_to_bytes(array("I", ids)), _ONES_BYTES[:4 * count], None), 4)
         low, high = length_to_byte(minlength), length_to_byte(maxlength or 0)
         info = pickle.dumps((count, ids[-1], 1.0, 0, low, high), 2)
@@ -157,6 +157,13 @@ class FieldWriter(W3FieldWriter):
         terminfo = _TERM_INFO.pack(False, float(count), count, low, high, 1.0, ids[0], ids[-1]) \
             + pack_long(start) + pack_int(extent)
         self._tindex.add(pack_ushort(self._fieldid) + btext, terminfo)
+
+
+def _length_range(lengths, ids):
+    """(shortest, longest) of the documents' non-zero field lengths, or None: a block's
+    statistics (no Python loop: the commit asks it for every block of every term)."""
+    found = list(filter(None, map(lengths.__getitem__, ids)))
+    return (min(found), max(found)) if found else None
 
 
 class PostingsWriter(W3PostingsWriter):
@@ -179,19 +186,19 @@ class PostingsWriter(W3PostingsWriter):
                 self._values = []
                 self._maxweight = 1.0
                 if lengths is not None:
-                    found = [n for n in map(lengths.__getitem__, block) if n]
+                    found = _length_range(lengths, block)
                     if found:
-                        self._minlength, self._maxlength = min(found), max(found)
+                        self._minlength, self._maxlength = found
                 continue
             ids, weights, values = zip(*part)
             block = self._ids = array("I", ids)
             self._weights = array("f", weights)
-            self._values = [v for v in values if v]
+            self._values = list(filter(None, values))
             self._maxweight = max(weights)
             if lengths is not None:
-                found = [n for n in map(lengths.__getitem__, block) if n]
+                found = _length_range(lengths, block)
                 if found:
-                    self._minlength, self._maxlength = min(found), max(found)
+                    self._minlength, self._maxlength = found
 
     def _write_block(self, last=False):
         # whoosh's W3PostingsWriter._write_block, but for the pickle protocol
