@@ -132,7 +132,7 @@ def test_the_bulk_writers_bigram_terms_are_the_bytes_whooshs_path_writes(tmp_pat
     """``FieldWriter._add_bare_term`` writes a bigram term's block and term info at once;
     the files must be byte for byte those of whoosh's start_term/add_many/finish_term,
     for terms in a few entries and in more than a block's (512) worth."""
-    from archive.search import bulk, codec
+    from archive.search import codec
 
     def whooshs(self, btext, postings, lengths):
         self.start_term(btext)
@@ -143,18 +143,24 @@ def test_the_bulk_writers_bigram_terms_are_the_bytes_whooshs_path_writes(tmp_pat
     for name in ("ours", "whooshs"):
         if name == "whooshs":
             monkeypatch.setattr(codec.FieldWriter, "_add_bare_term", whooshs)
-        index = SearchIndex(tmp_path / name)
-        writer = bulk.writer(index.ix, procs=1)
-        for i in range(700):
-            entry = _entry(i, person=i % 6 != 5)
-            entry["grams"] = f"{entry['body']}城镇居民第{i % 7}类{'家庭' * (i % 3)}"
-            writer.add_document(**entry)
-        writer.commit()
-        made[name] = sorted((p.suffix, p.read_bytes()) for p in (tmp_path / name).iterdir()
-                            if p.suffix in (".trm", ".pst", ".col"))
+        made[name] = _bulk_index_files(tmp_path / name, limitmb=128)
     assert made["ours"] and made["ours"] == made["whooshs"]
     reader = SearchIndex(tmp_path / "ours").searcher().reader()
     assert reader.doc_frequency("grams", "城镇") == 700 and reader.doc_frequency("grams", "家庭") == 466
+
+
+def _bulk_index_files(path, limitmb):
+    """700 entries (bigrams in and past a block's worth) through the bulk writer in one
+    process; the index's term, posting and column files, (suffix, bytes) sorted."""
+    from archive.search import bulk
+    index = SearchIndex(path)
+    writer = bulk.writer(index.ix, procs=1, limitmb=limitmb)
+    for i in range(700):
+        entry = _entry(i, person=i % 6 != 5)
+        entry["grams"] = f"{entry['body']}城镇居民第{i % 7}类{'家庭' * (i % 3)}"
+        writer.add_document(**entry)
+    writer.commit()
+    return sorted((p.suffix, p.read_bytes()) for p in path.iterdir() if p.suffix in (".trm", ".pst", ".col"))
 
 
 def test_a_bulk_writer_that_spills_runs_in_chunks_writes_the_same_index(tmp_path, monkeypatch):
@@ -174,15 +180,7 @@ def test_a_bulk_writer_that_spills_runs_in_chunks_writes_the_same_index(tmp_path
     for name, limit, terms, postings in (("memory", 512, 2048, 32_768), ("runs", 1, 7, 50)):
         monkeypatch.setattr(bulk, "CHUNK_TERMS", terms)
         monkeypatch.setattr(bulk, "CHUNK_POSTINGS", postings)
-        index = SearchIndex(tmp_path / name)
-        writer = bulk.writer(index.ix, procs=1, limitmb=limit)
-        for i in range(700):
-            entry = _entry(i, person=i % 6 != 5)
-            entry["grams"] = f"{entry['body']}城镇居民第{i % 7}类{'家庭' * (i % 3)}"
-            writer.add_document(**entry)
-        writer.commit()
-        made[name] = sorted((p.suffix, p.read_bytes()) for p in (tmp_path / name).iterdir()
-                            if p.suffix in (".trm", ".pst", ".col"))
+        made[name] = _bulk_index_files(tmp_path / name, limitmb=limit)
     assert runs.get("memory", 0) == 0 and runs["runs"] >= 3
     assert made["memory"] and made["memory"] == made["runs"]
 

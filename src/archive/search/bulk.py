@@ -10,8 +10,9 @@ documents arrive in order so each term's postings are already sorted, only the t
 are sorted at the end, and each term's postings are written a block of 512 at a time
 (``FieldWriter.add_terms``). Memory is
 bounded as with whoosh's pool: past ``limitmb`` (counted in the same bytes they take)
-the terms are written, sorted, to a run on disk, and the runs are merged term by term
-at the end (for one term, the earlier run holds the earlier documents).
+the terms are written, sorted, to a run on disk (a chunk of terms at a time), and the
+runs are merged term by term at the end (for one term, the earlier run holds the earlier
+documents).
 
 ``BulkWriter`` is whoosh's multiprocess writer whose processes use this writer, each
 making its own segment (``multisegment``); ``writer`` opens either.
