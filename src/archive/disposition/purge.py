@@ -74,7 +74,7 @@ def backup_dirs(settings) -> list:
     return (settings.get("archive.backup_dir") or "").split()
 
 
-def restart_backups(db, uri, directories, actor="system", when=None) -> list:
+def restart_backups(db, uri, directories, actor="system") -> list:
     """Each backup directory's chain started over now that the store is packed, each in
     the audit log (``store.backup_restart``): the reports (``RestartReport``)."""
     import transaction
@@ -94,7 +94,7 @@ def restart_backups(db, uri, directories, actor="system", when=None) -> list:
                                 f"{len(found.points_removed)} earlier points ({', '.join(found.points_removed)}), "
                                 f"{found.blobs_removed} blob files")
             # what a destruction list's page compares with the day it was carried out
-            root.backups_restarted_at = when or _dt.datetime.now(_dt.timezone.utc)
+            root.backups_restarted_at = _dt.datetime.now(_dt.timezone.utc)
     finally:
         conn.close()
     return [found for _, found in done]

@@ -52,7 +52,6 @@ class RestartReport:
     """A chain started over: its new full point, and what of the earlier points went."""
     backup: BackupReport
     points_removed: tuple     # the stamps of the earlier points, oldest first
-    files_removed: int        # their Data.fs copies, index and .dat files, dumps
     blobs_removed: int        # blob files no record of the new point names
 
 
@@ -69,15 +68,17 @@ def points(directory) -> list:
     return found
 
 
-def backup(uri, directory, progress=None, say=None) -> BackupReport:
-    """Back the store ``uri`` up into ``directory`` (created when missing)."""
+def backup(uri, directory, progress=None, say=None, full=False, named=None) -> BackupReport:
+    """Back the store ``uri`` up into ``directory`` (created when missing); ``full``: a full
+    point even where an increment would do; ``named`` (a set) collects the backup's path of
+    every blob file the point's records name (a dump has none: its blobs are rows)."""
     say = say or (lambda text: print(text, file=sys.stderr))
     target = describe(uri)
     os.makedirs(directory, exist_ok=True)
     _next_second(directory)
     if isinstance(target, PostgresStore):
         return _pg_dump(target, directory, say)
-    return _repozo(target, directory, progress, say)
+    return _repozo(target, directory, progress, say, full, named)
 
 
 def _next_second(directory):
@@ -90,37 +91,25 @@ def restart(uri, directory, progress=None, say=None) -> RestartReport:
     """Start the chain in ``directory`` over: a full backup (or dump) of the store as it is
     now and, once it is whole, every earlier point and every blob file that no record of
     the new point names removed. A failed backup removes nothing but its own point."""
-    say = say or (lambda text: print(text, file=sys.stderr))
-    target = describe(uri)
-    os.makedirs(directory, exist_ok=True)
-    _next_second(directory)
-    earlier = points(directory)
-    if isinstance(target, PostgresStore):
-        report, named = _pg_dump(target, directory, say), None
-    else:
-        named = set()
-        try:
-            report = _repozo(target, directory, progress, say, full=True, named=named)
-        except PreservationError:       # the new point is not whole: it goes, the others stay
-            _remove_points(directory, {stamp for stamp, _ in points(directory)} - {s for s, _ in earlier})
-            raise
-    stamps = tuple(stamp for stamp, _ in earlier if stamp < report.point)
-    files = _remove_points(directory, stamps)
-    blobs = _remove_blobs(os.path.join(directory, BLOBS), named) if named is not None else 0
-    return RestartReport(report, stamps, files, blobs)
+    earlier = {stamp for stamp, _ in points(directory)}
+    named = set()
+    try:
+        report = backup(uri, directory, progress, say, full=True, named=named)
+    except PreservationError:       # the new point is not whole: it goes, the others stay
+        _remove_points(directory, {stamp for stamp, _ in points(directory)} - earlier)
+        raise
+    stamps = tuple(sorted(stamp for stamp in earlier if stamp < report.point))
+    _remove_points(directory, stamps)
+    blobs = _remove_blobs(os.path.join(directory, BLOBS), named) if report.kind != "pg_dump" else 0
+    return RestartReport(report, stamps, blobs)
 
 
-def _remove_points(directory, stamps) -> int:
-    """Every file of the points ``stamps`` (copies, increments, dumps, their .dat and
-    .index files): how many were removed."""
-    doomed = set(stamps)
-    removed = 0
+def _remove_points(directory, stamps):
+    """Every file of the points ``stamps``: copies, increments, dumps, their .dat and .index."""
     for name in sorted(os.listdir(directory)):
         stamp, _, ext = name.partition(".")
-        if stamp in doomed and ext in ("fs", "fsz", "deltafs", "deltafsz", "dat", "index", "pgdump"):
+        if stamp in stamps and ext in ("fs", "fsz", "deltafs", "deltafsz", "dat", "index", "pgdump"):
             os.remove(os.path.join(directory, name))
-            removed += 1
-    return removed
 
 
 def _remove_blobs(blob_dir, named) -> int:
