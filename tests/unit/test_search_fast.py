@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import numpy as np
 import pytest
 from whoosh import sorting
 from whoosh.codec.whoosh3 import W3PerDocReader
@@ -210,3 +211,96 @@ def test_blocks_of_both_layouts_read_the_same(tmp_path):
         x = Searcher(ours).search(SearchRequest(text))
         y = Searcher(theirs).search(SearchRequest(text))
         assert (x.total, x.facets, [h.key for h in x.hits]) == (y.total, y.facets, [h.key for h in y.hits])
+
+
+def _layouts(tmp_path):
+    """The same entries in the codec's blocks (16 postings each, so terms span blocks) and in
+    whoosh's own (zlib-compressed tuples)."""
+    from whoosh.codec.whoosh3 import W3Codec
+    entries = _entries(300, seed=11)
+    out = []
+    for name, codec in (("ours", Codec(blocklimit=16)), ("theirs", W3Codec())):
+        index = SearchIndex(tmp_path / name)
+        writer = index.ix.writer(codec=codec)
+        for entry in entries:
+            writer.add_document(**entry)
+        writer.commit()
+        out.append(index)
+    return out
+
+
+def test_a_terms_extent_reads_what_whooshs_matcher_reads(tmp_path):
+    """Every term of several fields, in both block layouts: the document numbers, weights
+    and positions read from the term's whole extent are those whoosh's matcher gives."""
+    for index in _layouts(tmp_path):
+        reader = index.searcher().reader()
+        spanning = 0
+        for field in ("body", "title", "names", "grams", "jurisdiction"):
+            for btext in reader.lexicon(field):
+                matcher = reader.postings(field, btext)
+                expected = list(matcher.all_items())
+                ids, weights = fast.postings(reader, field, btext)
+                assert list(ids) == [i for i, _ in expected]
+                matcher = reader.postings(field, btext)
+                wanted = []
+                while matcher.is_active():
+                    wanted.append(matcher.weight())
+                    matcher.next()
+                assert list(weights) == pytest.approx(wanted)
+                spanning += len(ids) > 16
+                if field in ("body", "title"):
+                    found = fast.positions(reader, field, btext)
+                    positions = list(reader.postings(field, btext).items_as("positions"))
+                    assert list(found[0]) == [i for i, _ in positions]
+                    assert list(found[2]) == [len(p) for _, p in positions]
+                    assert list(found[3]) == [x for _, p in positions for x in p]
+        assert spanning > 20                    # terms of many blocks were read
+
+
+def test_a_damaged_extent_is_refused_not_misread():
+    """An extent that is not whoosh's block chain reads as None (whoosh's matcher then
+    reads the term), never as other postings."""
+    assert fast._Extent(b"XXXX" + bytes(20)).arrays() is None
+    import pickle
+    info = pickle.dumps((1, 5, 1.0, 0, 1, 1), 2)
+    data = pickle.dumps((b"\x05\x00\x00\x00", b"\x00\x00\x80\x3f", None), 4)
+    block = info + data
+    good = b"W3Bl" + (-len(block)).to_bytes(4, "big", signed=True) + block
+    ids, weights = fast._Extent(good).arrays()
+    assert list(ids) == [5] and list(weights) == [1.0]
+    shifted = b"W3Bl" + (-len(block)).to_bytes(4, "big", signed=True) + info[:-1] + b"X" + data
+    assert fast._Extent(shifted).arrays() is None
+
+
+@pytest.mark.parametrize("text", ["住房", "住房 OR 租金", "NOT 租金", "合同 OR 违约", "姓名:王"])
+@pytest.mark.parametrize("sort", ["relevance", "date"])
+def test_the_first_hits_are_the_head_of_the_whole_order(index, text, sort):
+    """``top(count)`` for a page is the first ``count`` of every hit in order, ties (NOT
+    scores every hit 1.0) broken by document number across segments."""
+    searcher = Searcher(index)
+    query = searcher.parse(text)
+    matched = fast.Evaluator(index.arrays, index.searcher(), scored=sort == "relevance").run(query)
+    if sort == "relevance" and fast.widens(query):
+        matched.rank(*(fast.Evaluator(index.arrays, index.searcher(), scored=False, widened=how).run(query)
+                       for how in ("both", "words")))
+    whole = matched.top(matched.total() + 1, sort)
+    assert len(whole) == matched.total() > 25
+    for count in (1, 7, 20, 25):
+        assert matched.top(count, sort) == whole[:count]
+
+
+def test_facets_counted_over_the_misses_equal_those_over_the_hits(index):
+    """A query found in most documents is counted as all live documents less the misses."""
+    searcher = Searcher(index)
+    matched = fast.Evaluator(index.arrays, index.searcher()).run(searcher.parse("住房"))
+    live = sum(int(seg.live(reader).sum()) for reader, _, seg in matched.leaves)
+    assert matched.total() > live // 2
+    assert any(matched._side(n)[1] for n in range(len(matched.leaves)))
+    for name in FACETS:
+        by_hits = {}
+        for (reader, _, seg), mask in zip(matched.leaves, matched.masks):
+            ords, values = seg.facet(reader, name)
+            for value, count in zip(values, np.bincount(ords[mask], minlength=len(values))):
+                if count:
+                    by_hits[value] = by_hits.get(value, 0) + int(count)
+        assert matched.facet_counts(name) == by_hits

@@ -29,12 +29,14 @@ what only the bigrams found (a substring across words), whatever their BM25 scor
 from __future__ import annotations
 
 import pickle
+import struct
 import threading
 import zlib
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
+from whoosh.filedb.structfile import StructFile
 from whoosh.matching import ListMatcher
 from whoosh.reading import TermNotFound
 from whoosh.scoring import BM25F
@@ -42,11 +44,15 @@ from whoosh.util.numeric import byte_to_length
 
 from .codec import length_bytes
 
+_INT, _FRAME, _U4 = struct.Struct("!i"), struct.Struct("<Q"), struct.Struct("<I")
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 
 
 def postings(reader, fieldname, btext):
     """(document numbers, weights) of a term in one segment, deleted documents included."""
+    found = _extent_postings(reader, fieldname, btext)
+    if found is not None:
+        return found
     try:
         matcher = reader._terms.matcher(fieldname, btext, reader.schema[fieldname].format)
     except (TermNotFound, KeyError, AttributeError):
@@ -68,6 +74,167 @@ def postings(reader, fieldname, btext):
         weights.append(matcher.weight())
         matcher.next()
     return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
+
+
+def _extent_postings(reader, fieldname, btext):
+    """A term's postings read from its whole extent at once (``_Extent``), or None when its
+    term table or blocks are not the codec's (then whoosh's matcher reads them)."""
+    terms = getattr(reader, "_terms", None)
+    if not isinstance(getattr(terms, "_postfile", None), StructFile):
+        return None
+    try:
+        info = terms.term_info(fieldname, btext)
+    except (TermNotFound, KeyError):
+        return _EMPTY_IDS, _EMPTY_WEIGHTS
+    if info.is_inlined():
+        ids, weights, _ = info.inlined_postings()
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
+    return _Extent(_extent_bytes(terms._postfile, info)).arrays()
+
+
+def _extent_values(reader, fieldname, btext, values):
+    """``_extent_postings`` with the blocks' values appended to ``values``; None for an
+    inlined term (whoosh's ListMatcher has them) or a layout read otherwise."""
+    terms = getattr(reader, "_terms", None)
+    if not isinstance(getattr(terms, "_postfile", None), StructFile):
+        return None
+    try:
+        info = terms.term_info(fieldname, btext)
+    except (TermNotFound, KeyError):
+        return None
+    if info.is_inlined():
+        return None
+    found = _Extent(_extent_bytes(terms._postfile, info)).arrays(values)
+    if found is None:
+        values.clear()
+    return found
+
+
+def _extent_bytes(postfile, info) -> bytes:
+    """The bytes of a term's postings (whoosh's term info unpacks the length as a 1-tuple:
+    its matcher never reads it)."""
+    offset, length = info.extent()
+    if isinstance(length, tuple):
+        length = length[0]
+    return postfile.get(offset, length)
+
+
+class _Extent:
+    """A term's posting blocks as one byte string, read without whoosh's matcher.
+
+    whoosh's matcher reads each block's header with ``pickle.load`` from the file, one small
+    read per opcode, then the block: some 15 µs a block, and a word found in every document
+    of 10^6 has 2,000 blocks in each field. Here the term's whole extent is one read; each
+    block's header is found by unpickling it and pickling it again (the same bytes, so its
+    length: whoosh writes it with ``pickle.dumps(…, 2)``, the data follows), and the ids and
+    weights of the codec's blocks (a protocol-4 pickle of two byte strings, ``PostingsWriter``)
+    are located in the data by its opcodes and joined, so numpy decodes the whole term at
+    once. A block in any other layout (whoosh's own, compressed) is unpickled as whoosh
+    would; ``arrays`` returns None if the extent does not hold whoosh's block chain.
+    """
+
+    def __init__(self, buf):
+        self.buf = buf
+
+    def arrays(self, values=None):
+        """(ids, weights) as int64 and float64 arrays; with ``values`` (a list), the blocks'
+        (value lengths, joined values) appended to it as ``_blocks`` does (each block is then
+        unpickled whole: only phrases ask for values)."""
+        try:
+            return self._arrays(values)
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError,
+                KeyError, struct.error, zlib.error):
+            return None
+
+    def _arrays(self, values):
+        buf = self.buf
+        if buf[:4] != WHOOSH3_HEADER_MAGIC:
+            return None
+        view, pos, end = memoryview(buf), 4, len(buf)
+        ids, weights, parts = [], [], []          # parts: arrays of blocks not in the codec's layout
+        while pos < end:
+            length = _INT.unpack_from(buf, pos)[0]
+            start, stop = pos + 4, pos + 4 + abs(length)
+            info = pickle.loads(view[start:stop])
+            header = pickle.dumps(info, 2)
+            data = start + len(header)
+            if view[start:data] != header:
+                return None
+            located = _locate(buf, data, stop) if values is None and not info[3] else None
+            if located is not None:
+                (id_at, size), (weight_at, _) = located
+                if parts:
+                    ids.append(np.concatenate([p[0] for p in parts]).astype("<u4").tobytes())
+                    weights.append(np.concatenate([p[1] for p in parts]).astype("<f4").tobytes())
+                    parts = []
+                ids.append(view[id_at:id_at + size])
+                weights.append(view[weight_at:weight_at + size])
+            else:
+                parts.append(_unpickled_block(view[data:stop], info, values))
+            pos = stop
+            if length < 0:
+                break
+        if parts:
+            ids.append(np.concatenate([p[0] for p in parts]).astype("<u4").tobytes())
+            weights.append(np.concatenate([p[1] for p in parts]).astype("<f4").tobytes())
+        if not ids:
+            return _EMPTY_IDS, _EMPTY_WEIGHTS
+        return (np.frombuffer(b"".join(ids), dtype="<u4").astype(np.int64),
+                np.frombuffer(b"".join(weights), dtype="<f4").astype(np.float64))
+
+
+def _locate(buf, at, stop):
+    """((ids offset, length), (weights offset, length)) of a codec block's data pickle:
+    PROTO 4, FRAME, two byte strings of the same length (SHORT_BINBYTES or BINBYTES), each
+    memoized; None for anything else (that block is then unpickled)."""
+    if buf[at:at + 3] != b"\x80\x04\x95" or at + 11 + _FRAME.unpack_from(buf, at + 3)[0] != stop:
+        return None
+    found, pos = [], at + 11
+    for _ in range(2):
+        op = buf[pos]
+        if op == 0x43:                              # SHORT_BINBYTES: a one-byte length
+            size, pos = buf[pos + 1], pos + 2
+        elif op == 0x42:                            # BINBYTES: a four-byte length
+            size, pos = _U4.unpack_from(buf, pos + 1)[0], pos + 5
+        else:
+            return None
+        found.append((pos, size))
+        pos += size
+        if buf[pos] != 0x94:                        # MEMOIZE
+            return None
+        pos += 1
+    if found[0][1] != found[1][1] or found[0][1] % 4:
+        return None
+    return found
+
+
+def _unpickled_block(data, info, values):
+    """(ids, weights) of a block in whoosh's own layout (or compressed), unpickled."""
+    raw = zlib.decompress(data) if info[3] else data
+    block_ids, block_weights, block_values = pickle.loads(raw)
+    if isinstance(block_ids, bytes):
+        block = np.frombuffer(block_ids, dtype="<u4").astype(np.int64)
+    else:
+        block = np.cumsum(np.asarray(block_ids, dtype=np.int64))
+    weights = _block_weights(block_weights, len(block))
+    if values is not None:
+        if isinstance(block_values, tuple) and len(block_values) == 3 and isinstance(block_ids, bytes):
+            sizes, joined, level = block_values
+            values.append((np.frombuffer(sizes, dtype="<u4"), zlib.decompress(joined) if level else joined))
+        elif block_values is not None:
+            values.append((np.fromiter(map(len, block_values), dtype=np.int64, count=len(block_values)),
+                           b"".join(block_values)))
+    return block, weights
+
+
+def _block_weights(block_weights, count):
+    if block_weights is None:
+        return np.ones(count)
+    if isinstance(block_weights, float):
+        return np.full(count, block_weights)
+    if isinstance(block_weights, bytes):
+        return np.frombuffer(block_weights, dtype="<f4").astype(np.float64)
+    return np.asarray(block_weights, dtype=np.float64)
 
 
 def _blocks(matcher, values=None):
@@ -117,9 +284,13 @@ def _blocks(matcher, values=None):
 def positions(reader, fieldname, btext):
     """(document numbers, weights, position counts, positions) of a term in one segment
     whose field is written with ``WordPositions``; None if its postings are not in blocks."""
-    matcher = reader._terms.matcher(fieldname, btext, reader.schema[fieldname].format)
     values = []
-    if isinstance(matcher, W3LeafMatcher):
+    found = _extent_values(reader, fieldname, btext, values)
+    matcher = reader._terms.matcher(fieldname, btext, reader.schema[fieldname].format) \
+        if found is None else None
+    if found is not None:
+        ids, weights = found
+    elif isinstance(matcher, W3LeafMatcher):
         ids, weights = _blocks(matcher, values)
     elif isinstance(matcher, ListMatcher):
         ids, weights = postings(reader, fieldname, btext)
@@ -150,6 +321,7 @@ class Segment:
     def __init__(self, reader):
         self.size = reader.doc_count_all()
         self._facets = {}
+        self._totals = {}
         self._lengths = {}
         self._dates = {}
         self._live = (None, None)
@@ -179,6 +351,16 @@ class Segment:
                     ords[ids] = len(values) - 1
                 out = self._facets[name] = (ords, values)
         return out
+
+    def facet_totals(self, reader, name):
+        """Each facet value's number of live documents, kept while the deletions stay the same."""
+        live = self.live(reader)
+        deleted = self._live[0]
+        out = self._totals.get(name)
+        if out is None or out[0] != deleted:
+            ords, values = self.facet(reader, name)
+            out = self._totals[name] = (deleted, np.bincount(ords[live], minlength=len(values)))
+        return out[1]
 
     def lengths(self, reader, fieldname):
         """The field's length per document, quantized as whoosh stores and scores it."""
@@ -286,6 +468,7 @@ class Matched:
     def __init__(self, searcher, leaves, masks, scores):
         self.searcher, self.leaves, self.masks, self.scores = searcher, leaves, masks, scores
         self.tiers = None
+        self._sides = {}
 
     def rank(self, *better):
         """Hits in ``better[0]`` (a Matched of the same searcher) first, then those in
@@ -303,43 +486,85 @@ class Matched:
     def restrict(self, other):
         """Only the hits also in ``other`` (a filter: scores unchanged)."""
         self.masks = [a & b for a, b in zip(self.masks, other.masks)]
+        self._sides = {}
+
+    def _side(self, n):
+        """(document numbers, whether they are the misses) of segment ``n``: its hits, or the
+        live documents that are not hits when those are fewer (a broad query's), so that a
+        facet is counted over whichever is smaller."""
+        found = self._sides.get(n)
+        if found is None:
+            (reader, _, seg), mask = self.leaves[n], self.masks[n]
+            live = seg.live(reader)
+            hits = int(np.count_nonzero(mask))
+            if hits > (int(np.count_nonzero(live)) + 1) // 2:
+                found = (np.flatnonzero(live & ~mask), True)
+            else:
+                found = (np.flatnonzero(mask), False)
+            self._sides[n] = found
+        return found
 
     def facet_counts(self, name):
         """{value: hits} for one facet field, values with no hits left out."""
         counts = {}
-        for (reader, _, seg), mask in zip(self.leaves, self.masks):
+        for n, (reader, _, seg) in enumerate(self.leaves):
             ords, values = seg.facet(reader, name)
-            found = np.bincount(ords[mask], minlength=len(values))
+            docs, misses = self._side(n)
+            found = np.bincount(ords.take(docs), minlength=len(values))
+            if misses:
+                found = seg.facet_totals(reader, name) - found
             for i in np.flatnonzero(found):
                 counts[values[i]] = counts.get(values[i], 0) + int(found[i])
         return counts
 
     def top(self, count, sort="relevance"):
         """[(document number in the searcher, score)] of the ``count`` first hits: by score
-        (ties: lower document number first, as whoosh), or newest first by date."""
+        (ties: lower document number first, as whoosh), or newest first by date.
+
+        Each segment gives its own ``count`` first (by the same order), chosen on its
+        arrays; the page is then ordered from those alone."""
+        if count < 1:
+            return []
+        scale = self._tier_scale() if sort != "date" and self.tiers is not None else None
         docs, keys, scores = [], [], []
-        for (reader, offset, seg), mask, score in zip(self.leaves, self.masks, self.scores):
-            ids = np.flatnonzero(mask)
-            docs.append(ids + offset)
-            scores.append(score[ids])
+        for n, (reader, offset, seg) in enumerate(self.leaves):
+            mask, score = self.masks[n], self.scores[n]
             if sort == "date":
-                keys.append(seg.dates(reader, "date")[ids])
-        if not docs:
-            return []
-        docs, scores = np.concatenate(docs), np.concatenate(scores)
-        if not len(docs):
-            return []
-        primary = np.concatenate(keys) if sort == "date" else scores
-        if sort != "date" and self.tiers is not None:
-            tiers = np.concatenate([t[np.flatnonzero(m)] for t, m in zip(self.tiers, self.masks)])
-            primary = tiers * (float(np.abs(scores).max()) + 1.0) + scores
-        if len(docs) > count:
-            # A bound on the count-th best key; ties at the bound are all kept, then ordered.
-            bound = np.partition(primary, len(docs) - count)[len(docs) - count]
-            keep = primary >= bound
-            docs, scores, primary = docs[keep], scores[keep], primary[keep]
+                key = seg.dates(reader, "date")
+            elif scale is not None:
+                key = self.tiers[n] * scale + score
+            else:
+                key = score
+            ids = _first(mask, key, count)
+            docs.append(ids + offset)
+            keys.append(key[ids])
+            scores.append(score[ids])
+        docs, primary, scores = np.concatenate(docs), np.concatenate(keys), np.concatenate(scores)
         order = np.lexsort((docs, -primary))[:count]
         return [(int(docs[i]), float(scores[i])) for i in order]
+
+    def _tier_scale(self):
+        """What a tier is worth in the ranking key: more than any hit's score."""
+        top = 0.0
+        for mask, score in zip(self.masks, self.scores):
+            if mask.any():
+                top = max(top, float(np.max(score, where=mask, initial=-np.inf)),
+                          -float(np.min(score, where=mask, initial=np.inf)))
+        return top + 1.0
+
+
+def _first(mask, key, count):
+    """The document numbers of the ``count`` first hits of ``mask`` by ``key`` descending,
+    then document number ascending (all of them, if fewer)."""
+    hits = int(np.count_nonzero(mask))
+    if hits <= count:
+        return np.flatnonzero(mask)
+    low = -np.inf if key.dtype.kind == "f" else np.iinfo(key.dtype).min
+    masked = np.where(mask, key, low)
+    bound = np.partition(masked, len(masked) - count)[len(masked) - count]
+    above = np.flatnonzero(masked > bound)
+    tied = np.flatnonzero(masked == bound)[:count - len(above)]
+    return np.concatenate([above, tied])
 
 
 class Evaluator:
@@ -361,19 +586,23 @@ class Evaluator:
         masks, scores = [], []
         subs = self.searcher.subsearchers if self.searcher.subsearchers else [(self.searcher, 0)]
         for (reader, offset, seg), (sub, _) in zip(self.leaves, subs):
-            mask, score = self._eval(q, reader, seg, sub)
-            mask = mask & seg.live(reader)
-            masks.append(mask)
+            found = self._eval(q, reader, seg, sub)
+            masks.append(_mask(found) & seg.live(reader))
+            score = found.scores if isinstance(found, _Posted) else found[1]
+            if isinstance(found, _Posted) and score is not None:
+                score = _add_into(None, found, seg.size)
             scores.append(score if score is not None else np.zeros(seg.size))
         return Matched(self.searcher, self.leaves, masks, scores)
 
     def _eval(self, q, reader, seg, sub):
-        """(mask, score or None) of ``q`` in one segment."""
+        """``q``'s hits in one segment: a ``_Posted`` (a term's postings) or (mask, score or
+        None) over the segment's documents. Masks and scores a query part returns may be kept
+        in the memo and shared: they are never changed in place, only what a part makes."""
         n = seg.size
         if isinstance(q, (wq.Term, wq.Phrase)):
             key = (id(seg), q)
             found = self.memo.get(key)
-            if found is not None and (found[1] is not None or not self.scored):
+            if found is not None and (_scored(found) or not self.scored):
                 return found
             out = self._term(q, reader, seg) if isinstance(q, wq.Term) else self._phrase(q, reader, seg, sub)
             if self.scored or found is None:
@@ -382,67 +611,78 @@ class Evaluator:
         if isinstance(q, Widened):
             return self._widened(q, reader, seg, sub)
         if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
-            return np.zeros(n, dtype=bool), None
+            return _Posted(_EMPTY_IDS, None, n)
         if isinstance(q, wq.And) and q.subqueries:
             mask, score = None, None
             for sub_q in q.subqueries:
-                m, s = self._eval(sub_q, reader, seg, sub)
-                mask = m if mask is None else mask & m
-                score = _add(score, s)
+                part = self._eval(sub_q, reader, seg, sub)
+                if mask is None:
+                    mask = _own_mask(part)
+                else:
+                    mask &= _mask(part)
+                score = _add_into(score, part, n)
             if score is not None:
-                score = score * mask            # a document matching only some parts scores 0
-            return mask, _boost(score, q.boost)
+                score *= mask                   # a document matching only some parts scores 0
+            return mask, _boost_own(score, q.boost)
         if isinstance(q, wq.Or) and q.subqueries and not q.scale and not q.minmatch:
-            mask, score = None, None
+            mask, score = np.zeros(n, dtype=bool), None
             for sub_q in q.subqueries:
-                m, s = self._eval(sub_q, reader, seg, sub)
-                mask = m if mask is None else mask | m
-                score = _add(score, s)
-            return mask, _boost(score, q.boost)
+                part = self._eval(sub_q, reader, seg, sub)
+                if isinstance(part, _Posted):
+                    mask[part.ids] = True
+                else:
+                    mask |= part[0]
+                score = _add_into(score, part, n)
+            return mask, _boost_own(score, q.boost)
         if isinstance(q, wq.AndNot):
-            a, sa = self._eval(q.a, reader, seg, sub)
-            b, _ = self._eval(q.b, reader, seg, sub)
-            mask = a & ~b
-            return mask, (sa * mask if sa is not None else None)
+            a = self._eval(q.a, reader, seg, sub)
+            mask = _own_mask(a)
+            mask &= ~_mask(self._eval(q.b, reader, seg, sub))
+            score = _add_into(None, a, n)
+            if score is not None:
+                score *= mask
+            return mask, score
         if isinstance(q, wq.Not):
-            m, _ = self._eval(q.query, reader, seg, sub)
-            return ~m, (np.full(n, 1.0) if self.scored else None)
+            return ~_mask(self._eval(q.query, reader, seg, sub)), (np.full(n, 1.0) if self.scored else None)
         return self._whoosh(q, seg, sub)
 
     def _widened(self, q, reader, seg, sub):
         words, grams = q.parts()
         if grams is None:
             return _boosted(self._eval(words, reader, seg, sub), q.boost)
-        mw, sw = self._eval(words, reader, seg, sub)
+        found_words = self._eval(words, reader, seg, sub)
         if self.widened == "words":
-            return mw, _boost(sw, q.boost)
-        mg, sg = self._eval(grams, reader, seg, sub)
+            return _boosted(found_words, q.boost)
+        found_grams = self._eval(grams, reader, seg, sub)
+        mask = _own_mask(found_words)
         if self.widened == "both":
-            mask = mw & mg
-            return mask, _boost(_add(sw, sg) * mask if self.scored else None, q.boost)
-        return mw | mg, _boost(_add(sw, sg), q.boost)
+            mask &= _mask(found_grams)
+        else:
+            mask |= _mask(found_grams)
+        score = _add_into(_add_into(None, found_words, seg.size), found_grams, seg.size)
+        if self.widened == "both":
+            score = score * mask if self.scored and score is not None else None
+        return mask, _boost_own(score, q.boost)
 
     def _term(self, q, reader, seg):
         n = seg.size
         field = self.searcher.schema[q.fieldname] if q.fieldname in self.searcher.schema else None
-        mask = np.zeros(n, dtype=bool)
+        none = _Posted(_EMPTY_IDS, None, n)
         if field is None:
-            return mask, None
+            return none
         try:
             btext = field.to_bytes(q.text)
         except ValueError:
-            return mask, None
+            return none
         if (q.fieldname, btext) not in reader:
-            return mask, None
+            return none
         ids, weights = postings(reader, q.fieldname, btext)
-        mask[ids] = True
         if not self.scored:
-            return mask, None
+            return _Posted(ids, None, n)
         if not self.bm25:
             return self._whoosh(q, seg, None)
-        score = np.zeros(n)
-        score[ids] = self._scores(q.fieldname, field, btext, ids, weights, reader, seg)
-        return mask, _boost(score, q.boost)
+        return _Posted(ids, _boost(self._scores(q.fieldname, field, btext, ids, weights, reader, seg),
+                                   q.boost), n)
 
     def _scores(self, fieldname, field, btext, ids, weights, reader, seg):
         """whoosh's BM25F score of each posting (or its weight, if the field is not scorable)."""
@@ -542,16 +782,68 @@ class Evaluator:
         raise LookupError("segment not in this searcher")
 
 
-def _add(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a + b
+class _Posted:
+    """A term's hits in one segment as its postings: document numbers (ascending) and their
+    scores (None when not scored). Made dense only where a query combines it, so a term
+    costs its postings, not the segment's size: at 10^6 documents a segment-sized array is
+    8 MB, and a word spread over eight fields made some thirty of them."""
+
+    __slots__ = ("ids", "scores", "size")
+
+    def __init__(self, ids, scores, size):
+        self.ids, self.scores, self.size = ids, scores, size
+
+    def mask(self):
+        mask = np.zeros(self.size, dtype=bool)
+        mask[self.ids] = True
+        return mask
+
+
+def _scored(found) -> bool:
+    return (found.scores if isinstance(found, _Posted) else found[1]) is not None
+
+
+def _mask(found):
+    """The hits as a mask over the segment (shared: not to be changed)."""
+    return found.mask() if isinstance(found, _Posted) else found[0]
+
+
+def _own_mask(found):
+    """The hits as a new mask, free to be changed in place."""
+    return found.mask() if isinstance(found, _Posted) else found[0].copy()
+
+
+def _add_into(total, found, size):
+    """``total`` (a score array of the caller's own, or None) with ``found``'s scores added,
+    in place: the same sums, in the same order, as adding the parts' arrays one by one."""
+    if isinstance(found, _Posted):
+        if found.scores is None:
+            return total
+        if total is None:
+            total = np.zeros(size)
+        total[found.ids] += found.scores          # a term's document numbers are distinct
+        return total
+    score = found[1]
+    if score is None:
+        return total
+    if total is None:
+        return score.copy()
+    total += score
+    return total
 
 
 def _boosted(found, boost):
+    if isinstance(found, _Posted):
+        return _Posted(found.ids, _boost(found.scores, boost), found.size)
     return found[0], _boost(found[1], boost)
+
+
+def _boost_own(score, boost):
+    """``_boost`` of a score array of the caller's own, in place."""
+    if score is None or boost == 1.0:
+        return score
+    score *= boost
+    return score
 
 
 def _boost(score, boost):
