@@ -323,6 +323,7 @@ class Segment:
         self._facets = {}
         self._totals = {}
         self._lengths = {}
+        self._norms = {}
         self._dates = {}
         self._live = (None, None)
         self._lock = threading.Lock()
@@ -368,6 +369,17 @@ class Segment:
         if out is None:
             out = self._lengths[fieldname] = _field_lengths(reader, fieldname, self.size)
         return out
+
+    def norms(self, reader, fieldname, avgfl, B, K1):
+        """BM25's length part per document, ``K1 * ((1 - B) + B * length / avgfl)``: computed
+        once for the index's average length (which changes only with the index), so a term
+        is scored with a gather and three operations on its postings."""
+        key = (avgfl, B, K1)
+        found = self._norms.get(fieldname)
+        if found is None or found[0] != key:
+            lengths = self.lengths(reader, fieldname)
+            found = self._norms[fieldname] = (key, K1 * ((1 - B) + B * lengths / avgfl))
+        return found[1]
 
     def dates(self, reader, fieldname):
         """The sortable column's raw values (whoosh's order for sorting) per document."""
@@ -623,7 +635,7 @@ class Evaluator:
                 score = _add_into(score, part, n)
             if score is not None:
                 score *= mask                   # a document matching only some parts scores 0
-            return mask, _boost_own(score, q.boost)
+            return _Fresh((mask, _boost_own(score, q.boost)))
         if isinstance(q, wq.Or) and q.subqueries and not q.scale and not q.minmatch:
             mask, score = np.zeros(n, dtype=bool), None
             for sub_q in q.subqueries:
@@ -633,7 +645,7 @@ class Evaluator:
                 else:
                     mask |= part[0]
                 score = _add_into(score, part, n)
-            return mask, _boost_own(score, q.boost)
+            return _Fresh((mask, _boost_own(score, q.boost)))
         if isinstance(q, wq.AndNot):
             a = self._eval(q.a, reader, seg, sub)
             mask = _own_mask(a)
@@ -641,9 +653,10 @@ class Evaluator:
             score = _add_into(None, a, n)
             if score is not None:
                 score *= mask
-            return mask, score
+            return _Fresh((mask, score))
         if isinstance(q, wq.Not):
-            return ~_mask(self._eval(q.query, reader, seg, sub)), (np.full(n, 1.0) if self.scored else None)
+            return _Fresh((~_mask(self._eval(q.query, reader, seg, sub)),
+                           np.full(n, 1.0) if self.scored else None))
         return self._whoosh(q, seg, sub)
 
     def _widened(self, q, reader, seg, sub):
@@ -661,8 +674,11 @@ class Evaluator:
             mask |= _mask(found_grams)
         score = _add_into(_add_into(None, found_words, seg.size), found_grams, seg.size)
         if self.widened == "both":
-            score = score * mask if self.scored and score is not None else None
-        return mask, _boost_own(score, q.boost)
+            if self.scored and score is not None:
+                score *= mask
+            else:
+                score = None
+        return _Fresh((mask, _boost_own(score, q.boost)))
 
     def _term(self, q, reader, seg):
         n = seg.size
@@ -681,8 +697,8 @@ class Evaluator:
             return _Posted(ids, None, n)
         if not self.bm25:
             return self._whoosh(q, seg, None)
-        return _Posted(ids, _boost(self._scores(q.fieldname, field, btext, ids, weights, reader, seg),
-                                   q.boost), n)
+        score = self._scores(q.fieldname, field, btext, ids, weights, reader, seg)
+        return _Posted(ids, _boost_own(score, q.boost) if score is not weights else _boost(score, q.boost), n)
 
     def _scores(self, fieldname, field, btext, ids, weights, reader, seg):
         """whoosh's BM25F score of each posting (or its weight, if the field is not scorable)."""
@@ -691,9 +707,15 @@ class Evaluator:
         top = self.searcher
         idf = top.idf(fieldname, btext)
         avgfl = top.avg_field_length(fieldname) or 1
-        lengths = seg.lengths(reader, fieldname)[ids]
         B, K1 = self.weighting.B, self.weighting.K1
-        return idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
+        # idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl))), whoosh's bm25(),
+        # the same operations in the same order, in place on the postings' arrays
+        denominator = seg.norms(reader, fieldname, avgfl, B, K1).take(ids)
+        denominator += weights
+        score = weights * (K1 + 1)
+        score /= denominator
+        score *= idf
+        return score
 
     def _phrase(self, q, reader, seg, sub):
         """Words in a row (whoosh's slop 1): for each word, (document, position − its place
@@ -788,15 +810,27 @@ class _Posted:
     costs its postings, not the segment's size: at 10^6 documents a segment-sized array is
     8 MB, and a word spread over eight fields made some thirty of them."""
 
-    __slots__ = ("ids", "scores", "size")
+    __slots__ = ("ids", "scores", "size", "_mask")
 
     def __init__(self, ids, scores, size):
-        self.ids, self.scores, self.size = ids, scores, size
+        self.ids, self.scores, self.size, self._mask = ids, scores, size, None
 
     def mask(self):
-        mask = np.zeros(self.size, dtype=bool)
-        mask[self.ids] = True
-        return mask
+        """The postings as a mask over the segment, made once (the ranking's evaluators ask
+        again for the same terms): shared, not to be changed."""
+        if self._mask is None:
+            mask = np.zeros(self.size, dtype=bool)
+            mask[self.ids] = True
+            self._mask = mask
+        return self._mask
+
+
+class _Fresh(tuple):
+    """(mask, score) that a query part made for its parent alone (an And, Or, Not or widened
+    word), which the parent may change in place; a term's or phrase's, which the memo
+    shares, is a plain tuple."""
+
+    __slots__ = ()
 
 
 def _scored(found) -> bool:
@@ -809,8 +843,10 @@ def _mask(found):
 
 
 def _own_mask(found):
-    """The hits as a new mask, free to be changed in place."""
-    return found.mask() if isinstance(found, _Posted) else found[0].copy()
+    """The hits as a mask of the caller's own, free to be changed in place."""
+    if isinstance(found, _Posted):
+        return found.mask().copy()
+    return found[0] if isinstance(found, _Fresh) else found[0].copy()
 
 
 def _add_into(total, found, size):
@@ -827,7 +863,7 @@ def _add_into(total, found, size):
     if score is None:
         return total
     if total is None:
-        return score.copy()
+        return score if isinstance(found, _Fresh) else score.copy()
     total += score
     return total
 
