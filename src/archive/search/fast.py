@@ -5,14 +5,20 @@ and once per facet to count it: a word found in most documents cost about 370 ms
 20,000 documents, and that grows with the index. Here the same answer is computed a
 segment at a time with arrays:
 
-* a term's postings are read a block at a time (whoosh keeps 128 document numbers and
-  their weights per block), not a posting at a time;
+* a term's postings are read from its whole extent in one read, the codec's blocks of
+  document numbers and weights located by their opcodes and decoded by numpy at once
+  (``_Extent``), not a posting or a block header at a time through whoosh's matcher;
+* a term stays its postings (``_Posted``: document numbers and scores) until a query
+  combines it, and combining parts writes into arrays the part made for itself, so a word
+  spread over eight fields costs its postings rather than eight segment-sized arrays; BM25's
+  length part is kept per segment and field (``Segment.norms``);
 * a query is evaluated as boolean masks over the segment's documents (AND, OR, NOT) with
   a score array beside them, BM25F exactly as whoosh computes it (same idf, average field
   length, quantized field lengths and boosts), so the same hits come out in the same order;
   parts that are not plain terms (phrases, wildcards, ranges) are matched and scored by
   whoosh's own matchers and then combined the same way;
-* facet counts are ``np.bincount`` over an array of facet-value numbers per document,
+* facet counts are ``np.bincount`` over an array of facet-value numbers per document
+  (over the misses, subtracted from the live totals, when a query finds most documents),
   built once per segment and kept: a segment never changes once written (deletions are a
   separate set, applied through the live mask), so the arrays are only made again for new
   segments; likewise the date column for sorting by date and the field lengths.
