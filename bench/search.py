@@ -91,6 +91,8 @@ def percentile(values, p):
 
 
 def summary(ms):
+    if not ms:
+        return None
     return {"p50": statistics.median(ms), "p95": percentile(ms, 95), "max": max(ms)}
 
 
@@ -713,15 +715,16 @@ def report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts,
         groups.setdefault(q.group, []).append(q)
     grows = [("group", "n", "whoosh page", "plain", "FTS5", "hits")]
     for g, qs in groups.items():
-        grows.append((g, str(len(qs)), f"{med(w_page, qs):.1f}", f"{med(w_plain, qs):.1f}",
-                      f"{med(fts_times, qs):.1f}", f"{statistics.median(totals[q] for q in qs):,.0f}"))
+        grows.append((g, str(len(qs)), *(f"{med(t, qs):.1f}" if any(q in t for q in qs) else "—"
+                                          for t in (w_page, w_plain, fts_times)),
+                      f"{statistics.median(totals[q] for q in qs):,.0f}"))
     lines += table(grows)
     lines += ["", "Slowest queries on the search page (median of the timed passes):"]
     slow = sorted(w_page, key=lambda q: -statistics.median(w_page[q]))[:12]
     srows = [("query", "group", "hits", "page ms", "plain ms", "FTS5 ms")]
     for q in slow:
         srows.append((q.label(), q.group, f"{totals[q]:,}", f"{statistics.median(w_page[q]):.0f}",
-                      f"{statistics.median(w_plain[q]):.0f}", f"{statistics.median(fts_times[q]):.0f}"))
+                      _median(w_plain, q), _median(fts_times, q)))
     lines += table(srows)
     if reference is not None:
         ref_times, bad = reference
@@ -734,12 +737,18 @@ def report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts,
     print("\n".join(lines))
 
 
+def _median(times, q):
+    return f"{statistics.median(times[q]):.0f}" if q in times else "—"
+
+
 def med(times, qs):
     values = [statistics.median(times[q]) for q in qs if q in times]
     return statistics.median(values) if values else float("nan")
 
 
 def fmt(s):
+    if s is None:
+        return "— (not run)"
     return f"{s['p50']:.1f} / {s['p95']:.1f} / {s['max']:.1f} ms"
 
 
@@ -781,6 +790,11 @@ def main(argv=None):
     parser.add_argument("--fts-one-pass", action="store_true",
                         help="time FTS5's queries in a single pass, with no warm-up (its broad queries "
                              "take seconds each at 10^6 documents); its hit counts come from that pass")
+    parser.add_argument("--no-plain", action="store_true",
+                        help="skip the pass of plain searcher.search(q, limit=20) (whoosh's own collector)")
+    parser.add_argument("--no-fts-queries", action="store_true",
+                        help="skip FTS5's query pass (a reference only: the p95 aim is absolute); "
+                             "with --reuse, re-time the search page on kept indexes alone")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--reuse", action="store_true",
                         help="use the indexes a --keep run left in --dir (figures of that run)")
@@ -860,8 +874,9 @@ def run(args, workdir, load):
     searcher = Searcher(index, vocabularies)
     say(f"{len(queries)} queries: warm-up pass, then {args.repeat} timed passes (search page) …")
     w_page, totals = time_whoosh(index, searcher, queries, args.repeat)
-    say("  … and plain searcher.search(q, limit=20)")
-    w_plain, _ = time_whoosh(index, searcher, queries, args.repeat, plain=True)
+    if not args.no_plain:
+        say("  … and plain searcher.search(q, limit=20)")
+    w_plain = {} if args.no_plain else time_whoosh(index, searcher, queries, args.repeat, plain=True)[0]
     reference = None
     if not args.no_check:
         say("  … and one pass of whoosh's own search_page (groupedby), checked against src/")
@@ -885,7 +900,10 @@ def run(args, workdir, load):
     if fts_grams:
         say(f"fts5+grams: {fts_grams['docs_per_s']:.1f} documents/s, {fts_grams['mb']:.0f} MiB")
         fts["grams"] = fts_grams
-    fts_times, fts_totals = fts_query_times(args, workdir, queries)
+    if args.no_fts_queries:
+        fts_times, fts_totals = {}, {q: None for q in queries}
+    else:
+        fts_times, fts_totals = fts_query_times(args, workdir, queries)
     tri = tri_times = None
     if args.trigram:
         say("FTS5 trigram …")
