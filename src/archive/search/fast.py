@@ -634,6 +634,8 @@ class Evaluator:
             mask, score = None, None
             for sub_q in q.subqueries:
                 part = self._eval(sub_q, reader, seg, sub)
+                if isinstance(part, _Posted) and not len(part.ids):
+                    return part                 # a part found nowhere: the rest need not be read
                 if mask is None:
                     mask = _own_mask(part)
                 else:
@@ -696,9 +698,9 @@ class Evaluator:
             btext = field.to_bytes(q.text)
         except ValueError:
             return none
-        if (q.fieldname, btext) not in reader:
+        ids, weights = postings(reader, q.fieldname, btext)     # none if not in the segment
+        if not len(ids):
             return none
-        ids, weights = postings(reader, q.fieldname, btext)
         if not self.scored:
             return _Posted(ids, None, n)
         if not self.bm25:
