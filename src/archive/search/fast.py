@@ -21,7 +21,7 @@ segment at a time with arrays:
   (over the misses, subtracted from the live totals, when a query finds most documents),
   built once per segment and kept: a segment never changes once written (deletions are a
   separate set, applied through the live mask), so the arrays are only made again for new
-  segments; likewise the date column for sorting by date and the field lengths.
+  segments; likewise the date column for sorting by date and BM25's length part.
 
 Only the page's hits are then read from the stored fields.
 
@@ -322,13 +322,12 @@ _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
 
 
 class Segment:
-    """What is kept of one segment: its size, facet-value numbers, dates and field lengths."""
+    """What is kept of one segment: its size, facet-value numbers, dates and BM25 norms."""
 
     def __init__(self, reader):
         self.size = reader.doc_count_all()
         self._facets = {}
         self._totals = {}
-        self._lengths = {}
         self._norms = {}
         self._dates = {}
         self._live = (None, None)
@@ -369,21 +368,15 @@ class Segment:
             out = self._totals[name] = (deleted, np.bincount(ords[live], minlength=len(values)))
         return out[1]
 
-    def lengths(self, reader, fieldname):
-        """The field's length per document, quantized as whoosh stores and scores it."""
-        out = self._lengths.get(fieldname)
-        if out is None:
-            out = self._lengths[fieldname] = _field_lengths(reader, fieldname, self.size)
-        return out
-
     def norms(self, reader, fieldname, avgfl, B, K1):
         """BM25's length part per document, ``K1 * ((1 - B) + B * length / avgfl)``: computed
         once for the index's average length (which changes only with the index), so a term
-        is scored with a gather and three operations on its postings."""
+        is scored with a gather and three operations on its postings. The field lengths
+        (whoosh's quantized ones) are read for it and not kept."""
         key = (avgfl, B, K1)
         found = self._norms.get(fieldname)
         if found is None or found[0] != key:
-            lengths = self.lengths(reader, fieldname)
+            lengths = _field_lengths(reader, fieldname, self.size)
             found = self._norms[fieldname] = (key, K1 * ((1 - B) + B * lengths / avgfl))
         return found[1]
 
