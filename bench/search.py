@@ -884,7 +884,11 @@ def run(args, workdir, load):
     index.ix.close()
 
     say("FTS5 with rjieba words …")
-    if args.reuse:
+    if args.reuse and not os.path.exists(os.path.join(workdir, "fts5.json")) and args.no_fts_queries:
+        say("  none kept: the search page's figures alone")
+        fts = dict(writer="—", docs_per_s=float("nan"), wall=float("nan"), segmenting=float("nan"),
+                   cpu=float("nan"), docs=build["docs"], mb=float("nan"))
+    elif args.reuse:
         fts = saved(workdir, "fts5")
     else:
         fts = build_fts(os.path.join(workdir, "fts5.db"), entries)
