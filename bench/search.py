@@ -2,7 +2,8 @@
 
     python bench/search.py [--docs 100000] [--dir DIR] [--keep] [--reuse]
                            [--writer bulk|single|batched|procs2|best] [--trial 10000]
-                           [--repeat 5] [--trigram] [--no-check]
+                           [--repeat 5] [--trigram] [--no-check] [--no-plain]
+                           [--no-fts-grams] [--fts-one-pass] [--no-fts-queries]
 
 1. corpus: ``--docs`` documents of about 1,500 Chinese characters (bench/corpus.py, seeded),
    ten per household, plus one household entry per ten documents, all made by the
@@ -31,7 +32,10 @@
 
 Times are wall-clock on whatever else the machine is doing; the load average is printed
 with the figures, and CPU seconds are given beside indexing wall times. ``--keep`` leaves
-the indexes in ``--dir``; ``--reuse`` then times queries on them without indexing again.
+the indexes in ``--dir``; ``--reuse`` then times queries on them without indexing again (or
+making the corpus, or timing FTS5's queries again). At 10^6 documents: ``--no-fts-grams``
+skips the second FTS5 build, ``--fts-one-pass`` times FTS5's queries in one pass, and
+``--reuse --no-fts-queries --no-plain`` re-times the search page alone.
 """
 from __future__ import annotations
 
@@ -194,12 +198,15 @@ class PeakMemory(threading.Thread):
     def __init__(self, interval=0.2):
         super().__init__(daemon=True)
         self.interval, self.peak, self.per_process = interval, 0, {}
+        self.since_mark = None      # the peak of the sum since ``mark()`` (the commit's)
         self._stop_event = threading.Event()
 
     def run(self):
         while not self._stop_event.is_set():
             sizes = {pid: _rss_kib(pid) for pid in _descendants(os.getpid())}
             self.peak = max(self.peak, sum(sizes.values()))
+            if self.since_mark is not None:
+                self.since_mark = max(self.since_mark, sum(sizes.values()))
             for pid, size in sizes.items():
                 self.per_process[pid] = max(self.per_process.get(pid, 0), size)
             self._stop_event.wait(self.interval)
@@ -211,6 +218,10 @@ class PeakMemory(threading.Thread):
     def __exit__(self, *exc):
         self._stop_event.set()
         self.join()
+
+    def mark(self):
+        """Start the second peak (``since_mark``): the commit's, apart from the adding's."""
+        self.since_mark = 0
 
     def figures(self):
         """(peak of the sum in MiB, [peak of each process in MiB, largest first])."""
@@ -240,11 +251,13 @@ def build_whoosh(path, entries, writer, schema_=None, progress=True):
                     say(f"  whoosh/{writer}: {n:,} of {len(entries):,} entries added, {rate:.0f}/s, "
                         f"peak memory so far {peak:,.0f} MiB")
             t1 = time.perf_counter()
+            memory.mark()
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     peak, each = memory.figures()
     out = dict(writer=writer, entries=len(entries), docs=docs, wall=wall, commit=time.perf_counter() - t1,
                cpu=cpu, docs_per_s=docs / wall, mb=size_mb(path), peak_mb=peak, each_mb=each,
-               base_mb=base, segments=len(whoosh_index.open_dir(path)._segments()))
+               base_mb=base, commit_peak_mb=(memory.since_mark or 0) / 1024,
+               segments=len(whoosh_index.open_dir(path)._segments()))
     index.ix.close()
     return out
 
@@ -693,6 +706,9 @@ def report(args, gen, analyzer_dps, trials, build, w_page, w_plain, totals, fts,
         rows.append(("indexing peak memory, all processes (each)",
                      f"{build['peak_mb']:,.0f} MiB ({' + '.join(f'{m:,.0f}' for m in build['each_mb'][:4])})",
                      "—") + (("—",) if tri else ()))
+    if build.get("commit_peak_mb"):
+        rows.append(("… of which during the commit (merging the runs)", f"{build['commit_peak_mb']:,.0f} MiB",
+                     "—") + (("—",) if tri else ()))
     fsum = summary([t for v in fts_times.values() for t in v])
     tri_sum = summary([t for v in tri_times.values() for t in v]) if tri_times else None
     rows.append((f"search page p50 / p95 / max (aim p95 ≤ {AIM_P95_MS} ms)", fmt(pages), fmt(fsum))
@@ -795,10 +811,16 @@ def main(argv=None):
     parser.add_argument("--no-fts-queries", action="store_true",
                         help="skip FTS5's query pass (a reference only: the p95 aim is absolute); "
                              "with --reuse, re-time the search page on kept indexes alone")
+    parser.add_argument("--pool-mb", type=int,
+                        help="the bulk writer's pool per process (default: index.BULK_LIMIT_MB, 512): a "
+                             "small pool on a small corpus spills as many runs as 10^6 documents do")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--reuse", action="store_true",
                         help="use the indexes a --keep run left in --dir (figures of that run)")
     args = parser.parse_args(argv)
+    if args.pool_mb:
+        import archive.search.index as index_module
+        index_module.BULK_LIMIT_MB = args.pool_mb
     made = args.dir is None
     workdir = args.dir or tempfile.mkdtemp(prefix="archive-search-bench-", dir="/tmp")
     os.makedirs(workdir, exist_ok=True)
@@ -866,7 +888,8 @@ def run(args, workdir, load):
         build = build_whoosh(path, entries, writer)
         save(workdir, "whoosh", (build, trials))
     say(f"whoosh: {build['docs_per_s']:.1f} documents/s, {build['wall']:.0f} s, {build['mb']:.0f} MiB, "
-        f"peak memory {build.get('peak_mb', 0):,.0f} MiB (all processes)")
+        f"peak memory {build.get('peak_mb', 0):,.0f} MiB (all processes; "
+        f"{build.get('commit_peak_mb', 0):,.0f} MiB during the commit)")
 
     queries = query_mix(corpus, args.docs)
     index = SearchIndex(path)

@@ -85,35 +85,40 @@ def postings(reader, fieldname, btext):
 def _extent_postings(reader, fieldname, btext):
     """A term's postings read from its whole extent at once (``_Extent``), or None when its
     term table or blocks are not the codec's (then whoosh's matcher reads them)."""
-    terms = getattr(reader, "_terms", None)
-    if not isinstance(getattr(terms, "_postfile", None), StructFile):
+    postfile, info = _term_info(reader, fieldname, btext)
+    if postfile is None:
         return None
-    try:
-        info = terms.term_info(fieldname, btext)
-    except (TermNotFound, KeyError):
+    if info is None:
         return _EMPTY_IDS, _EMPTY_WEIGHTS
     if info.is_inlined():
         ids, weights, _ = info.inlined_postings()
         return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
-    return _Extent(_extent_bytes(terms._postfile, info)).arrays()
+    return _Extent(_extent_bytes(postfile, info)).arrays()
 
 
 def _extent_values(reader, fieldname, btext, values):
     """``_extent_postings`` with the blocks' values appended to ``values``; None for an
     inlined term (whoosh's ListMatcher has them) or a layout read otherwise."""
-    terms = getattr(reader, "_terms", None)
-    if not isinstance(getattr(terms, "_postfile", None), StructFile):
+    postfile, info = _term_info(reader, fieldname, btext)
+    if info is None or info.is_inlined():
         return None
-    try:
-        info = terms.term_info(fieldname, btext)
-    except (TermNotFound, KeyError):
-        return None
-    if info.is_inlined():
-        return None
-    found = _Extent(_extent_bytes(terms._postfile, info)).arrays(values)
+    found = _Extent(_extent_bytes(postfile, info)).arrays(values)
     if found is None:
         values.clear()
     return found
+
+
+def _term_info(reader, fieldname, btext):
+    """(postings file, term info) in a segment whose term table is whoosh's W3 one over a
+    file: (None, None) for another table, (file, None) for a term not in the segment."""
+    terms = getattr(reader, "_terms", None)
+    postfile = getattr(terms, "_postfile", None)
+    if not isinstance(postfile, StructFile):
+        return None, None
+    try:
+        return postfile, terms.term_info(fieldname, btext)
+    except (TermNotFound, KeyError):
+        return postfile, None
 
 
 def _extent_bytes(postfile, info) -> bytes:
@@ -488,7 +493,7 @@ class Matched:
         for n, _ in enumerate(self.masks):
             tier = np.zeros(len(self.masks[n]), dtype=np.int8)
             for level, other in enumerate(reversed(better), 1):
-                tier[other.masks[n]] = level
+                np.copyto(tier, np.int8(level), where=other.masks[n])
             self.tiers.append(tier)
 
     def total(self) -> int:
@@ -558,9 +563,9 @@ class Matched:
         """What a tier is worth in the ranking key: more than any hit's score."""
         top = 0.0
         for mask, score in zip(self.masks, self.scores):
-            if mask.any():
-                top = max(top, float(np.max(score, where=mask, initial=-np.inf)),
-                          -float(np.min(score, where=mask, initial=np.inf)))
+            found = score[mask]
+            if len(found):
+                top = max(top, float(found.max()), -float(found.min()))
         return top + 1.0
 
 
@@ -572,10 +577,26 @@ def _first(mask, key, count):
         return np.flatnonzero(mask)
     low = -np.inf if key.dtype.kind == "f" else np.iinfo(key.dtype).min
     masked = np.where(mask, key, low)
-    bound = np.partition(masked, len(masked) - count)[len(masked) - count]
-    above = np.flatnonzero(masked > bound)
-    tied = np.flatnonzero(masked == bound)[:count - len(above)]
+    candidates = _candidates(masked, mask, count, low)
+    keys = masked[candidates]
+    bound = np.partition(keys, len(keys) - count)[len(keys) - count]
+    above = candidates[keys > bound]
+    tied = candidates[keys == bound][:count - len(above)]
     return np.concatenate([above, tied])
+
+
+def _candidates(masked, mask, count, low):
+    """Document numbers (ascending) that hold the ``count`` first of ``masked``: those at or
+    above the ``count``-th largest of an evenly spread sample, which at least ``count``
+    documents reach (the sample's own), and some ``64 × count`` do on average, instead of
+    a partition of every hit; every hit when the sample holds too few."""
+    step = len(masked) // (64 * count)
+    if step >= 2:
+        sample = masked[::step]
+        threshold = np.partition(sample, len(sample) - count)[len(sample) - count]
+        if threshold != low:
+            return np.flatnonzero(masked >= threshold)
+    return np.flatnonzero(mask)
 
 
 class Evaluator:
@@ -650,15 +671,24 @@ class Evaluator:
         if isinstance(q, wq.AndNot):
             a = self._eval(q.a, reader, seg, sub)
             mask = _own_mask(a)
-            mask &= ~_mask(self._eval(q.b, reader, seg, sub))
+            mask &= ~_mask(self._matched(q.b, reader, seg, sub))
             score = _add_into(None, a, n)
             if score is not None:
                 score *= mask
             return _Fresh((mask, score))
         if isinstance(q, wq.Not):
-            return _Fresh((~_mask(self._eval(q.query, reader, seg, sub)),
+            return _Fresh((~_mask(self._matched(q.query, reader, seg, sub)),
                            np.full(n, 1.0) if self.scored else None))
         return self._whoosh(q, seg, sub)
+
+    def _matched(self, q, reader, seg, sub):
+        """``q``'s hits without scores: what a NOT takes of its part (its scores are never
+        used, and a word in most documents costs half as much unscored)."""
+        scored, self.scored = self.scored, False
+        try:
+            return self._eval(q, reader, seg, sub)
+        finally:
+            self.scored = scored
 
     def _widened(self, q, reader, seg, sub):
         words, grams = q.parts()
@@ -858,7 +888,14 @@ def _add_into(total, found, size):
             return total
         if total is None:
             total = np.zeros(size)
-        total[found.ids] += found.scores          # a term's document numbers are distinct
+            total[found.ids] = found.scores       # 0 + s is s: a scatter, not a gather-add-scatter
+        elif len(found.ids) * 8 > size:
+            # a term in most documents: one pass of bincount (a term's document numbers are
+            # distinct, so each sum is 0 + s) and one dense add, where fancy indexing gathers,
+            # adds and scatters
+            total += np.bincount(found.ids, weights=found.scores, minlength=size)
+        else:
+            total[found.ids] += found.scores
         return total
     score = found[1]
     if score is None:
