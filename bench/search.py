@@ -9,7 +9,7 @@
    ten per household, plus one household entry per ten documents, all made by the
    application's own ``fields.entries()`` (in two processes; not through filing, which is not
    what is measured), spooled to a file in the work directory and
-   streamed from it, so no pass holds the corpus in memory (at 10^6 documents it is 3 GB);
+   streamed from it, so no pass holds the corpus in memory (at 10^6 documents it is 14 GB);
 2. indexing into the application's whoosh schema: documents/s including the final commit,
    CPU seconds, index size, and the peak memory of the indexing (the sum of the resident
    sizes of this process and every process it started, sampled every 0.2 s, and each
