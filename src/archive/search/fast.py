@@ -181,7 +181,7 @@ class _Extent:
                 ids.append(view[id_at:id_at + size])
                 weights.append(view[weight_at:weight_at + size])
             else:
-                parts.append(_unpickled_block(view[data:stop], info, values))
+                parts.append(_unpickled_block(view[data:stop], info[3], values))
             pos = stop
             if length < 0:
                 break
@@ -219,17 +219,21 @@ def _locate(buf, at, stop):
     return found
 
 
-def _unpickled_block(data, info, values):
-    """(ids, weights) of a block in whoosh's own layout (or compressed), unpickled."""
-    raw = zlib.decompress(data) if info[3] else data
+def _unpickled_block(data, compression, values, byteids=False):
+    """(ids, weights) of one block unpickled, in either layout (whoosh's own: delta-coded
+    ids, unless ``byteids``), decompressed first if ``compression``; its values appended
+    to ``values`` (a list) if given."""
+    raw = zlib.decompress(data) if compression else data
     block_ids, block_weights, block_values = pickle.loads(raw)
-    if isinstance(block_ids, bytes):
+    codec = isinstance(block_ids, bytes) and not byteids
+    if codec:
         block = np.frombuffer(block_ids, dtype="<u4").astype(np.int64)
     else:
-        block = np.cumsum(np.asarray(block_ids, dtype=np.int64))
+        block = np.asarray(block_ids, dtype=np.int64)
+        block = block if byteids else np.cumsum(block)
     weights = _block_weights(block_weights, len(block))
     if values is not None:
-        if isinstance(block_values, tuple) and len(block_values) == 3 and isinstance(block_ids, bytes):
+        if codec and isinstance(block_values, tuple) and len(block_values) == 3:
             sizes, joined, level = block_values
             values.append((np.frombuffer(sizes, dtype="<u4"), zlib.decompress(joined) if level else joined))
         elif block_values is not None:
@@ -260,32 +264,10 @@ def _blocks(matcher, values=None):
     ids, weights = [], []
     postfile, byteids = matcher._postfile, matcher._byteids
     while not matcher._atend and matcher._blocklength:
-        raw = postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-        if matcher._compression:
-            raw = zlib.decompress(raw)
-        block_ids, block_weights, block_values = pickle.loads(raw)
-        if isinstance(block_ids, bytes) and not byteids:
-            block = np.frombuffer(block_ids, dtype="<u4").astype(np.int64)
-            ids.append(block)
-            if values is not None and isinstance(block_values, tuple) and len(block_values) == 3:
-                sizes, joined, level = block_values
-                values.append((np.frombuffer(sizes, dtype="<u4"),
-                               zlib.decompress(joined) if level else joined))
-                block_values = None
-        else:
-            block = np.asarray(block_ids, dtype=np.int64)
-            ids.append(block if byteids else np.cumsum(block))
-        if block_weights is None:
-            weights.append(np.ones(len(block)))
-        elif isinstance(block_weights, float):
-            weights.append(np.full(len(block), block_weights))
-        elif isinstance(block_weights, bytes):
-            weights.append(np.frombuffer(block_weights, dtype="<f4").astype(np.float64))
-        else:
-            weights.append(np.asarray(block_weights, dtype=np.float64))
-        if values is not None and block_values is not None:
-            values.append((np.fromiter(map(len, block_values), dtype=np.int64, count=len(block_values)),
-                           b"".join(block_values)))
+        data = postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+        block, block_weights = _unpickled_block(data, matcher._compression, values, byteids)
+        ids.append(block)
+        weights.append(block_weights)
         matcher._next_block()
     if not ids:
         return _EMPTY_IDS, _EMPTY_WEIGHTS
