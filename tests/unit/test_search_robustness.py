@@ -169,20 +169,27 @@ def test_a_bulk_writer_that_spills_runs_in_chunks_writes_the_same_index(tmp_path
     never spilled, with chunks cut by terms and by postings, and several runs merged."""
     from archive.search import bulk
 
-    made, runs = {}, {}
+    made, runs, levels = {}, {}, {}
     saved = bulk.TermPool.save
 
     def counting(self):
         saved(self)
-        runs[name] = len(self.runs)
+        runs[name] = max(runs.get(name, 0), len(self.runs))
+        levels[name] = max([levels.get(name, 0)] + self.levels)
 
     monkeypatch.setattr(bulk.TermPool, "save", counting)
-    for name, limit, terms, postings in (("memory", 512, 2048, 32_768), ("runs", 1, 7, 50)):
+    for name, limit, terms, postings, fanin in (("memory", 512, 2048, 32_768, 32), ("runs", 1, 7, 50, 1000),
+                                                ("compacted", 1, 7, 50, 2)):
         monkeypatch.setattr(bulk, "CHUNK_TERMS", terms)
         monkeypatch.setattr(bulk, "CHUNK_POSTINGS", postings)
+        monkeypatch.setattr(bulk, "FANIN", fanin)
         made[name] = _bulk_index_files(tmp_path / name, limitmb=limit)
-    assert runs.get("memory", 0) == 0 and runs["runs"] >= 3
+    assert runs.get("memory", 0) == 0 and runs["runs"] >= 3 and levels["runs"] == 0
     assert made["memory"] and made["memory"] == made["runs"]
+    # runs merged two at a time as they are spilled, over several levels, never more than
+    # one run of each level left: the same files again
+    assert levels["compacted"] >= 2 and runs["compacted"] <= levels["compacted"] + 1
+    assert made["compacted"] == made["memory"]
 
 
 def test_the_codecs_length_lists_equal_whooshs_for_short_columns(tmp_path):
