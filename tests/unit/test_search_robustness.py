@@ -177,7 +177,15 @@ def test_a_bulk_writer_that_spills_runs_in_chunks_writes_the_same_index(tmp_path
         runs[name] = max(runs.get(name, 0), len(self.runs))
         levels[name] = max([levels.get(name, 0)] + self.levels)
 
+    merges = {}
+    merged = bulk.TermPool._merged
+
+    def reading(streams):
+        merges.setdefault(name, []).append(len(streams))
+        return merged(streams)
+
     monkeypatch.setattr(bulk.TermPool, "save", counting)
+    monkeypatch.setattr(bulk.TermPool, "_merged", staticmethod(reading))
     for name, limit, terms, postings, fanin in (("memory", 512, 2048, 32_768, 32), ("runs", 1, 7, 50, 1000),
                                                 ("compacted", 1, 7, 50, 2)):
         monkeypatch.setattr(bulk, "CHUNK_TERMS", terms)
@@ -189,6 +197,10 @@ def test_a_bulk_writer_that_spills_runs_in_chunks_writes_the_same_index(tmp_path
     # runs merged two at a time as they are spilled, over several levels, never more than
     # one run of each level left: the same files again
     assert levels["compacted"] >= 2 and runs["compacted"] <= levels["compacted"] + 1
+    # no merge reads more than FANIN runs (the last one: one run a level, and the memory)
+    *compactions, last = merges["compacted"]
+    assert compactions and set(compactions) == {2} and last <= levels["compacted"] + 2
+    assert merges["runs"] == [runs["runs"] + 1]
     assert made["compacted"] == made["memory"]
 
 
