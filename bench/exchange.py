@@ -86,6 +86,11 @@ def raw_two_cores(files):
     return len(files), size, time.perf_counter() - started
 
 
+def _load() -> str:
+    """The load average over 1, 5 and 15 minutes: the figures mean little without it."""
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
 def rate(files, size, seconds):
     return f"{files / seconds:,.0f} files/s  {size / 2**20 / seconds:,.1f} MiB/s  ({seconds:.1f} s)"
 
@@ -111,6 +116,7 @@ def main(argv=None):
     parser.add_argument("--profile", action="store_true",
                         help="cProfile export, import and fixity (main process) into DIR/*.prof")
     args = parser.parse_args(argv)
+    load_at_start = _load()
     workdir = pathlib.Path(args.dir or tempfile.mkdtemp(prefix="archive-exchange-bench-"))
     (workdir / "source").mkdir(parents=True, exist_ok=True)
     app = open_app(workdir / "source")
@@ -160,6 +166,8 @@ def main(argv=None):
     fixity, fixity_s = profiled(args, workdir / "fixity.prof", audit, app, ["fixity"])
     c = fixity.counts
     raw_rate = raw[0] / raw[2]
+    print(f"load average                   {load_at_start} at the start, {_load()} at the end "
+          f"(the machine's other work slows the import's three processes more than the one-process reference)")
     print(f"documents                      {summary.documents} in {summary.dossiers} dossiers "
           f"({summary.files} stored files, {raw[1] / 2**20:.0f} MiB)")
     print(f"raw copy + SHA-256 + SM3       {rate(*raw)}")

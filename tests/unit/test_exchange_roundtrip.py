@@ -303,3 +303,144 @@ def _rewrite(bag, name, data):
             tag = line.split("  ", 1)[1]
             lines.append(f"{hashlib.new(alg, (bag / tag).read_bytes()).hexdigest()}  {tag}")
         tags.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _flip_the_last_file(copy):
+    """A byte changed in the package's last file revision: the dossiers before it are read
+    and built while the workers still hash it, and the fault is found only then."""
+    target = sorted((copy / "data").rglob("*.pdf"), key=lambda p: (p.parent.parent.name, p.name))[-1]
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+
+
+def test_a_bag_found_bad_after_its_dossiers_were_built_imports_nothing_and_leaves_no_files(
+        source, empty, registry, tmp_path, monkeypatch):
+    """Dossiers are built while the payload is still checked; a fault found at the end still
+    refuses the whole package: nothing in the archive, and every file the import spooled or
+    gave a blob removed (the blobs' temporary files are under ``tempfile.gettempdir()``)."""
+    import tempfile
+
+    from archive.exchange import receive
+    _, bag, _ = source
+    target, tm = empty
+    copy = _tampered(bag, tmp_path, _flip_the_last_file)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    discarded = []
+    real = receive._Built.discard
+    monkeypatch.setattr(receive._Built, "discard", lambda self: discarded.append(self) or real(self))
+    with pytest.raises(ImportRefused, match="校验值不符") as refused:
+        receive_bag(target, copy, registry, actor="tester")
+    assert len(discarded) > 1                     # dossiers had been built before the verdict
+    assert len(target.households) == len(target.units) == 0 and len(target.fixity) == 0
+    assert not target.numbers.issued and not list(temp.iterdir())
+    tm.commit()                                   # the receipt alone is kept
+    assert target.receipts.get(refused.value.report.number) is refused.value.report
+    assert len(target.households) == 0
+
+
+@pytest.mark.parametrize("spool_from", [0, 2**40])
+def test_imported_blobs_take_over_the_bytes_the_workers_checked(source, empty, registry, tmp_path, monkeypatch,
+                                                                spool_from):
+    """Each file revision's blob gets the bytes its worker hashed and checked (not a second
+    read of the package): a large file as the spooled file the worker wrote, which the blob
+    takes over, a small one as the bytes passed back. The committed blob has the package's
+    bytes and the digests recorded for them, and no spooled file is left behind."""
+    import tempfile
+
+    from archive.exchange import receive
+    from archive.records import document
+    root, bag, summary = source
+    target, tm = empty
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(receive, "SPOOL_FROM", spool_from)
+    taken, from_workers = [], []
+    real_keep, real_content = document.BlobContent._keep, receive._content
+    monkeypatch.setattr(document.BlobContent, "_keep",
+                        lambda self, data: taken.append(isinstance(data, document.Spooled)) or real_keep(self, data))
+    monkeypatch.setattr(receive, "_content", lambda bag_dossier, name, f, spooled: from_workers.append(
+        name in (spooled or {})) or real_content(bag_dossier, name, f, spooled))
+    report = receive_bag(target, bag, registry, actor="tester")
+    assert report.accepted and len(from_workers) == len(taken) == summary.files and all(from_workers)
+    assert taken.count(True) == (summary.files if spool_from == 0 else 0)
+    tm.commit()
+    assert not list(temp.iterdir())
+    for dossier in target.households.values():
+        for doc in dossier.documents.values():
+            for revision in doc.files:
+                data = revision.read()
+                assert (hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest()) == (
+                    revision.sha256, revision.sm3)
+                sent = root.households[dossier.archive_no].documents[doc.doc_id].file_revision(revision.number)
+                assert data == sent.read()
+
+
+def test_imported_versions_share_their_unchanged_parts(source, empty, registry):
+    """An imported dossier's versions are stored as a filed one's are: each version's
+    unchanged document entries and metadata are the previous version's records, not copies
+    (the import wrote 15,400 of them for 2,000 files before)."""
+    _, bag, _ = source
+    target, _ = empty
+    receive_bag(target, bag, registry, actor="tester")
+    for dossier in target.households.values():
+        boxes = list(dossier.versions.values())
+        parts = {id(p) for box in boxes for p in (box._metadata, *box._manifest)}
+        entries = {(e.doc_id, e.file_no, e.sha256, e.withdrawn) for box in boxes for e in box.version.manifest}
+        assert len(parts) <= len(entries) + len(boxes)
+        for before, after in zip(boxes, boxes[1:]):
+            if before.version.metadata == after.version.metadata:
+                assert after._metadata is before._metadata
+
+
+def test_a_manifest_naming_a_path_outside_the_bag_is_refused_without_reading_it(
+        source, empty, registry, tmp_path, monkeypatch):
+    """bagit refuses a path outside the bag in the manifests it reads before any worker
+    starts; it does not read manifest-sm3.txt, whose paths are checked here: such a path is
+    reported and never opened (``/dev/zero`` would keep a worker reading forever)."""
+    from archive.exchange import receive
+    _, bag, _ = source
+    target, _ = empty
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(b"%PDF-1.4 not for the archive")
+    read = []
+    real = receive.PayloadReader.groups
+    monkeypatch.setattr(receive.PayloadReader, "groups", lambda self, groups: read.extend(
+        name for _, names in groups for name in names) or real(self, groups))
+    for manifest, says in (("manifest-sha256.txt", "不是有效的BagIt移交包"), ("manifest-sm3.txt", "路径在移交包之外")):
+        copy = tmp_path / manifest
+        shutil.copytree(bag, copy)
+        with (copy / manifest).open("a", encoding="utf-8") as fh:
+            fh.write(f"{'0' * 64}  data/../../secret.pdf\n")
+        with pytest.raises(ImportRefused, match=says):
+            receive_bag(target, copy, registry, actor="tester")
+        assert not any("secret" in name for name in read) and len(target.households) == 0
+    assert read                                  # the SM3 case read the rest of the bag
+
+
+def test_a_dossier_listing_a_file_outside_the_bag_is_refused_without_reading_it(
+        source, empty, registry, tmp_path, monkeypatch):
+    """A dossier.json whose file path leads out of its folder (``..``) names no payload file
+    the manifests list: the file is never opened (it could be a device that never ends),
+    and the package is refused as if the file were missing."""
+    import json
+    import pathlib
+    _, bag, _ = source
+    target, _ = empty
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(b"%PDF-1.4 not for the archive")
+    copy = tmp_path / "bag"
+    shutil.copytree(bag, copy)
+    folder = sorted(p for p in (copy / "data").iterdir() if (p / "dossier.json").is_file())[0]
+    record = json.loads((folder / "dossier.json").read_text(encoding="utf-8"))
+    record["documents"][0]["files"][0]["path"] = "../../../secret.pdf"
+    (folder / "dossier.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    read = []
+    real = pathlib.Path.read_bytes
+    monkeypatch.setattr(pathlib.Path, "read_bytes", lambda self: read.append(self.name) or real(self))
+    with pytest.raises(ImportRefused):
+        receive_bag(target, copy, registry, actor="tester")
+    assert "secret.pdf" not in read and len(target.households) == 0

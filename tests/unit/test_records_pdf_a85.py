@@ -130,3 +130,64 @@ def test_a_jpeg_inside_ascii85_whose_own_header_is_huge_is_refused():
     small = base64.a85encode(jpeg_header(100, 100), adobe=True)
     assert records_pdf.inspect(image_pdf(b"/Width 100 /Height 100 /ColorSpace /DeviceRGB /BitsPerComponent 8"
                                          b" /Filter [/ASCII85Decode /DCTDecode]", small)).pages == 1
+
+
+def _jpeg(width, height, app_bytes=0) -> bytes:
+    """A JPEG's start declaring ``width`` × ``height``, its frame header after an APP1
+    segment of ``app_bytes`` (EXIF, ICC: what pushes the header past the first KB)."""
+    app = b"\xff\xe1" + (app_bytes + 2).to_bytes(2, "big") + bytes(range(256)) * (app_bytes // 256) \
+        + b"\x07" * (app_bytes % 256) if app_bytes else b""
+    return (b"\xff\xd8" + app + b"\xff\xc0\x00\x11\x08" + height.to_bytes(2, "big") + width.to_bytes(2, "big")
+            + b"\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01" + bytes(range(256)) * 40 + b"\xff\xd9")
+
+
+def _spoil(text, at, how):
+    """ASCII85 text with one group spoiled at character ``at``: a character outside the
+    alphabet, a ``z`` inside a group, or a group beyond 2**32 - 1."""
+    text = bytearray(text)
+    at -= at % 5
+    if how == "letter":
+        text[at + 2] = ord("{")
+    elif how == "z":
+        text[at + 2] = ord("z")
+    elif how == "overflow":
+        text[at:at + 5] = b"s8W-\""
+    return bytes(text)
+
+
+def _head_as_before(text, chars=65536) -> bytes:
+    """The first bytes of the decoding as ``_a85_head`` gave them before the first-KB path:
+    the reference the new path is held to."""
+    import re
+    head = text[:chars]
+    if b"z" in head:
+        head = _A85._zeros(head) or b""
+    head = head[:len(head) - len(head) % 5]
+    if not head or re.search(rb"[^!-u]", head):
+        return b""
+    return _A85._groups(head, 0) or b""
+
+
+def test_a_jpeg_header_read_from_the_first_kb_gives_the_same_answer_as_from_64_kb():
+    """``_a85_jpeg_size`` decodes the first 4 KB first: its answer is the one the whole
+    64 KB head gave (``_jpeg_size(_a85_head(text))``) — the header near the start or 20 KB
+    in, not a JPEG, and a bad group before or after the first 4 KB (no answer either way)."""
+    from archive.records.pdf import _a85_head, _a85_jpeg_size, _a85_text, _jpeg_size
+    seen = set()
+    for width, height, app in ((467, 467, 0), (60000, 60000, 0), (800, 600, 20000), (9000, 9000, 3500),
+                               (700, 500, 60000)):
+        for how in (None, "letter", "z", "overflow"):
+            for at in (100, 3000, 8000, 30000, 64000):
+                if how is None and at > 100:
+                    continue
+                text = _a85_text(base64.a85encode(_jpeg(width, height, app), adobe=True))
+                if how is not None and at + 5 < len(text):
+                    text = _spoil(text, at, how)
+                head = _head_as_before(text)
+                assert _a85_head(text) == head
+                old = _jpeg_size(head, 0) if head[:2] == b"\xff\xd8" else (None, None)
+                assert _a85_jpeg_size(text) == old, (width, height, app, how, at)
+                seen.add(old)
+    assert {(467, 467), (60000, 60000), (800, 600), (9000, 9000), (None, None)} <= seen
+    plain = _a85_text(base64.a85encode(bytes(range(256)) * 100, adobe=True))
+    assert _a85_jpeg_size(plain) == (None, None)

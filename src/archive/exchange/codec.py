@@ -9,6 +9,7 @@ text that happens to look like a date stays text); times keep their UTC offset.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 
 from ..records.intake import CHECKS, Check
 from ..records.version import DocEntry, Version
@@ -45,13 +46,20 @@ def metadata(schema, value, path=""):
     # only a text that starts with a year can be a date (fromisoformat refuses the rest):
     # the schema is asked about those alone, not about every value of every version
     if isinstance(value, str) and value[:4].isdigit() and path:
-        spec = schema.spec(path[:-1])
-        if spec is not None and spec.type == "date":
+        if _is_date(schema, path[:-1]):
             try:
                 return _dt.date.fromisoformat(value)
             except ValueError:
                 return value     # the intake check's metadata_valid reports it
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_date(schema, path) -> bool:
+    """Whether the schema's field at ``path`` is a date: asked once per schema and path, not
+    for every date-like value of every version (an import asked it 12 times a file)."""
+    spec = schema.spec(path)
+    return spec is not None and spec.type == "date"
 
 
 def _settled(value) -> bool:

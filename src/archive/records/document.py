@@ -41,14 +41,29 @@ class TextLayer(Persistent):
         self._z = None if value is None else zlib.compress(value.encode("utf-8", "surrogatepass"), 6)
 
 
+class Spooled:
+    """Content already written to a file of its own by whoever read and checked it (an
+    import's worker writes each file's bytes as it hashes them): the new blob takes the file
+    over (a rename) instead of the bytes being read and written a second time. The file
+    must be on the file system of the blobs' temporary files (``tempfile.gettempdir()``
+    for a blob not yet in a database) for the rename to be one."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+
 class BlobContent:
     """What AccessCopy and FileRevision share: bytes written once into a ZODB blob at
     ``self.blob`` and read back from it. A plain mixin with no state of its own, so the
     pickles of both classes (module.Class and their attributes) are the same as before."""
 
-    def _keep(self, data: bytes):
-        """Write the content into a new blob; it is never written again."""
+    def _keep(self, data):
+        """Write the content (bytes, or a ``Spooled`` file taken over) into a new blob; it
+        is never written again."""
         self.blob = Blob()
+        if isinstance(data, Spooled):
+            self.blob.consumeFile(data.path)
+            return
         with self.blob.open("w") as fh:
             fh.write(data)
 
@@ -130,8 +145,10 @@ class FileRevision(BlobContent, Persistent):
     def is_pdf(self) -> bool:
         return self.content_type == "application/pdf"
 
-    def __init__(self, number: int, data: bytes, facts: PdfFacts, filename: str,
+    def __init__(self, number: int, data, facts: PdfFacts, filename: str,
                  actor: str, when: _dt.datetime, content_type=None):
+        """``data``: the bytes, or a ``Spooled`` file holding exactly the bytes ``facts``
+        describe (an import's, written by the worker that hashed them)."""
         self.number = number
         kind = content_type or getattr(facts, "content_type", FileRevision.content_type)
         if kind != FileRevision.content_type:

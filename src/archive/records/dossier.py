@@ -169,8 +169,9 @@ class Dossier(Persistent):
         for doc in documents:
             doc.__parent__ = dossier
             dossier.documents[doc.doc_id] = doc
+        previous = None     # each version shares its predecessor's unchanged parts, as filed ones do
         for version in sorted(versions, key=lambda v: v.number):
-            dossier.versions[version.number] = StoredVersion(version)
+            previous = dossier.versions[version.number] = StoredVersion(version, previous)
         dossier.created, dossier.created_by = created, created_by   # modified: the newest version's
         dossier._doc_seq = max((int(d.doc_id[1:]) for d in documents if d.doc_id[1:].isdigit()), default=0)
         # 件号: kept as the package numbered them; documents without one follow in filing order

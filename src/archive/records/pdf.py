@@ -244,9 +244,7 @@ def _check_streams(data, reader):
                 # it decodes to is counted, not made, and a JPEG's own dimensions read from
                 # its first bytes (decoding it all was half of an import's intake check)
                 text = _a85_text(stream._data)
-                head = _a85_head(text)
-                if head[:2] == b"\xff\xd8":
-                    _check_pixels(*_jpeg_size(head, 0))
+                _check_pixels(*_a85_jpeg_size(text))
                 size = _a85_size(text)
                 if size > cap:
                     raise InvalidDocument(BOMB)
@@ -284,13 +282,49 @@ def _a85_size(text) -> int:
 def _a85_head(text, chars=65536) -> bytes:
     """The first bytes ASCII85 text decodes to (a JPEG's headers), b"" where its first
     ``chars`` are not plain groups."""
+    head = _a85_plain(text, chars)
+    return head and (_A85._groups(head, 0) or b"")
+
+
+def _a85_plain(text, chars=65536) -> bytes:
+    """The first ``chars`` of ASCII85 text as whole groups, ``z`` written out; b"" where
+    they are not plain groups (a character outside the alphabet, a ``z`` inside a group).
+    The alphabet is checked by deleting it (``translate``), five times faster than the
+    regular expression over 64 KB."""
     head = text[:chars]
     if b"z" in head:
         head = _A85._zeros(head) or b""
     head = head[:len(head) - len(head) % 5]
-    if not head or _A85._LETTERS.search(head):
+    if not head or head.translate(None, _A85_ALPHABET):
         return b""
-    return _A85._groups(head, 0) or b""
+    return head
+
+
+_A85_ALPHABET = bytes(range(ord("!"), ord("u") + 1))
+_A85_MAX_GROUP = b"s8W-!"     # 2**32 - 1: a greater group overflows (``_A85._groups``: None)
+_JPEG = b"\xff\xd8"
+
+
+def _a85_jpeg_size(text, chars=65536, first=4095) -> tuple:
+    """(width, height) of the JPEG ASCII85 text decodes to, from what its first ``chars``
+    characters decode to — exactly ``_jpeg_size(_a85_head(text))`` for a JPEG, (None, None)
+    for anything else (not a JPEG, or those characters not plain groups, or one overflowing).
+    The first ``first`` characters are decoded first, as a frame header nearly always lies
+    in a JPEG's first KB: decoding 64 KB to read it was a fifth of a scan's intake check.
+    The whole head's groups are still checked (a bad one anywhere in it means no check, as
+    before); the rest is decoded only when the header is not in the first part."""
+    import numpy as np
+    head = _a85_plain(text, chars)
+    if not head or (np.frombuffer(head, dtype="S5") > np.bytes_(_A85_MAX_GROUP)).any():
+        return None, None
+    for cut in (first - first % 5, len(head)):
+        data = _A85._groups(head[:cut], 0) or b""
+        if data[:2] != _JPEG:
+            return None, None
+        size = _jpeg_size(data, 0)
+        if size != (None, None) or cut >= len(head):
+            return size
+    return None, None
 
 
 def _text_decoded(name, stream) -> bytes:
