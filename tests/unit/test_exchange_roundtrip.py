@@ -444,3 +444,26 @@ def test_a_dossier_listing_a_file_outside_the_bag_is_refused_without_reading_it(
     with pytest.raises(ImportRefused):
         receive_bag(target, copy, registry, actor="tester")
     assert "secret.pdf" not in read and len(target.households) == 0
+
+
+def test_a_kept_volume_takes_over_the_bytes_its_worker_hashed(bound_city, tmp_path, registry, procedure,
+                                                             monkeypatch):
+    """A bound volume the package carries as stored is kept from the bytes the worker read
+    and hashed for the bag check (spooled, the blob taking the file over), not read from
+    the package again: the same PDF, size and SHA-256 as the sending archive's."""
+    from archive.custody import bound
+    from archive.exchange import receive
+    root, dossiers, _ = bound_city
+    bag = tmp_path / "bag"
+    export_bag(root, dossiers, bag, registry, office="档案室", actor="tester", procedure=procedure)
+    monkeypatch.setattr(receive, "SPOOL_FROM", 0)
+    given = []
+    real = bound.BoundVolume.__init__
+    monkeypatch.setattr(bound.BoundVolume, "__init__",
+                        lambda self, data, *rest: given.append(type(data).__name__) or real(self, data, *rest))
+    db, target, _ = _import(bag, tmp_path / "target", registry)
+    assert given == ["Spooled", "Spooled"]
+    for dossier in dossiers[:2]:
+        kept, sent = target.households[dossier.archive_no].bound_volume, dossier.bound_volume
+        assert (kept.read(), kept.size, kept.sha256) == (sent.read(), sent.size, sent.sha256)
+    db.close()

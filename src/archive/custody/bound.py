@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import os
 
 from persistent import Persistent
 from ZODB.blob import Blob
@@ -30,16 +31,28 @@ ACTION = "bound"          # the version a binding records (records.version.ACTIO
 class BoundVolume(Persistent):
     """案卷 as bound: the PDF (a blob), the dossier version it matches, who bound it and when."""
 
-    def __init__(self, data: bytes, version: int, binder: str, when):
+    def __init__(self, data, version: int, binder: str, when):
+        """``data``: the PDF's bytes, or a file holding them (``records.document.Spooled``,
+        an import's, written by the worker that hashed it), which the blob takes over."""
         self.version, self.binder, self.bound_at = version, binder, when
-        self.size, self.sha256 = len(data), hashlib.sha256(data).hexdigest()
         self.blob = Blob()
-        with self.blob.open("w") as fh:
-            fh.write(data)
+        path = getattr(data, "path", None)
+        if path is None:
+            self.size, self.sha256 = len(data), hashlib.sha256(data).hexdigest()
+            with self.blob.open("w") as fh:
+                fh.write(data)
+            return
+        self.size, self.sha256 = os.path.getsize(path), _file_sha256(path)
+        self.blob.consumeFile(path)
 
     def read(self) -> bytes:
         with self.blob.open("r") as fh:
             return fh.read()
+
+
+def _file_sha256(path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def current(dossier):

@@ -169,13 +169,14 @@ def _by_folder(path, names) -> list:
     return [(folder, prefixes[f"data/{folder.name}/"]) for folder in folders] + [(None, rest)]
 
 
-def _read_payload(base, jobs, limit_pages, spool=None):
+def _read_payload(base, jobs, limit_pages, spool=None, spool_from=None):
     """A worker's job: each payload file read once, its SHA-256 and SM3 from that read and,
     for a file the dossiers list, its intake check and (with ``spool``) its bytes for the
-    file revision's blob (``_spool``): [((sha256, sm3), (facts, checks) or None, spooled
-    file or bytes or None) or None (missing)]."""
+    file revision's blob (``_spool``), and for a bound volume (``keep``) its bytes alone:
+    [((sha256, sm3), (facts, checks) or None, spooled file or bytes or None) or None
+    (missing)]."""
     out = []
-    for index, name, check in jobs:
+    for index, name, check, keep in jobs:
         try:
             data = (base / name).read_bytes()
         except OSError:
@@ -183,7 +184,8 @@ def _read_payload(base, jobs, limit_pages, spool=None):
             continue
         known = digests_of(data)
         checked = intake.check_file(data, None, limit_pages, known) if check else None
-        kept = _spool(spool, index, data) if spool and checked and checked[0] is not None else None
+        kept = _spool(spool, index, data, spool_from) if spool and (keep or checked and checked[0] is not None) \
+            else None
         out.append((known, checked, kept))
     return out
 
@@ -191,13 +193,15 @@ def _read_payload(base, jobs, limit_pages, spool=None):
 SPOOL_FROM = 64 * 1024     # bytes: a smaller file comes back to the main process as it is
 
 
-def _spool(spool, index, data):
+def _spool(spool, index, data, spool_from=None):
     """The bytes just hashed and checked, for the file revision's blob: written to a file
     of their own in ``spool`` (its path returned), or returned themselves when small (a file
     made for 2.6 KB cost the worker more than passing the bytes back: 0.35 ms a file). Either
     way the blob gets exactly these bytes, not a second read of the bag's file. None when
-    the file cannot be written (the import then reads the bag's file again)."""
-    if len(data) < SPOOL_FROM:
+    the file cannot be written (the import then reads the bag's file again). ``spool_from``:
+    ``SPOOL_FROM`` as the parent read it (a worker started by a fork server imports this
+    module afresh)."""
+    if len(data) < (SPOOL_FROM if spool_from is None else spool_from):
         return data
     target = os.path.join(spool, f"{index}.pdf")
     try:
@@ -216,8 +220,9 @@ class PayloadReader:
 
     BATCH = 32
 
-    def __init__(self, path, listed=frozenset(), limit_pages=None, spool=None):
+    def __init__(self, path, listed=frozenset(), limit_pages=None, spool=None, volumes=frozenset()):
         self.base, self.listed, self.limit_pages = pathlib.Path(path), frozenset(listed), limit_pages
+        self.volumes = frozenset(volumes)     # payload paths of bound volumes: kept, not checked
         self.spool = spool
         self.intake = {}      # payload path -> (facts or None, checks)
         self.spooled = {}     # payload path -> its checked bytes, or the file they were written to (spool)
@@ -228,7 +233,8 @@ class PayloadReader:
         """Start reading the files of ``groups`` ([(key, [names])]) now, in that order;
         returns an iterator of (key, {name: (sha256, sm3) or None}), one group at a time as
         soon as all its files are read (call ``close`` when done with it)."""
-        jobs = [(i, name, name in self.listed) for i, name in enumerate(n for _, names in groups for n in names)]
+        jobs = [(i, name, name in self.listed, name in self.volumes)
+                for i, name in enumerate(n for _, names in groups for n in names)]
         return self._grouped(groups, self._results(jobs))
 
     def _results(self, jobs):
@@ -237,7 +243,7 @@ class PayloadReader:
         from ..workers.processes import context, cores
         if len(batches) > 1 and cores() > 1:
             self.pool = context().Pool(cores())
-            results = self.pool.imap(_Job(self.base, self.limit_pages, self.spool), batches)
+            results = self.pool.imap(_Job(self.base, self.limit_pages, self.spool, SPOOL_FROM), batches)
             return (got for batch in results for got in batch)
         return iter(_read_payload(self.base, jobs, self.limit_pages, self.spool))
 
@@ -267,11 +273,19 @@ class PayloadReader:
 class _Job:
     """``_read_payload`` with the bag, the page limit and the spool bound (picklable, for ``imap``)."""
 
-    def __init__(self, base, limit_pages, spool=None):
-        self.base, self.limit_pages, self.spool = base, limit_pages, spool
+    def __init__(self, base, limit_pages, spool=None, spool_from=None):
+        self.base, self.limit_pages, self.spool, self.spool_from = base, limit_pages, spool, spool_from
 
     def __call__(self, jobs):
-        return _read_payload(self.base, jobs, self.limit_pages, self.spool)
+        return _read_payload(self.base, jobs, self.limit_pages, self.spool, self.spool_from)
+
+
+def _volumes(records) -> set:
+    """The payload paths of the bound volumes the dossiers' JSON says were kept as stored
+    (``_kept_volume`` takes them): their bytes are spooled by the worker that hashes them."""
+    return {f"data/{folder.name}/volume.pdf" for folder, record in records.items()
+            if isinstance(record, dict) and isinstance(record.get("volume"), dict)
+            and record["volume"].get("source") == "stored" and record["volume"].get("path") == "volume.pdf"}
 
 
 def _listed(path, records=None) -> set:
@@ -408,7 +422,7 @@ def _receive(root, path, registry, actor, when, patterns, progress, queue_text, 
     """``receive_bag``: the bag checked while its dossiers are read and built as their files
     arrive (``_Incoming``), then refused or added to the archive whole."""
     records = {}
-    reader = PayloadReader(path, _listed(path, records), max_pages({}), spool)
+    reader = PayloadReader(path, _listed(path, records), max_pages({}), spool, _volumes(records))
     folders = _dossier_dirs(path)
     incoming = _Incoming(root, registry, path, reader, patterns, when, progress, len(folders), records)
     problems, digests = check_bag(path, reader, incoming.arrived)
@@ -585,7 +599,7 @@ def _build(registry, bag_dossier, checks, when, spooled=None) -> _Built:
         modified=codec.when(record.get("modified")) or versions[-1].when,
         state=record.get("state"), state_since=codec.when(record.get("state_since")),
         due=codec.day(record.get("due")), due_estimated=bool(record.get("due_estimated")))
-    dossier.bound_volume = _kept_volume(bag_dossier, dossier)
+    dossier.bound_volume = _kept_volume(bag_dossier, dossier, spooled)
     return _Built(bag_dossier, dossier, documents, versions)
 
 
@@ -605,11 +619,12 @@ def _attach(root, built, bag_path, report, actor, when, queue_text):
                     + ("，已装订案卷" if dossier.bound_volume is not None else ""), when)
 
 
-def _kept_volume(bag_dossier, dossier):
+def _kept_volume(bag_dossier, dossier, spooled=None):
     """The bound volume (案卷) the sending archive kept, kept here as it was bound (who, when,
     which version) when the package carries it as stored and that version came with the
     dossier; a volume drawn for the package (the dossier was never bound, or changed since)
-    is not a binding, and is left in the package. Its bytes were checked with the bag."""
+    is not a binding, and is left in the package. Its bytes were checked with the bag, and
+    are the ones the worker read and hashed then (``spooled``), else the bag's file read now."""
     volume = bag_dossier.record.get("volume")
     if not isinstance(volume, dict) or volume.get("source") != "stored" or volume.get("path") != "volume.pdf":
         return None
@@ -620,11 +635,14 @@ def _kept_volume(bag_dossier, dossier):
         bound = None
     if bound is None:
         return None
+    name = f"data/{bag_dossier.folder.name}/volume.pdf"
+    kept = spooled.pop(name, None) if spooled is not None else None
     try:
-        data = (bag_dossier.folder / "volume.pdf").read_bytes()
+        data = (bag_dossier.folder / "volume.pdf").read_bytes() if kept is None else \
+            kept if isinstance(kept, bytes) else Spooled(kept)
+        if not _head(data).startswith(b"%PDF-"):
+            return None
     except OSError:
-        return None
-    if not data.startswith(b"%PDF-"):
         return None
     try:
         bound_at = codec.when(volume.get("bound_at"))
@@ -632,6 +650,14 @@ def _kept_volume(bag_dossier, dossier):
         bound_at = None
     return BoundVolume(data, number, str(volume.get("bound_by") or ""),
                        bound_at or bound.when)
+
+
+def _head(data) -> bytes:
+    """The first bytes of content given as bytes or as a ``Spooled`` file."""
+    if isinstance(data, bytes):
+        return data[:8]
+    with open(data.path, "rb") as fh:
+        return fh.read(8)
 
 
 def _item_no(value):
