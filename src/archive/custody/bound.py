@@ -18,41 +18,28 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import os
 
 from persistent import Persistent
-from ZODB.blob import Blob
+
+from ..records.document import BlobContent
 
 from .volume import render, sheets
 
 ACTION = "bound"          # the version a binding records (records.version.ACTIONS: 装订案卷)
 
 
-class BoundVolume(Persistent):
+class BoundVolume(BlobContent, Persistent):
     """案卷 as bound: the PDF (a blob), the dossier version it matches, who bound it and when."""
 
     def __init__(self, data, version: int, binder: str, when):
         """``data``: the PDF's bytes, or a file holding them (``records.document.Spooled``,
         an import's, written by the worker that hashed it), which the blob takes over."""
         self.version, self.binder, self.bound_at = version, binder, when
-        self.blob = Blob()
-        path = getattr(data, "path", None)
-        if path is None:
+        if isinstance(data, bytes):
             self.size, self.sha256 = len(data), hashlib.sha256(data).hexdigest()
-            with self.blob.open("w") as fh:
-                fh.write(data)
-            return
-        self.size, self.sha256 = os.path.getsize(path), _file_sha256(path)
-        self.blob.consumeFile(path)
-
-    def read(self) -> bytes:
-        with self.blob.open("r") as fh:
-            return fh.read()
-
-
-def _file_sha256(path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+        else:
+            self.size, self.sha256 = data.size(), data.sha256()
+        self._keep(data)
 
 
 def current(dossier):

@@ -64,13 +64,14 @@ def _manifest(path) -> dict:
     return entries
 
 
-def check_bag(path, reader=None, arrived=None) -> tuple[list, dict]:
+def check_bag(path, reader=None, arrived=None, folders=None) -> tuple[list, dict]:
     """(problems, {payload path: (sha256, sm3)}): the bag's faults in Chinese, one per line.
     ``reader`` (a ``PayloadReader``) reads and hashes the payload in worker processes,
     started before bagit's own check so that both run at once; ``arrived(folder)`` is
     called in the order of ``_dossier_dirs`` as soon as every payload file of that
     dossier's folder is read (the caller reads and builds the dossier meanwhile), whatever
-    the bag's faults turn out to be — the caller decides on them at the end."""
+    the bag's faults turn out to be — the caller decides on them at the end. ``folders``:
+    the bag's dossier folders (``_dossier_dirs``), when the caller has listed them."""
     path = pathlib.Path(path)
     reader = reader or PayloadReader(path)
     problems = []
@@ -84,7 +85,7 @@ def check_bag(path, reader=None, arrived=None) -> tuple[list, dict]:
         names = sorted(set(manifests["sha256"]) | set(manifests["sm3"]))
         problems += [f"{name}：路径在移交包之外，未读取" for name in names if _outside(name)]
         names = [name for name in names if not _outside(name)]     # bagit never reads manifest-sm3.txt
-        groups = reader.groups(_by_folder(path, names))
+        groups = reader.groups(_by_folder(_dossier_dirs(path) if folders is None else folders, names))
         if bag is not None:   # its completeness (a walk of the payload) while the workers read
             _, fatal = _bagit_step(lambda: bag.validate(completeness_only=True), problems)
             if fatal:
@@ -154,12 +155,11 @@ def _tag_problems(path) -> list:
     return problems
 
 
-def _by_folder(path, names) -> list:
+def _by_folder(folders, names) -> list:
     """[(dossier folder or None, [payload names])]: the names grouped by the dossier folder
     they lie in, the folders in ``_dossier_dirs`` order (the order dossiers are read and
     imported), then the names in no dossier's folder, so that each dossier can be read as
     soon as its own files are."""
-    folders = _dossier_dirs(path)
     prefixes = {f"data/{folder.name}/": [] for folder in folders}
     rest = []
     for name in names:
@@ -288,12 +288,12 @@ def _volumes(records) -> set:
             and record["volume"].get("source") == "stored" and record["volume"].get("path") == "volume.pdf"}
 
 
-def _listed(path, records=None) -> set:
+def _listed(folders, records=None) -> set:
     """The payload paths the dossiers' JSON lists as file revisions (what the intake check
     reads); a malformed record lists nothing here and is reported where it is read.
     ``records`` ({folder: record}) keeps each record read, which is then not read twice."""
     names = set()
-    for folder in _dossier_dirs(path):
+    for folder in folders:
         try:
             record = json.loads((folder / "dossier.json").read_text(encoding="utf-8"))
             if records is not None:
@@ -422,10 +422,10 @@ def _receive(root, path, registry, actor, when, patterns, progress, queue_text, 
     """``receive_bag``: the bag checked while its dossiers are read and built as their files
     arrive (``_Incoming``), then refused or added to the archive whole."""
     records = {}
-    reader = PayloadReader(path, _listed(path, records), max_pages({}), spool, _volumes(records))
     folders = _dossier_dirs(path)
+    reader = PayloadReader(path, _listed(folders, records), max_pages({}), spool, _volumes(records))
     incoming = _Incoming(root, registry, path, reader, patterns, when, progress, len(folders), records)
-    problems, digests = check_bag(path, reader, incoming.arrived)
+    problems, digests = check_bag(path, reader, incoming.arrived, folders)
     read, results = [], []
     if not problems:
         if not folders:
@@ -559,10 +559,15 @@ def _content(bag_dossier, name, f, spooled):
     """A file revision's content: the bytes the worker hashed and checked, as it passed
     them back or as the file it wrote (taken once: a second revision naming the same file
     reads it again), else the bag's file read now."""
+    kept = _taken(spooled, name)
+    return (bag_dossier.folder / f["path"]).read_bytes() if kept is None else kept
+
+
+def _taken(spooled, name):
+    """What a worker kept of a payload file for its blob (``PayloadReader.spooled``), taken
+    once: its bytes, or the file it wrote as ``Spooled``; None when nothing was kept."""
     kept = spooled.pop(name, None) if spooled is not None else None
-    if kept is None:
-        return (bag_dossier.folder / f["path"]).read_bytes()
-    return kept if isinstance(kept, bytes) else Spooled(kept)
+    return kept if kept is None or isinstance(kept, bytes) else Spooled(kept)
 
 
 def _build(registry, bag_dossier, checks, when, spooled=None) -> _Built:
@@ -635,12 +640,11 @@ def _kept_volume(bag_dossier, dossier, spooled=None):
         bound = None
     if bound is None:
         return None
-    name = f"data/{bag_dossier.folder.name}/volume.pdf"
-    kept = spooled.pop(name, None) if spooled is not None else None
+    data = _taken(spooled, f"data/{bag_dossier.folder.name}/volume.pdf")
     try:
-        data = (bag_dossier.folder / "volume.pdf").read_bytes() if kept is None else \
-            kept if isinstance(kept, bytes) else Spooled(kept)
-        if not _head(data).startswith(b"%PDF-"):
+        if data is None:
+            data = (bag_dossier.folder / "volume.pdf").read_bytes()
+        if not (data if isinstance(data, bytes) else data.head()).startswith(b"%PDF-"):
             return None
     except OSError:
         return None
@@ -650,14 +654,6 @@ def _kept_volume(bag_dossier, dossier, spooled=None):
         bound_at = None
     return BoundVolume(data, number, str(volume.get("bound_by") or ""),
                        bound_at or bound.when)
-
-
-def _head(data) -> bytes:
-    """The first bytes of content given as bytes or as a ``Spooled`` file."""
-    if isinstance(data, bytes):
-        return data[:8]
-    with open(data.path, "rb") as fh:
-        return fh.read(8)
 
 
 def _item_no(value):

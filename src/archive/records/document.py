@@ -7,6 +7,8 @@ withdrawn (撤出), which is a recorded state, never a deletion.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import os
 import zlib
 
 from persistent import Persistent
@@ -50,6 +52,18 @@ class Spooled:
 
     def __init__(self, path):
         self.path = str(path)
+
+    def size(self) -> int:
+        return os.path.getsize(self.path)
+
+    def head(self, count=8) -> bytes:
+        """The file's first ``count`` bytes (what a format is told by)."""
+        with open(self.path, "rb") as fh:
+            return fh.read(count)
+
+    def sha256(self) -> str:
+        with open(self.path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 class BlobContent:

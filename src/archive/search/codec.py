@@ -60,12 +60,22 @@ BLOCK = 4096
 
 
 def _ones(count) -> array:
-    """``count`` weights of 1.0 (a bare posting's), made once for the largest block asked."""
+    """``count`` weights of 1.0 (a bare posting's), a new array."""
+    return _all_ones(count)[0][:count]
+
+
+def _ones_bytes(count) -> bytes:
+    """``_ones`` as the codec stores weights."""
+    return _all_ones(count)[1][:4 * count]
+
+
+def _all_ones(count):
+    """(array, its bytes) of weights 1.0, made once for the largest block asked."""
     global _ONES, _ONES_BYTES
     if len(_ONES) < count:
         _ONES = array("f", [1.0] * count)
         _ONES_BYTES = _to_bytes(_ONES)
-    return _ONES
+    return _ONES, _ONES_BYTES
 
 
 _ONES = array("f")
@@ -165,8 +175,7 @@ class FieldWriter(W3FieldWriter):
             found = _length_range(lengths, ids)
             if found:
                 minlength, maxlength = found
-        _ones(count)
-        data = pickle.dumps((_to_bytes(array("I", ids)), _ONES_BYTES[:4 * count], None), 4)
+        data = pickle.dumps((_to_bytes(array("I", ids)), _ones_bytes(count), None), 4)
         low, high = length_to_byte(minlength), length_to_byte(maxlength or 0)
         info = pickle.dumps((count, ids[-1], 1.0, 0, low, high), 2)
         postfile.write(WHOOSH3_HEADER_MAGIC + pack_int(-(len(info) + len(data))) + info + data)
@@ -199,7 +208,7 @@ class PostingsWriter(W3PostingsWriter):
             part = postings[at:at + limit]
             if type(part[0]) is int:    # bare postings (``bulk.TermPool.add_bare``)
                 block = self._ids = array("I", part)
-                self._weights = array("f", _ones(len(block))[:len(block)])
+                self._weights = _ones(len(block))
                 self._values = []
                 self._maxweight = 1.0
                 if lengths is not None:
